@@ -1,0 +1,1 @@
+"""The HTTP API: the Flask app factory, one blueprint per audience, the OpenAPI document."""

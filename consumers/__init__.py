@@ -1,0 +1,1 @@
+"""Projectors that turn the log into read models, and the runner that feeds them."""

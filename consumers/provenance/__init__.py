@@ -1,0 +1,1 @@
+"""The provenance read model: the lineage graph of lots and products, holders, and timelines."""

@@ -1,0 +1,156 @@
+"""Tables of the provenance read model.
+
+Each row is a fact stated by one event (keyed by its ``event_id``) or a registration (keyed by
+its id, last one wins within its stream). Derived values (fineness of a merged lot, holder, origin
+shares) are computed at query time from these facts, so the tables are the same for any arrival
+order of events of different streams.
+"""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+ID = String(160)
+
+events = Table(
+    "prov_events", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("sort_key", String(80), nullable=False),  # occurred_at in UTC + event_id: a total order
+    Column("recorded_at", String(40), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the submitted envelope, canonical JSON
+)
+
+event_subjects = Table(
+    "prov_event_subjects", metadata,
+    Column("subject_id", ID, primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+)
+
+nodes = Table(
+    "prov_nodes", metadata,
+    Column("node_id", ID, primary_key=True),
+    Column("kind", String(16), nullable=False),  # lot, product, refining
+    Column("created_event_id", String(36)),  # NULL: a placeholder, referenced before it was created
+    Column("created_sort", String(80)),
+    Column("created_type", String(40)),
+    Column("created_by", ID),
+    Column("created_at", String(40)),
+    Column("mass_g", Float),
+    Column("declared_fineness", Float),
+    Column("pit_id", ID),
+    Column("gtin", String(14)),
+    Column("serial", String(20)),
+    Column("description", Text),
+)
+
+edges = Table(
+    "prov_edges", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("parent_id", ID, primary_key=True),
+    Column("child_id", ID, primary_key=True),
+    Column("mass_g", Float, nullable=False),
+    Index("prov_edges_child", "child_id"),
+    Index("prov_edges_parent", "parent_id"),
+)
+
+assays = Table(
+    "prov_assays", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("fineness", Float, nullable=False),
+    Column("method", String(100)),
+    Column("sort_key", String(80), nullable=False),
+)
+
+transfers = Table(
+    "prov_transfers", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("from_id", ID, nullable=False),
+    Column("to_id", ID, nullable=False),
+    Column("mass_g", Float, nullable=False),
+    Column("price_per_g", String(32)),
+    Column("currency", String(3)),
+    Column("occurred_at", String(40), nullable=False),
+    Column("sort_key", String(80), nullable=False),
+)
+
+receipts = Table(
+    "prov_receipts", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("mass_g", Float, nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Column("sort_key", String(80), nullable=False),
+)
+
+exports = Table(
+    "prov_exports", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("export_permit", String(200), nullable=False),
+    Column("destination_country", String(2), nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+)
+
+production_miners = Table(
+    "prov_production_miners", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("miner_id", ID, primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+)
+
+sales = Table(
+    "prov_sales", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("product_id", ID, nullable=False, index=True),
+    Column("price", String(32)),
+    Column("currency", String(3)),
+    Column("recorded_by", ID, nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Column("sort_key", String(80), nullable=False),
+)
+
+organisations = Table(
+    "prov_organisations", metadata,
+    Column("org_id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+)
+
+sites = Table(
+    "prov_sites", metadata,
+    Column("site_id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("region", String(200), nullable=False),
+    Column("mineral", String(50), nullable=False),
+    Column("latitude", Float),  # restricted
+    Column("longitude", Float),  # restricted
+    Column("licence", String(200)),
+)
+
+pits = Table(
+    "prov_pits", metadata,
+    Column("pit_id", ID, primary_key=True),
+    Column("site_id", ID, nullable=False),
+    Column("capacity_g_per_month", Float),
+)
+
+miners = Table(
+    "prov_miners", metadata,
+    Column("miner_id", ID, primary_key=True),
+    Column("cooperative_id", ID, nullable=False),
+    Column("site_id", ID, nullable=False),
+    Column("gender", String(16), nullable=False),
+    Column("birth_year", Integer, nullable=False),
+    Column("work_role", String(16), nullable=False),
+    Column("name", String(200)),  # restricted
+    Column("photo_id_sha256", String(64)),  # restricted
+)

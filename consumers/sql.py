@@ -1,0 +1,35 @@
+"""SQL helpers shared by projectors, portable across SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _insert_for(tx: Connection, table: Table):
+    dialect = tx.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for {dialect}")
+
+
+def insert_ignore(tx: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert rows, skipping those whose primary key is already there."""
+    rows = list(rows)
+    if rows:
+        tx.execute(_insert_for(tx, table).on_conflict_do_nothing(), rows)
+
+
+def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterable[str], where=None) -> None:
+    """Insert ``row``, or on a primary-key conflict set the columns in ``update`` (if ``where`` holds)."""
+    statement = _insert_for(tx, table).values(**row)
+    keys = [column.name for column in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in update},
+        where=where(statement.excluded) if where is not None else None,
+    )
+    tx.execute(statement)

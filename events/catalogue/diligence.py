@@ -1,0 +1,49 @@
+"""Due-diligence events (OECD Annex II risks, their resolution, audits)."""
+from __future__ import annotations
+
+from events.catalogue.base import DataSchema
+from events.fields import Identifier, OneOf, Sha256, Text
+
+RISK_CATEGORIES = (
+    "serious_abuse", "child_labour", "forced_labour", "sexual_violence", "armed_group", "security_forces",
+    "bribery", "misrepresentation", "money_laundering", "unpaid_taxes", "environment",
+)
+SEVERITIES = ("low", "medium", "high")
+RESOLUTIONS = ("mitigated", "disengaged", "unfounded")
+
+
+class RiskFlagged(DataSchema):
+    """A risk identified on a subject (a lot, pit, site or organisation)."""
+
+    stream_field = "flag_id"
+    flag_id = Identifier(required=True)
+    subject_id = Identifier(required=True)
+    category = OneOf(RISK_CATEGORIES, required=True)
+    severity = OneOf(SEVERITIES, required=True)
+    description = Text(required=True, max_length=2000)
+
+
+class RiskResolved(DataSchema):
+    """How a flagged risk was handled."""
+
+    stream_field = "flag_id"
+    flag_id = Identifier(required=True)
+    resolution = OneOf(RESOLUTIONS, required=True)
+    note = Text(required=True, max_length=2000)
+
+
+class AuditCompleted(DataSchema):
+    """A third-party audit of a subject and its result."""
+
+    stream_field = "subject_id"
+    subject_id = Identifier(required=True)
+    auditor = Identifier(required=True)
+    result = OneOf(("pass", "fail"), required=True)
+    report_sha256 = Sha256()
+
+
+SCHEMAS = {
+    "risk.flagged": RiskFlagged,
+    "risk.resolved": RiskResolved,
+    "audit.completed": AuditCompleted,
+}

@@ -1,0 +1,119 @@
+"""The event envelope and the validation of a submitted event against the catalogue."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from events.canonical import canonical_json, content_hash
+from events.catalogue import CATALOGUE
+from events.fields import EventId, Identifier, Sha256, Text, Timestamp, parse_timestamp
+
+#: how far in the future an ``occurred_at`` may lie (clock skew of a field phone), no further
+FUTURE_TOLERANCE = timedelta(hours=24)
+
+
+class EvidenceSchema(Schema):
+    """A document behind a step: the platform keeps its hash, never the document."""
+
+    class Meta:
+        unknown = RAISE
+
+    kind = Text(required=True, max_length=64)
+    sha256 = Sha256(required=True)
+    uri = Text(max_length=2000)
+
+
+class EnvelopeSchema(Schema):
+    """The v1 envelope; ``data`` is checked separately against the schema of ``type``."""
+
+    class Meta:
+        unknown = RAISE
+
+    event_id = EventId(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(sorted(CATALOGUE)))
+    occurred_at = Timestamp(required=True)
+    recorded_by = Identifier(required=True)
+    data = fields.Dict(required=True)
+    evidence = fields.List(fields.Nested(EvidenceSchema), validate=validate.Length(max=50))
+
+
+_ENVELOPE = EnvelopeSchema()
+_DATA_SCHEMAS = {name: schema_class() for name, schema_class in CATALOGUE.items()}
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A validated event ready to append: its stream, canonical body and content hash."""
+
+    event_id: str
+    type: str
+    stream_id: str
+    recorded_by: str
+    body: bytes
+    hash: str
+
+
+def validation_errors(raw: Any, now: datetime | None = None) -> dict[str, list[str]]:
+    """Every error in a submitted event, as ``{path: [messages]}``; empty when it is valid."""
+    if not isinstance(raw, Mapping):
+        return {"": ["An event must be a JSON object."]}
+    errors: dict[str, list[str]] = {}
+    try:
+        _ENVELOPE.load(raw)
+    except ValidationError as exc:
+        errors.update(flatten_errors(exc.messages))
+    event_type = raw.get("type")
+    data = raw.get("data")
+    if event_type in _DATA_SCHEMAS and isinstance(data, Mapping):
+        try:
+            _DATA_SCHEMAS[event_type].load(data)
+        except ValidationError as exc:
+            errors.update(flatten_errors(exc.messages, prefix="data"))
+    if "occurred_at" not in errors and isinstance(raw.get("occurred_at"), str):
+        moment = parse_timestamp(raw["occurred_at"])
+        if moment > (now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE:
+            errors["occurred_at"] = ["Lies in the future."]
+    return errors
+
+
+def prepare(raw: Mapping[str, Any]) -> NewEvent:
+    """Turn a valid submitted event into a :class:`NewEvent` (call :func:`validation_errors` first)."""
+    return NewEvent(
+        event_id=raw["event_id"],
+        type=raw["type"],
+        stream_id=stream_of(raw["type"], raw["data"]),
+        recorded_by=raw["recorded_by"],
+        body=canonical_json(dict(raw)),
+        hash=content_hash(raw),
+    )
+
+
+def stream_of(event_type: str, data: Mapping[str, Any]) -> str:
+    """The stream an event belongs to: the lot, product, site, pit, ... it is about."""
+    path = CATALOGUE[event_type].stream_field
+    value: Any = data
+    for step in path.split("."):
+        value = value[int(step)] if step.isdigit() else value[step]
+    return f"{path.split('.')[-1].removesuffix('_id') or path}:{value}"
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten marshmallow's nested error messages into ``{"data.inputs.0.mass_g": [...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            path = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            for sub_path, texts in flatten_errors(value, path).items():
+                flat.setdefault(sub_path, []).extend(texts)
+    elif isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        flat[prefix] = list(messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            for sub_path, texts in flatten_errors(item, prefix).items():
+                flat.setdefault(sub_path, []).extend(texts)
+    else:
+        flat[prefix] = [str(messages)]
+    return flat

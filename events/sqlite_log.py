@@ -1,0 +1,145 @@
+"""The embedded event log: an append-only SQLite table, one file, no server."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from events.envelope import NewEvent
+from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable, RecordedEvent
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a position is never reused
+    event_id    TEXT NOT NULL UNIQUE,
+    type        TEXT NOT NULL,
+    stream_id   TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    body        BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_stream ON events (stream_id, position);
+CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+"""
+
+#: SQLite allows 32,766 bound parameters; stay well under it when looking up event ids
+_LOOKUP_CHUNK = 900
+
+
+def utc_now_text() -> str:
+    """The current UTC time in RFC 3339 with microseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class SqliteEventLog(EventLog):
+    """The log in one SQLite file (WAL, synchronous=FULL: an accepted event survives a power cut).
+
+    Safe for threads of one process (one connection per thread) and for several processes
+    (``BEGIN IMMEDIATE`` serialises writers through SQLite's own lock).
+    """
+
+    def __init__(self, path: Path | str, busy_timeout_ms: int = 30_000):
+        self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._appended = threading.Condition()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._connection().executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+            self._local.connection = connection
+        return connection
+
+    def append(self, batch: Sequence[NewEvent]) -> list[AppendResult]:
+        """Append all-or-nothing inside one ``BEGIN IMMEDIATE`` transaction."""
+        if not batch:
+            return []
+        connection = self._connection()
+        recorded_at = utc_now_text()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise LogUnavailable(f"event log busy: {exc}") from exc
+        try:
+            existing = self._existing(connection, [event.event_id for event in batch])
+            results: list[AppendResult] = []
+            in_batch: dict[str, tuple[str, int]] = {}
+            conflicts: list[str] = []
+            for event in batch:
+                known = existing.get(event.event_id) or in_batch.get(event.event_id)
+                if known is not None:
+                    known_hash, position = known
+                    if known_hash != event.hash:
+                        conflicts.append(event.event_id)
+                    results.append(AppendResult(event.event_id, "duplicate", position))
+                    continue
+                cursor = connection.execute(
+                    "INSERT INTO events (event_id, type, stream_id, recorded_by, recorded_at, hash, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (event.event_id, event.type, event.stream_id, event.recorded_by, recorded_at, event.hash, event.body),
+                )
+                in_batch[event.event_id] = (event.hash, cursor.lastrowid)
+                results.append(AppendResult(event.event_id, "accepted", cursor.lastrowid))
+            if conflicts:
+                raise IdempotencyConflict(conflicts)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        with self._appended:
+            self._appended.notify_all()
+        return results
+
+    def _existing(self, connection: sqlite3.Connection, event_ids: list[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        unique_ids = list(dict.fromkeys(event_ids))
+        for start in range(0, len(unique_ids), _LOOKUP_CHUNK):
+            chunk = unique_ids[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for event_id, event_hash, position in connection.execute(
+                f"SELECT event_id, hash, position FROM events WHERE event_id IN ({marks})", chunk
+            ):
+                found[event_id] = (event_hash, position)
+        return found
+
+    def read(self, after: int, limit: int) -> list[RecordedEvent]:
+        """Events after ``after`` in position order."""
+        rows = self._connection().execute(
+            "SELECT position, event_id, type, stream_id, recorded_at, hash, body FROM events"
+            " WHERE position > ? ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+        return [RecordedEvent(*row) for row in rows]
+
+    def end_position(self) -> int:
+        """The highest position ever assigned that is still visible (0 for an empty log)."""
+        row = self._connection().execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+        return int(row[0])
+
+    def wait_for_append(self, after: int, timeout: float) -> bool:
+        """Wait on this process's appends (other processes' appends are seen by the next poll)."""
+        if self.end_position() > after:
+            return True
+        with self._appended:
+            self._appended.wait(timeout)
+        return self.end_position() > after
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None

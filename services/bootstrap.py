@@ -1,0 +1,134 @@
+"""The composition root: choose the log and database from settings and wire everything together.
+
+Only the command line, the tests and the benchmarks import this module.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from api.context import AppContext
+from consumers.projector import Projector
+from consumers.provenance.projector import ProvenanceProjector
+from consumers.provenance.views import ProvenanceView
+from consumers.runner import ProjectionRunner, ProjectorThreads
+from events.log import EventLog
+from events.sqlite_log import SqliteEventLog
+from services.auth import ApiKeys
+from services.capture import CaptureService
+from services.database import create_database_engine
+from services.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def all_projectors() -> list[Projector]:
+    """Every projector of the platform, by name order of registration."""
+    return [ProvenanceProjector()]
+
+
+def open_log(settings: Settings) -> EventLog:
+    """The event log the settings name."""
+    url = settings.event_log_url
+    if url.startswith("sqlite:///"):
+        return SqliteEventLog(url.removeprefix("sqlite:///"))
+    raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path)")
+
+
+@dataclass
+class Platform:
+    """The wired platform: log, database, projectors and their runners."""
+
+    settings: Settings
+    log: EventLog
+    engine: Engine
+    keys: ApiKeys
+    runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+    threads: ProjectorThreads | None = None
+
+    def prepare(self) -> None:
+        """Create the tables every part needs (idempotent)."""
+        self.keys.create_tables()
+        for runner in self.runners.values():
+            runner.prepare()
+
+    def runner(self, name: str) -> ProjectionRunner:
+        """The runner of projector ``name``; ValueError if there is none."""
+        if name not in self.runners:
+            raise ValueError(f"no projector {name!r}; known: {', '.join(sorted(self.runners))}")
+        return self.runners[name]
+
+    def catch_up(self) -> None:
+        """Apply every projector up to the current end of the log (tests, demo, benchmarks)."""
+        end = self.log.end_position()
+        for runner in self.runners.values():
+            runner.catch_up(end)
+
+    def start_projectors(self) -> None:
+        """Run every projector in a background thread (the embedded mode)."""
+        self.threads = ProjectorThreads(list(self.runners.values()))
+        self.threads.start()
+
+    def readiness(self) -> dict[str, Any]:
+        """The ``/readyz`` report."""
+        report: dict[str, Any] = {"status": "ready", "log": {}, "database": {}, "projectors": {}}
+        try:
+            end = self.log.end_position()
+            report["log"] = {"reachable": True, "end_position": end}
+        except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it does not raise
+            end = None
+            report["status"] = "unavailable"
+            report["log"] = {"reachable": False, "error": str(exc)}
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            report["database"] = {"reachable": True, "backend": self.engine.dialect.name}
+            for name, runner in self.runners.items():
+                position = runner.checkpoint()
+                report["projectors"][name] = {
+                    "position": position,
+                    "lag": max(0, end - position) if end is not None else None,
+                    "dead_letters": runner.dead_letter_count(),
+                }
+        except Exception as exc:  # noqa: BLE001
+            report["status"] = "unavailable"
+            report["database"] = {"reachable": False, "error": str(exc)}
+        return report
+
+    def app_context(self) -> AppContext:
+        """What the Flask app needs."""
+        return AppContext(
+            settings=self.settings,
+            keys=self.keys,
+            capture=CaptureService(self.log, self.settings.max_events_per_request),
+            provenance=ProvenanceView(self.engine),
+            readiness=self.readiness,
+        )
+
+    def create_app(self):
+        """The Flask app over this platform."""
+        return create_app(self.app_context())
+
+    def close(self) -> None:
+        """Stop threads, close the log, dispose of the engine."""
+        if self.threads is not None:
+            self.threads.stop()
+        self.log.close()
+        self.engine.dispose()
+
+
+def build_platform(settings: Settings, projectors: list[Projector] | None = None) -> Platform:
+    """Wire the platform the settings describe and create its tables."""
+    log = open_log(settings)
+    engine = create_database_engine(settings.database_url)
+    platform = Platform(settings=settings, log=log, engine=engine, keys=ApiKeys(engine))
+    for projector in projectors if projectors is not None else all_projectors():
+        platform.runners[projector.name] = ProjectionRunner(log, engine, projector, settings.projector_batch)
+    platform.prepare()
+    logger.info("log %s, read models on %s", settings.event_log_url, make_url(settings.database_url).render_as_string())
+    return platform

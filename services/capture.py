@@ -1,0 +1,78 @@
+"""Capture: authorise, validate every event of a batch, and append the batch all-or-nothing."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from events.envelope import NewEvent, prepare, validation_errors
+from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable
+from services.auth import Principal
+from services.errors import Conflict, Forbidden, InvalidRequest, TooLarge, Unavailable
+
+#: event types only some roles may record
+RESTRICTED_TYPES: dict[str, frozenset[str]] = {
+    "market.price_recorded": frozenset({"admin"}),
+    "audit.completed": frozenset({"admin", "auditor"}),
+}
+
+
+class CaptureService:
+    """Turns a submitted batch into appended events, or into one clear error and nothing appended."""
+
+    def __init__(self, log: EventLog, max_events: int = 1000):
+        self.log = log
+        self.max_events = max_events
+
+    def capture(self, principal: Principal, payload: Any) -> list[AppendResult]:
+        """Validate and append ``{"events": [...]}`` for ``principal``.
+
+        Raises InvalidRequest (422), TooLarge (413), Forbidden (403), Conflict (409) or
+        Unavailable (503); in every case nothing of the batch is appended.
+        """
+        raw_events = self._events_of(payload)
+        errors: dict[str, list[str]] = {}
+        for index, raw in enumerate(raw_events):
+            for path, messages in validation_errors(raw).items():
+                errors[f"events.{index}" + (f".{path}" if path else "")] = messages
+        if errors:
+            raise InvalidRequest(f"{len(errors)} field(s) are invalid; nothing was recorded.", errors)
+        self._authorise(principal, raw_events)
+        batch: list[NewEvent] = [prepare(raw) for raw in raw_events]
+        try:
+            return self.log.append(batch)
+        except IdempotencyConflict as exc:
+            raise Conflict(
+                "An event_id was already used for a different event; nothing was recorded.",
+                {"event_ids": exc.event_ids},
+            ) from exc
+        except LogUnavailable as exc:
+            raise Unavailable(f"The event log is unavailable; nothing was recorded: {exc}", exc.retry_after) from exc
+
+    def _events_of(self, payload: Any) -> list[Any]:
+        if not isinstance(payload, Mapping):
+            raise InvalidRequest("The body must be a JSON object {\"events\": [...]}.", {"": ["Not a JSON object."]})
+        unknown = sorted(set(payload) - {"events"})
+        if unknown:
+            raise InvalidRequest("Unknown fields in the body.", {key: ["Unknown field."] for key in unknown})
+        raw_events = payload.get("events")
+        if not isinstance(raw_events, list) or not raw_events:
+            raise InvalidRequest("events must be a non-empty list.", {"events": ["Must be a non-empty list."]})
+        if len(raw_events) > self.max_events:
+            raise TooLarge(
+                f"At most {self.max_events} events a request; this one has {len(raw_events)}.",
+                {"events": [f"Longer than {self.max_events}."]},
+            )
+        return raw_events
+
+    @staticmethod
+    def _authorise(principal: Principal, raw_events: list[Mapping[str, Any]]) -> None:
+        denied: dict[str, list[str]] = {}
+        for index, raw in enumerate(raw_events):
+            if not principal.is_admin and raw["recorded_by"] != principal.org_id:
+                denied[f"events.{index}.recorded_by"] = [
+                    f"This key records only for {principal.org_id!r}, not {raw['recorded_by']!r}."
+                ]
+            allowed_roles = RESTRICTED_TYPES.get(raw["type"])
+            if allowed_roles is not None and principal.role not in allowed_roles:
+                denied[f"events.{index}.type"] = [f"Only {', '.join(sorted(allowed_roles))} keys may record {raw['type']}."]
+        if denied:
+            raise Forbidden("This key may not record some of these events; nothing was recorded.", denied)

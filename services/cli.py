@@ -1,0 +1,163 @@
+"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+from tqdm import tqdm
+
+from services.errors import OretrailError
+from services.logs import configure_logging
+from services.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``oretrail`` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return args.handler(settings, args) or 0
+    except OretrailError as exc:
+        print(f"oretrail: {exc.message}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"oretrail: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oretrail", description="Provenance and impact data for responsible gold.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API with the projectors in process")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.set_defaults(handler=_serve)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="create a key and print it (shown only once)")
+    create.add_argument("--org", required=True)
+    create.add_argument("--role", required=True)
+    create.set_defaults(handler=_keys_create)
+    revoke = keys.add_parser("revoke", help="revoke a key by its id (the part after ot_)")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=_keys_revoke)
+
+    demo = commands.add_parser("demo", help="append the demo supply chain through the capture API (once)")
+    demo.add_argument("--force", action="store_true", help="append even if the log is not empty")
+    demo.set_defaults(handler=_demo)
+
+    project = commands.add_parser("project", help="run projectors until stopped")
+    project.add_argument("name", nargs="?")
+    project.add_argument("--all", action="store_true")
+    project.set_defaults(handler=_project)
+
+    rebuild = commands.add_parser("rebuild", help="drop a read model and replay the whole log into it")
+    rebuild.add_argument("name")
+    rebuild.set_defaults(handler=_rebuild)
+
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document (YAML)")
+    openapi.add_argument("--output", type=Path)
+    openapi.set_defaults(handler=_openapi)
+
+    status = commands.add_parser("status", help="print the readiness report")
+    status.set_defaults(handler=_status)
+    return parser
+
+
+def _platform(settings: Settings):
+    from services.bootstrap import build_platform
+
+    return build_platform(settings)
+
+
+def _serve(settings: Settings, args) -> int:
+    from services.server import serve
+
+    serve(settings, host=args.host or settings.host, port=args.port or settings.port, threads=args.threads)
+    return 0
+
+
+def _keys_create(settings: Settings, args) -> int:
+    platform = _platform(settings)
+    print(platform.keys.create(args.org, args.role))
+    return 0
+
+
+def _keys_revoke(settings: Settings, args) -> int:
+    platform = _platform(settings)
+    if not platform.keys.revoke(args.key_id):
+        print(f"oretrail: no active key {args.key_id}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _demo(settings: Settings, args) -> int:
+    from services.demo import seed_demo
+
+    platform = _platform(settings)
+    try:
+        summary = seed_demo(platform, force=args.force)
+    finally:
+        platform.close()
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _project(settings: Settings, args) -> int:
+    platform = _platform(settings)
+    if args.all == bool(args.name):
+        raise ValueError("name one projector, or --all")
+    runners = list(platform.runners.values()) if args.all else [platform.runner(args.name)]
+    stop = threading.Event()
+    workers = [threading.Thread(target=runner.run_forever, args=(stop,), daemon=True) for runner in runners]
+    for worker in workers:
+        worker.start()
+    try:
+        while any(worker.is_alive() for worker in workers):
+            for worker in workers:
+                worker.join(0.5)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+def _rebuild(settings: Settings, args) -> int:
+    platform = _platform(settings)
+    runner = platform.runner(args.name)
+    with tqdm(total=platform.log.end_position(), unit="event", desc=f"rebuild {args.name}",
+              disable=None, file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        count = runner.rebuild(progress)
+    print(f"rebuilt {args.name} from {count} events")
+    return 0
+
+
+def _openapi(settings: Settings, args) -> int:
+    from api.openapi import render_yaml
+
+    document = render_yaml(_platform(settings).create_app())
+    if args.output:
+        args.output.write_text(document)
+    else:
+        sys.stdout.write(document)
+    return 0
+
+
+def _status(settings: Settings, args) -> int:
+    report = _platform(settings).readiness()
+    print(json.dumps(report, indent=2))
+    return 0 if report["status"] == "ready" else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:] if len(sys.argv) > 1 else None))

@@ -1,0 +1,235 @@
+"""The demo supply chain: two mine sites in Ituri, ~40 miners, months of purchases, an export,
+refining with gold from another source, and rings and pendants with serial numbers.
+
+Everything goes through ``POST /v1/events`` (the API's own capture path) with deterministic event
+ids, so seeding twice records nothing new.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Callable
+
+DEMO_NAMESPACE = uuid.UUID("5b7c4c8e-8d0e-4a55-9b7e-0f6f1c1e2a11")
+KINSHASA = timezone(timedelta(hours=1))
+COOPERATIVE = "coop-ituri-or"
+EXPORTER = "exp-bunia-metals"
+REFINER = "ref-lucerne"
+MANUFACTURER = "atelier-lumen"
+RETAILER = "bijou-rivage"
+RECYCLER = "recycle-geneve"
+SITES = (
+    {"site_id": "site-mabanga", "name": "Mabanga", "region": "Ituri", "latitude": 1.5403, "longitude": 30.2711},
+    {"site_id": "site-nizi", "name": "Nizi", "region": "Ituri", "latitude": 1.7451, "longitude": 30.3193},
+)
+FIRST_NAMES_F = ("Esther", "Furaha", "Neema", "Aline", "Chantal", "Solange", "Mapendo", "Riziki", "Anuarite",
+                 "Bahati", "Nadine", "Josée", "Zawadi", "Sifa", "Dorcas", "Imani", "Faida", "Mwamini")
+FIRST_NAMES_M = ("Jean-Pierre", "Dieudonné", "Patrick", "Bienvenu", "Emmanuel", "Justin", "Kambale", "Papy",
+                 "Serge", "Innocent", "Fiston", "Olivier", "Amani", "Jonas", "Célestin", "Augustin", "Dunia",
+                 "Kasereka", "Moïse", "Trésor", "Eric", "Lievin")
+FAMILY_NAMES = ("Lokana", "Ndjadi", "Mbuli", "Kasongo", "Tsongo", "Ngabu", "Dhedda", "Lonema", "Ujwiga", "Kakule")
+
+
+@dataclass
+class DemoChain:
+    """Builds the demo's events in order; ``batches`` groups them as a field app would upload them."""
+
+    rng: random.Random = field(default_factory=lambda: random.Random(2026))
+    batches: list[list[dict[str, Any]]] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    _counter: int = 0
+
+    def event(self, event_type: str, when: datetime, recorded_by: str, data: dict[str, Any],
+              evidence: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """One event with a deterministic id."""
+        self._counter += 1
+        envelope = {
+            "event_id": str(uuid.uuid5(DEMO_NAMESPACE, f"{self._counter}:{event_type}")),
+            "type": event_type,
+            "occurred_at": when.isoformat(timespec="seconds"),
+            "recorded_by": recorded_by,
+            "data": data,
+        }
+        if evidence:
+            envelope["evidence"] = evidence
+        return envelope
+
+    @staticmethod
+    def evidence(kind: str, text: str) -> list[dict[str, str]]:
+        """A document's hash (the demo hashes a description of it)."""
+        return [{"kind": kind, "sha256": hashlib.sha256(text.encode()).hexdigest()}]
+
+
+def build_demo_events(start: date = date(2025, 11, 3), months: int = 6) -> DemoChain:
+    """The whole demo chain, as batches of event envelopes."""
+    chain = DemoChain()
+    rng = chain.rng
+    day0 = datetime(start.year, start.month, start.day, 8, 0, tzinfo=KINSHASA)
+
+    registry = [
+        chain.event("organization.registered", day0, "admin", {"org_id": COOPERATIVE, "name": "Coopérative minière Ituri Or", "role": "cooperative", "country": "CD"}),
+        chain.event("organization.registered", day0, "admin", {"org_id": EXPORTER, "name": "Bunia Metals SARL", "role": "exporter", "country": "CD"}),
+        chain.event("organization.registered", day0, "admin", {"org_id": REFINER, "name": "Lucerne Fine Gold AG", "role": "refiner", "country": "CH"}),
+        chain.event("organization.registered", day0, "admin", {"org_id": MANUFACTURER, "name": "Atelier Lumen", "role": "manufacturer", "country": "FR"}),
+        chain.event("organization.registered", day0, "admin", {"org_id": RETAILER, "name": "Bijouterie Rivage", "role": "retailer", "country": "FR"}),
+        chain.event("organization.registered", day0, "admin", {"org_id": RECYCLER, "name": "Genève Recyclage SA", "role": "refiner", "country": "CH"}),
+    ]
+    pits: list[dict[str, Any]] = []
+    for site in SITES:
+        registry.append(chain.event("site.registered", day0, "admin", {
+            **site, "country": "CD", "mineral": "gold", "licence": f"ZEA-{site['name'].upper()}-2019",
+        }))
+        for number in range(1, 4):
+            pit = {"pit_id": f"{site['site_id']}-pit-{number}", "site_id": site["site_id"],
+                   "capacity_g_per_month": float(rng.choice((180, 240, 300, 360)))}
+            pits.append(pit)
+            registry.append(chain.event("pit.registered", day0, COOPERATIVE, pit))
+    miners: list[dict[str, Any]] = []
+    roles = ("digger", "digger", "digger", "processor", "processor", "transporter", "trader", "pit_owner", "team_lead")
+    for index in range(40):
+        female = index % 9 in (0, 2, 4, 6)  # about 4 in 9 are women
+        pit = pits[index % len(pits)]
+        miner = {
+            "miner_id": f"miner-{index + 1:03d}", "cooperative_id": COOPERATIVE, "site_id": pit["site_id"],
+            "gender": "female" if female else "male", "birth_year": rng.randint(1966, 2004),
+            "work_role": "team_lead" if index % 8 == 0 else rng.choice(roles),
+            "name": f"{rng.choice(FIRST_NAMES_F if female else FIRST_NAMES_M)} {rng.choice(FAMILY_NAMES)}",
+            "photo_id_sha256": hashlib.sha256(f"photo-id-{index}".encode()).hexdigest(),
+        }
+        miners.append({**miner, "pit_id": pit["pit_id"]})
+        registry.append(chain.event("miner.registered", day0 + timedelta(hours=1), COOPERATIVE, miner))
+    chain.batches.append(registry)
+
+    reference_price = Decimal("98.40")
+    bars: list[tuple[str, float, float]] = []
+    for month in range(months):
+        month_start = day0 + timedelta(days=30 * month)
+        batch: list[dict[str, Any]] = []
+        reference_price += Decimal(rng.randint(-150, 250)) / 100
+        batch.append(chain.event("market.price_recorded", month_start, "admin", {
+            "date": month_start.date().isoformat(), "price_per_g_fine": str(reference_price), "currency": "USD"}))
+        for pit in pits:
+            batch.append(chain.event("pit.inspected", month_start + timedelta(hours=3), COOPERATIVE, {
+                "pit_id": pit["pit_id"], "status": "active", "children_present": False,
+                "armed_presence": False, "mercury_use": rng.random() < 0.3}))
+        purchased: list[tuple[str, float]] = []
+        for week in range(4):
+            for pit in pits:
+                team = [m for m in miners if m["pit_id"] == pit["pit_id"]]
+                sellers = rng.sample(team, k=min(len(team), rng.randint(1, 3)))
+                when = month_start + timedelta(days=7 * week + rng.randint(0, 5), hours=rng.randint(1, 8))
+                lot_id = f"LOT-{when:%Y%m%d}-{pit['pit_id'].split('-', 1)[1]}-{week}"
+                mass = round(rng.uniform(4.0, 14.0), 2)
+                fineness = round(rng.uniform(0.84, 0.92), 3)
+                batch.append(chain.event("production.recorded", when, COOPERATIVE, {
+                    "lot_id": lot_id, "pit_id": pit["pit_id"], "miner_ids": sorted(m["miner_id"] for m in sellers),
+                    "mass_g": mass, "fineness": fineness}))
+                paid = (reference_price * Decimal(str(fineness)) * Decimal("0.82")).quantize(Decimal("0.01"))
+                batch.append(chain.event("lot.transferred", when + timedelta(hours=1), COOPERATIVE, {
+                    "lot_id": lot_id, "from_id": sellers[0]["miner_id"], "to_id": COOPERATIVE, "mass_g": mass,
+                    "price_per_g": str(paid), "currency": "USD"},
+                    evidence=chain.evidence("purchase_receipt", lot_id)))
+                purchased.append((lot_id, mass))
+        merge_day = month_start + timedelta(days=28)
+        merged = f"COOP-{merge_day:%Y%m%d}"
+        batch.append(chain.event("lots.merged", merge_day, COOPERATIVE, {
+            "lot_id": merged, "inputs": [{"lot_id": lot, "mass_g": mass} for lot, mass in purchased]}))
+        total = round(sum(mass for _, mass in purchased), 2)
+        assayed = round(rng.uniform(0.865, 0.895), 4)
+        batch.append(chain.event("lot.assayed", merge_day + timedelta(hours=4), COOPERATIVE, {
+            "lot_id": merged, "fineness": assayed, "method": "XRF"}))
+        batch.append(chain.event("lot.transferred", merge_day + timedelta(days=1), COOPERATIVE, {
+            "lot_id": merged, "from_id": COOPERATIVE, "to_id": EXPORTER, "mass_g": total,
+            "price_per_g": str((reference_price * Decimal(str(assayed)) * Decimal("0.9")).quantize(Decimal("0.01"))),
+            "currency": "USD"}))
+        received = round(total - rng.uniform(0.0, 0.05), 2)
+        batch.append(chain.event("lot.received", merge_day + timedelta(days=1, hours=5), EXPORTER, {
+            "lot_id": merged, "mass_g": received}))
+        bars.append((merged, received, assayed))
+        chain.batches.append(batch)
+
+    # the exporter ships everything in one consignment
+    ship_day = day0 + timedelta(days=30 * months + 2)
+    shipment = f"EXP-{ship_day:%Y%m}-001"
+    batch = [chain.event("lots.merged", ship_day, EXPORTER, {
+        "lot_id": shipment, "inputs": [{"lot_id": lot, "mass_g": mass} for lot, mass, _ in bars]})]
+    shipped = round(sum(mass for _, mass, _ in bars), 2)
+    batch.append(chain.event("lot.exported", ship_day + timedelta(hours=2), EXPORTER, {
+        "lot_id": shipment, "export_permit": f"CEEC-{ship_day:%Y}-0457", "destination_country": "CH",
+        "royalties_paid": str(Decimal(shipped * 98 * 0.035).quantize(Decimal("0.01"))), "currency": "USD",
+        "certificate": "ICGLR-RCM-CD-2026-0031"},
+        evidence=chain.evidence("export_permit", shipment)))
+    batch.append(chain.event("lot.transferred", ship_day + timedelta(days=1), EXPORTER, {
+        "lot_id": shipment, "from_id": EXPORTER, "to_id": REFINER, "mass_g": shipped}))
+    batch.append(chain.event("lot.received", ship_day + timedelta(days=4), REFINER, {
+        "lot_id": shipment, "mass_g": round(shipped - 0.03, 2)}))
+    batch.append(chain.event("lot.assayed", ship_day + timedelta(days=4, hours=3), REFINER, {
+        "lot_id": shipment, "fineness": 0.8794, "method": "fire assay"}))
+    recycled = "RCY-2026-118"
+    batch.append(chain.event("lot.transferred", ship_day + timedelta(days=3), RECYCLER, {
+        "lot_id": recycled, "from_id": RECYCLER, "to_id": REFINER, "mass_g": 60.0}))
+    batch.append(chain.event("lot.assayed", ship_day + timedelta(days=4, hours=4), REFINER, {
+        "lot_id": recycled, "fineness": 0.75, "method": "fire assay"}))
+    refine_day = ship_day + timedelta(days=9)
+    fine_in = (shipped - 0.03) * 0.8794 + 60.0 * 0.75
+    bar_mass = round(fine_in * 0.996 / 0.9999 / 2, 2)  # 0.4% refining loss, two bars
+    batch.append(chain.event("lot.refined", refine_day, REFINER, {
+        "inputs": [{"lot_id": shipment, "mass_g": round(shipped - 0.03, 2)}, {"lot_id": recycled, "mass_g": 60.0}],
+        "outputs": [{"lot_id": "BAR-LFG-7781", "mass_g": bar_mass, "fineness": 0.9999},
+                    {"lot_id": "BAR-LFG-7782", "mass_g": bar_mass, "fineness": 0.9999}]},
+        evidence=chain.evidence("assay_certificate", "BAR-LFG-7781/7782")))
+    batch.append(chain.event("lot.transferred", refine_day + timedelta(days=2), REFINER, {
+        "lot_id": "BAR-LFG-7781", "from_id": REFINER, "to_id": MANUFACTURER, "mass_g": bar_mass,
+        "price_per_g": "131.20", "currency": "USD"}))
+    batch.append(chain.event("lot.received", refine_day + timedelta(days=4), MANUFACTURER, {
+        "lot_id": "BAR-LFG-7781", "mass_g": bar_mass}))
+    chain.batches.append(batch)
+
+    # the atelier makes rings and pendants in 18-carat gold (0.750)
+    batch = []
+    make_day = refine_day + timedelta(days=10)
+    pieces = [("ring", 3.2 + 0.4 * i) for i in range(6)] + [("pendant", 2.1 + 0.3 * i) for i in range(4)]
+    for number, (kind, mass) in enumerate(pieces, start=1):
+        product_id = f"LUMEN-{kind.upper()}-{number:04d}"
+        fine = mass * 0.75
+        batch.append(chain.event("product.manufactured", make_day + timedelta(days=number), MANUFACTURER, {
+            "product_id": product_id, "gtin": "03760123450017" if kind == "ring" else "03760123450024",
+            "serial": f"{number:06d}", "description": f"Ituri gold {kind}, 18 ct, {mass:.1f} g",
+            "inputs": [{"lot_id": "BAR-LFG-7781", "mass_g": round(fine / 0.9999, 3)}],
+            "mass_g": round(mass, 2), "fineness": 0.75}))
+        chain.products.append(product_id)
+    for number, product_id in enumerate(chain.products[:3], start=1):
+        batch.append(chain.event("product.sold", make_day + timedelta(days=20 + number), MANUFACTURER, {
+            "product_id": product_id, "price": f"{420 + 35 * number}.00", "currency": "EUR"}))
+    chain.batches.append(batch)
+    return chain
+
+
+def seed_demo(platform, force: bool = False, submit: Callable | None = None) -> dict[str, Any]:
+    """Append the demo chain through the capture API once; write demo keys to the data dir."""
+    settings = platform.settings
+    keys_file = settings.data_dir / "demo-keys.json"
+    chain = build_demo_events()
+    if platform.log.end_position() > 0 and not force:
+        return {"seeded": False, "reason": "the log is not empty", "products": chain.products,
+                "keys_file": str(keys_file) if keys_file.exists() else None}
+    admin_key = platform.keys.create("oretrail-admin", "admin")
+    client = platform.create_app().test_client()
+    recorded = 0
+    for batch in chain.batches:
+        response = client.post("/v1/events", json={"events": batch}, headers={"Authorization": f"Bearer {admin_key}"})
+        if response.status_code != 200:
+            raise RuntimeError(f"demo batch refused: {response.status_code} {response.get_data(as_text=True)[:2000]}")
+        recorded += sum(1 for result in response.get_json()["results"] if result["status"] == "accepted")
+    platform.catch_up()
+    jeweller_key = platform.keys.create(MANUFACTURER, "manufacturer")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keys_file.write_text(json.dumps({"admin": admin_key, "manufacturer": jeweller_key}, indent=2))
+    os.chmod(keys_file, 0o600)
+    return {"seeded": True, "events_recorded": recorded, "products": chain.products, "keys_file": str(keys_file)}

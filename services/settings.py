@@ -1,0 +1,76 @@
+"""Settings: the one place that reads the environment. Every variable is listed in ``SETTINGS``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+#: every environment variable Oretrail reads, with what it is for (the README documents the same list)
+SETTINGS: dict[str, str] = {
+    "ORETRAIL_DATA_DIR": "folder of the embedded log and read models (default ./var)",
+    "ORETRAIL_EVENT_LOG": "the log: sqlite:///path (default: events.db in the data dir) or kafka://host:port",
+    "ORETRAIL_DATABASE_URL": "read models and API keys, a SQLAlchemy URL (default: SQLite readmodels.db in the data dir)",
+    "ORETRAIL_HOST": "address to serve on (default 127.0.0.1)",
+    "PORT": "port to serve on (default 8000)",
+    "ORETRAIL_PUBLIC_BASE_URL": "public base URL of the consumer pages and QR codes (default http://localhost:PORT)",
+    "ORETRAIL_MAX_EVENTS_PER_REQUEST": "events in one POST /v1/events (default 1000)",
+    "ORETRAIL_MAX_REQUEST_BYTES": "bytes in one request body (default 5 MB)",
+    "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
+    "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
+    "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, read once from the environment by :meth:`from_env`."""
+
+    data_dir: Path
+    event_log_url: str
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://localhost:8000"
+    max_events_per_request: int = 1000
+    max_request_bytes: int = 5 * 1024 * 1024
+    projector_batch: int = 500
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("ORETRAIL_DATA_DIR", "./var")).resolve()
+        port = _integer(env, "PORT", 8000)
+        return cls(
+            data_dir=data_dir,
+            event_log_url=env.get("ORETRAIL_EVENT_LOG") or f"sqlite:///{data_dir / 'events.db'}",
+            database_url=env.get("ORETRAIL_DATABASE_URL") or f"sqlite:///{data_dir / 'readmodels.db'}",
+            host=env.get("ORETRAIL_HOST", "127.0.0.1"),
+            port=port,
+            public_base_url=(env.get("ORETRAIL_PUBLIC_BASE_URL") or f"http://localhost:{port}").rstrip("/"),
+            max_events_per_request=_integer(env, "ORETRAIL_MAX_EVENTS_PER_REQUEST", 1000),
+            max_request_bytes=_integer(env, "ORETRAIL_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
+            projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
+            log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
+            log_format=env.get("ORETRAIL_LOG_FORMAT", "text"),
+        )
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Oretrail cannot use."""
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {value}")
+    return value
