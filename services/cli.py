@@ -107,7 +107,17 @@ def _demo(settings: Settings, args) -> int:
         summary = seed_demo(platform, force=args.force)
     finally:
         platform.close()
-    print(json.dumps(summary, indent=2))
+    if summary["seeded"]:
+        print(f"demo: recorded {summary['events_recorded']} events")
+    else:
+        print(f"demo: already seeded ({summary['reason']})")
+    keys = json.loads(Path(summary["keys_file"]).read_text()) if summary.get("keys_file") else {}
+    product = summary["products"][0]
+    url = f"{settings.public_base_url}/v1/products/{product}/provenance"
+    print(f"demo: provenance of {product}: {url}")
+    if keys:
+        print(f"demo: try  curl -H 'Authorization: Bearer {keys['manufacturer']}' {url}")
+        print(f"demo: API keys of the demo are in {summary['keys_file']}")
     return 0
 
 
