@@ -13,30 +13,31 @@ blueprint = Blueprint("capture", __name__)
 def post_events():
     """Record a batch of events, all or nothing.
     ---
-    summary: Record a batch of events (at most 1,000 and 5 MB), all or nothing
-    description: >
-      Every event is validated against its type's schema; the batch is appended only if all are
-      valid and the key may record them. `event_id` is the idempotency key: an event already
-      recorded answers `duplicate` and changes nothing.
-    tags: [capture]
-    security: [{bearer: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: EventBatch
-    responses:
-      200:
-        description: What became of each event, in the order sent
+    post:
+      summary: Record a batch of events (at most 1,000 and 5 MB), all or nothing
+      description: >
+        Every event is validated against its type's schema; the batch is appended only if all are
+        valid and the key may record them. `event_id` is the idempotency key: an event already
+        recorded answers `duplicate` and changes nothing.
+      tags: [capture]
+      security: [{bearer: []}]
+      requestBody:
+        required: true
         content:
           application/json:
-            schema: CaptureResponse
-      401: {$ref: "#/components/responses/Unauthenticated"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      409: {$ref: "#/components/responses/Conflict"}
-      413: {$ref: "#/components/responses/TooLarge"}
-      422: {$ref: "#/components/responses/Invalid"}
-      503: {$ref: "#/components/responses/Unavailable"}
+            schema: EventBatch
+      responses:
+        200:
+          description: What became of each event, in the order sent
+          content:
+            application/json:
+              schema: CaptureResponse
+        401: {$ref: "#/components/responses/Unauthenticated"}
+        403: {$ref: "#/components/responses/Forbidden"}
+        409: {$ref: "#/components/responses/Conflict"}
+        413: {$ref: "#/components/responses/TooLarge"}
+        422: {$ref: "#/components/responses/Invalid"}
+        503: {$ref: "#/components/responses/Unavailable"}
     """
     principal = current_principal()
     payload = request.get_json(force=True, silent=True)

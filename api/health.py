@@ -10,14 +10,15 @@ blueprint = Blueprint("health", __name__)
 def healthz():
     """Liveness.
     ---
-    summary: The process is alive
-    tags: [operations]
-    responses:
-      200:
-        description: Alive
-        content:
-          application/json:
-            schema: {type: object, properties: {status: {type: string}}}
+    get:
+      summary: The process is alive
+      tags: [operations]
+      responses:
+        200:
+          description: Alive
+          content:
+            application/json:
+              schema: {type: object, properties: {status: {type: string}}}
     """
     return jsonify({"status": "ok"})
 
@@ -26,19 +27,20 @@ def healthz():
 def readyz():
     """Readiness.
     ---
-    summary: The log and the database are reachable; each projector's position and lag
-    tags: [operations]
-    responses:
-      200:
-        description: Ready
-        content:
-          application/json:
-            schema: Readiness
-      503:
-        description: The log or the database cannot be reached
-        content:
-          application/json:
-            schema: Readiness
+    get:
+      summary: The log and the database are reachable; each projector's position and lag
+      tags: [operations]
+      responses:
+        200:
+          description: Ready
+          content:
+            application/json:
+              schema: Readiness
+        503:
+          description: The log or the database cannot be reached
+          content:
+            application/json:
+              schema: Readiness
     """
     report = current_app.extensions["oretrail"].readiness()
     response = jsonify(report)

@@ -17,23 +17,24 @@ def _view():
 def product_provenance(product_id: str):
     """The full provenance of a product.
     ---
-    summary: Provenance of a product
-    description: >
-      The product, its origin (mine sites with their share of its fine gold, computed through
-      the lineage graph by mass), the lineage graph (`nodes`, `edges` with grams) and the timeline
-      of every event that touched its ancestry.
-    tags: [provenance]
-    security: [{bearer: []}]
-    parameters:
-      - {name: product_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: The provenance
-        content:
-          application/json:
-            schema: Provenance
-      401: {$ref: "#/components/responses/Unauthenticated"}
-      404: {$ref: "#/components/responses/NotFound"}
+    get:
+      summary: Provenance of a product
+      description: >
+        The product, its origin (mine sites with their share of its fine gold, computed through
+        the lineage graph by mass), the lineage graph (`nodes`, `edges` with grams) and the timeline
+        of every event that touched its ancestry.
+      tags: [provenance]
+      security: [{bearer: []}]
+      parameters:
+        - {name: product_id, in: path, required: true, schema: {type: string}}
+      responses:
+        200:
+          description: The provenance
+          content:
+            application/json:
+              schema: Provenance
+        401: {$ref: "#/components/responses/Unauthenticated"}
+        404: {$ref: "#/components/responses/NotFound"}
     """
     principal = current_principal()
     answer = _view().product_provenance(product_id, principal.sees_restricted)
@@ -46,19 +47,20 @@ def product_provenance(product_id: str):
 def get_lot(lot_id: str):
     """One lot.
     ---
-    summary: A lot, its holder, inputs, uses and origin
-    tags: [provenance]
-    security: [{bearer: []}]
-    parameters:
-      - {name: lot_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: The lot
-        content:
-          application/json:
-            schema: Lot
-      401: {$ref: "#/components/responses/Unauthenticated"}
-      404: {$ref: "#/components/responses/NotFound"}
+    get:
+      summary: A lot, its holder, inputs, uses and origin
+      tags: [provenance]
+      security: [{bearer: []}]
+      parameters:
+        - {name: lot_id, in: path, required: true, schema: {type: string}}
+      responses:
+        200:
+          description: The lot
+          content:
+            application/json:
+              schema: Lot
+        401: {$ref: "#/components/responses/Unauthenticated"}
+        404: {$ref: "#/components/responses/NotFound"}
     """
     principal = current_principal()
     answer = _view().lot(lot_id, principal.sees_restricted)
@@ -71,19 +73,20 @@ def get_lot(lot_id: str):
 def get_lot_events(lot_id: str):
     """Events about one lot.
     ---
-    summary: Every event about a lot, in the order they happened
-    tags: [provenance]
-    security: [{bearer: []}]
-    parameters:
-      - {name: lot_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: The events, with the server's recorded_at, position and hash
-        content:
-          application/json:
-            schema: EventList
-      401: {$ref: "#/components/responses/Unauthenticated"}
-      404: {$ref: "#/components/responses/NotFound"}
+    get:
+      summary: Every event about a lot, in the order they happened
+      tags: [provenance]
+      security: [{bearer: []}]
+      parameters:
+        - {name: lot_id, in: path, required: true, schema: {type: string}}
+      responses:
+        200:
+          description: The events, with the server's recorded_at, position and hash
+          content:
+            application/json:
+              schema: EventList
+        401: {$ref: "#/components/responses/Unauthenticated"}
+        404: {$ref: "#/components/responses/NotFound"}
     """
     principal = current_principal()
     events = _view().lot_events(lot_id, principal.sees_restricted)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +33,19 @@ BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 _LOOKUP_CHUNK = 900
 
 
+def enable_wal(connection: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch the file to WAL; the switch needs an exclusive lock that the busy timeout does not wait for."""
+    for attempt in range(attempts):
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+
+
 def utc_now_text() -> str:
     """The current UTC time in RFC 3339 with microseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -57,9 +71,9 @@ class SqliteEventLog(EventLog):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
             connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+            enable_wal(connection)
+            connection.execute("PRAGMA synchronous=FULL")
             self._local.connection = connection
         return connection
 

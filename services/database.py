@@ -8,6 +8,8 @@ from typing import Iterator
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from events.sqlite_log import enable_wal
+
 WRITE_OPTION = "oretrail_write"
 
 
@@ -24,9 +26,9 @@ def create_database_engine(url: str) -> Engine:
     def _pragmas(dbapi_connection, _record):  # noqa: ANN001 - SQLAlchemy's hook signature
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take effect
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        enable_wal(dbapi_connection)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -1,0 +1,137 @@
+"""The projector runner: read-model writes and checkpoint commit together; crashes lose and repeat nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import select
+
+from consumers import tracking
+from consumers.provenance.projector import ProvenanceProjector
+from consumers.runner import ProjectionRunner
+from events.envelope import prepare
+from services.bootstrap import build_platform
+from services.database import create_database_engine
+from services.settings import Settings
+from tests import factories as f
+from tests.readmodel import dump_tables
+
+
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so nothing catches it."""
+
+
+class CrashingProjector(ProvenanceProjector):
+    """The provenance projector that dies when it meets a chosen event."""
+
+    def __init__(self, crash_on: str):
+        self.crash_on = crash_on
+        self.armed = True
+
+    def apply(self, tx, event):
+        if self.armed and event.event_id == self.crash_on:
+            raise Crash()
+        super().apply(tx, event)
+
+
+def chain(n_lots=30):
+    events = [f.site("site-a"), f.pit("pit-a", "site-a")]
+    for i in range(n_lots):
+        events.append(f.production(f"lot-{i}", "pit-a", 10.0 + i, 0.9))
+        events.append(f.transfer(f"lot-{i}", "m-1", "coop-mambasa", 10.0 + i))
+    events.append(f.merge("coop-1", {f"lot-{i}": 10.0 + i for i in range(n_lots)}))
+    events.append(f.manufacture("ring-1", {"coop-1": 5.0}, mass_g=6.0))
+    return events
+
+
+def test_a_crash_inside_a_batch_loses_and_duplicates_nothing(platform, tmp_path):
+    events = chain()
+    platform.log.append([prepare(e) for e in events])
+    victim = CrashingProjector(crash_on=events[25]["event_id"])
+    runner = ProjectionRunner(platform.log, platform.engine, victim, batch_size=10)
+    runner.prepare()
+    with pytest.raises(Crash):
+        runner.catch_up()
+    assert runner.checkpoint() == 20  # the two whole batches before the crash, not a part of the third
+    victim.armed = False
+    runner.catch_up()
+    assert runner.checkpoint() == len(events)
+
+    fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    reference = ProjectionRunner(platform.log, fresh, ProvenanceProjector(), batch_size=1000)
+    reference.rebuild()
+    assert dump_tables(platform.engine, ProvenanceProjector().metadata) == dump_tables(fresh, ProvenanceProjector().metadata)
+
+
+def test_replaying_a_batch_twice_changes_nothing(platform):
+    events = chain(5)
+    platform.log.append([prepare(e) for e in events])
+    runner = platform.runner("provenance")
+    runner.catch_up()
+    before = dump_tables(platform.engine, runner.projector.metadata)
+    from services.database import write_transaction
+    with write_transaction(platform.engine) as tx:  # as if a duplicate delivery reached the projector
+        for recorded in platform.log.read(0, 100):
+            runner.projector.apply(tx, recorded)
+    assert dump_tables(platform.engine, runner.projector.metadata) == before
+
+
+def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platform):
+    events = chain(3)
+    platform.log.append([prepare(e) for e in events])
+
+    class Poisoned(ProvenanceProjector):
+        def apply(self, tx, event):
+            if event.event_id == events[3]["event_id"]:
+                raise ValueError("cannot apply this one")
+            super().apply(tx, event)
+
+    runner = ProjectionRunner(platform.log, platform.engine, Poisoned(), batch_size=100)
+    runner.prepare()
+    runner.catch_up()
+    assert runner.checkpoint() == len(events)
+    with platform.engine.connect() as connection:
+        letters = connection.execute(select(tracking.dead_letters)).mappings().all()
+    assert [(l["event_id"], "cannot apply this one" in l["error"]) for l in letters] == [(events[3]["event_id"], True)]
+    assert runner.dead_letter_count() == 1
+
+
+def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_path):
+    data = tmp_path / "data"
+    env = {**os.environ, "ORETRAIL_DATA_DIR": str(data), "ORETRAIL_PROJECTOR_BATCH": "7"}
+    settings = Settings.from_env(env)
+    platform = build_platform(settings)
+    events = chain(150)
+    platform.log.append([prepare(e) for e in events[:200]])
+    command = [sys.executable, "-m", "services.cli", "project", "provenance"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runner = platform.runner("provenance")
+    try:
+        _wait_until(lambda: runner.checkpoint() >= 35, timeout=60)
+        platform.log.append([prepare(e) for e in events[200:]])
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        assert runner.checkpoint() < len(events)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_until(lambda: runner.checkpoint() == len(events), timeout=120)
+    finally:
+        process.kill()
+        process.wait(10)
+    fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    ProjectionRunner(platform.log, fresh, ProvenanceProjector()).rebuild()
+    metadata = ProvenanceProjector().metadata
+    assert dump_tables(platform.engine, metadata) == dump_tables(fresh, metadata)
+    platform.close()
+
+
+def _wait_until(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)

@@ -1,0 +1,45 @@
+"""Canonical JSON and the content hash that buyers recompute."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from events.canonical import canonical_json, content_hash
+from events.envelope import prepare
+from tests import factories as f
+
+
+def test_canonical_json_sorts_keys_and_drops_whitespace():
+    assert canonical_json({"b": 1, "a": [1.0, "é"]}) == '{"a":[1,"é"],"b":1}'.encode()
+
+
+def test_rfc8785_number_forms():
+    assert canonical_json([1e21, 0.1, -0.0, 100.0]) == b"[1e+21,0.1,0,100]"
+
+
+def test_hash_is_sha256_of_the_canonical_envelope_without_server_fields():
+    envelope = f.production("lot-1", "pit-a", 12.5, 0.9)
+    expected = hashlib.sha256(json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    assert content_hash(envelope) == expected
+    served = {**envelope, "recorded_at": "2026-03-02T09:00:00Z", "position": 7, "hash": "x"}
+    assert content_hash(served) == expected
+
+
+def test_any_change_of_content_changes_the_hash():
+    envelope = f.production("lot-1", "pit-a", 12.5, 0.9)
+    changed = json.loads(json.dumps(envelope))
+    changed["data"]["mass_g"] = 12.6
+    assert content_hash(envelope) != content_hash(changed)
+
+
+def test_key_order_and_number_spelling_do_not_change_the_hash():
+    envelope = f.production("lot-1", "pit-a", 12.0, 0.9)
+    reordered = dict(reversed(list(envelope.items())))
+    reordered["data"] = {**envelope["data"], "mass_g": 12}
+    assert content_hash(envelope) == content_hash(reordered)
+
+
+def test_the_stored_body_is_the_canonical_envelope():
+    envelope = f.production("lot-1", "pit-a", 12.0, 0.9)
+    prepared = prepare(envelope)
+    assert hashlib.sha256(prepared.body).hexdigest() == prepared.hash
