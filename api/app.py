@@ -16,8 +16,6 @@ def create_app(context: AppContext) -> Flask:
     app.json.compact = True
     app.extensions["oretrail"] = context
     register_error_handlers(app)
-    for blueprint in (capture.blueprint, provenance.blueprint, health.blueprint):
+    for blueprint in (capture.blueprint, provenance.blueprint, health.blueprint, *context.blueprints):
         app.register_blueprint(blueprint)
-    for register in context.extras.get("blueprints", []):
-        register(app)
     return app

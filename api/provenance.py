@@ -40,6 +40,8 @@ def product_provenance(product_id: str):
     answer = _view().product_provenance(product_id, principal.sees_restricted)
     if answer is None:
         raise NotFound(f"No product {product_id!r} has been manufactured.")
+    for section in current_app.extensions["oretrail"].provenance_sections:
+        answer.update(section(product_id, answer, principal))
     return jsonify(answer)
 
 

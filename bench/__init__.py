@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.run [NAME ...]`` writes figures to ``bench/results/``."""
