@@ -30,3 +30,8 @@ class Projector(ABC):
     @abstractmethod
     def apply(self, tx: Connection, event: RecordedEvent) -> None:
         """Write the effect of ``event`` inside the runner's transaction ``tx``."""
+
+    def apply_batch(self, tx: Connection, events: list[RecordedEvent]) -> None:
+        """Write the effect of several events (in log order); override to write them in bulk."""
+        for event in events:
+            self.apply(tx, event)

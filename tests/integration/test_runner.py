@@ -33,10 +33,10 @@ class CrashingProjector(ProvenanceProjector):
         self.crash_on = crash_on
         self.armed = True
 
-    def apply(self, tx, event):
-        if self.armed and event.event_id == self.crash_on:
+    def apply_batch(self, tx, events):
+        if self.armed and any(event.event_id == self.crash_on for event in events):
             raise Crash()
-        super().apply(tx, event)
+        super().apply_batch(tx, events)
 
 
 def chain(n_lots=30):
@@ -86,10 +86,10 @@ def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platfor
     platform.log.append([prepare(e) for e in events])
 
     class Poisoned(ProvenanceProjector):
-        def apply(self, tx, event):
-            if event.event_id == events[3]["event_id"]:
+        def apply_batch(self, tx, batch):
+            if any(event.event_id == events[3]["event_id"] for event in batch):
                 raise ValueError("cannot apply this one")
-            super().apply(tx, event)
+            super().apply_batch(tx, batch)
 
     runner = ProjectionRunner(platform.log, platform.engine, Poisoned(), batch_size=100)
     runner.prepare()
