@@ -1,7 +1,7 @@
 """SQL helpers shared by projectors, portable across SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,13 +14,6 @@ def _insert_for(tx: Connection, table: Table):
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for {dialect}")
-
-
-def insert_ignore(tx: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Insert rows, skipping those whose primary key is already there."""
-    rows = list(rows)
-    if rows:
-        tx.execute(_insert_for(tx, table).on_conflict_do_nothing(), rows)
 
 
 def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterable[str], where=None) -> None:
@@ -45,45 +38,41 @@ class WriteBatch:
     """
 
     def __init__(self) -> None:
-        self._groups: dict[tuple, tuple[Any, list[dict[str, Any]]]] = {}
+        # group key -> (function building the statement for a connection, rows)
+        self._groups: dict[tuple, tuple[Callable[[Connection], Any], list[dict[str, Any]]]] = {}
 
     def insert(self, table: Table, row: Mapping[str, Any]) -> None:
         """A plain insert (the caller guarantees the key is new)."""
-        self._add(("insert", table.name, tuple(row)), lambda tx: tx.execute(table.insert(), self._rows(("insert", table.name, tuple(row)))), row)
+        self._add(("insert", table.name, tuple(row)), lambda tx: table.insert(), row)
 
     def insert_ignore(self, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
         """Insert rows unless their primary key exists."""
         for row in rows:
-            key = ("ignore", table.name, tuple(row))
-            self._add(key, lambda tx, key=key: tx.execute(_insert_for(tx, table).on_conflict_do_nothing(), self._rows(key)), row)
+            self._add(("ignore", table.name, tuple(row)), lambda tx: _insert_for(tx, table).on_conflict_do_nothing(), row)
 
-    def upsert(self, table: Table, row: Mapping[str, Any], update: Iterable[str], where=None, where_name: str = "") -> None:
-        """Insert, or on a key conflict set ``update`` columns (when ``where(excluded)`` holds)."""
+    def upsert(self, table: Table, row: Mapping[str, Any], update: Iterable[str],
+               where: Callable[[Any], Any] | None = None, where_name: str = "") -> None:
+        """Insert, or on a key conflict set the ``update`` columns (when ``where(excluded)`` holds).
+
+        ``where_name`` names the condition: rows with different conditions go to different groups.
+        """
         update = tuple(update)
-        key = ("upsert", table.name, tuple(row), update, where_name)
 
-        def run(tx: Connection, key=key) -> None:
-            statement = _insert_for(tx, table)
-            keys = [column.name for column in table.primary_key.columns]
-            statement = statement.on_conflict_do_update(
-                index_elements=keys,
-                set_={name: statement.excluded[name] for name in update},
-                where=where(statement.excluded) if where is not None else None,
+        def statement(tx: Connection):
+            insert = _insert_for(tx, table)
+            return insert.on_conflict_do_update(
+                index_elements=[column.name for column in table.primary_key.columns],
+                set_={name: insert.excluded[name] for name in update},
+                where=where(insert.excluded) if where is not None else None,
             )
-            tx.execute(statement, self._rows(key))
 
-        self._add(key, run, row)
+        self._add(("upsert", table.name, tuple(row), update, where_name), statement, row)
 
-    def _add(self, key: tuple, run, row: Mapping[str, Any]) -> None:
-        if key not in self._groups:
-            self._groups[key] = (run, [])
-        self._groups[key][1].append(dict(row))
-
-    def _rows(self, key: tuple) -> list[dict[str, Any]]:
-        return self._groups[key][1]
+    def _add(self, key: tuple, statement: Callable[[Connection], Any], row: Mapping[str, Any]) -> None:
+        self._groups.setdefault(key, (statement, []))[1].append(dict(row))
 
     def flush(self, tx: Connection) -> None:
-        """Execute every group, then forget them."""
-        for run, _rows in self._groups.values():
-            run(tx)
+        """Execute every group (one executemany each), then forget them."""
+        for statement, rows in self._groups.values():
+            tx.execute(statement(tx), rows)
         self._groups.clear()

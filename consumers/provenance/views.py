@@ -13,7 +13,6 @@ from sqlalchemy import Connection, Engine, select, text
 
 from consumers.provenance import tables as t
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
-from events.catalogue import RESTRICTED_FIELDS
 
 _ANCESTRY = """
 WITH RECURSIVE ancestry(node_id) AS (
@@ -22,14 +21,6 @@ WITH RECURSIVE ancestry(node_id) AS (
     SELECT e.parent_id FROM prov_edges e JOIN ancestry a ON e.child_id = a.node_id
 )
 """
-
-
-def redact(envelope: dict[str, Any], sees_restricted: bool) -> dict[str, Any]:
-    """The envelope without the restricted fields of its type, unless the reader may see them."""
-    hidden = RESTRICTED_FIELDS.get(envelope.get("type", ""))
-    if sees_restricted or not hidden or not hidden & envelope.get("data", {}).keys():
-        return envelope
-    return {**envelope, "data": {key: value for key, value in envelope["data"].items() if key not in hidden}}
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
