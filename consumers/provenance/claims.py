@@ -42,6 +42,10 @@ def people_count(n: int) -> dict[str, Any]:
     return {"n": None, "few": True}
 
 
+def _few(n: int) -> bool:
+    return 0 < n < SMALL_GROUP
+
+
 def build_story(provenance: dict[str, Any], organisations: dict[str, dict[str, Any]],
                 miners: Iterable[MinerFact]) -> dict[str, Any]:
     """The public story of a product from its (unrestricted) provenance and the optional check sections.
@@ -243,8 +247,9 @@ def miner_summary(facts: Iterable[MinerFact]) -> dict[str, Any]:
         "people": people_count(len(people)),
         "unregistered": people_count(len(people) - len(registered)),
         "women_share": round(women / len(registered), 4) if shown else None,
-        "women_few": 0 < women < SMALL_GROUP and len(registered) >= SMALL_GROUP,
-        "others_few": 0 < others < SMALL_GROUP and len(registered) >= SMALL_GROUP,
+        # "fewer than 5 are women" only when the rest is no small group too (else nothing is said)
+        "women_few": len(registered) >= SMALL_GROUP and _few(women) and not _few(others),
+        "others_few": len(registered) >= SMALL_GROUP and _few(others) and not _few(women),
         "teams": len(lots),
         "teams_with_lead": len(led),
         "women_led_teams": len(women_led) if leads_shown else None,
