@@ -182,21 +182,41 @@ def product_page(product_id: str):
     return response
 
 
-@blueprint.get("/p/<product_id>/qr.<any(svg, png):kind>")
-def product_qr(product_id: str, kind: str):
-    """The QR code of a piece's page.
+@blueprint.get("/p/<product_id>/qr.svg")
+def product_qr_svg(product_id: str):
+    """The QR code of a piece's page, as SVG.
     ---
     get:
-      summary: QR code encoding the public URL of the piece's page (SVG or PNG)
+      summary: QR code (SVG) encoding the public URL of the piece's page
       tags: [public]
       parameters:
         - {name: product_id, in: path, required: true, schema: {type: string}}
-        - {name: kind, in: path, required: true, schema: {type: string, enum: [svg, png]}}
       responses:
-        200: {description: The QR code, content: {image/svg+xml: {}, image/png: {}}}
+        200: {description: The QR code, content: {image/svg+xml: {}}}
         304: {description: Not modified}
         404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
     """
+    return _qr(product_id, "svg")
+
+
+@blueprint.get("/p/<product_id>/qr.png")
+def product_qr_png(product_id: str):
+    """The QR code of a piece's page, as PNG.
+    ---
+    get:
+      summary: QR code (PNG) encoding the public URL of the piece's page
+      tags: [public]
+      parameters:
+        - {name: product_id, in: path, required: true, schema: {type: string}}
+      responses:
+        200: {description: The QR code, content: {image/png: {}}}
+        304: {description: Not modified}
+        404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
+    """
+    return _qr(product_id, "png")
+
+
+def _qr(product_id: str, kind: str) -> Response:
     if not pages().exists(product_id):
         return friendly_error(404, _language(), "notfound.title", "notfound.body")
     image = qr_image(public_url(product_id), kind)
