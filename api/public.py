@@ -19,6 +19,7 @@ from api.gs1 import normalise_gtin
 from api.i18n import Translator, negotiate
 from api.qr import qr_image
 from consumers.provenance.public_view import PublicProvenanceView
+from events.fields import IDENTIFIER_PATTERN
 from services.auth import Principal
 
 blueprint = Blueprint("public", __name__)
@@ -173,7 +174,7 @@ def product_page(product_id: str):
         404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
     """
     lang = _language()
-    page = pages().page(product_id, lang)
+    page = pages().page(product_id, lang) if IDENTIFIER_PATTERN.fullmatch(product_id) else None
     if page is None:
         return friendly_error(404, lang, "notfound.title", "notfound.body")
     response = _cached(page.html, page.etag, "text/html", PAGE_CACHE_CONTROL, VARY)
@@ -217,7 +218,7 @@ def product_qr_png(product_id: str):
 
 
 def _qr(product_id: str, kind: str) -> Response:
-    if not pages().exists(product_id):
+    if not IDENTIFIER_PATTERN.fullmatch(product_id) or not pages().exists(product_id):
         return friendly_error(404, _language(), "notfound.title", "notfound.body")
     image = qr_image(public_url(product_id), kind)
     return _cached(image.body, image.etag, image.mimetype, QR_CACHE_CONTROL)
@@ -242,7 +243,8 @@ def gs1_digital_link(gtin: str, serial: str):
     gtin14 = normalise_gtin(gtin)
     if gtin14 is None:
         return friendly_error(400, lang, "badcode.title", "badcode.body", gtin=gtin[:40])
-    product_id = pages().view.product_by_gs1(gtin14, serial) if len(serial) <= 20 else None
+    known = len(serial) <= 20 and serial.isprintable()
+    product_id = pages().view.product_by_gs1(gtin14, serial) if known else None
     if product_id is None:
         return friendly_error(404, lang, "notfound.title", "notfound.gs1", gtin=gtin, serial=serial[:40])
     target = public_path(product_id)

@@ -103,6 +103,8 @@ def test_an_unknown_piece_gets_a_friendly_page_in_its_language(client, ring):
     assert "Nous n’avons pas trouvé ce bijou" in french.get_data(as_text=True)
     assert client.get("/p/no-such-ring/qr.png").status_code == 404
     assert client.get("/p/lot-a").status_code == 404  # a lot is not a piece
+    for odd in ("/p/%00", "/p/" + "a" * 500, "/p/%F0%9F%98%80/qr.svg", "/01/03760123450010/21/%00"):
+        assert client.get(odd).status_code == 404, odd  # never reaches the database, never a 500
 
 
 def test_the_qr_code_decodes_to_the_public_url_of_the_page(client, platform, ring):
