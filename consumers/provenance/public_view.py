@@ -5,9 +5,10 @@ restricted fields, and miners appear only through aggregates.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select, text
 
 from consumers.provenance import tables as t
 from consumers.provenance.claims import MinerFact, build_story
@@ -24,6 +25,8 @@ class PublicProvenanceView:
     def __init__(self, engine: Engine, provenance: ProvenanceView | None = None):
         self.engine = engine
         self.provenance = provenance or ProvenanceView(engine)
+        self._offsets_seen = False
+        self._offsets_checked = float("-inf")
 
     def story(self, product_id: str, sections: list[PublicSection] = ()) -> dict[str, Any] | None:
         """The public story of a product, or None if it was never manufactured.
@@ -90,7 +93,24 @@ class PublicProvenanceView:
         return {row["node_id"]: dict(row) for row in rows}
 
     def freshness(self) -> tuple:
-        """Every projector's position: when none moved, no read model (hence no story) changed."""
+        """Every projector's position: when none moved, no read model (hence no story) changed.
+
+        Embedded runners keep one position per projector (``projector_checkpoints``); runners on
+        Kafka keep offsets per partition (``projector_offsets``), read too where that table exists.
+        """
         with self.engine.connect() as connection:
-            return tuple(connection.execute(
+            positions = tuple(connection.execute(
                 select(checkpoints.c.projector, checkpoints.c.position).order_by(checkpoints.c.projector)).all())
+            if self._has_offsets(connection):
+                positions += tuple(connection.execute(text(
+                    'SELECT projector, topic, "partition", "offset" FROM projector_offsets '
+                    'ORDER BY projector, topic, "partition"')).all())
+        return positions
+
+    def _has_offsets(self, connection) -> bool:
+        """Whether the Kafka runners' offsets table exists (once seen, remembered; else re-checked every 5 s)."""
+        now = time.monotonic()
+        if not self._offsets_seen and now >= self._offsets_checked + 5:
+            self._offsets_checked = now
+            self._offsets_seen = inspect(connection).has_table("projector_offsets")
+        return self._offsets_seen

@@ -194,3 +194,19 @@ def test_the_demo_ring_page_is_light_and_keeps_the_miners_anonymous(platform):
     registered = [e["data"] for batch in build_demo_events().batches for e in batch if e["type"] == "miner.registered"]
     for miner in registered:
         assert miner["name"] not in html and miner["photo_id_sha256"] not in html and miner["miner_id"] not in html
+
+
+def test_pages_refresh_when_kafka_runners_move_their_offsets(platform, ring):
+    """On Kafka the runners keep offsets per partition (``projector_offsets``): a move there is a change too."""
+    from sqlalchemy import text
+
+    view = platform.app_context().extras["public_provenance"]
+    with platform.engine.begin() as connection:
+        connection.execute(text('CREATE TABLE projector_offsets (projector VARCHAR(64), topic VARCHAR(249), '
+                                '"partition" INTEGER, "offset" BIGINT)'))
+        connection.execute(text("INSERT INTO projector_offsets VALUES ('provenance', 'oretrail.events', 0, 41)"))
+    before = view.freshness()
+    with platform.engine.begin() as connection:
+        connection.execute(text('UPDATE projector_offsets SET "offset" = 42'))
+    after = view.freshness()
+    assert after != before and after[-1] == ("provenance", "oretrail.events", 0, 42)
