@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -43,17 +44,21 @@ class RenderedPage:
 class PublicPages:
     """Renders and caches public pages; one per app (each gunicorn worker has its own)."""
 
-    def __init__(self, view: PublicProvenanceView, context: Any, capacity: int = 512):
+    def __init__(self, view: PublicProvenanceView, context: Any, capacity: int = 512, max_staleness_s: float = 1.0):
         self.view = view
         self.context = context
         self.capacity = capacity
+        #: how long the read models' state is trusted before asking the database again (clients may
+        #: already keep a page for ``max-age``=60 s, so one second more costs no honesty)
+        self.max_staleness_s = max_staleness_s
+        self._freshness: tuple[float, tuple] = (float("-inf"), ())
         self._pages: OrderedDict[tuple[str, str], RenderedPage] = OrderedDict()
         self._known: set[str] = set()
         self._lock = threading.Lock()
 
     def page(self, product_id: str, lang: str) -> RenderedPage | None:
         """The page of a product in ``lang``, re-rendered only when a read model moved; None if unknown."""
-        freshness = self.view.freshness()
+        freshness = self.freshness()
         key = (product_id, lang)
         with self._lock:
             cached = self._pages.get(key)
@@ -72,6 +77,15 @@ class PublicPages:
                 self._pages.popitem(last=False)
             self._known.add(product_id)
         return page
+
+    def freshness(self) -> tuple:
+        """The read models' state, asked of the database at most once per ``max_staleness_s``."""
+        checked_at, state = self._freshness
+        now = time.monotonic()
+        if now - checked_at >= self.max_staleness_s:
+            state = self.view.freshness()
+            self._freshness = (now, state)
+        return state
 
     def sections(self) -> list:
         """The provenance sections (flags, due diligence, ...) as the public sees them."""

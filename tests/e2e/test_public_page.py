@@ -81,7 +81,8 @@ def test_the_page_speaks_french_by_the_browser_or_the_switch(client, ring):
     assert "Accept-Language" in remembered.headers["Vary"]
 
 
-def test_a_reload_costs_a_304_until_the_record_changes(client, admin_key, platform, ring):
+def test_a_reload_costs_a_304_until_the_record_changes(app, client, admin_key, platform, ring):
+    app.extensions["oretrail_public"].max_staleness_s = 0  # see the change at once, not within a second
     first = client.get("/p/ring-1")
     etag = first.headers["ETag"]
     assert "max-age" in first.headers["Cache-Control"]
@@ -210,3 +211,15 @@ def test_pages_refresh_when_kafka_runners_move_their_offsets(platform, ring):
         connection.execute(text('UPDATE projector_offsets SET "offset" = 42'))
     after = view.freshness()
     assert after != before and after[-1] == ("provenance", "oretrail.events", 0, 42)
+
+
+def test_within_a_second_a_cached_page_costs_no_database_query(app, client, ring):
+    pages = app.extensions["oretrail_public"]
+    calls = []
+    real = pages.view.freshness
+    pages.view.freshness = lambda: calls.append(1) or real()
+    pages.max_staleness_s = 3600
+    pages._freshness = (float("-inf"), ())
+    for _ in range(5):
+        assert client.get("/p/ring-1").status_code == 200
+    assert len(calls) == 1
