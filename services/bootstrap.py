@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api import labels, public
 from api.app import create_app
 from api.context import AppContext
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
+from consumers.provenance.public_view import PublicProvenanceView
 from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner, ProjectorThreads
 from events.log import EventLog
@@ -102,13 +104,18 @@ class Platform:
 
     def app_context(self) -> AppContext:
         """What the Flask app needs."""
-        return AppContext(
+        provenance = ProvenanceView(self.engine)
+        context = AppContext(
             settings=self.settings,
             keys=self.keys,
             capture=CaptureService(self.log, self.settings.max_events_per_request),
-            provenance=ProvenanceView(self.engine),
+            provenance=provenance,
             readiness=self.readiness,
         )
+        # the consumer's page behind the QR code, and label sheets for jewellers
+        context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
+        context.blueprints += [public.blueprint, labels.blueprint]
+        return context
 
     def create_app(self):
         """The Flask app over this platform."""
