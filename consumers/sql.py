@@ -3,8 +3,20 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
+
+
+def Key(length: int) -> TypeEngine:  # noqa: N802 - a column type, named like one
+    """A string compared and ordered byte by byte on every backend.
+
+    SQLite compares text as bytes; PostgreSQL by the database's collation, which follows its
+    locale (``en_US.utf8`` in the official image orders ``B`` after ``a``). Identifiers and sort
+    keys use the ``C`` collation there, so orderings and "earliest wins" comparisons give the same
+    read model and the same answers on both.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def _insert_for(tx: Connection, table: Table):

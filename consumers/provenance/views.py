@@ -14,9 +14,11 @@ from consumers.provenance import tables as t
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
 from events.catalogue import RESTRICTED_FIELDS
 
+#: the node and everything upstream of it; the seed is read from the table (not a bare parameter) so
+#: both terms have the column's own type and collation, as PostgreSQL requires of a recursive query
 _ANCESTRY = """
 WITH RECURSIVE ancestry(node_id) AS (
-    SELECT :root
+    SELECT node_id FROM prov_nodes WHERE node_id = :root
     UNION
     SELECT e.parent_id FROM prov_edges e JOIN ancestry a ON e.child_id = a.node_id
 )
