@@ -55,6 +55,20 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose queries all see one snapshot of the database, for answers built from several queries.
+
+    SQLite's read transaction is a snapshot already (WAL). PostgreSQL's default, READ COMMITTED,
+    takes a new snapshot per statement, so a projector committing between two queries could give
+    an answer with edges to nodes it does not list: there the connection reads REPEATABLE READ.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        yield connection
+
+
 def lock_key(name: str) -> int:
     """A stable signed 64-bit key for ``name`` (PostgreSQL advisory locks take a bigint)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select, text
 from consumers.provenance import tables as t
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
 from events.catalogue import RESTRICTED_FIELDS
+from services.database import read_snapshot
 
 #: the node and everything upstream of it; the seed is read from the table (not a bare parameter) so
 #: both terms have the column's own type and collation, as PostgreSQL requires of a recursive query
@@ -46,7 +47,7 @@ class ProvenanceView:
     # -- product ----------------------------------------------------------------------------
     def product_provenance(self, product_id: str, sees_restricted: bool = False) -> dict[str, Any] | None:
         """The provenance of a product, or None if no such product was manufactured."""
-        with self.engine.connect() as connection:
+        with read_snapshot(self.engine) as connection:
             product = connection.execute(select(t.nodes).where(t.nodes.c.node_id == product_id)).mappings().first()
             if product is None or product["kind"] != "product" or product["created_event_id"] is None:
                 return None
@@ -183,7 +184,7 @@ class ProvenanceView:
     # -- lot --------------------------------------------------------------------------------
     def lot(self, lot_id: str, sees_restricted: bool = False) -> dict[str, Any] | None:
         """A lot: its mass, fineness, holder, where it came from and what it went into; None if unknown."""
-        with self.engine.connect() as connection:
+        with read_snapshot(self.engine) as connection:
             row = connection.execute(select(t.nodes).where(t.nodes.c.node_id == lot_id)).mappings().first()
             if row is None or row["kind"] == "product":
                 return None
@@ -225,7 +226,7 @@ class ProvenanceView:
 
     def lot_events(self, lot_id: str, sees_restricted: bool = False) -> list[dict[str, Any]] | None:
         """Every event about this lot itself, in the order they happened; None if the lot is unknown."""
-        with self.engine.connect() as connection:
+        with read_snapshot(self.engine) as connection:
             row = connection.execute(select(t.nodes.c.kind).where(t.nodes.c.node_id == lot_id)).first()
             if row is None or row.kind == "product":
                 return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
@@ -11,7 +12,9 @@ from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
 from events.envelope import prepare
 from events.log import RecordedEvent
+from services.database import create_database_engine
 from tests import factories as f
+from tests.databases import fresh_postgres_database, postgres_server_url
 from tests.readmodel import dump_tables
 
 
@@ -44,9 +47,11 @@ for envelope in CHAIN:
 LABELS = [stream for stream, events in STREAMS.items() for _ in events]
 
 
-def project(order: list[dict]):
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+def project(order: list[dict], engine=None):
+    """Apply ``order`` into fresh tables: of ``engine`` if given, else of a new in-memory SQLite database."""
+    engine = engine or create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     projector = ProvenanceProjector()
+    projector.metadata.drop_all(engine)
     projector.metadata.create_all(engine)
     with engine.begin() as tx:
         for position, envelope in enumerate(order, start=1):
@@ -69,12 +74,31 @@ REFERENCE_TABLES = dump_tables(REFERENCE, ProvenanceProjector().metadata, frozen
 REFERENCE_VIEWS = {p: strip_positions(ProvenanceView(REFERENCE).product_provenance(p)) for p in ("ring-1", "pendant-1")}
 
 
+@pytest.fixture(scope="module")
+def postgres_engine():
+    """One PostgreSQL database for the module; each example recreates the tables in it."""
+    with fresh_postgres_database(postgres_server_url()) as url:
+        engine = create_database_engine(url)
+        yield engine
+        engine.dispose()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.permutations(LABELS))
 def test_any_interleaving_of_streams_gives_the_same_read_model(interleaving):
+    check_interleaving(interleaving, None)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(LABELS))
+def test_any_interleaving_gives_the_same_read_model_on_postgresql(postgres_engine, interleaving):
+    check_interleaving(interleaving, postgres_engine)
+
+
+def check_interleaving(interleaving, engine):
     cursors = {stream: iter(events) for stream, events in STREAMS.items()}
     order = [next(cursors[stream]) for stream in interleaving]
-    engine = project(order)
+    engine = project(order, engine)
     assert dump_tables(engine, ProvenanceProjector().metadata, frozenset({"position"})) == REFERENCE_TABLES
     view = ProvenanceView(engine)
     for product, expected in REFERENCE_VIEWS.items():
