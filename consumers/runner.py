@@ -38,6 +38,8 @@ class ProjectionRunner:
         self.engine = engine
         self.projector = projector
         self.batch_size = batch_size
+        #: called after each committed batch with (projector name, events, seconds): metrics
+        self.listeners: list[Callable[[str, int, float], None]] = []
 
     # -- set-up -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -90,6 +92,7 @@ class ProjectionRunner:
     # -- work -------------------------------------------------------------------------------
     def run_batch(self) -> int:
         """Apply the next batch and move the checkpoint, in one transaction; the number applied."""
+        started = time.perf_counter()
         with write_transaction(self.engine) as tx:
             self._lock(tx)
             position = self.checkpoint(tx)
@@ -98,6 +101,8 @@ class ProjectionRunner:
                 return 0
             self._apply_all(tx, events)
             self._save_checkpoint(tx, events[-1].position)
+        for listener in self.listeners:
+            listener(self.projector.name, len(events), time.perf_counter() - started)
         return len(events)
 
     def _apply_all(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
