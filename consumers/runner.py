@@ -109,8 +109,7 @@ class ProjectionRunner:
         handled = [event for event in events if event.type in self.projector.handles]
         try:
             with tx.begin_nested():
-                for event in handled:
-                    self.projector.apply(tx, event)
+                self.projector.apply_batch(tx, handled)
             return
         except Exception:  # noqa: BLE001 - find the poison event below, one by one
             logger.warning("%s: a batch failed, applying its events one by one", self.projector.name)

@@ -1,7 +1,7 @@
 """SQL helpers shared by projectors, portable across SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,3 +45,17 @@ def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterabl
         where=where(statement.excluded) if where is not None else None,
     )
     tx.execute(statement)
+
+
+def upsert_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]], update: Iterable[str], where=None) -> None:
+    """:func:`upsert` for many rows in one executemany; the rows must have distinct keys and the same columns."""
+    if not rows:
+        return
+    statement = _insert_for(tx, table)
+    keys = [column.name for column in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in update},
+        where=where(statement.excluded) if where is not None else None,
+    )
+    tx.execute(statement, list(rows))

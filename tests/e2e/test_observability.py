@@ -143,7 +143,7 @@ def test_a_projector_process_serves_its_metrics(tmp_path, database_url):
                 metrics = samples(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
                 if metrics.get(("oretrail_projector_events_total", (("projector", "provenance"),))) == 2:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             assert time.monotonic() < deadline and process.poll() is None, "no projector metrics"
             time.sleep(0.1)
@@ -165,7 +165,7 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             raise AssertionError(f"gunicorn did not start: {process.stdout.read() if process.poll() is not None else ''}")

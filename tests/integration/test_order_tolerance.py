@@ -55,10 +55,13 @@ def project(order: list[dict], engine=None):
     projector.metadata.create_all(engine)
     with engine.begin() as tx:
         for position, envelope in enumerate(order, start=1):
-            new = prepare(envelope)
-            projector.apply(tx, RecordedEvent(position, new.event_id, new.type, new.stream_id, "2026-03-02T00:00:00Z",
-                                              new.hash, new.body))
+            projector.apply(tx, _recorded(position, envelope))
     return engine
+
+
+def _recorded(position: int, envelope: dict) -> RecordedEvent:
+    new = prepare(envelope)
+    return RecordedEvent(position, new.event_id, new.type, new.stream_id, "2026-03-02T00:00:00Z", new.hash, new.body)
 
 
 def strip_positions(value):
@@ -111,3 +114,21 @@ def test_the_reference_itself_is_sound():
     assert None in shares and "site-a" in shares and "site-b" in shares
     assert abs(sum(shares.values()) - 1) < 1e-6
     assert len(ring["timeline"]) > 10
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(LABELS), st.integers(min_value=1, max_value=len(CHAIN)), st.data())
+def test_applying_in_batches_with_duplicates_gives_the_same_read_model(interleaving, batch_size, data):
+    cursors = {stream: iter(events) for stream, events in STREAMS.items()}
+    order = [next(cursors[stream]) for stream in interleaving]
+    repeated = data.draw(st.lists(st.integers(min_value=0, max_value=len(order) - 1), max_size=5))
+    for index in sorted(repeated, reverse=True):  # a client retry that reached the log twice
+        order.insert(data.draw(st.integers(min_value=index, max_value=len(order))), order[index])
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    projector = ProvenanceProjector()
+    projector.metadata.create_all(engine)
+    recorded = [_recorded(position, envelope) for position, envelope in enumerate(order, start=1)]
+    with engine.begin() as tx:
+        for start in range(0, len(recorded), batch_size):
+            projector.apply_batch(tx, recorded[start:start + batch_size])
+    assert dump_tables(engine, projector.metadata, frozenset({"position"})) == REFERENCE_TABLES

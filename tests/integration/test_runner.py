@@ -35,10 +35,10 @@ class CrashingProjector(ProvenanceProjector):
         self.crash_on = crash_on
         self.armed = True
 
-    def apply(self, tx, event):
+    def gather(self, writes, event):
         if self.armed and event.event_id == self.crash_on:
             raise Crash()
-        super().apply(tx, event)
+        super().gather(writes, event)
 
 
 def chain(n_lots=30):
@@ -88,10 +88,10 @@ def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platfor
     platform.log.append([prepare(e) for e in events])
 
     class Poisoned(ProvenanceProjector):
-        def apply(self, tx, event):
+        def gather(self, writes, event):
             if event.event_id == events[3]["event_id"]:
                 raise ValueError("cannot apply this one")
-            super().apply(tx, event)
+            super().gather(writes, event)
 
     runner = ProjectionRunner(platform.log, platform.engine, Poisoned(), batch_size=100)
     runner.prepare()
@@ -109,9 +109,9 @@ def test_two_runners_of_one_projector_never_apply_the_same_batch(platform):
     applied: list[str] = []
 
     class Counting(ProvenanceProjector):
-        def apply(self, tx, event):
+        def gather(self, writes, event):
             applied.append(event.event_id)
-            super().apply(tx, event)
+            super().gather(writes, event)
 
     runners = [ProjectionRunner(platform.log, platform.engine, Counting(), batch_size=5) for _ in range(2)]
     runners[0].prepare()
