@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, Table
 
-from consumers.sql import insert_ignore, upsert_many
+from consumers.sql import insert_ignore, insert_many, upsert_many
 
 Row = dict[str, Any]
 #: ``prefer(stored_in_batch, new) -> the row to keep`` among two rows of one key in the batch
@@ -69,8 +70,7 @@ class BatchWrites:
     def flush(self, tx: Connection) -> None:
         """Write everything gathered, one statement per table and kind, then forget it."""
         for table, rows in self._inserts.items():
-            if rows:
-                tx.execute(table.insert(), rows)
+            insert_many(tx, table, rows)
         for table, pending in self._ignores.items():
             insert_ignore(tx, table, pending.values())
         for table, group in self._upserts.items():
@@ -79,11 +79,17 @@ class BatchWrites:
 
 
 def _complete(table: Table, row: Mapping[str, Any]) -> Row:
-    """The row with every column (None where not given): rows of one executemany must have the same keys."""
-    unknown = set(row) - set(table.columns.keys())
-    if unknown:
-        raise ValueError(f"{table.name} has no column(s) {sorted(unknown)}")
-    return {name: row.get(name) for name in table.columns.keys()}
+    """The row with every column (None where not given): rows written together must have the same keys."""
+    names, known = _columns(table)
+    if not known.issuperset(row):
+        raise ValueError(f"{table.name} has no column(s) {sorted(set(row) - known)}")
+    return {name: row.get(name) for name in names}
+
+
+@lru_cache(maxsize=None)
+def _columns(table: Table) -> tuple[tuple[str, ...], frozenset[str]]:
+    names = tuple(table.columns.keys())
+    return names, frozenset(names)
 
 
 def _key(table: Table, row: Row) -> tuple:
