@@ -82,6 +82,7 @@ def _replay(settings: Settings) -> dict:
         started = time.perf_counter()
         applied = runner.catch_up()
         seconds = time.perf_counter() - started
+        runner.analyze()  # what autovacuum does within a minute of a bulk load (and a rebuild does at once)
     finally:
         platform.close()
     return {"events": applied, "seconds": round(seconds, 2), "events_per_s": round(applied / seconds),
