@@ -95,3 +95,21 @@ def test_rebuild_replays_the_log_into_an_identical_read_model(seeded):
 def test_rebuild_of_an_unknown_read_model_is_a_clear_error(tmp_path):
     result = oretrail(tmp_path, "rebuild", "nothing")
     assert result.returncode == 2 and "no projector 'nothing'" in result.stderr
+
+
+def test_migrate_creates_every_table_and_can_run_again(tmp_path, database_url):
+    env = {"ORETRAIL_DATA_DIR": str(tmp_path), "ORETRAIL_DATABASE_URL": database_url}
+    for _ in range(2):
+        result = oretrail(env, "migrate")
+        assert result.returncode == 0, result.stderr
+    from sqlalchemy import inspect
+
+    from services.database import create_database_engine
+    engine = create_database_engine(database_url)
+    assert {"api_keys", "projector_checkpoints", "prov_nodes", "prov_events"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_a_bad_setting_is_a_clear_error(tmp_path):
+    result = oretrail({"ORETRAIL_DATA_DIR": str(tmp_path), "ORETRAIL_LOG_FORMAT": "xml"}, "status")
+    assert result.returncode == 2 and "ORETRAIL_LOG_FORMAT" in result.stderr
