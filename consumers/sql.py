@@ -1,10 +1,24 @@
 """SQL helpers shared by projectors, portable across SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import (
+    BigInteger, Boolean, Connection, DateTime, Float, Integer, String, Table, bindparam, cast, func, select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
+
+
+def Key(length: int) -> TypeEngine:  # noqa: N802 - a column type, named like one
+    """A string compared and ordered byte by byte on every backend.
+
+    SQLite compares text as bytes; PostgreSQL by the database's collation, which follows its
+    locale (``en_US.utf8`` in the official image orders ``B`` after ``a``). Identifiers and sort
+    keys use the ``C`` collation there, so orderings and "earliest wins" comparisons give the same
+    read model and the same answers on both.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def _insert_for(tx: Connection, table: Table):
@@ -14,6 +28,27 @@ def _insert_for(tx: Connection, table: Table):
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for {dialect}")
+
+
+def insert_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows (all with the same columns) in one statement on PostgreSQL, one executemany on SQLite."""
+    if rows:
+        if tx.dialect.name == "postgresql":
+            tx.execute(*_unnest_insert(table, rows))
+        else:
+            tx.execute(table.insert(), list(rows))
+
+
+def insert_ignore(tx: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert rows, skipping those whose primary key is already there."""
+    rows = list(rows)
+    if not rows:
+        return
+    if tx.dialect.name == "postgresql" and len(rows) > 1 and _uniform(rows):
+        statement, parameters = _unnest_insert(table, rows)
+        tx.execute(statement.on_conflict_do_nothing(), parameters)
+    else:
+        tx.execute(_insert_for(tx, table).on_conflict_do_nothing(), rows)
 
 
 def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterable[str], where=None) -> None:
@@ -28,51 +63,55 @@ def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterabl
     tx.execute(statement)
 
 
-class WriteBatch:
-    """The rows a projector writes for a batch of events, grouped so each group is one executemany.
+def upsert_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]], update: Iterable[str], where=None) -> None:
+    """:func:`upsert` for many rows at once; the rows must have distinct keys and the same columns."""
+    if not rows:
+        return
+    if tx.dialect.name == "postgresql":
+        statement, parameters = _unnest_insert(table, rows)
+    else:
+        statement, parameters = _insert_for(tx, table), list(rows)
+    keys = [column.name for column in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in update},
+        where=where(statement.excluded) if where is not None else None,
+    )
+    tx.execute(statement, parameters)
 
-    Rows are grouped by statement (plain insert, insert-or-ignore, or upsert with a given update
-    set and condition) and kept in event order within a group, so "the last one wins" holds within
-    a group. The statements a projector uses must commute across groups (each group's effect must
-    not depend on another group's having run first), which is also what order tolerance needs.
+
+def _uniform(rows: Sequence[Mapping[str, Any]]) -> bool:
+    first = rows[0].keys()
+    return all(row.keys() == first for row in rows)
+
+
+def _unnest_insert(table: Table, rows: Sequence[Mapping[str, Any]]):
+    """``INSERT INTO table (...) SELECT * FROM unnest(:array, ...)``: any number of rows in one statement.
+
+    One statement per batch instead of one per row: a single round trip, one plan, and the same
+    SQL text whatever the number of rows (so SQLAlchemy's compiled cache and the server's plan
+    cache apply). Each column travels as one array of its base type.
     """
+    names = list(rows[0].keys())
+    columns = [table.c[name] for name in names]
+    arrays = [cast(bindparam(f"column_{index}"), postgresql.ARRAY(_array_type(column.type)))
+              for index, column in enumerate(columns)]
+    source = func.unnest(*arrays).table_valued(*names).render_derived()
+    statement = postgresql.insert(table).from_select(names, select(*[source.c[name] for name in names]))
+    parameters = {}
+    for index, (name, column) in enumerate(zip(names, columns)):
+        values = [row[name] for row in rows]
+        if isinstance(column.type, Float):  # JSON numbers may come as ints; an array holds one type
+            values = [None if value is None else float(value) for value in values]
+        parameters[f"column_{index}"] = values
+    return statement, parameters
 
-    def __init__(self) -> None:
-        # group key -> (function building the statement for a connection, rows)
-        self._groups: dict[tuple, tuple[Callable[[Connection], Any], list[dict[str, Any]]]] = {}
 
-    def insert(self, table: Table, row: Mapping[str, Any]) -> None:
-        """A plain insert (the caller guarantees the key is new)."""
-        self._add(("insert", table.name, tuple(row)), lambda tx: table.insert(), row)
-
-    def insert_ignore(self, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Insert rows unless their primary key exists."""
-        for row in rows:
-            self._add(("ignore", table.name, tuple(row)), lambda tx: _insert_for(tx, table).on_conflict_do_nothing(), row)
-
-    def upsert(self, table: Table, row: Mapping[str, Any], update: Iterable[str],
-               where: Callable[[Any], Any] | None = None, where_name: str = "") -> None:
-        """Insert, or on a key conflict set the ``update`` columns (when ``where(excluded)`` holds).
-
-        ``where_name`` names the condition: rows with different conditions go to different groups.
-        """
-        update = tuple(update)
-
-        def statement(tx: Connection):
-            insert = _insert_for(tx, table)
-            return insert.on_conflict_do_update(
-                index_elements=[column.name for column in table.primary_key.columns],
-                set_={name: insert.excluded[name] for name in update},
-                where=where(insert.excluded) if where is not None else None,
-            )
-
-        self._add(("upsert", table.name, tuple(row), update, where_name), statement, row)
-
-    def _add(self, key: tuple, statement: Callable[[Connection], Any], row: Mapping[str, Any]) -> None:
-        self._groups.setdefault(key, (statement, []))[1].append(dict(row))
-
-    def flush(self, tx: Connection) -> None:
-        """Execute every group (one executemany each), then forget them."""
-        for statement, rows in self._groups.values():
-            tx.execute(statement(tx), rows)
-        self._groups.clear()
+def _array_type(column_type: TypeEngine) -> TypeEngine:
+    """The PostgreSQL element type of an array carrying values of ``column_type`` (no length, no collation)."""
+    for kind, element in ((BigInteger, postgresql.BIGINT), (Integer, postgresql.INTEGER), (Float, postgresql.DOUBLE_PRECISION),
+                          (Boolean, postgresql.BOOLEAN), (DateTime, lambda: postgresql.TIMESTAMP(timezone=True)),
+                          (String, postgresql.TEXT)):
+        if isinstance(column_type, kind):
+            return element()
+    raise TypeError(f"no array type for {column_type!r}")

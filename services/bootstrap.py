@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from api import labels, public
+from api import labels, observability, public
 from api.app import create_app
 from api.context import AppContext
 from consumers.projector import Projector
@@ -24,6 +24,7 @@ from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.database import create_database_engine
+from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Platform:
     keys: ApiKeys
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
+    metrics: Metrics | None = None
 
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
@@ -108,9 +110,11 @@ class Platform:
         context = AppContext(
             settings=self.settings,
             keys=self.keys,
-            capture=CaptureService(self.log, self.settings.max_events_per_request),
+            capture=MeteredCapture(CaptureService(self.log, self.settings.max_events_per_request), self.metrics),
             provenance=provenance,
             readiness=self.readiness,
+            blueprints=[observability.blueprint],
+            extras={"metrics": self.metrics},
         )
         # the consumer's page behind the QR code, and label sheets for jewellers
         context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
@@ -134,8 +138,11 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     log = open_log(settings)
     engine = create_database_engine(settings.database_url)
     platform = Platform(settings=settings, log=log, engine=engine, keys=ApiKeys(engine))
+    platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors():
-        platform.runners[projector.name] = ProjectionRunner(log, engine, projector, settings.projector_batch)
+        runner = ProjectionRunner(log, engine, projector, settings.projector_batch)
+        runner.listeners.append(platform.metrics.batch_applied)
+        platform.runners[projector.name] = runner
     platform.prepare()
     logger.info("log %s, read models on %s", settings.event_log_url, make_url(settings.database_url).render_as_string())
     return platform
