@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from api.context import AppContext
+from consumers.impact.projector import ImpactProjector
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 def all_projectors() -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
-    return [ProvenanceProjector()]
+    return [ProvenanceProjector(), ImpactProjector()]
 
 
 def open_log(settings: Settings) -> EventLog:

@@ -1,0 +1,111 @@
+"""Cells of the impact tables and the suppression of small ones.
+
+A cell is one number of one indicator for one period and one group of people (a gender, an age
+band, a work role or training kind, or "all"). Each cell knows ``n``, the number of distinct
+people it was computed from.
+
+Suppression, for every reader who is not an admin:
+1. **primary**: a cell computed from fewer than :data:`MIN_CELL` people is suppressed, zero
+   included (showing zeros while hiding 1 to 4 would tell that a small group exists);
+2. **secondary**: where a breakdown adds up to a shown total ("all"), a single hidden part could be
+   recovered by subtraction; so when exactly one part of a shown total is hidden, the smallest other
+   part is hidden too, repeated along every breakdown (gender, age band, role or kind) until no
+   single hidden part is left. Medians and gaps do not add up and skip this step.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
+
+from consumers.impact.arithmetic import to_cents
+from consumers.impact.catalogue import INDICATORS
+
+MIN_CELL = 5
+ALL = "all"
+#: the dimensions along which a cell's siblings add up to a total
+DIMENSIONS = ("category", "gender", "age_band")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One number of an indicator, with the count of people behind it."""
+
+    period: str
+    indicator: str
+    value: Any
+    n: int
+    gender: str = ALL
+    age_band: str = ALL
+    category: str = ALL
+    suppressed: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        """Where the cell sits: period, indicator, category, gender, age band."""
+        return (self.period, self.indicator, self.category, self.gender, self.age_band)
+
+
+def suppress(cells: Iterable[Cell], minimum: int = MIN_CELL) -> list[Cell]:
+    """The cells with primary and secondary suppression applied (see the module's docstring)."""
+    marked = {cell.key: replace(cell, suppressed=cell.suppressed or cell.n < minimum) for cell in cells}
+    changed = True
+    while changed:
+        changed = False
+        for dimension in DIMENSIONS:
+            for siblings in _sibling_sets(marked.values(), dimension):
+                total = siblings.get(ALL)
+                parts = [cell for value, cell in siblings.items() if value != ALL]
+                if total is None or total.suppressed or not INDICATORS[total.indicator].additive:
+                    continue
+                hidden = [cell for cell in parts if cell.suppressed]
+                shown = [cell for cell in parts if not cell.suppressed]
+                if len(hidden) != 1:
+                    continue
+                if shown:
+                    smallest = min(shown, key=lambda cell: (cell.n, cell.key))
+                    marked[smallest.key] = replace(smallest, suppressed=True)
+                else:  # the total is the hidden part itself
+                    marked[total.key] = replace(total, suppressed=True)
+                changed = True
+    return list(marked.values())
+
+
+def _sibling_sets(cells: Iterable[Cell], dimension: str) -> list[dict[str, Cell]]:
+    """Groups of cells that differ only in ``dimension``, keyed by their value of it."""
+    index = DIMENSIONS.index(dimension)
+    groups: dict[tuple, dict[str, Cell]] = defaultdict(dict)
+    for cell in cells:
+        coordinates = (cell.category, cell.gender, cell.age_band)
+        rest = coordinates[:index] + coordinates[index + 1:]
+        groups[(cell.period, cell.indicator, rest)][coordinates[index]] = cell
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def render(cell: Cell, reveal: bool, dimensions: tuple[str, ...]) -> dict[str, Any]:
+    """A cell as JSON: ``{"suppressed": true}`` in place of its value and n unless ``reveal``."""
+    out: dict[str, Any] = {"period": cell.period, "indicator": cell.indicator,
+                           "category": None if cell.category == ALL else cell.category}
+    for dimension in dimensions:
+        out[dimension] = getattr(cell, dimension)
+    if cell.suppressed and not reveal:
+        out["suppressed"] = True
+        return out
+    out["value"] = json_value(cell.value, INDICATORS[cell.indicator].unit)
+    out["n"] = cell.n
+    if cell.suppressed:
+        out["below_threshold"] = True  # an admin sees it, and that others do not
+    return out
+
+
+def json_value(value: Any, unit: str) -> Any:
+    """A value as JSON by its unit: money as a decimal string to the cent, ratios to 4 places."""
+    if value is None:
+        return None
+    if unit == "money":
+        return str(to_cents(value))
+    if unit == "ratio":
+        return float(round(value, 4))
+    if unit == "grams":
+        return round(float(value), 2)
+    return int(value)

@@ -1,0 +1,349 @@
+"""The impact indicators, computed from facts: pure functions, no database.
+
+``compute(facts, periods, by)`` returns every cell of every indicator for every period, broken
+down by gender and/or age band (``by``), with ``n`` (the people behind each cell). Suppression is
+applied afterwards, by the reader's role (``consumers.impact.cells.suppress``).
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable, Iterator
+
+from consumers.impact.arithmetic import AGE_BANDS, age_band, gap, median, ratio
+from consumers.impact.cells import ALL, Cell
+from consumers.impact.facts import Facts, Periods, VslaRegistration
+
+GENDERS = ("female", "male", "other", "undisclosed")
+WORK_ROLES = ("digger", "processor", "transporter", "trader", "pit_owner", "team_lead")
+TRAINING_KINDS = ("literacy", "business", "dialogue", "safety", "other")
+BREAKDOWNS = ("gender", "age_band")
+
+
+@dataclass
+class _Tally:
+    """What one cell accumulates: the people behind it and a few sums."""
+
+    people: set = field(default_factory=set)
+    amount: Decimal | float | int = 0
+    weight: Decimal | float | int = 0
+    values: list = field(default_factory=list)
+    paid: set = field(default_factory=set)
+
+
+class _Table:
+    """Tallies keyed by (period, category, gender, age band), emitting every cell of a full breakdown."""
+
+    def __init__(self, periods: Periods, by: tuple[str, ...], categories: tuple[str, ...] = (),
+                 genders: tuple[str, ...] = GENDERS):
+        self.periods = periods
+        self.genders = (*genders, ALL) if "gender" in by else (ALL,)
+        self.bands = (*AGE_BANDS, ALL) if "age_band" in by else (ALL,)
+        self.categories = (*categories, ALL)
+        self.tallies: dict[tuple[str, str, str, str], _Tally] = defaultdict(_Tally)
+
+    def targets(self, label: str, gender: str | None, band: str | None, category: str | None = None
+                ) -> Iterator[_Tally]:
+        """The tallies a fact of this person adds to: its own groups and every "all" above them."""
+        genders = (gender, ALL) if gender is not None and len(self.genders) > 1 else (ALL,)
+        bands = (band, ALL) if band is not None and len(self.bands) > 1 else (ALL,)
+        categories = (category, ALL) if category is not None else (ALL,)
+        for c in categories:
+            for g in genders:
+                for b in bands:
+                    yield self.tallies[(label, c, g, b)]
+
+    def keys(self, with_categories: bool = True, by_gender: bool = True, by_band: bool = True
+             ) -> Iterator[tuple[str, str, str, str]]:
+        """Every cell of the full breakdown (so that a missing group is never told apart from a small one)."""
+        for label in self.periods.labels:
+            for c in (self.categories if with_categories else (ALL,)):
+                for g in (self.genders if by_gender else (ALL,)):
+                    for b in (self.bands if by_band else (ALL,)):
+                        yield (label, c, g, b)
+
+    def tally(self, key: tuple[str, str, str, str]) -> _Tally:
+        """The tally of a cell (empty if nothing was added)."""
+        return self.tallies.get(key) or _Tally()
+
+
+def _cell(indicator: str, key: tuple[str, str, str, str], value, n: int) -> Cell:
+    label, category, gender, band = key
+    return Cell(period=label, indicator=indicator, value=value, n=n, gender=gender, age_band=band, category=category)
+
+
+def compute(facts: Facts, periods: Periods, by: Iterable[str] = ("gender",)) -> list[Cell]:
+    """Every cell of every indicator (before suppression)."""
+    by = tuple(dimension for dimension in BREAKDOWNS if dimension in set(by))
+    cells: list[Cell] = []
+    cells += miners_registered(facts, periods, by)
+    cells += production(facts, periods, by)
+    cells += sales(facts, periods, by)
+    cells += surveys(facts, periods, by)
+    cells += savings_groups(facts, periods, by)
+    cells += trainings(facts, periods, by)
+    cells += leadership(facts, periods, by)
+    return cells
+
+
+def _comparison(indicator: str, label: str, value, n_women: int, n_men: int) -> Cell:
+    """A cell comparing women and men: computed from the smaller of the two groups."""
+    return Cell(period=label, indicator=indicator, value=value, n=min(n_women, n_men))
+
+
+# -- registration ----------------------------------------------------------------------------
+def miners_registered(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
+    """Miners registered by the end of each period, by work role, gender and age band; women's share."""
+    table = _Table(periods, by, WORK_ROLES)
+    grouped = Counter((m.registered_month, m.work_role, m.gender, m.birth_year) for m in facts.miners.values())
+    for label in periods.labels:
+        end = periods.end_month[label]
+        year = int(end[:4])
+        for (registered, role, gender, born), count in grouped.items():
+            if registered > end:
+                continue
+            for tally in table.targets(label, gender, age_band(born, year), role):
+                tally.amount += count
+    cells = [_cell("miners_registered", key, table.tally(key).amount, table.tally(key).amount) for key in table.keys()]
+    for label in periods.labels:
+        end = periods.end_month[label]
+        by_gender = Counter()
+        for (registered, _, gender, _), count in grouped.items():
+            if registered <= end:
+                by_gender[gender] += count
+        cells.append(_comparison("women_share_of_miners", label, ratio(by_gender["female"], sum(by_gender.values())),
+                                 by_gender["female"], by_gender["male"]))
+    return cells
+
+
+# -- custody: production and sales -----------------------------------------------------------
+def _band_of(facts: Facts, miner_id: str, label: str, periods: Periods) -> str | None:
+    miner = facts.miners.get(miner_id)
+    return None if miner is None else age_band(miner.birth_year, int(periods.end_month[label][:4]))
+
+
+def production(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
+    """Grams produced, per producing miner, and the share from women-led teams."""
+    table = _Table(periods, by)
+    teams: dict[tuple[str, str], list] = defaultdict(list)  # (label, lot) -> shares
+    for share in facts.productions:
+        label = periods.label_of.get(share.month)
+        miner = facts.miners.get(share.miner_id)
+        if label is None or miner is None:
+            continue
+        for tally in table.targets(label, miner.gender, _band_of(facts, share.miner_id, label, periods)):
+            tally.people.add(share.miner_id)
+            tally.amount += share.mass_g
+        teams[(label, share.lot_id)].append(share)
+    cells = []
+    for key in table.keys():
+        tally = table.tally(key)
+        producers = len(tally.people)
+        cells.append(_cell("production_g", key, tally.amount, producers))
+        cells.append(_cell("production_g_per_miner", key, tally.amount / producers if producers else None, producers))
+    led = defaultdict(_Tally)
+    for (label, _lot), shares in teams.items():
+        team = [facts.miners[share.miner_id] for share in shares]
+        grams = sum(share.mass_g for share in shares)
+        tally = led[label]
+        tally.people.update(member.miner_id for member in team)
+        tally.weight += grams
+        if women_led(team):
+            tally.amount += grams
+    for label in periods.labels:
+        tally = led.get(label) or _Tally()
+        cells.append(Cell(period=label, indicator="production_share_women_led_teams",
+                          value=ratio(tally.amount, tally.weight), n=len(tally.people)))
+    return cells
+
+
+def women_led(team) -> bool:
+    """A team is women-led if a woman is its team lead; with no team lead, if most of it are women."""
+    leads = [member for member in team if member.work_role == "team_lead"]
+    if leads:
+        return any(member.gender == "female" for member in leads)
+    women = sum(1 for member in team if member.gender == "female")
+    return women > len(team) - women
+
+
+def sales(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
+    """Grams sold and money received per seller, the price per gram, and the gender gaps."""
+    table = _Table(periods, by)
+    for sale in facts.sales:
+        label = periods.label_of.get(sale.month)
+        miner = facts.miners.get(sale.miner_id)
+        if label is None or miner is None:
+            continue
+        grams = Decimal(repr(sale.mass_g))
+        for tally in table.targets(label, miner.gender, _band_of(facts, sale.miner_id, label, periods)):
+            tally.people.add(sale.miner_id)
+            tally.values.append(grams)
+            if sale.price_per_g is not None:
+                tally.paid.add(sale.miner_id)
+                tally.amount += grams * sale.price_per_g
+                tally.weight += grams
+    cells = []
+    for key in table.keys():
+        tally = table.tally(key)
+        sellers, paid = len(tally.people), len(tally.paid)
+        cells.append(_cell("sales_g_per_seller", key, sum(tally.values) / sellers if sellers else None, sellers))
+        cells.append(_cell("income_per_seller", key, ratio(tally.amount, paid), paid))
+        cells.append(_cell("price_per_g", key, ratio(tally.amount, tally.weight), paid))
+    if "gender" in by:
+        for label in periods.labels:
+            women = table.tally((label, ALL, "female", ALL))
+            men = table.tally((label, ALL, "male", ALL))
+            cells.append(_comparison("gender_gap_price_per_g", label,
+                                     gap(ratio(men.amount, men.weight), ratio(women.amount, women.weight)),
+                                     len(women.paid), len(men.paid)))
+            cells.append(_comparison("gender_gap_income", label,
+                                     gap(ratio(men.amount, len(men.paid)), ratio(women.amount, len(women.paid))),
+                                     len(women.paid), len(men.paid)))
+    return cells
+
+
+# -- household surveys -----------------------------------------------------------------------
+def surveys(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
+    """Median income and savings, and control over one's own income, from each respondent's latest survey."""
+    latest = {}
+    for survey in facts.surveys:
+        label = periods.label_of.get(survey.month)
+        if label is None:
+            continue
+        key = (label, survey.respondent_id)
+        if key not in latest or survey.sort_key > latest[key].sort_key:
+            latest[key] = survey
+    income, savings = _Table(periods, by), _Table(periods, by)
+    for (label, respondent), survey in latest.items():
+        for tally in income.targets(label, survey.gender, survey.age_band):
+            tally.people.add(respondent)
+            tally.values.append(survey.income)
+            tally.amount += 1 if survey.controls_own_income else 0
+        if survey.savings is not None:
+            for tally in savings.targets(label, survey.gender, survey.age_band):
+                tally.people.add(respondent)
+                tally.values.append(survey.savings)
+    cells = []
+    for key in income.keys():
+        tally, saved = income.tally(key), savings.tally(key)
+        cells.append(_cell("survey_income_median", key, median(tally.values), len(tally.people)))
+        cells.append(_cell("controls_own_income_share", key, ratio(tally.amount, len(tally.people)), len(tally.people)))
+        cells.append(_cell("survey_savings_median", key, median(saved.values), len(saved.people)))
+    if "gender" in by:
+        for label in periods.labels:
+            women = income.tally((label, ALL, "female", ALL))
+            men = income.tally((label, ALL, "male", ALL))
+            cells.append(_comparison("gender_gap_survey_income", label,
+                                     gap(median(men.values), median(women.values)), len(women.people), len(men.people)))
+    return cells
+
+
+# -- savings groups --------------------------------------------------------------------------
+def registration_as_of(history: list[VslaRegistration], month: str) -> VslaRegistration | None:
+    """A group's latest registration on or before ``month`` (its history sorted by sort key)."""
+    found = None
+    for registration in history:
+        if registration.month <= month:
+            found = registration
+    return found
+
+
+def savings_groups(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
+    """Members and committee seats by gender, female-led committees, savings, loans and solidarity."""
+    histories: dict[str, list[VslaRegistration]] = defaultdict(list)
+    for registration in sorted(facts.vsla_registrations, key=lambda r: r.sort_key):
+        histories[registration.group_id].append(registration)
+    # groups count women and men only: "other" cells would be structural zeros that let a reader
+    # subtract a hidden cell from the total, so they are not emitted
+    genders = ("female", "male") if "gender" in by else ()
+    cells = []
+    for label in periods.labels:
+        end = periods.end_month[label]
+        current = [r for r in (registration_as_of(h, end) for h in histories.values()) if r is not None]
+        members = {"female": sum(r.members_female for r in current), "male": sum(r.members_male for r in current)}
+        seats = {"female": sum(r.committee_female for r in current), "male": sum(r.committee_male for r in current)}
+        for name, counts in (("vsla_members", members), ("vsla_committee_seats", seats)):
+            total = counts["female"] + counts["male"]
+            cells.append(Cell(period=label, indicator=name, value=total, n=total))
+            for gender in genders:
+                count = counts[gender]
+                cells.append(Cell(period=label, indicator=name, value=count, n=count, gender=gender))
+        mixed = [r for r in current if r.members_female and r.members_male]
+        female_led = sum(1 for r in mixed if r.committee_female > r.committee_male)
+        cells.append(Cell(period=label, indicator="vsla_female_dominated_committees_share",
+                          value=ratio(female_led, len(mixed)), n=sum(r.members for r in mixed)))
+    latest = {}
+    for report in facts.vsla_reports:
+        key = (report.group_id, report.month)
+        if key not in latest or report.sort_key > latest[key].sort_key:
+            latest[key] = report
+    money = defaultdict(lambda: {"savings": Decimal(0), "loans": Decimal(0), "assists": 0, "member_months": 0,
+                                 "groups": set()})
+    for (group_id, month), report in latest.items():
+        label = periods.label_of.get(month)
+        history = histories.get(group_id)
+        if label is None or not history:
+            continue
+        registration = registration_as_of(history, month) or history[0]
+        entry = money[label]
+        entry["savings"] += report.savings
+        entry["loans"] += report.loans
+        entry["assists"] += report.solidarity_assists
+        entry["member_months"] += registration.members
+        entry["groups"].add(group_id)
+    for label in periods.labels:
+        entry = money.get(label)
+        if entry is None:
+            n, values = 0, (None, None, None, None)
+        else:
+            end = periods.end_month[label]
+            n = sum((registration_as_of(histories[g], end) or histories[g][0]).members for g in entry["groups"])
+            values = (entry["savings"], entry["loans"], ratio(entry["savings"], entry["member_months"]), entry["assists"])
+        for name, value in zip(("vsla_savings", "vsla_loans", "vsla_savings_per_member_month",
+                                "vsla_solidarity_assists"), values):
+            cells.append(Cell(period=label, indicator=name, value=value, n=n))
+    return cells
+
+
+# -- trainings and leadership ----------------------------------------------------------------
+def trainings(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
+    """Attendance at trainings by kind and gender."""
+    table = _Table(periods, by, TRAINING_KINDS, genders=("female", "male"))  # attendance is by women and men
+    for training in facts.trainings:
+        label = periods.label_of.get(training.month)
+        if label is None:
+            continue
+        for gender, count in (("female", training.attendees_female), ("male", training.attendees_male)):
+            for tally in table.targets(label, gender, None, training.kind):
+                tally.amount += count
+    return [_cell("training_attendance", key, table.tally(key).amount, table.tally(key).amount)
+            for key in table.keys(by_band=False)]
+
+
+def leadership(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
+    """Positions of leadership held by the end of each period, by gender, and women's share of them."""
+    records = sorted(facts.leadership, key=lambda record: record.sort_key)
+    table = _Table(periods, by)
+    cells = []
+    for label in periods.labels:
+        end = periods.end_month[label]
+        gender_of: dict[str, str] = {}
+        positions: set[tuple[str, str, str]] = set()
+        for record in records:
+            if record.month <= end:
+                gender_of[record.person_id] = record.gender  # the latest record says
+                positions.add((record.person_id, record.organisation_id, record.position))
+        held = Counter(gender_of[person] for person, _, _ in positions)
+        people = Counter(gender_of.values())
+        for tally in table.targets(label, None, None):
+            tally.amount = len(positions)
+            tally.weight = len(gender_of)
+        for gender in GENDERS if "gender" in by else ():
+            tally = table.tallies[(label, ALL, gender, ALL)]
+            tally.amount, tally.weight = held[gender], people[gender]
+        cells.append(_comparison("leadership_women_share", label, ratio(held["female"], len(positions)),
+                                 people["female"], people["male"]))
+    cells += [_cell("leadership_positions", key, table.tally(key).amount, int(table.tally(key).weight))
+              for key in table.keys(by_band=False)]
+    return cells
