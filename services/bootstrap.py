@@ -11,9 +11,15 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api import impact as impact_api
+from api import value as value_api
 from api.app import create_app
 from api.context import AppContext
+from consumers.impact.ledger import PayoutsView
 from consumers.impact.projector import ImpactProjector
+from consumers.impact.section import impact_section
+from consumers.impact.value_chain import ValueChainView
+from consumers.impact.views import ImpactView
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
@@ -103,13 +109,20 @@ class Platform:
 
     def app_context(self) -> AppContext:
         """What the Flask app needs."""
-        return AppContext(
+        context = AppContext(
             settings=self.settings,
             keys=self.keys,
             capture=CaptureService(self.log, self.settings.max_events_per_request),
             provenance=ProvenanceView(self.engine),
             readiness=self.readiness,
         )
+        impact = ImpactView(self.engine)
+        context.extras.update(impact=impact, value_chain=ValueChainView(self.engine, self.settings.payout_share),
+                              payouts=PayoutsView(self.engine, self.settings.payout_share))
+        context.blueprints += [impact_api.blueprint, value_api.blueprint]
+        context.provenance_sections.append(
+            lambda product_id, provenance, principal: impact_section(impact, provenance, principal.is_admin))
+        return context
 
     def create_app(self):
         """The Flask app over this platform."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
@@ -19,6 +20,7 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
+    "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
 }
 
 
@@ -37,6 +39,7 @@ class Settings:
     projector_batch: int = 500
     log_level: str = "INFO"
     log_format: str = "text"
+    payout_share: Decimal = Decimal("0.01")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -56,6 +59,7 @@ class Settings:
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ORETRAIL_LOG_FORMAT", "text"),
+            payout_share=_share(env, "ORETRAIL_PAYOUT_SHARE", Decimal("0.01")),
         )
 
 
@@ -73,4 +77,17 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise SettingsError(f"{name} must be a decimal number such as 0.01, not {raw!r}") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
+        raise SettingsError(f"{name} must lie between 0 and 1 (0.01 is 1 %), not {raw!r}")
     return value

@@ -1,0 +1,221 @@
+"""Read side of the impact model: the indicator tables of a site, a cooperative or everything.
+
+``ImpactView.table`` loads the facts in scope, computes every cell (``indicators.compute``) and
+suppresses small cells unless the reader may see them (admins only).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, Engine, func, select, union_all
+
+from consumers.impact import tables as t
+from consumers.impact.catalogue import INDICATORS
+from consumers.impact.cells import MIN_CELL, Cell, render, suppress
+from consumers.impact.facts import (
+    Facts, Leadership, Miner, MinerSale, Periods, ProductionShare, Survey, Training, VslaRegistration, VslaReport,
+    add_months,
+)
+from consumers.impact.indicators import compute
+
+DEFAULT_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose indicators: one site, one cooperative, both (the cooperative's miners at that site), or all."""
+
+    site_id: str | None = None
+    cooperative_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """What a table of indicators covers and how it is broken down."""
+
+    scope: Scope
+    first: str  # YYYY-MM
+    last: str  # YYYY-MM
+    granularity: str = "month"
+    by: tuple[str, ...] = ("gender",)
+    currency: str = "USD"
+
+
+class ImpactView:
+    """Queries over the impact read model."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- what there is ----------------------------------------------------------------------
+    def scopes(self) -> dict[str, list[dict[str, Any]]]:
+        """The sites and cooperatives there are indicators for (for pickers and links)."""
+        with self.engine.connect() as connection:
+            sites = [dict(row) for row in connection.execute(
+                select(t.sites.c.site_id, t.sites.c.name, t.sites.c.region, t.sites.c.country)
+                .order_by(t.sites.c.name, t.sites.c.site_id)).mappings()]
+            names = dict(connection.execute(select(t.organisations.c.org_id, t.organisations.c.name)).all())
+            cooperatives = [{"cooperative_id": coop, "name": names.get(coop, coop)} for coop in connection.execute(
+                select(t.miners.c.cooperative_id).distinct().order_by(t.miners.c.cooperative_id)).scalars()]
+        return {"sites": sites, "cooperatives": cooperatives}
+
+    def latest_month(self) -> str:
+        """The latest month with any fact (this month when there is none)."""
+        with self.engine.connect() as connection:
+            months = union_all(*(select(func.max(column)) for column in (
+                t.production_shares.c.month, t.transfers.c.month, t.surveys.c.month, t.vsla_reports.c.period,
+                t.trainings.c.month, t.leadership.c.month, t.miners.c.first_month))).subquery()
+            latest = connection.execute(select(func.max(months.c[0]))).scalar()
+        return latest or date.today().strftime("%Y-%m")
+
+    def default_range(self, first: str | None, last: str | None) -> tuple[str, str]:
+        """Fill in a missing end (the latest month with facts) or start (24 months before the end)."""
+        if last is None:
+            last = self.latest_month() if first is None else add_months(first, DEFAULT_MONTHS - 1)
+        if first is None:
+            first = add_months(last, -(DEFAULT_MONTHS - 1))
+        return first, last
+
+    # -- tables -----------------------------------------------------------------------------
+    def cells(self, request: TableRequest, reveal: bool) -> tuple[list[Cell], dict[str, Any]]:
+        """The cells of a table (suppressed unless ``reveal``) and notes on what was left out."""
+        with self.engine.connect() as connection:
+            facts, notes = load_facts(connection, request)
+        periods = Periods.between(request.first, request.last, request.granularity)
+        cells = compute(facts, periods, request.by)
+        if not reveal:
+            cells = suppress(cells)
+        else:  # an admin sees every value, each small cell marked as such
+            cells = [cell if cell.n >= MIN_CELL else _marked(cell) for cell in cells]
+        return cells, notes
+
+    def table(self, request: TableRequest, reveal: bool) -> dict[str, Any]:
+        """A table of indicators as JSON-ready data."""
+        cells, notes = self.cells(request, reveal)
+        present = sorted({cell.indicator for cell in cells}, key=list(INDICATORS).index)
+        return {
+            "scope": {"site_id": request.scope.site_id, "cooperative_id": request.scope.cooperative_id,
+                      "sites": notes.pop("sites")},
+            "from": request.first,
+            "to": request.last,
+            "period": request.granularity,
+            "by": list(request.by),
+            "currency": request.currency,
+            "min_cell_size": MIN_CELL,
+            "suppression": "none: admin key" if reveal else
+                           f"cells computed from fewer than {MIN_CELL} people are suppressed",
+            "indicators": {name: {"unit": INDICATORS[name].unit, "description": INDICATORS[name].description}
+                           for name in present},
+            "notes": notes,
+            "cells": [render(cell, reveal, request.by) for cell in cells],
+        }
+
+
+def _marked(cell: Cell) -> Cell:
+    return replace(cell, suppressed=True)
+
+
+def _money(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def scope_sites(connection: Connection, scope: Scope) -> list[str] | None:
+    """The sites whose site-level facts (surveys, groups, trainings) count; None for all of them.
+
+    A cooperative's sites are those where its miners are registered.
+    """
+    if scope.cooperative_id is None:
+        return None if scope.site_id is None else [scope.site_id]
+    sites = set(connection.execute(select(t.miners.c.site_id).distinct()
+                                   .where(t.miners.c.cooperative_id == scope.cooperative_id)).scalars())
+    if scope.site_id is not None:
+        sites &= {scope.site_id}
+    return sorted(sites)
+
+
+def _miner_filter(scope: Scope) -> list:
+    conditions = []
+    if scope.site_id is not None:
+        conditions.append(t.miners.c.site_id == scope.site_id)
+    if scope.cooperative_id is not None:
+        conditions.append(t.miners.c.cooperative_id == scope.cooperative_id)
+    return conditions
+
+
+def _in_sites(column, sites: list[str] | None) -> list:
+    return [] if sites is None else [column.in_(sites)]
+
+
+def load_facts(connection: Connection, request: TableRequest) -> tuple[Facts, dict[str, Any]]:
+    """The facts in scope for the months of ``request`` (and registrations up to its end)."""
+    scope, first, last, currency = request.scope, request.first, request.last, request.currency
+    sites = scope_sites(connection, scope)
+    facts = Facts()
+    notes: dict[str, Any] = {"sites": sites, "other_currency_excluded": 0}
+    m = t.miners.c
+    for row in connection.execute(select(m.miner_id, m.gender, m.birth_year, m.work_role, m.first_month)
+                                  .where(*_miner_filter(scope), m.first_month <= last)):
+        facts.miners[row[0]] = Miner(*row)
+    p = t.production_shares.c
+    facts.productions = [ProductionShare(*row) for row in connection.execute(
+        select(p.miner_id, p.lot_id, p.month, p.mass_g).join_from(t.production_shares, t.miners, m.miner_id == p.miner_id)
+        .where(*_miner_filter(scope), p.month >= first, p.month <= last))]
+    x = t.transfers.c
+    for miner_id, month, mass, price, money in connection.execute(
+            select(x.from_id, x.month, x.mass_g, x.price_per_g, x.currency)
+            .join_from(t.transfers, t.miners, m.miner_id == x.from_id)
+            .where(*_miner_filter(scope), x.month >= first, x.month <= last)):
+        if price is not None and money != currency:
+            notes["other_currency_excluded"] += 1
+            price = None
+        facts.sales.append(MinerSale(miner_id, month, mass, _money(price)))
+    s = t.surveys.c
+    for row in connection.execute(select(s.respondent_id, s.month, s.sort_key, s.gender, s.age_band, s.income_month,
+                                         s.controls_own_income, s.savings, s.currency)
+                                  .where(*_in_sites(s.site_id, sites), s.month >= first, s.month <= last)):
+        if row.currency != currency:
+            notes["other_currency_excluded"] += 1
+            continue
+        facts.surveys.append(Survey(row.respondent_id, row.month, row.sort_key, row.gender, row.age_band,
+                                    Decimal(row.income_month), bool(row.controls_own_income), _money(row.savings)))
+    v = t.vsla_registrations.c
+    facts.vsla_registrations = [VslaRegistration(*row) for row in connection.execute(
+        select(v.group_id, v.month, v.sort_key, v.members_female, v.members_male, v.committee_female, v.committee_male)
+        .where(*_in_sites(v.site_id, sites), v.month <= last))]
+    groups = {registration.group_id for registration in facts.vsla_registrations}
+    r = t.vsla_reports.c
+    for row in connection.execute(select(r.group_id, r.period, r.sort_key, r.savings, r.loans, r.solidarity_assists,
+                                         r.currency).where(r.period >= first, r.period <= last)):
+        if row.group_id not in groups:
+            continue
+        if row.currency != currency:
+            notes["other_currency_excluded"] += 1
+            continue
+        facts.vsla_reports.append(VslaReport(row.group_id, row.period, row.sort_key, Decimal(row.savings),
+                                             Decimal(row.loans), row.solidarity_assists))
+    g = t.trainings.c
+    facts.trainings = [Training(*row) for row in connection.execute(
+        select(g.month, g.kind, g.attendees_female, g.attendees_male)
+        .where(*_in_sites(g.site_id, sites), g.month >= first, g.month <= last))]
+    facts.leadership = list(_leadership_in_scope(connection, scope, sites, groups, last))
+    return facts, notes
+
+
+def _leadership_in_scope(connection: Connection, scope: Scope, sites: list[str] | None, groups: set[str],
+                         last: str) -> Iterable[Leadership]:
+    """Positions held in scope: at its sites, in its savings groups, or (for a cooperative) in it."""
+    c = t.leadership.c
+    for row in connection.execute(select(c.person_id, c.gender, c.position, c.organisation_id, c.month, c.sort_key,
+                                         c.site_id).where(c.month <= last)):
+        if sites is not None:
+            inside = row.site_id in sites or row.organisation_id in groups or (
+                scope.site_id is None and row.organisation_id == scope.cooperative_id)
+            if not inside:
+                continue
+        yield Leadership(row.person_id, row.gender, row.position, row.organisation_id, row.month, row.sort_key)
+
+
+__all__ = ["ImpactView", "Scope", "TableRequest", "load_facts", "scope_sites"]
