@@ -60,7 +60,8 @@ def _x_labels(labels: Sequence[str], x_of: Callable[[int], float]) -> list[str]:
     every = max(1, math.ceil(len(labels) / 8))
     parts = []
     for index, label in enumerate(labels):
-        if index % every == 0 or index == len(labels) - 1:
+        last_fits = index == len(labels) - 1 and index % every >= every / 2
+        if index % every == 0 or last_fits:
             parts.append(f'<text class="tick" x="{x_of(index):.1f}" y="{HEIGHT - BOTTOM + 16}" '
                          f'text-anchor="middle">{escape(label)}</text>')
     return parts

@@ -8,9 +8,10 @@ Suppression, for every reader who is not an admin:
 1. **primary**: a cell computed from fewer than :data:`MIN_CELL` people is suppressed, zero
    included (showing zeros while hiding 1 to 4 would tell that a small group exists);
 2. **secondary**: where a breakdown adds up to a shown total ("all"), a single hidden part could be
-   recovered by subtraction; so when exactly one part of a shown total is hidden, the smallest other
-   part is hidden too, repeated along every breakdown (gender, age band, role or kind) until no
-   single hidden part is left. Medians and gaps do not add up and skip this step.
+   recovered by subtraction; so when exactly one part of a shown total is hidden and it stands for
+   some people, the smallest other part is hidden too, repeated along every breakdown (gender, age
+   band, role or kind) until no such lone part is left. (A lone hidden zero may be recovered: it
+   discloses nobody.) Medians and comparisons do not add up and skip this step.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def suppress(cells: Iterable[Cell], minimum: int = MIN_CELL) -> list[Cell]:
                     continue
                 hidden = [cell for cell in parts if cell.suppressed]
                 shown = [cell for cell in parts if not cell.suppressed]
-                if len(hidden) != 1:
+                if len(hidden) != 1 or hidden[0].n == 0:
                     continue
                 if shown:
                     smallest = min(shown, key=lambda cell: (cell.n, cell.key))
