@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-from consumers.impact.arithmetic import to_cents
+from consumers.impact.arithmetic import decimal, to_cents
 from consumers.impact.catalogue import INDICATORS
 
 MIN_CELL = 5
@@ -104,9 +104,9 @@ def json_value(value: Any, unit: str) -> Any:
     if value is None:
         return None
     if unit == "money":
-        return str(to_cents(value))
+        return str(to_cents(decimal(value)))
     if unit == "ratio":
-        return float(round(value, 4))
+        return float(round(decimal(value), 4))
     if unit == "grams":
         return round(float(value), 2)
     return int(value)
