@@ -60,8 +60,7 @@ def _x_labels(labels: Sequence[str], x_of: Callable[[int], float]) -> list[str]:
     every = max(1, math.ceil(len(labels) / 8))
     parts = []
     for index, label in enumerate(labels):
-        last_fits = index == len(labels) - 1 and index % every >= every / 2
-        if index % every == 0 or last_fits:
+        if index % every == 0:
             parts.append(f'<text class="tick" x="{x_of(index):.1f}" y="{HEIGHT - BOTTOM + 16}" '
                          f'text-anchor="middle">{escape(label)}</text>')
     return parts
