@@ -50,36 +50,37 @@ class Cell:
 def suppress(cells: Iterable[Cell], minimum: int = MIN_CELL) -> list[Cell]:
     """The cells with primary and secondary suppression applied (see the module's docstring)."""
     marked = {cell.key: replace(cell, suppressed=cell.suppressed or cell.n < minimum) for cell in cells}
+    groups = [group for dimension in DIMENSIONS for group in _sibling_sets(marked.values(), dimension)
+              if ALL in group and INDICATORS[group[ALL][1]].additive]
     changed = True
     while changed:
         changed = False
-        for dimension in DIMENSIONS:
-            for siblings in _sibling_sets(marked.values(), dimension):
-                total = siblings.get(ALL)
-                parts = [cell for value, cell in siblings.items() if value != ALL]
-                if total is None or total.suppressed or not INDICATORS[total.indicator].additive:
-                    continue
-                hidden = [cell for cell in parts if cell.suppressed]
-                shown = [cell for cell in parts if not cell.suppressed]
-                if len(hidden) != 1 or hidden[0].n == 0:
-                    continue
-                if shown:
-                    smallest = min(shown, key=lambda cell: (cell.n, cell.key))
-                    marked[smallest.key] = replace(smallest, suppressed=True)
-                else:  # the total is the hidden part itself
-                    marked[total.key] = replace(total, suppressed=True)
-                changed = True
+        for group in groups:
+            total = marked[group[ALL]]
+            if total.suppressed:
+                continue
+            parts = [marked[key] for value, key in group.items() if value != ALL]
+            hidden = [cell for cell in parts if cell.suppressed]
+            if len(hidden) != 1 or hidden[0].n == 0:
+                continue
+            shown = [cell for cell in parts if not cell.suppressed]
+            if shown:
+                smallest = min(shown, key=lambda cell: (cell.n, cell.key))
+                marked[smallest.key] = replace(smallest, suppressed=True)
+            else:  # the total is the hidden part itself
+                marked[total.key] = replace(total, suppressed=True)
+            changed = True
     return list(marked.values())
 
 
-def _sibling_sets(cells: Iterable[Cell], dimension: str) -> list[dict[str, Cell]]:
-    """Groups of cells that differ only in ``dimension``, keyed by their value of it."""
+def _sibling_sets(cells: Iterable[Cell], dimension: str) -> list[dict[str, tuple]]:
+    """Keys of the cells that differ only in ``dimension``, by their value of it."""
     index = DIMENSIONS.index(dimension)
-    groups: dict[tuple, dict[str, Cell]] = defaultdict(dict)
+    groups: dict[tuple, dict[str, tuple]] = defaultdict(dict)
     for cell in cells:
         coordinates = (cell.category, cell.gender, cell.age_band)
         rest = coordinates[:index] + coordinates[index + 1:]
-        groups[(cell.period, cell.indicator, rest)][coordinates[index]] = cell
+        groups[(cell.period, cell.indicator, rest)][coordinates[index]] = cell.key
     return [group for group in groups.values() if len(group) > 1]
 
 

@@ -6,6 +6,7 @@ applied afterwards, by the reader's role (``consumers.impact.cells.suppress``).
 """
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,7 +24,7 @@ BREAKDOWNS = ("gender", "age_band")
 
 @dataclass
 class _Tally:
-    """What one cell accumulates: the people behind it and a few sums."""
+    """What one cell accumulates: the people behind it (a set while adding, then a count) and sums."""
 
     people: set = field(default_factory=set)
     amount: Decimal | float | int = 0
@@ -32,8 +33,24 @@ class _Tally:
     paid: set = field(default_factory=set)
 
 
+@dataclass
+class _Summary:
+    """A cell's totals: people (and people paid) counted, amounts summed, values pooled."""
+
+    n: int = 0
+    paid: int = 0
+    amount: Decimal | float | int = 0
+    weight: Decimal | float | int = 0
+    values: list = field(default_factory=list)
+
+
 class _Table:
-    """Tallies keyed by (period, category, gender, age band), emitting every cell of a full breakdown."""
+    """Tallies by (period, category, gender, age band), rolled up into every "all" above them.
+
+    A fact is added once, to its finest cell; :meth:`tally` sums the finest cells under a key. The
+    people of different finest cells never overlap (a person has one gender, one age band in a
+    period, one work role), so counting them cell by cell and adding the counts is exact.
+    """
 
     def __init__(self, periods: Periods, by: tuple[str, ...], categories: tuple[str, ...] = (),
                  genders: tuple[str, ...] = GENDERS):
@@ -41,18 +58,16 @@ class _Table:
         self.genders = (*genders, ALL) if "gender" in by else (ALL,)
         self.bands = (*AGE_BANDS, ALL) if "age_band" in by else (ALL,)
         self.categories = (*categories, ALL)
-        self.tallies: dict[tuple[str, str, str, str], _Tally] = defaultdict(_Tally)
+        self.by_gender = "gender" in by
+        self.by_band = "age_band" in by
+        self.finest: dict[tuple[str, str, str, str], _Tally] = defaultdict(_Tally)
+        self._rolled: dict[tuple[str, str, str, str], _Summary] | None = None
 
-    def targets(self, label: str, gender: str | None, band: str | None, category: str | None = None
-                ) -> Iterator[_Tally]:
-        """The tallies a fact of this person adds to: its own groups and every "all" above them."""
-        genders = (gender, ALL) if gender is not None and len(self.genders) > 1 else (ALL,)
-        bands = (band, ALL) if band is not None and len(self.bands) > 1 else (ALL,)
-        categories = (category, ALL) if category is not None else (ALL,)
-        for c in categories:
-            for g in genders:
-                for b in bands:
-                    yield self.tallies[(label, c, g, b)]
+    def at(self, label: str, gender: str | None, band: str | None, category: str | None = None) -> _Tally:
+        """The finest tally a fact of this person adds to."""
+        return self.finest[(label, category if category is not None else ALL,
+                            gender if gender is not None and self.by_gender else ALL,
+                            band if band is not None and self.by_band else ALL)]
 
     def keys(self, with_categories: bool = True, by_gender: bool = True, by_band: bool = True
              ) -> Iterator[tuple[str, str, str, str]]:
@@ -63,9 +78,21 @@ class _Table:
                     for b in (self.bands if by_band else (ALL,)):
                         yield (label, c, g, b)
 
-    def tally(self, key: tuple[str, str, str, str]) -> _Tally:
-        """The tally of a cell (empty if nothing was added)."""
-        return self.tallies.get(key) or _Tally()
+    def tally(self, key: tuple[str, str, str, str]) -> _Summary:
+        """The totals of a cell (empty if nothing was added)."""
+        if self._rolled is None:
+            self._rolled = defaultdict(_Summary)
+            for (label, category, gender, band), tally in self.finest.items():
+                for c in {category, ALL}:
+                    for g in {gender, ALL}:
+                        for b in {band, ALL}:
+                            summary = self._rolled[(label, c, g, b)]
+                            summary.n += len(tally.people)
+                            summary.paid += len(tally.paid)
+                            summary.amount += tally.amount
+                            summary.weight += tally.weight
+                            summary.values.extend(tally.values)
+        return self._rolled.get(key) or _Summary()
 
 
 def _cell(indicator: str, key: tuple[str, str, str, str], value, n: int) -> Cell:
@@ -103,8 +130,7 @@ def miners_registered(facts: Facts, periods: Periods, by: tuple[str, ...]) -> li
         for (registered, role, gender, born), count in grouped.items():
             if registered > end:
                 continue
-            for tally in table.targets(label, gender, age_band(born, year), role):
-                tally.amount += count
+            table.at(label, gender, age_band(born, year), role).amount += count
     cells = [_cell("miners_registered", key, table.tally(key).amount, table.tally(key).amount) for key in table.keys()]
     for label in periods.labels:
         end = periods.end_month[label]
@@ -118,28 +144,39 @@ def miners_registered(facts: Facts, periods: Periods, by: tuple[str, ...]) -> li
 
 
 # -- custody: production and sales -----------------------------------------------------------
-def _band_of(facts: Facts, miner_id: str, label: str, periods: Periods) -> str | None:
-    miner = facts.miners.get(miner_id)
-    return None if miner is None else age_band(miner.birth_year, int(periods.end_month[label][:4]))
+def _bands(facts: Facts, periods: Periods, by: tuple[str, ...]):
+    """``band(miner, label)``: the miner's age band at the end of the period (None when not broken down)."""
+    if "age_band" not in by:
+        return lambda miner, label: None
+    years = {label: int(end[:4]) for label, end in periods.end_month.items()}
+    cache: dict[tuple[int, str], str] = {}
+
+    def band(miner, label: str) -> str:
+        key = (miner.birth_year, label)
+        if key not in cache:
+            cache[key] = age_band(miner.birth_year, years[label])
+        return cache[key]
+    return band
 
 
 def production(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
     """Grams produced, per producing miner, and the share from women-led teams."""
     table = _Table(periods, by)
+    band_of = _bands(facts, periods, by)
     teams: dict[tuple[str, str], list] = defaultdict(list)  # (label, lot) -> shares
     for share in facts.productions:
         label = periods.label_of.get(share.month)
         miner = facts.miners.get(share.miner_id)
         if label is None or miner is None:
             continue
-        for tally in table.targets(label, miner.gender, _band_of(facts, share.miner_id, label, periods)):
-            tally.people.add(share.miner_id)
-            tally.amount += share.mass_g
+        tally = table.at(label, miner.gender, band_of(miner, label))
+        tally.people.add(share.miner_id)
+        tally.amount += share.mass_g
         teams[(label, share.lot_id)].append(share)
     cells = []
     for key in table.keys():
         tally = table.tally(key)
-        producers = len(tally.people)
+        producers = tally.n
         cells.append(_cell("production_g", key, tally.amount, producers))
         cells.append(_cell("production_g_per_miner", key, tally.amount / producers if producers else None, producers))
     led = defaultdict(_Tally)
@@ -170,24 +207,26 @@ def women_led(team) -> bool:
 def sales(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
     """Grams sold and money received per seller, the price per gram, and the gender gaps."""
     table = _Table(periods, by)
+    band_of = _bands(facts, periods, by)
+    grams_sold: dict[tuple, float] = defaultdict(float)
     for sale in facts.sales:
         label = periods.label_of.get(sale.month)
         miner = facts.miners.get(sale.miner_id)
         if label is None or miner is None:
             continue
-        grams = Decimal(repr(sale.mass_g))
-        for tally in table.targets(label, miner.gender, _band_of(facts, sale.miner_id, label, periods)):
-            tally.people.add(sale.miner_id)
-            tally.values.append(grams)
-            if sale.price_per_g is not None:
-                tally.paid.add(sale.miner_id)
-                tally.amount += grams * sale.price_per_g
-                tally.weight += grams
+        tally = table.at(label, miner.gender, band_of(miner, label))
+        tally.people.add(sale.miner_id)
+        tally.values.append(sale.mass_g)
+        if sale.price_per_g is not None:
+            grams = Decimal(repr(sale.mass_g))
+            tally.paid.add(sale.miner_id)
+            tally.amount += grams * sale.price_per_g
+            tally.weight += grams
     cells = []
     for key in table.keys():
         tally = table.tally(key)
-        sellers, paid = len(tally.people), len(tally.paid)
-        cells.append(_cell("sales_g_per_seller", key, sum(tally.values) / sellers if sellers else None, sellers))
+        sellers, paid = tally.n, tally.paid
+        cells.append(_cell("sales_g_per_seller", key, math.fsum(tally.values) / sellers if sellers else None, sellers))
         cells.append(_cell("income_per_seller", key, ratio(tally.amount, paid), paid))
         cells.append(_cell("price_per_g", key, ratio(tally.amount, tally.weight), paid))
     if "gender" in by:
@@ -196,10 +235,10 @@ def sales(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
             men = table.tally((label, ALL, "male", ALL))
             cells.append(_comparison("gender_gap_price_per_g", label,
                                      gap(ratio(men.amount, men.weight), ratio(women.amount, women.weight)),
-                                     len(women.paid), len(men.paid)))
+                                     women.paid, men.paid))
             cells.append(_comparison("gender_gap_income", label,
-                                     gap(ratio(men.amount, len(men.paid)), ratio(women.amount, len(women.paid))),
-                                     len(women.paid), len(men.paid)))
+                                     gap(ratio(men.amount, men.paid), ratio(women.amount, women.paid)),
+                                     women.paid, men.paid))
     return cells
 
 
@@ -216,26 +255,26 @@ def surveys(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
             latest[key] = survey
     income, savings = _Table(periods, by), _Table(periods, by)
     for (label, respondent), survey in latest.items():
-        for tally in income.targets(label, survey.gender, survey.age_band):
-            tally.people.add(respondent)
-            tally.values.append(survey.income)
-            tally.amount += 1 if survey.controls_own_income else 0
+        tally = income.at(label, survey.gender, survey.age_band)
+        tally.people.add(respondent)
+        tally.values.append(survey.income)
+        tally.amount += 1 if survey.controls_own_income else 0
         if survey.savings is not None:
-            for tally in savings.targets(label, survey.gender, survey.age_band):
-                tally.people.add(respondent)
-                tally.values.append(survey.savings)
+            tally = savings.at(label, survey.gender, survey.age_band)
+            tally.people.add(respondent)
+            tally.values.append(survey.savings)
     cells = []
     for key in income.keys():
         tally, saved = income.tally(key), savings.tally(key)
-        cells.append(_cell("survey_income_median", key, median(tally.values), len(tally.people)))
-        cells.append(_cell("controls_own_income_share", key, ratio(tally.amount, len(tally.people)), len(tally.people)))
-        cells.append(_cell("survey_savings_median", key, median(saved.values), len(saved.people)))
+        cells.append(_cell("survey_income_median", key, median(tally.values), tally.n))
+        cells.append(_cell("controls_own_income_share", key, ratio(tally.amount, tally.n), tally.n))
+        cells.append(_cell("survey_savings_median", key, median(saved.values), saved.n))
     if "gender" in by:
         for label in periods.labels:
             women = income.tally((label, ALL, "female", ALL))
             men = income.tally((label, ALL, "male", ALL))
             cells.append(_comparison("gender_gap_survey_income", label,
-                                     gap(median(men.values), median(women.values)), len(women.people), len(men.people)))
+                                     gap(median(men.values), median(women.values)), women.n, men.n))
     return cells
 
 
@@ -315,8 +354,7 @@ def trainings(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]
         if label is None:
             continue
         for gender, count in (("female", training.attendees_female), ("male", training.attendees_male)):
-            for tally in table.targets(label, gender, None, training.kind):
-                tally.amount += count
+            table.at(label, gender, None, training.kind).amount += count
     return [_cell("training_attendance", key, table.tally(key).amount, table.tally(key).amount)
             for key in table.keys(by_band=False)]
 
@@ -335,15 +373,14 @@ def leadership(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell
                 gender_of[record.person_id] = record.gender  # the latest record says
                 positions.add((record.person_id, record.organisation_id, record.position))
         held = Counter(gender_of[person] for person, _, _ in positions)
-        people = Counter(gender_of.values())
-        for tally in table.targets(label, None, None):
-            tally.amount = len(positions)
-            tally.weight = len(gender_of)
-        for gender in GENDERS if "gender" in by else ():
-            tally = table.tallies[(label, ALL, gender, ALL)]
-            tally.amount, tally.weight = held[gender], people[gender]
+        positions_of = Counter(person for person, _, _ in positions)
+        for person, gender in gender_of.items():
+            tally = table.at(label, gender, None)
+            tally.people.add(person)
+            tally.amount += positions_of[person]
         cells.append(_comparison("leadership_women_share", label, ratio(held["female"], len(positions)),
-                                 people["female"], people["male"]))
-    cells += [_cell("leadership_positions", key, table.tally(key).amount, int(table.tally(key).weight))
+                                 sum(1 for g in gender_of.values() if g == "female"),
+                                 sum(1 for g in gender_of.values() if g == "male")))
+    cells += [_cell("leadership_positions", key, table.tally(key).amount, table.tally(key).n)
               for key in table.keys(by_band=False)]
     return cells

@@ -5,6 +5,8 @@ suppresses small cells unless the reader may see them (admins only).
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -12,6 +14,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import Connection, Engine, func, select, union_all
 
+from consumers import tracking
 from consumers.impact import tables as t
 from consumers.impact.catalogue import INDICATORS
 from consumers.impact.cells import MIN_CELL, Cell, render, suppress
@@ -45,10 +48,18 @@ class TableRequest:
 
 
 class ImpactView:
-    """Queries over the impact read model."""
+    """Queries over the impact read model.
 
-    def __init__(self, engine: Engine):
+    Tables are cached by request and by the impact projector's checkpoint: the read model changes
+    only when its checkpoint moves, so an answer stays right until then, and a dashboard refreshed
+    by many people costs one computation per batch of new events.
+    """
+
+    def __init__(self, engine: Engine, cache_size: int = 64):
         self.engine = engine
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple, tuple[list[Cell], dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     # -- what there is ----------------------------------------------------------------------
     def scopes(self) -> dict[str, list[dict[str, Any]]]:
@@ -83,6 +94,14 @@ class ImpactView:
     def cells(self, request: TableRequest, reveal: bool) -> tuple[list[Cell], dict[str, Any]]:
         """The cells of a table (suppressed unless ``reveal``) and notes on what was left out."""
         with self.engine.connect() as connection:
+            version = connection.execute(select(tracking.checkpoints.c.position)
+                                         .where(tracking.checkpoints.c.projector == "impact")).scalar()
+            key = (request, reveal, version)
+            with self._lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    cells, notes = self._cache[key]
+                    return cells, dict(notes)
             facts, notes = load_facts(connection, request)
         periods = Periods.between(request.first, request.last, request.granularity)
         cells = compute(facts, periods, request.by)
@@ -90,7 +109,11 @@ class ImpactView:
             cells = suppress(cells)
         else:  # an admin sees every value, each small cell marked as such
             cells = [cell if cell.n >= MIN_CELL else _marked(cell) for cell in cells]
-        return cells, notes
+        with self._lock:
+            self._cache[key] = (cells, notes)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return cells, dict(notes)
 
     def table(self, request: TableRequest, reveal: bool) -> dict[str, Any]:
         """A table of indicators as JSON-ready data."""
@@ -98,7 +121,7 @@ class ImpactView:
         present = sorted({cell.indicator for cell in cells}, key=list(INDICATORS).index)
         return {
             "scope": {"site_id": request.scope.site_id, "cooperative_id": request.scope.cooperative_id,
-                      "sites": notes.pop("sites")},
+                      "sites": notes["sites"]},
             "from": request.first,
             "to": request.last,
             "period": request.granularity,
@@ -109,7 +132,7 @@ class ImpactView:
                            f"cells computed from fewer than {MIN_CELL} people are suppressed",
             "indicators": {name: {"unit": INDICATORS[name].unit, "description": INDICATORS[name].description}
                            for name in present},
-            "notes": notes,
+            "notes": {key: value for key, value in notes.items() if key != "sites"},
             "cells": [render(cell, reveal, request.by) for cell in cells],
         }
 
@@ -157,17 +180,17 @@ def load_facts(connection: Connection, request: TableRequest) -> tuple[Facts, di
     notes: dict[str, Any] = {"sites": sites, "other_currency_excluded": 0}
     m = t.miners.c
     for row in connection.execute(select(m.miner_id, m.gender, m.birth_year, m.work_role, m.first_month)
-                                  .where(*_miner_filter(scope), m.first_month <= last)):
+                                  .where(*_miner_filter(scope), m.first_month <= last)).all():
         facts.miners[row[0]] = Miner(*row)
     p = t.production_shares.c
     facts.productions = [ProductionShare(*row) for row in connection.execute(
         select(p.miner_id, p.lot_id, p.month, p.mass_g).join_from(t.production_shares, t.miners, m.miner_id == p.miner_id)
-        .where(*_miner_filter(scope), p.month >= first, p.month <= last))]
+        .where(*_miner_filter(scope), p.month >= first, p.month <= last)).all()]
     x = t.transfers.c
     for miner_id, month, mass, price, money in connection.execute(
             select(x.from_id, x.month, x.mass_g, x.price_per_g, x.currency)
             .join_from(t.transfers, t.miners, m.miner_id == x.from_id)
-            .where(*_miner_filter(scope), x.month >= first, x.month <= last)):
+            .where(*_miner_filter(scope), x.month >= first, x.month <= last)).all():
         if price is not None and money != currency:
             notes["other_currency_excluded"] += 1
             price = None

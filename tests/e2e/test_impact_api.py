@@ -197,3 +197,16 @@ def test_the_public_dashboard_draws_charts_and_hides_small_groups(story):
     assert 'data-value="60.0"' not in html  # their price per gram is nowhere on the page
     bad = story.get("/impact?from=2026-13")
     assert bad.status_code == 422 and "from" in bad.get_data(as_text=True)
+
+
+def test_a_cached_table_follows_new_events(story, buyer_key, admin_key, platform):
+    before = one(story.get(SITE_A, headers=bearer(buyer_key)).get_json(), "vsla_savings")["value"]
+    assert before == "107.50"
+    report = {"event_id": "9b2f3c1e-6a1d-4f3e-8c55-2d7e1f0a9b31", "type": "vsla.reported",
+              "occurred_at": "2026-03-28T09:00:00+01:00", "recorded_by": "coop-mambasa",
+              "data": {"group_id": "vsla-1", "period": "2026-03", "savings": "110.00", "loans": "0.00",
+                       "currency": "USD", "solidarity_assists": 0}}
+    assert story.post("/v1/events", json={"events": [report]}, headers=bearer(admin_key)).status_code == 200
+    platform.catch_up()
+    after = one(story.get(SITE_A, headers=bearer(buyer_key)).get_json(), "vsla_savings")["value"]
+    assert after == "217.50"
