@@ -24,8 +24,6 @@ from consumers.impact.catalogue import INDICATORS
 
 MIN_CELL = 5
 ALL = "all"
-#: the dimensions along which a cell's siblings add up to a total
-DIMENSIONS = ("category", "gender", "age_band")
 
 
 @dataclass(frozen=True)
@@ -49,17 +47,17 @@ class Cell:
 
 def suppress(cells: Iterable[Cell], minimum: int = MIN_CELL) -> list[Cell]:
     """The cells with primary and secondary suppression applied (see the module's docstring)."""
-    marked = {cell.key: replace(cell, suppressed=cell.suppressed or cell.n < minimum) for cell in cells}
-    groups = [group for dimension in DIMENSIONS for group in _sibling_sets(marked.values(), dimension)
-              if ALL in group and INDICATORS[group[ALL][1]].additive]
+    marked = {cell.key: replace(cell, suppressed=True) if cell.n < minimum and not cell.suppressed else cell
+              for cell in cells}
+    groups = _sibling_sets(marked)
     changed = True
     while changed:
         changed = False
-        for group in groups:
-            total = marked[group[ALL]]
+        for total_key, part_keys in groups:
+            total = marked[total_key]
             if total.suppressed:
                 continue
-            parts = [marked[key] for value, key in group.items() if value != ALL]
+            parts = [marked[key] for key in part_keys]
             hidden = [cell for cell in parts if cell.suppressed]
             if len(hidden) != 1 or hidden[0].n == 0:
                 continue
@@ -73,15 +71,22 @@ def suppress(cells: Iterable[Cell], minimum: int = MIN_CELL) -> list[Cell]:
     return list(marked.values())
 
 
-def _sibling_sets(cells: Iterable[Cell], dimension: str) -> list[dict[str, tuple]]:
-    """Keys of the cells that differ only in ``dimension``, by their value of it."""
-    index = DIMENSIONS.index(dimension)
+def _sibling_sets(cells: dict[tuple, Cell]) -> list[tuple[tuple, list[tuple]]]:
+    """For every shown breakdown of an additive indicator: the key of its total and of its parts.
+
+    Cells that differ only in one dimension (category, gender or age band) are siblings; the one
+    whose value there is "all" is their total.
+    """
     groups: dict[tuple, dict[str, tuple]] = defaultdict(dict)
-    for cell in cells:
-        coordinates = (cell.category, cell.gender, cell.age_band)
-        rest = coordinates[:index] + coordinates[index + 1:]
-        groups[(cell.period, cell.indicator, rest)][coordinates[index]] = cell.key
-    return [group for group in groups.values() if len(group) > 1]
+    for key in cells:
+        period, indicator, category, gender, band = key
+        if not INDICATORS[indicator].additive:
+            continue
+        groups[(period, indicator, 0, gender, band)][category] = key
+        groups[(period, indicator, 1, category, band)][gender] = key
+        groups[(period, indicator, 2, category, gender)][band] = key
+    return [(group[ALL], [key for value, key in group.items() if value != ALL])
+            for group in groups.values() if len(group) > 1 and ALL in group]
 
 
 def render(cell: Cell, reveal: bool, dimensions: tuple[str, ...]) -> dict[str, Any]:

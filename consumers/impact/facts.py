@@ -1,14 +1,17 @@
-"""The facts the impact indicators are computed from, as plain data, and the periods of a table."""
+"""The facts the impact indicators are computed from, as plain data, and the periods of a table.
+
+Facts are named tuples: a table reads tens of thousands of them, straight from database rows.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 GRANULARITIES = ("month", "year", "range")
 
 
-@dataclass(frozen=True)
-class Miner:
+class Miner(NamedTuple):
     """A registered miner (the latest registration), and the month of the first one."""
 
     miner_id: str
@@ -18,18 +21,26 @@ class Miner:
     registered_month: str
 
 
-@dataclass(frozen=True)
-class ProductionShare:
-    """One miner's equal share of a production lot's grams."""
+class ProductionShare(NamedTuple):
+    """A miner's grams produced in a month: the equal shares of the lots naming the miner."""
 
     miner_id: str
-    lot_id: str
     month: str
     mass_g: float
 
 
-@dataclass(frozen=True)
-class MinerSale:
+class Team(NamedTuple):
+    """The miners named on one production lot, counted: all, women, team leads, women team leads."""
+
+    month: str
+    mass_g: float
+    members: int
+    women: int
+    leads: int = 0
+    women_leads: int = 0
+
+
+class MinerSale(NamedTuple):
     """A lot sold by a miner (``lot.transferred`` from a miner): grams and the price per gram, if paid."""
 
     miner_id: str
@@ -38,8 +49,7 @@ class MinerSale:
     price_per_g: Decimal | None
 
 
-@dataclass(frozen=True)
-class Survey:
+class Survey(NamedTuple):
     """A household survey's answers."""
 
     respondent_id: str
@@ -52,8 +62,7 @@ class Survey:
     savings: Decimal | None
 
 
-@dataclass(frozen=True)
-class VslaRegistration:
+class VslaRegistration(NamedTuple):
     """A savings group's members and committee by gender, as registered at ``month``."""
 
     group_id: str
@@ -70,8 +79,7 @@ class VslaRegistration:
         return self.members_female + self.members_male
 
 
-@dataclass(frozen=True)
-class VslaReport:
+class VslaReport(NamedTuple):
     """A savings group's report for one month (``month`` is the report's period)."""
 
     group_id: str
@@ -82,8 +90,7 @@ class VslaReport:
     solidarity_assists: int
 
 
-@dataclass(frozen=True)
-class Training:
+class Training(NamedTuple):
     """A training session's attendance by gender."""
 
     month: str
@@ -92,8 +99,7 @@ class Training:
     attendees_male: int
 
 
-@dataclass(frozen=True)
-class Leadership:
+class Leadership(NamedTuple):
     """A person recorded in a position of leadership."""
 
     person_id: str
@@ -110,6 +116,7 @@ class Facts:
 
     miners: dict[str, Miner] = field(default_factory=dict)
     productions: list[ProductionShare] = field(default_factory=list)
+    teams: list[Team] = field(default_factory=list)
     sales: list[MinerSale] = field(default_factory=list)
     surveys: list[Survey] = field(default_factory=list)
     vsla_registrations: list[VslaRegistration] = field(default_factory=list)

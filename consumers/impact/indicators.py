@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 from consumers.impact.arithmetic import AGE_BANDS, age_band, gap, median, ratio
 from consumers.impact.cells import ALL, Cell
-from consumers.impact.facts import Facts, Periods, VslaRegistration
+from consumers.impact.facts import Facts, Periods, Team, VslaRegistration
 
 GENDERS = ("female", "male", "other", "undisclosed")
 WORK_ROLES = ("digger", "processor", "transporter", "trader", "pit_owner", "team_lead")
@@ -123,14 +123,16 @@ def _comparison(indicator: str, label: str, value, n_women: int, n_men: int) -> 
 def miners_registered(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
     """Miners registered by the end of each period, by work role, gender and age band; women's share."""
     table = _Table(periods, by, WORK_ROLES)
-    grouped = Counter((m.registered_month, m.work_role, m.gender, m.birth_year) for m in facts.miners.values())
+    with_age = "age_band" in by
+    grouped = Counter((m.registered_month, m.work_role, m.gender, m.birth_year if with_age else None)
+                      for m in facts.miners.values())
     for label in periods.labels:
         end = periods.end_month[label]
         year = int(end[:4])
         for (registered, role, gender, born), count in grouped.items():
             if registered > end:
                 continue
-            table.at(label, gender, age_band(born, year), role).amount += count
+            table.at(label, gender, age_band(born, year) if with_age else None, role).amount += count
     cells = [_cell("miners_registered", key, table.tally(key).amount, table.tally(key).amount) for key in table.keys()]
     for label in periods.labels:
         end = periods.end_month[label]
@@ -163,7 +165,6 @@ def production(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell
     """Grams produced, per producing miner, and the share from women-led teams."""
     table = _Table(periods, by)
     band_of = _bands(facts, periods, by)
-    teams: dict[tuple[str, str], list] = defaultdict(list)  # (label, lot) -> shares
     for share in facts.productions:
         label = periods.label_of.get(share.month)
         miner = facts.miners.get(share.miner_id)
@@ -172,36 +173,32 @@ def production(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell
         tally = table.at(label, miner.gender, band_of(miner, label))
         tally.people.add(share.miner_id)
         tally.amount += share.mass_g
-        teams[(label, share.lot_id)].append(share)
     cells = []
     for key in table.keys():
         tally = table.tally(key)
         producers = tally.n
         cells.append(_cell("production_g", key, tally.amount, producers))
         cells.append(_cell("production_g_per_miner", key, tally.amount / producers if producers else None, producers))
-    led = defaultdict(_Tally)
-    for (label, _lot), shares in teams.items():
-        team = [facts.miners[share.miner_id] for share in shares]
-        grams = sum(share.mass_g for share in shares)
-        tally = led[label]
-        tally.people.update(member.miner_id for member in team)
-        tally.weight += grams
+    led: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # label -> [women-led grams, all grams]
+    for team in facts.teams:
+        label = periods.label_of.get(team.month)
+        if label is None:
+            continue
+        led[label][1] += team.mass_g
         if women_led(team):
-            tally.amount += grams
+            led[label][0] += team.mass_g
     for label in periods.labels:
-        tally = led.get(label) or _Tally()
+        women_grams, grams = led.get(label, (0.0, 0.0))
         cells.append(Cell(period=label, indicator="production_share_women_led_teams",
-                          value=ratio(tally.amount, tally.weight), n=len(tally.people)))
+                          value=ratio(women_grams, grams), n=table.tally((label, ALL, ALL, ALL)).n))
     return cells
 
 
-def women_led(team) -> bool:
+def women_led(team: Team) -> bool:
     """A team is women-led if a woman is its team lead; with no team lead, if most of it are women."""
-    leads = [member for member in team if member.work_role == "team_lead"]
-    if leads:
-        return any(member.gender == "female" for member in leads)
-    women = sum(1 for member in team if member.gender == "female")
-    return women > len(team) - women
+    if team.leads:
+        return team.women_leads > 0
+    return 2 * team.women > team.members
 
 
 def sales(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:

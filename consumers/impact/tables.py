@@ -43,13 +43,15 @@ sites = Table(
 miners = Table(
     "imp_miners", metadata,
     Column("miner_id", ID, primary_key=True),
-    Column("cooperative_id", ID, nullable=False, index=True),
-    Column("site_id", ID, nullable=False, index=True),
+    Column("cooperative_id", ID, nullable=False),
+    Column("site_id", ID, nullable=False),
     Column("gender", String(16), nullable=False),
     Column("birth_year", Integer, nullable=False),
     Column("work_role", String(16), nullable=False),
     Column("first_month", MONTH, nullable=False),  # of the earliest registration
     Column("first_sort", SORT, nullable=False),
+    Index("imp_miners_cooperative_cover", "cooperative_id", "miner_id", "gender", "work_role"),
+    Index("imp_miners_site_cover", "site_id", "miner_id", "gender", "work_role"),
 )
 
 # -- custody ---------------------------------------------------------------------------------
@@ -89,7 +91,8 @@ production_shares = Table(
     Column("lot_id", ID, nullable=False, index=True),
     Column("month", MONTH, nullable=False),
     Column("mass_g", Float, nullable=False),  # the lot's grams over its number of miners
-    Index("imp_production_shares_miner", "miner_id", "month"),
+    # covering: the indicator queries read shares by miner and month from the index alone
+    Index("imp_production_shares_miner", "miner_id", "month", "mass_g", "event_id"),
 )
 
 transfers = Table(
@@ -104,7 +107,7 @@ transfers = Table(
     Column("occurred_at", String(40), nullable=False),
     Column("month", MONTH, nullable=False),
     Column("sort_key", SORT, nullable=False),
-    Index("imp_transfers_from", "from_id", "month"),
+    Index("imp_transfers_from", "from_id", "month", "mass_g", "price_per_g", "currency"),
 )
 
 sales = Table(

@@ -90,20 +90,22 @@ class ValueChainView:
                 .where(t.sales.c.product_id == product_id, t.sales.c.price.is_not(None))
                 .order_by(t.sales.c.sort_key.desc()).limit(1)).first()
         fineness = ancestry.lineage.fineness
-        stages = self._stages(transfers, fineness, miners, roles, prices, reveal)
+        stages, stage_prices = self._stages(transfers, fineness, miners, roles, prices, reveal)
         fine_g = decimal(product["mass_g"]) * decimal(product["declared_fineness"])
-        final = self._final(sale, fine_g, prices)
+        final, final_per_fine = self._final(sale, fine_g, prices)
         return {
             "product_id": product_id,
             "fine_g": float(round(fine_g, 4)),
             "stages": stages,
             "final": final,
-            "share_to_miners": self._share(stages, final, prices, reveal),
+            "share_to_miners": self._share(stages, stage_prices, final, final_per_fine, prices),
             "method": __doc__.split("How it is computed:", 1)[1].strip(),
         }
 
     @staticmethod
-    def _stages(transfers, fineness, miners, roles, prices: ReferencePrices, reveal: bool) -> list[dict[str, Any]]:
+    def _stages(transfers, fineness, miners, roles, prices: ReferencePrices, reveal: bool
+                ) -> tuple[list[dict[str, Any]], list[Decimal | None]]:
+        """The stages as JSON, and each one's exact price per fine gram (None if hidden or unpriced)."""
         stages: dict[tuple[str, str, str | None], dict[str, Any]] = {}
         for row in transfers:
             seller = MINER if row.from_id in miners else roles.get(row.from_id, "unregistered")
@@ -129,7 +131,7 @@ class ValueChainView:
             if reference is not None:
                 stage["reference_sum"] += reference[1] * fine
                 stage["reference_fine"] += fine
-        out = []
+        out, exact = [], []
         for stage in stages.values():
             price = ratio(stage["paid"], stage["fine_paid"])
             reference = ratio(stage["reference_sum"], stage["reference_fine"])
@@ -143,18 +145,19 @@ class ValueChainView:
                 "price_per_g_fine": _money(price),
                 "reference_per_g_fine": _money(reference),
                 "ratio_to_reference": _ratio4(ratio(price, reference) if price is not None and reference else None),
-                "_price": price,
             }
             if stage["from"] == MINER and people < MIN_CELL and not reveal:
                 entry.update(price_per_g_fine=None, ratio_to_reference=None, sellers=None, suppressed=True)
-                entry["_price"] = None
+                price = None
             out.append(entry)
-        return out
+            exact.append(price)
+        return out, exact
 
     @staticmethod
-    def _final(sale, fine_g: Decimal, prices: ReferencePrices) -> dict[str, Any] | None:
+    def _final(sale, fine_g: Decimal, prices: ReferencePrices) -> tuple[dict[str, Any] | None, Decimal | None]:
+        """The latest priced sale as JSON, and its exact price per fine gram."""
         if sale is None or not fine_g:
-            return None
+            return None, None
         price = Decimal(sale.price)
         per_fine = price / fine_g
         reference = prices.on(sale.occurred_at[:10], sale.currency)
@@ -163,43 +166,37 @@ class ValueChainView:
             "price_per_g_fine": _money(per_fine),
             "reference_per_g_fine": _money(reference[1]) if reference else None,
             "ratio_to_reference": _ratio4(per_fine / reference[1]) if reference else None,
-            "_per_fine": per_fine,
-        }
+        }, per_fine
 
-    def _share(self, stages: list[dict[str, Any]], final: dict[str, Any] | None, prices: ReferencePrices,
-               reveal: bool) -> dict[str, Any]:
-        miner_stages = [stage for stage in stages if stage["from"] == MINER and stage["priced_transfers"]]
+    def _share(self, stages: list[dict[str, Any]], stage_prices: list[Decimal | None], final: dict[str, Any] | None,
+               final_per_fine: Decimal | None, prices: ReferencePrices) -> dict[str, Any]:
+        """The miners' price per fine gram over the final price per fine gram (see the module's docstring)."""
         result: dict[str, Any] = {"value": None, "with_payout": None, "payout_share": float(self.payout_share),
                                   "reason": None}
-        try:
-            if final is None:
-                result["reason"] = "the piece has no recorded sale price"
-                return result
-            if not miner_stages:
-                result["reason"] = "no priced purchase from a registered miner in the piece's ancestry"
-                return result
-            stage = max(miner_stages, key=lambda s: s["fine_g_priced"])  # the main currency of purchases
-            if stage.get("suppressed"):
-                result["reason"] = f"fewer than {MIN_CELL} miners sold this gold: suppressed"
-                return result
-            final_per_fine = final["_per_fine"]
-            if stage["currency"] != final["currency"]:
-                day = final["sold_at"][:10]
-                ours, theirs = prices.on(day, stage["currency"]), prices.on(day, final["currency"])
-                if ours is None or theirs is None:
-                    result["reason"] = (f"the sale is in {final['currency']} and the miners were paid in "
-                                        f"{stage['currency']}: no reference prices in both to convert")
-                    return result
-                final_per_fine = final_per_fine * ours[1] / theirs[1]
-                result["converted"] = {"from": final["currency"], "to": stage["currency"],
-                                       "rate": float(round(ours[1] / theirs[1], 6)),
-                                       "basis": "ratio of the two reference prices on the sale's day"}
-            share = stage["_price"] / final_per_fine
-            result["value"] = _ratio4(share)
-            result["with_payout"] = _ratio4(share + self.payout_share)
+        miner_stages = [(stage, price) for stage, price in zip(stages, stage_prices)
+                        if stage["from"] == MINER and stage["priced_transfers"]]
+        if final is None or final_per_fine is None:
+            result["reason"] = "the piece has no recorded sale price"
             return result
-        finally:
-            for entry in stages:
-                entry.pop("_price", None)
-            if final is not None:
-                final.pop("_per_fine", None)
+        if not miner_stages:
+            result["reason"] = "no priced purchase from a registered miner in the piece's ancestry"
+            return result
+        stage, miner_price = max(miner_stages, key=lambda pair: pair[0]["fine_g_priced"])  # the main currency
+        if miner_price is None:
+            result["reason"] = f"fewer than {MIN_CELL} miners sold this gold: suppressed"
+            return result
+        if stage["currency"] != final["currency"]:
+            day = final["sold_at"][:10]
+            ours, theirs = prices.on(day, stage["currency"]), prices.on(day, final["currency"])
+            if ours is None or theirs is None:
+                result["reason"] = (f"the sale is in {final['currency']} and the miners were paid in "
+                                    f"{stage['currency']}: no reference prices in both to convert")
+                return result
+            final_per_fine = final_per_fine * ours[1] / theirs[1]
+            result["converted"] = {"from": final["currency"], "to": stage["currency"],
+                                   "rate": float(round(ours[1] / theirs[1], 6)),
+                                   "basis": "ratio of the two reference prices on the sale's day"}
+        share = miner_price / final_per_fine
+        result["value"] = _ratio4(share)
+        result["with_payout"] = _ratio4(share + self.payout_share)
+        return result

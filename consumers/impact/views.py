@@ -12,15 +12,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, Engine, func, select, union_all
+from sqlalchemy import Connection, Engine, and_, case, func, select, union_all
 
 from consumers import tracking
 from consumers.impact import tables as t
 from consumers.impact.catalogue import INDICATORS
 from consumers.impact.cells import MIN_CELL, Cell, render, suppress
 from consumers.impact.facts import (
-    Facts, Leadership, Miner, MinerSale, Periods, ProductionShare, Survey, Training, VslaRegistration, VslaReport,
-    add_months,
+    Facts, Leadership, Miner, MinerSale, Periods, ProductionShare, Survey, Team, Training, VslaRegistration,
+    VslaReport, add_months,
 )
 from consumers.impact.indicators import compute
 
@@ -141,6 +141,25 @@ def _marked(cell: Cell) -> Cell:
     return replace(cell, suppressed=True)
 
 
+def rows(connection: Connection, statement) -> list[tuple]:
+    """All rows of a Core ``statement`` as plain tuples, fetched through the DB-API cursor.
+
+    Tables read tens of thousands of rows whose values need no conversion (text, numbers); going
+    past SQLAlchemy's per-row result processing halves the time of a table. Same connection, so
+    the same transaction and snapshot.
+    """
+    compiled = statement.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def _money(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
@@ -179,18 +198,24 @@ def load_facts(connection: Connection, request: TableRequest) -> tuple[Facts, di
     facts = Facts()
     notes: dict[str, Any] = {"sites": sites, "other_currency_excluded": 0}
     m = t.miners.c
-    for row in connection.execute(select(m.miner_id, m.gender, m.birth_year, m.work_role, m.first_month)
-                                  .where(*_miner_filter(scope), m.first_month <= last)).all():
-        facts.miners[row[0]] = Miner(*row)
+    for row in rows(connection, select(m.miner_id, m.gender, m.birth_year, m.work_role, m.first_month)
+                    .where(*_miner_filter(scope), m.first_month <= last)):
+        facts.miners[row[0]] = Miner._make(row)
     p = t.production_shares.c
-    facts.productions = [ProductionShare(*row) for row in connection.execute(
-        select(p.miner_id, p.lot_id, p.month, p.mass_g).join_from(t.production_shares, t.miners, m.miner_id == p.miner_id)
-        .where(*_miner_filter(scope), p.month >= first, p.month <= last)).all()]
+    producing = (select().select_from(t.production_shares).join(t.miners, m.miner_id == p.miner_id)
+                 .where(*_miner_filter(scope), p.month >= first, p.month <= last))
+    facts.productions = list(map(ProductionShare._make, rows(connection, producing.add_columns(
+        p.miner_id, p.month, func.sum(p.mass_g)).group_by(p.miner_id, p.month))))
+    woman, lead = m.gender == "female", m.work_role == "team_lead"
+    facts.teams = list(map(Team._make, rows(connection, producing.add_columns(
+        func.min(p.month), func.sum(p.mass_g), func.count(), func.sum(case((woman, 1), else_=0)),
+        func.sum(case((lead, 1), else_=0)), func.sum(case((and_(woman, lead), 1), else_=0))
+    ).group_by(p.event_id))))
     x = t.transfers.c
-    for miner_id, month, mass, price, money in connection.execute(
+    for miner_id, month, mass, price, money in rows(connection,
             select(x.from_id, x.month, x.mass_g, x.price_per_g, x.currency)
             .join_from(t.transfers, t.miners, m.miner_id == x.from_id)
-            .where(*_miner_filter(scope), x.month >= first, x.month <= last)).all():
+            .where(*_miner_filter(scope), x.month >= first, x.month <= last)):
         if price is not None and money != currency:
             notes["other_currency_excluded"] += 1
             price = None

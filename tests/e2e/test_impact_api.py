@@ -210,3 +210,26 @@ def test_a_cached_table_follows_new_events(story, buyer_key, admin_key, platform
     platform.catch_up()
     after = one(story.get(SITE_A, headers=bearer(buyer_key)).get_json(), "vsla_savings")["value"]
     assert after == "217.50"
+
+
+def test_a_piece_from_fewer_than_five_miners_hides_what_they_were_paid_from_a_buyer(story, buyer_key, admin_key,
+                                                                                       platform):
+    from tests import factories as f
+    from tests.impact_story import at
+    events = [
+        f.merge("coop-b", {"lot-b-0": 5.0, "lot-b-1": 5.0}, at=at("2026-02-20")),
+        f.manufacture("pendant-b", {"coop-b": 2.0}, mass_g=2.4, fineness=0.75, at=at("2026-03-01")),
+        f.event("product.sold", {"product_id": "pendant-b", "price": "400.00", "currency": "USD"},
+                recorded_by="atelier", at=at("2026-04-03")),
+    ]
+    assert story.post("/v1/events", json={"events": events}, headers=bearer(admin_key)).status_code == 200
+    platform.catch_up()
+    buyer = story.get("/v1/products/pendant-b/value-chain", headers=bearer(buyer_key)).get_json()
+    [miners] = [stage for stage in buyer["stages"] if stage["from"] == "miner"]
+    assert miners["suppressed"] is True and miners["price_per_g_fine"] is None and miners["sellers"] is None
+    assert buyer["share_to_miners"]["value"] is None and "suppressed" in buyer["share_to_miners"]["reason"]
+    provenance = story.get("/v1/products/pendant-b/provenance", headers=bearer(buyer_key)).get_json()["impact"]
+    assert provenance["sites"][0]["indicators"]["price_per_g"]["female"] == {"suppressed": True}
+    admin = story.get("/v1/products/pendant-b/value-chain", headers=bearer(admin_key)).get_json()
+    [miners] = [stage for stage in admin["stages"] if stage["from"] == "miner"]
+    assert miners["price_per_g_fine"] == "66.67" and miners["sellers"] == 2  # 60.00 a gram at 0.9

@@ -4,7 +4,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from consumers.impact.facts import (
-    Facts, Leadership, Miner, MinerSale, Periods, ProductionShare, Survey, Training, VslaRegistration, VslaReport,
+    Facts, Leadership, Miner, MinerSale, Periods, ProductionShare, Survey, Team, Training, VslaRegistration,
+    VslaReport,
 )
 from consumers.impact.indicators import compute, women_led
 
@@ -65,16 +66,19 @@ def test_price_per_gram_is_money_over_grams_and_the_gap_compares_women_with_men(
 def test_production_is_split_equally_among_a_lots_miners_and_women_led_teams_are_counted():
     facts = Facts(miners={"w1": miner("w1", "female", "team_lead"), "m1": miner("m1", "male"),
                           "m2": miner("m2", "male"), "w2": miner("w2", "female")})
-    facts.productions = [
-        ProductionShare("w1", "lot-1", "2026-01", 6.0), ProductionShare("m1", "lot-1", "2026-01", 6.0),  # led by w1
-        ProductionShare("m1", "lot-2", "2026-01", 4.0), ProductionShare("m2", "lot-2", "2026-01", 4.0),
-        ProductionShare("w2", "lot-3", "2026-01", 8.0),  # a woman alone: most of the team are women
-    ]
+    # lot-1: 12 g by w1 (team lead) and m1; lot-2: 8 g by m1 and m2; lot-3: 8 g by w2 alone
+    facts.productions = [ProductionShare("w1", "2026-01", 6.0), ProductionShare("m1", "2026-01", 10.0),
+                         ProductionShare("m2", "2026-01", 4.0), ProductionShare("w2", "2026-01", 8.0)]
+    facts.teams = [Team("2026-01", 12.0, members=2, women=1, leads=1, women_leads=1),
+                   Team("2026-01", 8.0, members=2, women=0),
+                   Team("2026-01", 8.0, members=1, women=1)]  # a woman alone: most of the team are women
     cells = cells_of(facts)
     assert cell(cells, "2026-01", "production_g", "male").value == 14.0
     assert cell(cells, "2026-01", "production_g_per_miner", "male").value == 7.0
     assert cell(cells, "2026-01", "production_share_women_led_teams").value == D("20") / D("28")
-    assert women_led([miner("a", "female"), miner("b", "male")]) is False  # no lead, no majority
+    assert cell(cells, "2026-01", "production_share_women_led_teams").n == 4
+    assert women_led(Team("2026-01", 5.0, members=2, women=1)) is False  # no lead, no majority
+    assert women_led(Team("2026-01", 5.0, members=3, women=2, leads=1)) is False  # a man leads
 
 
 def test_survey_medians_use_each_respondents_latest_survey_of_the_period():
