@@ -205,7 +205,6 @@ def sales(facts: Facts, periods: Periods, by: tuple[str, ...]) -> list[Cell]:
     """Grams sold and money received per seller, the price per gram, and the gender gaps."""
     table = _Table(periods, by)
     band_of = _bands(facts, periods, by)
-    grams_sold: dict[tuple, float] = defaultdict(float)
     for sale in facts.sales:
         label = periods.label_of.get(sale.month)
         miner = facts.miners.get(sale.miner_id)

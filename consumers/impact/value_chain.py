@@ -25,7 +25,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Engine, select, text
 
 from consumers.impact import tables as t
 from consumers.impact.ancestry import _ANCESTRY, load_ancestry
