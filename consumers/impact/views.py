@@ -83,9 +83,11 @@ class ImpactView:
         return latest or date.today().strftime("%Y-%m")
 
     def default_range(self, first: str | None, last: str | None) -> tuple[str, str]:
-        """Fill in a missing end (the latest month with facts) or start (24 months before the end)."""
+        """Fill in a missing end (the latest month with facts, not before the start, at most 10 years
+        after it) or start (24 months before the end)."""
         if last is None:
-            last = self.latest_month() if first is None else add_months(first, DEFAULT_MONTHS - 1)
+            latest = self.latest_month()
+            last = latest if first is None else min(max(latest, first), add_months(first, 119))
         if first is None:
             first = add_months(last, -(DEFAULT_MONTHS - 1))
         return first, last
