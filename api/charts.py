@@ -36,21 +36,22 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def _ticks(top: float, count: int = 4) -> list[float]:
-    return [top * index / count for index in range(count + 1)]
+def _ticks(top: float, bottom: float = 0.0, count: int = 4) -> list[float]:
+    return [bottom + (top - bottom) * index / count for index in range(count + 1)]
 
 
 def _fmt_default(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _frame(title: str, kind: str, top: float, fmt: Callable[[float], str], points: int) -> list[str]:
+def _frame(title: str, kind: str, top: float, fmt: Callable[[float], str], points: int,
+           bottom: float = 0.0) -> list[str]:
     parts = [f'<svg class="chart" data-chart="{escape(kind)}" data-points="{points}" role="img" '
              f'aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(title)}</title>"]
     plot_h = HEIGHT - TOP - BOTTOM
-    for tick in _ticks(top):
-        y = TOP + plot_h - plot_h * tick / top
+    for tick in _ticks(top, bottom):
+        y = TOP + plot_h - plot_h * (tick - bottom) / (top - bottom)
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(tick))}</text>')
     return parts
@@ -68,9 +69,11 @@ def _x_labels(labels: Sequence[str], x_of: Callable[[int], float]) -> list[str]:
 
 def line_chart(title: str, labels: Sequence[str], series: Sequence[Series],
                fmt: Callable[[float], str] = _fmt_default, top: float | None = None) -> Markup:
-    """A line per series over ``labels``; a None breaks the line."""
+    """A line per series over ``labels``; a None breaks the line; negative values extend the axis down."""
     values = [value for row in series for value in row.values if value is not None]
     top = top or nice_ceiling(max(values, default=0) * 1.05)
+    lowest = min(values, default=0)
+    bottom = -nice_ceiling(-lowest * 1.05) if lowest < 0 else 0.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(labels) - 1)
 
@@ -78,9 +81,9 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series],
         return LEFT + (step * index if len(labels) > 1 else plot_w / 2)
 
     def y_of(value: float) -> float:
-        return TOP + plot_h - plot_h * min(value, top) / top
+        return TOP + plot_h - plot_h * (min(value, top) - bottom) / (top - bottom)
 
-    parts = _frame(title, "line", top, fmt, len(values))
+    parts = _frame(title, "line", top, fmt, len(values), bottom)
     parts += _x_labels(labels, x_of)
     for row in series:
         runs: list[list[tuple[float, float]]] = [[]]

@@ -50,3 +50,10 @@ def test_a_bar_chart_marks_a_suppressed_bar_and_escapes_its_labels():
     svg = bar_chart("Roles <all>", ["digger", "pit owner"], [Series("Women", [12.0, None], "women")])
     assert svg.count('class="bar women"') == 1 and 'class="gap-mark"' in svg
     assert "Roles &lt;all&gt;" in svg and "<all>" not in svg
+
+
+def test_a_negative_value_extends_the_axis_below_zero_and_stays_inside_the_chart():
+    svg = line_chart("Gap", ["a", "b"], [Series("Gap", [0.3, -0.4], "women")])
+    assert ">-0.5</text>" in svg  # the lowest tick
+    ys = [float(part.split('"')[0]) for part in svg.split('cy="')[1:]]
+    assert all(16 <= y <= 260 - 44 for y in ys)
