@@ -37,6 +37,9 @@ def nice_ceiling(value: float) -> float:
 
 
 def _ticks(top: float, bottom: float = 0.0, count: int = 4) -> list[float]:
+    if bottom < 0:
+        step = nice_ceiling((top - bottom) / count)
+        return [bottom + step * index for index in range(round((top - bottom) / step) + 1)]
     return [bottom + (top - bottom) * index / count for index in range(count + 1)]
 
 
@@ -73,7 +76,10 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series],
     values = [value for row in series for value in row.values if value is not None]
     top = top or nice_ceiling(max(values, default=0) * 1.05)
     lowest = min(values, default=0)
-    bottom = -nice_ceiling(-lowest * 1.05) if lowest < 0 else 0.0
+    bottom = 0.0
+    if lowest < 0:  # ticks at multiples of one nice step, so that zero is one of them
+        step = nice_ceiling((max(values) - lowest) * 1.05 / 4)
+        bottom, top = -step * math.ceil(-lowest / step), step * max(1, math.ceil(max(values) / step))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(labels) - 1)
 
