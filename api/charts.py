@@ -36,11 +36,9 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def _ticks(top: float, bottom: float = 0.0, count: int = 4) -> list[float]:
-    if bottom < 0:
-        step = nice_ceiling((top - bottom) / count)
-        return [bottom + step * index for index in range(round((top - bottom) / step) + 1)]
-    return [bottom + (top - bottom) * index / count for index in range(count + 1)]
+def _ticks(top: float, bottom: float = 0.0, step: float | None = None, count: int = 4) -> list[float]:
+    step = step or (top - bottom) / count
+    return [bottom + step * index for index in range(round((top - bottom) / step) + 1)]
 
 
 def _fmt_default(value: float) -> str:
@@ -48,12 +46,12 @@ def _fmt_default(value: float) -> str:
 
 
 def _frame(title: str, kind: str, top: float, fmt: Callable[[float], str], points: int,
-           bottom: float = 0.0) -> list[str]:
+           bottom: float = 0.0, step: float | None = None) -> list[str]:
     parts = [f'<svg class="chart" data-chart="{escape(kind)}" data-points="{points}" role="img" '
              f'aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(title)}</title>"]
     plot_h = HEIGHT - TOP - BOTTOM
-    for tick in _ticks(top, bottom):
+    for tick in _ticks(top, bottom, step):
         y = TOP + plot_h - plot_h * (tick - bottom) / (top - bottom)
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(tick))}</text>')
@@ -76,10 +74,11 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series],
     values = [value for row in series for value in row.values if value is not None]
     top = top or nice_ceiling(max(values, default=0) * 1.05)
     lowest = min(values, default=0)
-    bottom = 0.0
+    bottom, tick_step = 0.0, None
     if lowest < 0:  # ticks at multiples of one nice step, so that zero is one of them
-        step = nice_ceiling((max(values) - lowest) * 1.05 / 4)
-        bottom, top = -step * math.ceil(-lowest / step), step * max(1, math.ceil(max(values) / step))
+        tick_step = nice_ceiling((max(values) - lowest) * 1.05 / 4)
+        bottom = -tick_step * math.ceil(-lowest / tick_step)
+        top = tick_step * max(1, math.ceil(max(values) / tick_step))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(labels) - 1)
 
@@ -89,7 +88,7 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series],
     def y_of(value: float) -> float:
         return TOP + plot_h - plot_h * (min(value, top) - bottom) / (top - bottom)
 
-    parts = _frame(title, "line", top, fmt, len(values), bottom)
+    parts = _frame(title, "line", top, fmt, len(values), bottom, tick_step)
     parts += _x_labels(labels, x_of)
     for row in series:
         runs: list[list[tuple[float, float]]] = [[]]
