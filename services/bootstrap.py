@@ -11,9 +11,16 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api import impact as impact_api
 from api import labels, observability, public
+from api import value as value_api
 from api.app import create_app
 from api.context import AppContext
+from consumers.impact.ledger import PayoutsView
+from consumers.impact.projector import ImpactProjector
+from consumers.impact.section import impact_section
+from consumers.impact.value_chain import ValueChainView
+from consumers.impact.views import ImpactView
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.public_view import PublicProvenanceView
@@ -32,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 def all_projectors() -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
-    return [ProvenanceProjector()]
+    return [ProvenanceProjector(), ImpactProjector()]
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -119,6 +126,12 @@ class Platform:
         # the consumer's page behind the QR code, and label sheets for jewellers
         context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
         context.blueprints += [public.blueprint, labels.blueprint]
+        impact = ImpactView(self.engine)
+        context.extras.update(impact=impact, value_chain=ValueChainView(self.engine, self.settings.payout_share),
+                              payouts=PayoutsView(self.engine, self.settings.payout_share))
+        context.blueprints += [impact_api.blueprint, value_api.blueprint]
+        context.provenance_sections.append(
+            lambda product_id, provenance, principal: impact_section(impact, provenance, principal.is_admin))
         return context
 
     def create_app(self):
