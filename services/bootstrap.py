@@ -11,8 +11,14 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api import diligence as diligence_api
+from api import findings as findings_api
 from api.app import create_app
 from api.context import AppContext
+from consumers.checks.projector import ChecksProjector
+from consumers.checks.views import FindingsView
+from consumers.diligence.projector import DiligenceProjector
+from consumers.diligence.views import DiligenceView
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
@@ -27,9 +33,11 @@ from services.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-def all_projectors() -> list[Projector]:
+def all_projectors(settings: Settings | None = None) -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
-    return [ProvenanceProjector()]
+    checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance) if settings is not None
+              else ChecksProjector())
+    return [ProvenanceProjector(), checks, DiligenceProjector()]
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -102,13 +110,19 @@ class Platform:
 
     def app_context(self) -> AppContext:
         """What the Flask app needs."""
-        return AppContext(
+        context = AppContext(
             settings=self.settings,
             keys=self.keys,
             capture=CaptureService(self.log, self.settings.max_events_per_request),
             provenance=ProvenanceView(self.engine),
             readiness=self.readiness,
         )
+        context.extras["findings"] = FindingsView(self.engine)
+        context.extras["diligence"] = DiligenceView(self.engine)
+        context.blueprints += [findings_api.blueprint, diligence_api.blueprint]
+        context.provenance_sections.append(
+            diligence_api.provenance_section(context.extras["findings"], context.extras["diligence"]))
+        return context
 
     def create_app(self):
         """The Flask app over this platform."""
@@ -127,7 +141,7 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     log = open_log(settings)
     engine = create_database_engine(settings.database_url)
     platform = Platform(settings=settings, log=log, engine=engine, keys=ApiKeys(engine))
-    for projector in projectors if projectors is not None else all_projectors():
+    for projector in projectors if projectors is not None else all_projectors(settings):
         platform.runners[projector.name] = ProjectionRunner(log, engine, projector, settings.projector_batch)
     platform.prepare()
     logger.info("log %s, read models on %s", settings.event_log_url, make_url(settings.database_url).render_as_string())

@@ -19,6 +19,8 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
+    "ORETRAIL_MASS_TOLERANCE": "gain allowed by the mass-balance checks before a finding, a fraction (default 0.005)",
+    "ORETRAIL_TRANSIT_TOLERANCE": "difference allowed between grams sent and received, a fraction (default 0.005)",
 }
 
 
@@ -37,6 +39,8 @@ class Settings:
     projector_batch: int = 500
     log_level: str = "INFO"
     log_format: str = "text"
+    mass_tolerance: float = 0.005
+    transit_tolerance: float = 0.005
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -56,6 +60,8 @@ class Settings:
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ORETRAIL_LOG_FORMAT", "text"),
+            mass_tolerance=_fraction(env, "ORETRAIL_MASS_TOLERANCE", 0.005),
+            transit_tolerance=_fraction(env, "ORETRAIL_TRANSIT_TOLERANCE", 0.005),
         )
 
 
@@ -73,4 +79,17 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 <= value < 1:
+        raise SettingsError(f"{name} must be a fraction in [0, 1), not {value}")
     return value
