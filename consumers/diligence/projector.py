@@ -7,6 +7,7 @@ from consumers.diligence import tables as t
 from consumers.projector import Projector
 from consumers.provenance.projector import sort_key
 from consumers.sql import insert_ignore
+from events.catalogue.diligence import inspection_flag_id
 from events.log import RecordedEvent
 
 #: what an inspection that reports a condition raises: (data field, category, severity, description)
@@ -15,11 +16,6 @@ INSPECTION_RISKS = (
     ("armed_presence", "armed_group", "high", "Armed people were present at the pit during an inspection."),
     ("mercury_use", "environment", "medium", "Mercury was in use at the pit during an inspection."),
 )
-
-
-def inspection_flag_id(event_id: str, category: str) -> str:
-    """The flag id of a risk raised by an inspection: resolve it with ``risk.resolved`` naming this id."""
-    return f"inspection:{event_id}:{category}"
 
 
 class DiligenceProjector(Projector):
