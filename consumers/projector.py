@@ -30,3 +30,8 @@ class Projector(ABC):
     @abstractmethod
     def apply(self, tx: Connection, event: RecordedEvent) -> None:
         """Write the effect of ``event`` inside the runner's transaction ``tx``."""
+
+    def flush(self, tx: Connection) -> None:
+        """Finish the work deferred by the ``apply`` calls since the last flush (e.g. recompute derived
+        rows once per batch), in the same transaction; the runner calls it after each batch. Work left
+        from a rolled-back attempt must be safe to redo."""

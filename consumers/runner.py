@@ -98,6 +98,7 @@ class ProjectionRunner:
             with tx.begin_nested():
                 for event in handled:
                     self.projector.apply(tx, event)
+                self.projector.flush(tx)
             return
         except Exception:  # noqa: BLE001 - find the poison event below, one by one
             logger.warning("%s: a batch failed, applying its events one by one", self.projector.name)
@@ -105,6 +106,7 @@ class ProjectionRunner:
             try:
                 with tx.begin_nested():
                     self.projector.apply(tx, event)
+                    self.projector.flush(tx)
             except Exception as exc:  # noqa: BLE001 - a poison event is kept, never silently dropped
                 logger.error("%s: event %s at %s failed: %s", self.projector.name, event.event_id, event.position, exc)
                 upsert(tx, tracking.dead_letters, {

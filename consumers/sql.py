@@ -33,3 +33,14 @@ def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterabl
         where=where(statement.excluded) if where is not None else None,
     )
     tx.execute(statement)
+
+
+def upsert_many(tx: Connection, table: Table, rows: list[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same columns), or on a primary-key conflict update every other column."""
+    if not rows:
+        return
+    statement = _insert_for(tx, table)
+    keys = [column.name for column in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
+    tx.execute(statement, list(rows))

@@ -17,8 +17,9 @@ def recorded(envelope: dict, position: int) -> RecordedEvent:
     return RecordedEvent(position, new.event_id, new.type, new.stream_id, "2026-03-02T00:00:00Z", new.hash, new.body)
 
 
-def project_checks(events: list[dict], projector: ChecksProjector | None = None) -> Engine:
-    """A read model built by the checks projector from ``events`` in this arrival order."""
+def project_checks(events: list[dict], projector: ChecksProjector | None = None, batch: int = 500) -> Engine:
+    """A read model built by the checks projector from ``events`` in this arrival order, flushed every
+    ``batch`` events as the runner does."""
     engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     projector = projector or ChecksProjector()
     projector.metadata.create_all(engine)
@@ -27,6 +28,9 @@ def project_checks(events: list[dict], projector: ChecksProjector | None = None)
             event = recorded(envelope, position)
             if event.type in projector.handles:
                 projector.apply(tx, event)
+            if position % batch == 0:
+                projector.flush(tx)
+        projector.flush(tx)
     return engine
 
 

@@ -1,10 +1,14 @@
-"""Loading the facts of one unit of recomputation from the ``chk_*`` tables (the SQL side of the checks)."""
+"""Loading facts from the ``chk_*`` tables, many units at once (the SQL side of the checks).
+
+Every loader takes a set of ids and answers with a few ``IN`` queries, whatever the number of ids:
+the projector recomputes all the scopes a batch of events touched together.
+"""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, select, text
 
 from consumers.checks import tables as t
 from consumers.checks.facts import (
@@ -13,6 +17,8 @@ from consumers.checks.facts import (
 )
 
 TRANSFORMATIONS = ("lots.merged", "lot.split", "lot.refined", "product.manufactured")
+#: SQLite binds at most 32,766 parameters in one statement
+CHUNK = 2000
 
 _DESCENDANTS = text("""
 WITH RECURSIVE down(lot_id) AS (
@@ -38,43 +44,58 @@ ORDER BY s.sort_key
 """)
 
 
+def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """Sorted ids in chunks small enough for one statement."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start:start + CHUNK]
+
+
 class FactStore:
     """Reads facts inside the projector's transaction."""
 
     def __init__(self, tx: Connection):
         self.tx = tx
 
-    # -- lots -------------------------------------------------------------------------------
-    def lot(self, lot_id: str) -> LotFacts:
-        """Everything recorded about one lot."""
-        tx = self.tx
-        creations = tuple(
-            Creation(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g, r.fineness,
-                     tuple(self._miners_of(r.event_id)) if r.type == "production.recorded" else ())
-            for r in tx.execute(select(t.creations).where(t.creations.c.lot_id == lot_id))
-        )
-        consumptions = tuple(
-            Consumption(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g)
-            for r in tx.execute(select(t.consumptions).where(t.consumptions.c.lot_id == lot_id))
-        )
-        transfers = tuple(
-            Transfer(r.event_id, r.sort_key, r.lot_id, r.from_id, r.to_id, r.mass_g)
-            for r in tx.execute(select(t.transfers).where(t.transfers.c.lot_id == lot_id))
-        )
-        receipts = tuple(
-            Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by)
-            for r in tx.execute(select(t.receipts).where(t.receipts.c.lot_id == lot_id))
-        )
-        others = tuple(
-            Stamp(r.event_id, r.type, r.sort_key)
-            for r in tx.execute(select(t.lot_stamps).where(t.lot_stamps.c.lot_id == lot_id))
-        )
-        return LotFacts(lot_id, creations, consumptions, transfers, receipts, others)
+    def _rows(self, table, column, ids: Iterable[str], *where):
+        for chunk in chunks(ids):
+            yield from self.tx.execute(select(table).where(column.in_(chunk), *where))
 
-    def _miners_of(self, event_id: str) -> list[str]:
-        return sorted(self.tx.execute(
-            select(t.production_miners.c.miner_id).where(t.production_miners.c.event_id == event_id)
-        ).scalars())
+    # -- lots -------------------------------------------------------------------------------
+    def lots(self, lot_ids: Iterable[str]) -> dict[str, LotFacts]:
+        """Everything recorded about each of these lots."""
+        wanted = set(lot_ids)
+        creations: dict[str, list] = defaultdict(list)
+        consumptions: dict[str, list] = defaultdict(list)
+        transfers: dict[str, list] = defaultdict(list)
+        receipts: dict[str, list] = defaultdict(list)
+        others: dict[str, list] = defaultdict(list)
+        created = list(self._rows(t.creations, t.creations.c.lot_id, wanted))
+        miners = self.miners_of(r.event_id for r in created if r.type == "production.recorded")
+        for r in created:
+            creations[r.lot_id].append(Creation(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g,
+                                                r.fineness, tuple(miners.get(r.event_id, ()))))
+        for r in self._rows(t.consumptions, t.consumptions.c.lot_id, wanted):
+            consumptions[r.lot_id].append(Consumption(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g))
+        for r in self._rows(t.transfers, t.transfers.c.lot_id, wanted):
+            transfers[r.lot_id].append(Transfer(r.event_id, r.sort_key, r.lot_id, r.from_id, r.to_id, r.mass_g))
+        for r in self._rows(t.receipts, t.receipts.c.lot_id, wanted):
+            receipts[r.lot_id].append(Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by))
+        for r in self._rows(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
+            others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key))
+        return {lot_id: LotFacts(lot_id, tuple(creations[lot_id]), tuple(consumptions[lot_id]), tuple(transfers[lot_id]),
+                                 tuple(receipts[lot_id]), tuple(others[lot_id])) for lot_id in wanted}
+
+    def miners_of(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The miners named by each of these productions, sorted."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for chunk in chunks(event_ids):
+            for event_id, miner_id in self.tx.execute(
+                select(t.production_miners.c.event_id, t.production_miners.c.miner_id)
+                .where(t.production_miners.c.event_id.in_(chunk))
+            ):
+                found[event_id].append(miner_id)
+        return {event_id: sorted(miners) for event_id, miners in found.items()}
 
     def permits_on_path(self, lot_id: str) -> list[str]:
         """Ids of the ``lot.exported`` events on the lot or on any lot it came from."""
@@ -82,161 +103,145 @@ class FactStore:
 
     def descendants(self, lot_ids: Iterable[str]) -> set[str]:
         """Every lot and product made (at any depth) from these lots, not including them."""
-        roots = sorted(set(lot_ids))
-        if not roots:
-            return set()
-        return set(self.tx.execute(_DESCENDANTS, {"roots": roots}).scalars()) - set(roots)
+        roots = set(lot_ids)
+        found: set[str] = set()
+        for chunk in chunks(roots):
+            found.update(self.tx.execute(_DESCENDANTS, {"roots": chunk}).scalars())
+        return found - roots
 
-    def consumers_of(self, lot_id: str) -> list[str]:
-        """Ids of the transformations that took grams of this lot."""
-        return list(self.tx.execute(
-            select(t.consumptions.c.event_id).where(t.consumptions.c.lot_id == lot_id)).scalars())
-
-    def makers_of(self, lot_id: str) -> list[str]:
-        """Ids of the transformations (not productions) that claim to have created this lot."""
-        return list(self.tx.execute(
-            select(t.creations.c.event_id).where(t.creations.c.lot_id == lot_id, t.creations.c.type.in_(TRANSFORMATIONS))
-        ).scalars())
+    def transformations_of(self, lot_ids: Iterable[str]) -> set[str]:
+        """Ids of the transformations that took grams of these lots in, or claim to have made them."""
+        found: set[str] = set()
+        for chunk in chunks(lot_ids):
+            found.update(self.tx.execute(
+                select(t.consumptions.c.event_id).where(t.consumptions.c.lot_id.in_(chunk))).scalars())
+            found.update(self.tx.execute(
+                select(t.creations.c.event_id).where(t.creations.c.lot_id.in_(chunk),
+                                                     t.creations.c.type.in_(TRANSFORMATIONS))).scalars())
+        return found
 
     def lots_transferred_with(self, party: str) -> list[str]:
         """Lots transferred from or to ``party``."""
-        rows = self.tx.execute(
+        return list(self.tx.execute(
             select(t.transfers.c.lot_id).where((t.transfers.c.from_id == party) | (t.transfers.c.to_id == party))
-            .distinct()
-        ).scalars()
-        return list(rows)
+            .distinct()).scalars())
 
     # -- registry ---------------------------------------------------------------------------
     def registered(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are registered organisations or miners."""
-        wanted = sorted(set(ids))
-        if not wanted:
-            return set()
-        found = set(self.tx.execute(select(t.organisations.c.org_id).where(t.organisations.c.org_id.in_(wanted))).scalars())
-        found |= set(self.tx.execute(select(t.miners.c.miner_id).where(t.miners.c.miner_id.in_(wanted))).scalars())
-        return found
+        ids = set(ids)
+        return ({r.org_id for r in self._rows(t.organisations, t.organisations.c.org_id, ids)}
+                | self.registered_miners(ids))
 
     def registered_miners(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are registered miners."""
-        wanted = sorted(set(ids))
-        if not wanted:
-            return set()
-        return set(self.tx.execute(select(t.miners.c.miner_id).where(t.miners.c.miner_id.in_(wanted))).scalars())
+        return {r.miner_id for r in self._rows(t.miners, t.miners.c.miner_id, ids)}
+
+    def registered_pits(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are registered pits."""
+        return {r.pit_id for r in self._rows(t.pits, t.pits.c.pit_id, ids)}
 
     def countries(self, ids: Iterable[str]) -> dict[str, str]:
         """The country of each registered organisation among ``ids``."""
-        wanted = sorted(set(ids))
-        if not wanted:
-            return {}
-        return dict(self.tx.execute(
-            select(t.organisations.c.org_id, t.organisations.c.country).where(t.organisations.c.org_id.in_(wanted))
-        ).all())
-
-    def pit_registered(self, pit_id: str) -> bool:
-        """Whether the pit has been registered."""
-        return self.tx.execute(select(t.pits.c.pit_id).where(t.pits.c.pit_id == pit_id)).first() is not None
+        return {r.org_id: r.country for r in self._rows(t.organisations, t.organisations.c.org_id, ids)}
 
     # -- transformations --------------------------------------------------------------------
-    def transformation(self, event_id: str) -> Transformation | None:
-        """A merge, split, refining or manufacturing with the fineness known for each side."""
-        head = self.tx.execute(select(t.events.c.type).where(t.events.c.event_id == event_id)).scalar()
-        if head not in TRANSFORMATIONS:
-            return None
-        ins = self.tx.execute(select(t.consumptions).where(t.consumptions.c.event_id == event_id)
-                              .order_by(t.consumptions.c.lot_id)).all()
-        outs = self.tx.execute(select(t.creations).where(t.creations.c.event_id == event_id)
-                               .order_by(t.creations.c.lot_id)).all()
-        recorded_by = (ins or outs)[0].recorded_by
-        fineness = self.fineness({row.lot_id for row in ins} | {row.lot_id for row in outs})
-        input_lot_g = self.lot(ins[0].lot_id).available_g() if head == "lot.split" and ins else None
-        return Transformation(
-            event_id=event_id, type=head, recorded_by=recorded_by,
-            inputs=tuple(Side(r.lot_id, r.mass_g, fineness.get(r.lot_id)) for r in ins),
-            outputs=tuple(Side(r.lot_id, r.mass_g, fineness.get(r.lot_id, r.fineness)) for r in outs),
-            input_lot_g=input_lot_g,
-        )
+    def transformations(self, event_ids: Iterable[str]) -> dict[str, Transformation]:
+        """Merges, splits, refinings and manufacturings with the fineness known for each side."""
+        wanted = set(event_ids)
+        types = {r.event_id: r.type for r in self._rows(t.events, t.events.c.event_id, wanted)
+                 if r.type in TRANSFORMATIONS}
+        ins: dict[str, list] = defaultdict(list)
+        outs: dict[str, list] = defaultdict(list)
+        for r in self._rows(t.consumptions, t.consumptions.c.event_id, types):
+            ins[r.event_id].append(r)
+        for r in self._rows(t.creations, t.creations.c.event_id, types):
+            outs[r.event_id].append(r)
+        fineness = self.fineness({r.lot_id for rows in (*ins.values(), *outs.values()) for r in rows})
+        split_inputs = {rows[0].lot_id for event_id, rows in ins.items() if types[event_id] == "lot.split" and rows}
+        split_lots = self.lots(split_inputs) if split_inputs else {}
+        found = {}
+        for event_id, kind in types.items():
+            inputs = sorted(ins[event_id], key=lambda r: r.lot_id)
+            outputs = sorted(outs[event_id], key=lambda r: r.lot_id)
+            if not inputs and not outputs:
+                continue
+            found[event_id] = Transformation(
+                event_id=event_id, type=kind, recorded_by=(inputs or outputs)[0].recorded_by,
+                inputs=tuple(Side(r.lot_id, r.mass_g, fineness.get(r.lot_id)) for r in inputs),
+                outputs=tuple(Side(r.lot_id, r.mass_g, fineness.get(r.lot_id, r.fineness)) for r in outputs),
+                input_lot_g=split_lots[inputs[0].lot_id].available_g() if kind == "lot.split" and inputs else None,
+            )
+        return found
 
     def fineness(self, lot_ids: Iterable[str]) -> dict[str, float]:
         """The stated fineness of each lot: its latest assay, else the one declared at its creation."""
-        wanted = sorted(set(lot_ids))
-        if not wanted:
-            return {}
-        found: dict[str, tuple[str, float]] = {}
-        for lot_id, key, value in self.tx.execute(
-            select(t.creations.c.lot_id, t.creations.c.sort_key, t.creations.c.fineness)
-            .where(t.creations.c.lot_id.in_(wanted))
-        ):
-            if lot_id not in found or key < found[lot_id][0]:  # the earliest creation counts
-                found[lot_id] = (key, value)
-        stated = {lot_id: value for lot_id, (_, value) in found.items() if value is not None}
-        assays: dict[str, tuple[str, float]] = {}
-        for lot_id, key, value in self.tx.execute(
-            select(t.lot_stamps.c.lot_id, t.lot_stamps.c.sort_key, t.lot_stamps.c.fineness)
-            .where(t.lot_stamps.c.lot_id.in_(wanted), t.lot_stamps.c.type == "lot.assayed")
-        ):
-            if lot_id not in assays or key > assays[lot_id][0]:  # the latest assay counts
-                assays[lot_id] = (key, value)
-        stated.update({lot_id: value for lot_id, (_, value) in assays.items()})
+        wanted = set(lot_ids)
+        earliest: dict[str, tuple[str, float | None]] = {}
+        for r in self._rows(t.creations, t.creations.c.lot_id, wanted):
+            if r.lot_id not in earliest or r.sort_key < earliest[r.lot_id][0]:  # the earliest creation counts
+                earliest[r.lot_id] = (r.sort_key, r.fineness)
+        stated = {lot_id: value for lot_id, (_, value) in earliest.items() if value is not None}
+        latest: dict[str, tuple[str, float]] = {}
+        for r in self._rows(t.lot_stamps, t.lot_stamps.c.lot_id, wanted, t.lot_stamps.c.type == "lot.assayed"):
+            if r.lot_id not in latest or r.sort_key > latest[r.lot_id][0]:  # the latest assay counts
+                latest[r.lot_id] = (r.sort_key, r.fineness)
+        stated.update({lot_id: value for lot_id, (_, value) in latest.items()})
         return stated
 
     # -- production -------------------------------------------------------------------------
-    def production(self, event_id: str) -> Production | None:
-        """One production."""
-        row = self.tx.execute(select(t.productions).where(t.productions.c.event_id == event_id)).first()
-        if row is None:
-            return None
-        return Production(row.event_id, row.sort_key, row.lot_id, row.pit_id, row.mass_g, row.month,
-                          tuple(self._miners_of(event_id)))
+    def productions(self, event_ids: Iterable[str], with_miners: bool = True) -> dict[str, Production]:
+        """These productions, by event id."""
+        rows = list(self._rows(t.productions, t.productions.c.event_id, event_ids))
+        return self._productions(rows, with_miners)
 
-    def productions_at(self, pit_id: str, month: str) -> list[Production]:
-        """Productions at a pit in a month."""
-        rows = self.tx.execute(select(t.productions).where(t.productions.c.pit_id == pit_id,
-                                                           t.productions.c.month == month)).all()
-        return self._with_miners(rows)
+    def _productions(self, rows, with_miners: bool) -> dict[str, Production]:
+        miners = self.miners_of(r.event_id for r in rows) if with_miners else {}
+        return {r.event_id: Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month,
+                                       tuple(miners.get(r.event_id, ()))) for r in rows}
 
-    def productions_by(self, miner_id: str, month: str) -> list[Production]:
-        """Productions naming a miner in a month."""
-        rows = self.tx.execute(
-            select(t.productions).join(t.production_miners, t.production_miners.c.event_id == t.productions.c.event_id)
-            .where(t.production_miners.c.miner_id == miner_id, t.production_miners.c.month == month)
-        ).all()
-        return self._with_miners(rows)
+    def productions_at(self, pit_months: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Production]]:
+        """Productions at each (pit, month), without their miners."""
+        wanted = set(pit_months)
+        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
+        rows = [r for r in self._rows(t.productions, t.productions.c.pit_id, {pit for pit, _ in wanted})
+                if (r.pit_id, r.month) in wanted]
+        for production in self._productions(rows, with_miners=False).values():
+            found[(production.pit_id, production.month)].append(production)
+        return found
 
-    def _with_miners(self, rows) -> list[Production]:
-        ids = [row.event_id for row in rows]
-        miners: dict[str, list[str]] = defaultdict(list)
-        if ids:
-            for event_id, miner_id in self.tx.execute(
-                select(t.production_miners.c.event_id, t.production_miners.c.miner_id)
-                .where(t.production_miners.c.event_id.in_(ids))
-            ):
-                miners[event_id].append(miner_id)
-        return [Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month, tuple(sorted(miners[r.event_id])))
-                for r in rows]
+    def productions_by(self, miner_months: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Production]]:
+        """Productions naming each (miner, month)."""
+        wanted = set(miner_months)
+        events: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for r in self._rows(t.production_miners, t.production_miners.c.miner_id, {miner for miner, _ in wanted}):
+            if (r.miner_id, r.month) in wanted:
+                events[r.event_id].append((r.miner_id, r.month))
+        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
+        for event_id, production in self.productions(events).items():
+            for pair in events[event_id]:
+                found[pair].append(production)
+        return found
 
-    def inspections_before(self, pit_id: str, sort_key: str) -> list[Inspection]:
-        """The latest inspection of a pit before a moment (a list of at most one)."""
-        row = self.tx.execute(
-            select(t.inspections).where(t.inspections.c.pit_id == pit_id, t.inspections.c.sort_key < sort_key)
-            .order_by(t.inspections.c.sort_key.desc()).limit(1)
-        ).first()
-        return [Inspection(row.event_id, row.sort_key, row.pit_id, row.status)] if row else []
+    def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
+        """Every inspection of these pits."""
+        found: dict[str, list[Inspection]] = defaultdict(list)
+        for r in self._rows(t.inspections, t.inspections.c.pit_id, pit_ids):
+            found[r.pit_id].append(Inspection(r.event_id, r.sort_key, r.pit_id, r.status))
+        return found
 
     def capacities(self, pit_ids: Iterable[str]) -> dict[str, list[Capacity]]:
         """Every capacity statement of these pits."""
         found: dict[str, list[Capacity]] = defaultdict(list)
-        wanted = sorted(set(pit_ids))
-        if wanted:
-            for r in self.tx.execute(select(t.capacities).where(t.capacities.c.pit_id.in_(wanted))):
-                found[r.pit_id].append(Capacity(r.event_id, r.sort_key, r.month, r.pit_id, r.capacity_g))
+        for r in self._rows(t.capacities, t.capacities.c.pit_id, pit_ids):
+            found[r.pit_id].append(Capacity(r.event_id, r.sort_key, r.month, r.pit_id, r.capacity_g))
         return found
 
-    def productions_after(self, pit_id: str, sort_key: str) -> list[str]:
+    def production_ids_after(self, pit_id: str, sort_key: str) -> list[str]:
         """Ids of productions at a pit after a moment, up to the pit's next inspection."""
         following = self.tx.execute(
-            select(func.min(t.inspections.c.sort_key)).where(t.inspections.c.pit_id == pit_id,
-                                                             t.inspections.c.sort_key > sort_key)
-        ).scalar()
+            select(t.inspections.c.sort_key).where(t.inspections.c.pit_id == pit_id, t.inspections.c.sort_key > sort_key)
+            .order_by(t.inspections.c.sort_key).limit(1)).scalar()
         query = select(t.productions.c.event_id).where(t.productions.c.pit_id == pit_id,
                                                        t.productions.c.sort_key > sort_key)
         if following is not None:
@@ -259,8 +264,7 @@ class FactStore:
 
     def miner_months_at(self, pit_id: str) -> list[tuple[str, str]]:
         """(miner, month) of every production at a pit."""
-        return [tuple(row) for row in self.tx.execute(
+        return [(miner, month) for miner, month in self.tx.execute(
             select(t.production_miners.c.miner_id, t.production_miners.c.month)
             .join(t.productions, t.productions.c.event_id == t.production_miners.c.event_id)
-            .where(t.productions.c.pit_id == pit_id).distinct()
-        )]
+            .where(t.productions.c.pit_id == pit_id).distinct())]

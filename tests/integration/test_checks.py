@@ -54,7 +54,7 @@ def test_a_finding_waiting_for_data_is_withdrawn_when_the_data_arrives():
     registration = story["m2"]
     story.drop("m2")
     events = story.events
-    engine = project_checks(events + [registration])
+    engine = project_checks(events + [registration], batch=1)
     assert open_findings(engine) == []
     withdrawn = FindingsView(engine).list(status="withdrawn")[0]
     assert {f["subject_id"] for f in withdrawn} == {"m-2"}
@@ -67,6 +67,6 @@ def test_a_finding_needing_data_not_yet_seen_appears_when_it_arrives():
     story.replace("inspection", {**inspection, "data": {"pit_id": "pit-a", "status": "inactive"}})
     late = story["inspection"]
     story.drop("inspection")
-    engine = project_checks(story.events + [late])  # the inspection reaches the platform last
+    engine = project_checks(story.events + [late], batch=1)  # the inspection reaches the platform last
     found = [f for f in open_findings(engine) if f["kind"] == "inactive_pit"]
     assert {f["proof"][1] for f in found} == {story.id("prod1"), story.id("prod2")}

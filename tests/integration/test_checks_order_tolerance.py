@@ -32,7 +32,7 @@ STREAMS: dict[str, list[dict]] = defaultdict(list)
 for envelope in CHAIN:
     STREAMS[prepare(envelope).stream_id].append(envelope)
 LABELS = [stream for stream, events in STREAMS.items() for _ in events]
-REFERENCE = project_checks(CHAIN)
+REFERENCE = project_checks(CHAIN, batch=1)
 REFERENCE_FINDINGS = open_signature(REFERENCE)
 REFERENCE_BALANCES = balances(REFERENCE)
 
@@ -44,15 +44,15 @@ def test_the_reference_catches_every_lie_told():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.permutations(LABELS))
-def test_any_interleaving_of_streams_gives_the_same_findings(interleaving):
+@given(st.permutations(LABELS), st.integers(min_value=1, max_value=len(CHAIN)))
+def test_any_interleaving_of_streams_gives_the_same_findings(interleaving, batch):
     cursors = {stream: iter(events) for stream, events in STREAMS.items()}
     order = [next(cursors[stream]) for stream in interleaving]
-    engine = project_checks(order)
+    engine = project_checks(order, batch=batch)
     assert open_signature(engine) == REFERENCE_FINDINGS
     assert balances(engine) == REFERENCE_BALANCES
 
 
-def test_the_reverse_order_of_streams_too():
+def test_the_reverse_order_of_streams_too_in_one_batch():
     order = [event for stream in reversed(list(STREAMS)) for event in STREAMS[stream]]
-    assert open_signature(project_checks(order)) == REFERENCE_FINDINGS
+    assert open_signature(project_checks(order, batch=len(order))) == REFERENCE_FINDINGS
