@@ -101,7 +101,7 @@ class DueDiligenceRecord(Schema):
 
 def _diligence(provenance: dict[str, Any], findings_view: FindingsView, diligence_view: DiligenceView):
     ancestry = ancestry_of(provenance)
-    findings = findings_view.for_nodes(ancestry.nodes)
+    findings = findings_view.for_nodes(ancestry.tainted_by)
     risks = diligence_view.risks_for(ancestry.subjects)
     audits = diligence_view.audits_for(ancestry.subjects)
     refining_events = [n["created_by_event"] for n in provenance["lineage"]["nodes"]

@@ -37,7 +37,9 @@ class FindingOut(Schema):
     message = fields.String(required=True)
     proof = fields.List(fields.String(), required=True, metadata={"description": "ids of the events that prove it"})
     detail = fields.Dict(required=True, metadata={"description": "the numbers behind it (grams, ratios, months)"})
-    lots = fields.List(fields.String(), metadata={"description": "lots and products it taints"})
+    lots = fields.List(fields.String(), metadata={
+        "description": "lots and products it taints; a capacity finding names the month's production instead "
+                       "(pitmonth:YYYY-MM:PIT or minermonth:YYYY-MM:MINER)"})
 
 
 class FindingsPage(Schema):

@@ -1,6 +1,7 @@
 """SQL helpers shared by projectors, portable across SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, Table
@@ -16,11 +17,18 @@ def _insert_for(tx: Connection, table: Table):
     raise NotImplementedError(f"no upsert for {dialect}")
 
 
-def insert_ignore(tx: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Insert rows, skipping those whose primary key is already there."""
+@lru_cache(maxsize=512)
+def _insert_ignore_statement(dialect: str, table: Table):
+    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
+
+
+def insert_ignore(tx: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert rows, skipping those whose primary key is already there; the number inserted (-1 if unknown)."""
     rows = list(rows)
-    if rows:
-        tx.execute(_insert_for(tx, table).on_conflict_do_nothing(), rows)
+    if not rows:
+        return 0
+    _insert_for(tx, table)  # refuses an unsupported dialect
+    return tx.execute(_insert_ignore_statement(tx.dialect.name, table), rows).rowcount
 
 
 def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterable[str], where=None) -> None:

@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from events.fields import parse_timestamp
+
+
+def month_of(occurred_at: str) -> str:
+    """The calendar month (``YYYY-MM``) of a field time, in the field's own time zone."""
+    return parse_timestamp(occurred_at).strftime("%Y-%m")
+
+
+def month_key(kind: str, month: str, subject_id: str) -> str:
+    """The id that links a finding to every lot produced at a pit (``pit``) or by a miner (``miner``) in a month."""
+    return f"{kind}month:{month}:{subject_id}"
+
 
 def moment(sort_key: str) -> str:
     """The time part of a sort key (two events at the same instant compare equal)."""
@@ -152,3 +164,14 @@ class Capacity:
     month: str
     pit_id: str
     capacity_g: float
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """What a pit, or a miner at one pit, produced in a month: grams (exact sum of milligrams) and lots."""
+
+    subject_id: str
+    month: str
+    pit_id: str
+    total_g: float
+    productions: int

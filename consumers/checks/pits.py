@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
-from consumers.checks.facts import Capacity, Inspection, Production
+from consumers.checks.facts import Capacity, Inspection, MonthTotal, Production, month_key
 from consumers.checks.findings import Finding, grams
 
 CLOSED = frozenset({"inactive", "abandoned"})
@@ -39,51 +39,55 @@ def capacity_in(month: str, statements: Iterable[Capacity]) -> Capacity | None:
     return ordered[0] if ordered else None
 
 
-def pit_over_capacity(pit_id: str, month: str, productions: Iterable[Production],
-                      statements: Iterable[Capacity]) -> list[Finding]:
-    """A pit whose production in a calendar month exceeds its capacity."""
-    produced = sorted((p for p in productions if p.pit_id == pit_id and p.month == month), key=lambda p: p.sort_key)
-    capacity = capacity_in(month, statements)
-    total = sum(p.mass_g for p in produced)
-    if capacity is None or not produced or total <= capacity.capacity_g:
+#: the productions, in the order they happened, up to the first one that takes the total over ``capacity_g``
+Prefix = Callable[[float], list[Production]]
+
+
+def pit_over_capacity(produced: MonthTotal, statements: Iterable[Capacity], prefix: Prefix) -> list[Finding]:
+    """A pit whose production in a calendar month exceeds its capacity.
+
+    The proof is the capacity statement and the first productions of the month that alone exceed it;
+    the finding taints every lot of that pit and month.
+    """
+    capacity = capacity_in(produced.month, statements)
+    if capacity is None or produced.total_g <= capacity.capacity_g:
         return []
     return [Finding(
-        kind="over_capacity", subject_id=pit_id, key=month, severity="medium",
-        message=(f"Pit {pit_id} produced {grams(total)} g in {month}; its capacity is "
+        kind="over_capacity", subject_id=produced.pit_id, key=produced.month, severity="medium",
+        message=(f"Pit {produced.pit_id} produced {grams(produced.total_g)} g in {produced.month}; its capacity is "
                  f"{grams(capacity.capacity_g)} g a month."),
-        proof=(capacity.event_id, *(p.event_id for p in produced)),
-        detail={"month": month, "produced_g": grams(total), "capacity_g": grams(capacity.capacity_g),
-                "productions": len(produced)},
-        links=tuple(dict.fromkeys(p.lot_id for p in produced)),
+        proof=(capacity.event_id, *(p.event_id for p in prefix(capacity.capacity_g))),
+        detail={"month": produced.month, "produced_g": grams(produced.total_g), "capacity_g": grams(capacity.capacity_g),
+                "productions": produced.productions},
+        links=(month_key("pit", produced.month, produced.pit_id),),
     )]
 
 
-def miner_over_capacity(miner_id: str, month: str, productions: Iterable[Production],
-                        statements_by_pit: Mapping[str, list[Capacity]]) -> list[Finding]:
+def miner_over_capacity(miner_id: str, month: str, by_pit: Iterable[MonthTotal],
+                        statements_by_pit: Mapping[str, list[Capacity]], prefix: Prefix) -> list[Finding]:
     """A miner credited in a month with more than the most any of their pits could yield.
 
     A miner is credited with the whole of every lot they are named on (a conservative reading: the
     claim "this miner produced this lot" must be possible on its own).
     """
-    produced = sorted((p for p in productions if miner_id in p.miner_ids and p.month == month),
-                      key=lambda p: p.sort_key)
-    if not produced:
+    by_pit = list(by_pit)
+    if not by_pit:
         return []
-    capacities = {pit: capacity_in(month, statements_by_pit.get(pit, ())) for pit in {p.pit_id for p in produced}}
+    capacities = {t.pit_id: capacity_in(month, statements_by_pit.get(t.pit_id, ())) for t in by_pit}
     if any(capacity is None for capacity in capacities.values()):
         return []
-    most = max(capacities.values(), key=lambda c: c.capacity_g)
-    total = sum(p.mass_g for p in produced)
+    most = max(capacities.values(), key=lambda c: (c.capacity_g, c.sort_key))
+    total = sum(t.total_g for t in by_pit)
     if total <= most.capacity_g:
         return []
     return [Finding(
         kind="over_capacity", subject_id=miner_id, key=month, severity="medium",
         message=(f"Miner {miner_id} is credited with {grams(total)} g in {month}, more than their pits "
                  f"({', '.join(sorted(capacities))}) could yield ({grams(most.capacity_g)} g at most)."),
-        proof=tuple(sorted({c.event_id for c in capacities.values()})) + tuple(p.event_id for p in produced),
+        proof=(*sorted({c.event_id for c in capacities.values()}), *(p.event_id for p in prefix(most.capacity_g))),
         detail={"month": month, "produced_g": grams(total), "capacity_g": grams(most.capacity_g),
-                "productions": len(produced)},
-        links=tuple(dict.fromkeys(p.lot_id for p in produced)),
+                "productions": sum(t.productions for t in by_pit)},
+        links=(month_key("miner", month, miner_id),),
     )]
 
 

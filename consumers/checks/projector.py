@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import Connection, MetaData, select
+from sqlalchemy import Connection, MetaData
 
 from consumers.checks import tables as t
 from consumers.checks.recompute import Pending, Tolerances, recompute
@@ -20,13 +20,8 @@ from consumers.checks.store import FactStore
 from consumers.projector import Projector
 from consumers.provenance.projector import sort_key
 from consumers.sql import insert_ignore, upsert
-from events.fields import parse_timestamp
+from consumers.checks.facts import month_of
 from events.log import RecordedEvent
-
-
-def month_of(occurred_at: str) -> str:
-    """The calendar month (``YYYY-MM``) of a field time, in the field's own time zone."""
-    return parse_timestamp(occurred_at).strftime("%Y-%m")
 
 
 class ChecksProjector(Projector):
@@ -51,11 +46,10 @@ class ChecksProjector(Projector):
 
     def apply(self, tx: Connection, event: RecordedEvent) -> None:
         """Store the facts of ``event`` and note the scopes it touches (a duplicate changes nothing)."""
-        if tx.execute(select(t.events.c.event_id).where(t.events.c.event_id == event.event_id)).first() is not None:
-            return
         envelope = event.envelope
         key = sort_key(envelope["occurred_at"], event.event_id)
-        tx.execute(t.events.insert().values(event_id=event.event_id, type=event.type, sort_key=key))
+        if insert_ignore(tx, t.events, [{"event_id": event.event_id, "type": event.type, "sort_key": key}]) == 0:
+            return  # a duplicate
         handler: Callable[..., None] = getattr(self, "_" + event.type.replace(".", "_"))
         handler(tx, FactStore(tx), event.event_id, envelope, envelope["data"], key)
 
@@ -118,7 +112,8 @@ class ChecksProjector(Projector):
     def _production_recorded(self, tx, store, event_id, envelope, data, key):
         month = month_of(envelope["occurred_at"])
         insert_ignore(tx, t.productions, [{"event_id": event_id, "lot_id": data["lot_id"], "pit_id": data["pit_id"],
-                                           "mass_g": data["mass_g"], "month": month, "sort_key": key}])
+                                           "mass_g": data["mass_g"], "mass_mg": round(data["mass_g"] * 1000),
+                                           "month": month, "sort_key": key}])
         insert_ignore(tx, t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month}
                                                 for m in data["miner_ids"]))
         insert_ignore(tx, t.creations, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],

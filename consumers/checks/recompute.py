@@ -118,22 +118,28 @@ def _pit_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:pit -> (pit, month)
-    produced = store.productions_at(pairs.values())
+    totals = store.pit_month_totals(pairs.values())
     capacities = store.capacities(pit for pit, _ in pairs.values())
-    return {f"pitmonth:{key}": pit_rules.pit_over_capacity(pit, month, produced.get((pit, month), []),
-                                                          capacities.get(pit, []))
-            for key, (pit, month) in pairs.items()}
+    results: dict[str, list[Finding]] = {}
+    for key, (pit, month) in pairs.items():
+        total = totals.get((pit, month))
+        results[f"pitmonth:{key}"] = [] if total is None else pit_rules.pit_over_capacity(
+            total, capacities.get(pit, []), lambda cap, pit=pit, month=month: store.pit_prefix(pit, month, cap))
+    return results
 
 
 def _miner_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:miner -> (miner, month)
-    produced = store.productions_by(pairs.values())
-    capacities = store.capacities({p.pit_id for rows in produced.values() for p in rows})
-    return {f"minermonth:{key}": pit_rules.miner_over_capacity(miner, month, produced.get((miner, month), []),
-                                                              capacities)
-            for key, (miner, month) in pairs.items()}
+    totals = store.miner_month_totals(pairs.values())
+    capacities = store.capacities({t.pit_id for rows in totals.values() for t in rows})
+    return {
+        f"minermonth:{key}": pit_rules.miner_over_capacity(
+            miner, month, totals.get((miner, month), []), capacities,
+            lambda cap, miner=miner, month=month: store.miner_prefix(miner, month, cap))
+        for key, (miner, month) in pairs.items()
+    }
 
 
 def _row(scope: str, finding: Finding) -> dict[str, Any]:

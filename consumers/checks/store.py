@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Iterator
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from consumers.checks import tables as t
 from consumers.checks.facts import (
-    Capacity, Consumption, Creation, Inspection, LotFacts, Production, Receipt, Side, Stamp, Transfer,
-    Transformation,
+    Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
+    Transfer, Transformation,
 )
 
 TRANSFORMATIONS = ("lots.merged", "lot.split", "lot.refined", "product.manufactured")
@@ -200,28 +200,62 @@ class FactStore:
         return {r.event_id: Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month,
                                        tuple(miners.get(r.event_id, ()))) for r in rows}
 
-    def productions_at(self, pit_months: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Production]]:
-        """Productions at each (pit, month), without their miners."""
-        wanted = set(pit_months)
-        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
-        rows = [r for r in self._rows(t.productions, t.productions.c.pit_id, {pit for pit, _ in wanted})
-                if (r.pit_id, r.month) in wanted]
-        for production in self._productions(rows, with_miners=False).values():
-            found[(production.pit_id, production.month)].append(production)
+    def pit_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MonthTotal]:
+        """What each (pit, month) produced, summed in SQL."""
+        wanted = set(pairs)
+        months = sorted({month for _, month in wanted})
+        found = {}
+        p = t.productions.c
+        for chunk in chunks(pit for pit, _ in wanted):
+            for pit_id, month, total_mg, count in self.tx.execute(
+                select(p.pit_id, p.month, func.sum(p.mass_mg), func.count())
+                .where(p.pit_id.in_(chunk), p.month.in_(months)).group_by(p.pit_id, p.month)
+            ):
+                if (pit_id, month) in wanted:
+                    found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, total_mg / 1000, count)
         return found
 
-    def productions_by(self, miner_months: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Production]]:
-        """Productions naming each (miner, month)."""
-        wanted = set(miner_months)
-        events: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for r in self._rows(t.production_miners, t.production_miners.c.miner_id, {miner for miner, _ in wanted}):
-            if (r.miner_id, r.month) in wanted:
-                events[r.event_id].append((r.miner_id, r.month))
-        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
-        for event_id, production in self.productions(events).items():
-            for pair in events[event_id]:
-                found[pair].append(production)
+    def miner_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[MonthTotal]]:
+        """What each (miner, month) produced at each pit, summed in SQL."""
+        wanted = set(pairs)
+        months = sorted({month for _, month in wanted})
+        found: dict[tuple[str, str], list[MonthTotal]] = defaultdict(list)
+        pm, p = t.production_miners.c, t.productions.c
+        for chunk in chunks(miner for miner, _ in wanted):
+            for miner_id, month, pit_id, total_mg, count in self.tx.execute(
+                select(pm.miner_id, pm.month, p.pit_id, func.sum(p.mass_mg), func.count())
+                .join(t.productions, p.event_id == pm.event_id)
+                .where(pm.miner_id.in_(chunk), pm.month.in_(months)).group_by(pm.miner_id, pm.month, p.pit_id)
+            ):
+                if (miner_id, month) in wanted:
+                    found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, total_mg / 1000, count))
         return found
+
+    def _prefix(self, query, capacity_g: float) -> list[Production]:
+        taken: list[Production] = []
+        total_mg = 0
+        result = self.tx.execute(query)
+        try:
+            for r in result:
+                taken.append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
+                total_mg += r.mass_mg
+                if total_mg / 1000 > capacity_g:
+                    break
+        finally:
+            result.close()
+        return taken
+
+    def pit_prefix(self, pit_id: str, month: str, capacity_g: float) -> list[Production]:
+        """A pit's productions of a month in the order they happened, up to the one that exceeds ``capacity_g``."""
+        p = t.productions.c
+        return self._prefix(select(t.productions).where(p.pit_id == pit_id, p.month == month).order_by(p.sort_key),
+                            capacity_g)
+
+    def miner_prefix(self, miner_id: str, month: str, capacity_g: float) -> list[Production]:
+        """A miner's productions of a month in the order they happened, up to the one that exceeds ``capacity_g``."""
+        pm, p = t.production_miners.c, t.productions.c
+        return self._prefix(select(t.productions).join(t.production_miners, pm.event_id == p.event_id)
+                            .where(pm.miner_id == miner_id, pm.month == month).order_by(p.sort_key), capacity_g)
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
         """Every inspection of these pits."""

@@ -7,7 +7,7 @@ finding ever raised: ``open`` while the facts prove it, ``withdrawn`` once later
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, MetaData, String, Table, Text
 
 metadata = MetaData()
 ID = String(160)
@@ -68,9 +68,10 @@ productions = Table(
     Column("lot_id", ID, nullable=False),
     Column("pit_id", ID, nullable=False),
     Column("mass_g", Float, nullable=False),
+    Column("mass_mg", BigInteger, nullable=False),  # summed exactly, in any order
     Column("month", String(7), nullable=False),
     Column("sort_key", SORT, nullable=False),
-    Index("chk_productions_pit", "pit_id", "month"),
+    Index("chk_productions_pit", "pit_id", "month", "sort_key"),
 )
 
 production_miners = Table(

@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from consumers.checks.facts import month_key, month_of
 from consumers.checks.findings import RED_KINDS
 
 STATUSES = ("clear", "attention", "red")
@@ -24,6 +25,13 @@ class Ancestry:
     sites: frozenset[str]
     organisations: frozenset[str]
     miners: frozenset[str]
+    #: the pit-months and miner-months its production lots belong to (capacity findings taint those)
+    months: frozenset[str] = frozenset()
+
+    @property
+    def tainted_by(self) -> frozenset[str]:
+        """Every id a finding's links may name to taint this product."""
+        return self.nodes | self.months
 
     @property
     def subjects(self) -> frozenset[str]:
@@ -36,6 +44,7 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
     nodes = provenance["lineage"]["nodes"]
     organisations: set[str] = set()
     miners: set[str] = set()
+    months: set[str] = set()
     for event in provenance["timeline"]:
         data = event.get("data", {})
         organisations.add(event["recorded_by"])
@@ -43,6 +52,9 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
             organisations.update((data["from_id"], data["to_id"]))
         if event["type"] == "production.recorded":
             miners.update(data["miner_ids"])
+            month = month_of(event["occurred_at"])
+            months.add(month_key("pit", month, data["pit_id"]))
+            months.update(month_key("miner", month, miner) for miner in data["miner_ids"])
     organisations -= miners  # a miner selling to a cooperative appears as ``from_id``
     return Ancestry(
         nodes=frozenset(node["id"] for node in nodes),
@@ -50,6 +62,7 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
         sites=frozenset(node["site_id"] for node in nodes if node.get("site_id")),
         organisations=frozenset(organisations),
         miners=frozenset(miners),
+        months=frozenset(months),
     )
 
 

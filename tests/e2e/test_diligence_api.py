@@ -146,3 +146,14 @@ def test_the_demo_chain_is_honest_and_its_pieces_are_clear(platform, client, buy
     assert {audit["subject_id"] for audit in body["audits"]} == {"ref-lucerne", "coop-ituri-or"}
     [refining] = body["refinings"]
     assert refining["recovery"] == pytest.approx(0.996, abs=1e-3)
+
+
+def test_a_ring_from_a_pit_over_its_capacity_that_month_needs_attention(client, admin_key, buyer_key, platform):
+    story, _, proof = stories.lie_over_capacity()
+    record(client, admin_key, story.events, platform)
+    provenance = client.get("/v1/products/ring-1/provenance", headers=bearer(buyer_key)).get_json()
+    [flag] = provenance["flags"]
+    assert flag["kind"] == "over_capacity" and flag["subject_id"] == "pit-a" and set(flag["proof"]) == set(proof)
+    assert flag["detail"]["produced_g"] == 100.0 and flag["detail"]["capacity_g"] == 80.0
+    assert provenance["due_diligence"]["status"] == "attention"
+    assert client.get("/v1/findings?subject=pit-a", headers=bearer(buyer_key)).get_json()["total"] == 1
