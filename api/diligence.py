@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+import orjson
 from flask import Blueprint, current_app, jsonify, render_template, request
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -99,8 +100,15 @@ class DueDiligenceRecord(Schema):
     integrity = fields.Dict(required=True, metadata={"description": "hashes of every event behind the record"})
 
 
+def _with_timeline(provenance: dict[str, Any]) -> dict[str, Any]:
+    """The provenance with its timeline as a list (the API may hand sections a pre-serialised one)."""
+    if isinstance(provenance["timeline"], list):
+        return provenance
+    return {**provenance, "timeline": orjson.loads(orjson.dumps(provenance["timeline"]))}
+
+
 def _diligence(provenance: dict[str, Any], findings_view: FindingsView, diligence_view: DiligenceView):
-    ancestry = ancestry_of(provenance)
+    ancestry = ancestry_of(_with_timeline(provenance))
     findings = findings_view.for_nodes(ancestry.tainted_by)
     risks = diligence_view.risks_for(ancestry.subjects)
     audits = diligence_view.audits_for(ancestry.subjects)

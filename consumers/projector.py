@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Sequence
 
 from sqlalchemy import Connection, MetaData
 
@@ -31,7 +32,10 @@ class Projector(ABC):
     def apply(self, tx: Connection, event: RecordedEvent) -> None:
         """Write the effect of ``event`` inside the runner's transaction ``tx``."""
 
-    def flush(self, tx: Connection) -> None:
-        """Finish the work deferred by the ``apply`` calls since the last flush (e.g. recompute derived
-        rows once per batch), in the same transaction; the runner calls it after each batch. Work left
-        from a rolled-back attempt must be safe to redo."""
+    def apply_batch(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Write the effect of ``events``, in log order; override to write a batch in fewer statements.
+
+        Must leave the same read model as ``apply`` on each event in turn.
+        """
+        for event in events:
+            self.apply(tx, event)

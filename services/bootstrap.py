@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from api import diligence as diligence_api
 from api import findings as findings_api
+from api import labels, observability, public
 from api.app import create_app
 from api.context import AppContext
 from consumers.checks.projector import ChecksProjector
@@ -21,6 +22,7 @@ from consumers.diligence.projector import DiligenceProjector
 from consumers.diligence.views import DiligenceView
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
+from consumers.provenance.public_view import PublicProvenanceView
 from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner, ProjectorThreads
 from events.log import EventLog
@@ -28,6 +30,7 @@ from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.database import create_database_engine
+from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class Platform:
     keys: ApiKeys
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
+    metrics: Metrics | None = None
 
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
@@ -110,13 +114,20 @@ class Platform:
 
     def app_context(self) -> AppContext:
         """What the Flask app needs."""
+        provenance = ProvenanceView(self.engine)
         context = AppContext(
             settings=self.settings,
             keys=self.keys,
-            capture=CaptureService(self.log, self.settings.max_events_per_request),
-            provenance=ProvenanceView(self.engine),
+            capture=MeteredCapture(CaptureService(self.log, self.settings.max_events_per_request), self.metrics),
+            provenance=provenance,
             readiness=self.readiness,
+            blueprints=[observability.blueprint],
+            extras={"metrics": self.metrics},
         )
+        # the consumer's page behind the QR code, and label sheets for jewellers
+        context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
+        context.blueprints += [public.blueprint, labels.blueprint]
+        # spot the liar: findings, and a product's due diligence (sections of its provenance and a record)
         context.extras["findings"] = FindingsView(self.engine)
         context.extras["diligence"] = DiligenceView(self.engine)
         context.blueprints += [findings_api.blueprint, diligence_api.blueprint]
@@ -141,8 +152,11 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     log = open_log(settings)
     engine = create_database_engine(settings.database_url)
     platform = Platform(settings=settings, log=log, engine=engine, keys=ApiKeys(engine))
+    platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors(settings):
-        platform.runners[projector.name] = ProjectionRunner(log, engine, projector, settings.projector_batch)
+        runner = ProjectionRunner(log, engine, projector, settings.projector_batch)
+        runner.listeners.append(platform.metrics.batch_applied)
+        platform.runners[projector.name] = runner
     platform.prepare()
     logger.info("log %s, read models on %s", settings.event_log_url, make_url(settings.database_url).render_as_string())
     return platform

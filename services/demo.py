@@ -225,7 +225,7 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6) -> DemoC
         product_id = f"LUMEN-{kind.upper()}-{number:04d}"
         fine = mass * 0.75
         batch.append(chain.event("product.manufactured", make_day + timedelta(days=number), MANUFACTURER, {
-            "product_id": product_id, "gtin": "03760123450017" if kind == "ring" else "03760123450024",
+            "product_id": product_id, "gtin": "03760123450010" if kind == "ring" else "03760123450027",
             "serial": f"{number:06d}", "description": f"Ituri gold {kind}, 18 ct, {mass:.1f} g",
             "inputs": [{"lot_id": "BAR-LFG-7781", "mass_g": round(fine / 0.9999, 3)}],
             "mass_g": round(mass, 2), "fineness": 0.75}))

@@ -21,6 +21,10 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
     "ORETRAIL_MASS_TOLERANCE": "gain allowed by the mass-balance checks before a finding, a fraction (default 0.005)",
     "ORETRAIL_TRANSIT_TOLERANCE": "difference allowed between grams sent and received, a fraction (default 0.005)",
+    "ORETRAIL_KAFKA_TOPIC": "the Kafka topic of the log (default oretrail.events)",
+    "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it",
+    "ORETRAIL_METRICS_PORT": "port of the Prometheus /metrics server of an `oretrail project` process (default: none)",
+    "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by gunicorn's workers: /metrics then sums every worker (default: none)",
 }
 
 
@@ -41,6 +45,8 @@ class Settings:
     log_format: str = "text"
     mass_tolerance: float = 0.005
     transit_tolerance: float = 0.005
+    metrics_port: int | None = None
+    prometheus_multiproc_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -59,9 +65,11 @@ class Settings:
             max_request_bytes=_integer(env, "ORETRAIL_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
-            log_format=env.get("ORETRAIL_LOG_FORMAT", "text"),
+            log_format=_choice(env, "ORETRAIL_LOG_FORMAT", ("text", "json")),
             mass_tolerance=_fraction(env, "ORETRAIL_MASS_TOLERANCE", 0.005),
             transit_tolerance=_fraction(env, "ORETRAIL_TRANSIT_TOLERANCE", 0.005),
+            metrics_port=_integer(env, "ORETRAIL_METRICS_PORT", None),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         )
 
 
@@ -69,7 +77,14 @@ class SettingsError(ValueError):
     """An environment variable holds a value Oretrail cannot use."""
 
 
-def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     raw = env.get(name)
     if raw in (None, ""):
         return default

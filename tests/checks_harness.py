@@ -18,19 +18,16 @@ def recorded(envelope: dict, position: int) -> RecordedEvent:
 
 
 def project_checks(events: list[dict], projector: ChecksProjector | None = None, batch: int = 500) -> Engine:
-    """A read model built by the checks projector from ``events`` in this arrival order, flushed every
-    ``batch`` events as the runner does."""
+    """A read model built by the checks projector from ``events`` in this arrival order, in batches
+    of ``batch`` events as the runner applies them."""
     engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     projector = projector or ChecksProjector()
     projector.metadata.create_all(engine)
+    handled = [event for event in (recorded(envelope, position) for position, envelope in enumerate(events, start=1))
+               if event.type in projector.handles]
     with engine.begin() as tx:
-        for position, envelope in enumerate(events, start=1):
-            event = recorded(envelope, position)
-            if event.type in projector.handles:
-                projector.apply(tx, event)
-            if position % batch == 0:
-                projector.flush(tx)
-        projector.flush(tx)
+        for start in range(0, len(handled), batch):
+            projector.apply_batch(tx, handled[start:start + batch])
     return engine
 
 

@@ -5,14 +5,15 @@ that can change a rule's answer touches the scopes that rule runs on (see ``reco
 raised while data was missing is withdrawn when the data arrives and clears it; one that needs data
 not yet seen appears when that data arrives. So the open findings are the same for any arrival order.
 
-``apply`` stores facts and notes what they touch; ``flush`` (called by the runner after each batch,
-in the same transaction) recomputes every touched scope once, with a few queries per batch.
+Recording an event stores its facts and notes the scopes they touch; ``apply_batch`` records a whole
+batch, then recomputes every touched scope once, with a few queries per batch (``apply`` does the
+same for one event: the result is the same, as the scopes are recomputed from the stored facts).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, select
 
 from consumers.checks import tables as t
 from consumers.checks.recompute import Pending, Tolerances, recompute
@@ -45,19 +46,27 @@ class ChecksProjector(Projector):
         return t.metadata
 
     def apply(self, tx: Connection, event: RecordedEvent) -> None:
-        """Store the facts of ``event`` and note the scopes it touches (a duplicate changes nothing)."""
-        envelope = event.envelope
-        key = sort_key(envelope["occurred_at"], event.event_id)
-        if insert_ignore(tx, t.events, [{"event_id": event.event_id, "type": event.type, "sort_key": key}]) == 0:
-            return  # a duplicate
-        handler: Callable[..., None] = getattr(self, "_" + event.type.replace(".", "_"))
-        handler(tx, FactStore(tx), event.event_id, envelope, envelope["data"], key)
+        """Store the facts of ``event`` and recompute the findings of what it touched."""
+        self.apply_batch(tx, [event])
 
-    def flush(self, tx: Connection) -> None:
-        """Recompute the findings of every scope touched since the last flush."""
+    def apply_batch(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Store the facts of every event, then recompute the findings of what they touched, once."""
+        self._pending = Pending()  # anything left by a rolled-back attempt is redone by the events again
+        for event in events:
+            self._record(tx, event)
         pending, self._pending = self._pending, Pending()
         if pending:
             recompute(tx, pending, self.tolerances)
+
+    def _record(self, tx: Connection, event: RecordedEvent) -> None:
+        """Store the facts of ``event`` and note the scopes it touches; a duplicate changes nothing."""
+        if tx.execute(select(t.events.c.event_id).where(t.events.c.event_id == event.event_id)).first() is not None:
+            return
+        envelope = event.envelope
+        key = sort_key(envelope["occurred_at"], event.event_id)
+        tx.execute(t.events.insert().values(event_id=event.event_id, type=event.type, sort_key=key))
+        handler: Callable[..., None] = getattr(self, "_" + event.type.replace(".", "_"))
+        handler(tx, FactStore(tx), event.event_id, envelope, envelope["data"], key)
 
     # -- what an event touches --------------------------------------------------------------
     def _transformation(self, tx, event_id, envelope, key, inputs, outputs) -> None:

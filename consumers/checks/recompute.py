@@ -95,7 +95,7 @@ def _transformations(tx: Connection, store: FactStore, event_ids: set[str], tole
                      "input_g": result.input_g, "output_g": result.output_g, "fine_in_g": result.fine_in_g,
                      "fine_out_g": result.fine_out_g, "basis": result.basis, "recovery": result.recovery})
         results[f"tx:{event_id}"] = balance_rules.mass_gain(transformation, result, tolerances.mass)
-    upsert_many(tx, t.balances, rows)
+    upsert_many(tx, t.balances, rows, update=[name for name in rows[0] if name != "event_id"] if rows else [])
     return results
 
 
@@ -162,7 +162,8 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
             wanted[finding.finding_id] = (scope, finding)
     changed = {finding_id: _row(scope, finding) for finding_id, (scope, finding) in wanted.items()}
     changed = {finding_id: row for finding_id, row in changed.items() if existing.get(finding_id) != row}
-    upsert_many(tx, t.findings, list(changed.values()))
+    upsert_many(tx, t.findings, list(changed.values()),
+                update=[column.name for column in t.findings.columns if column.name != "finding_id"])
     for chunk in chunks(changed):
         tx.execute(t.finding_links.delete().where(t.finding_links.c.finding_id.in_(chunk)))
     insert_ignore(tx, t.finding_links, ({"node_id": node, "finding_id": finding_id}

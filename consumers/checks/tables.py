@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, MetaData, String, Table, Text
 
+from consumers.sql import Key
+
 metadata = MetaData()
-ID = String(160)
-EVENT = String(36)
-SORT = String(80)
+ID = Key(160)
+EVENT = Key(36)
+SORT = Key(80)
 
 events = Table(
     "chk_events", metadata,

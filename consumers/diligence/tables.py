@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, MetaData, String, Table, Text
 
+from consumers.sql import Key
+
 metadata = MetaData()
-ID = String(160)
-EVENT = String(36)
-SORT = String(80)
+ID = Key(160)
+EVENT = Key(36)
+SORT = Key(80)
 
 risks = Table(
     "dd_risks", metadata,

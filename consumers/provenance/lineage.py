@@ -57,12 +57,11 @@ def compute_lineage(nodes: dict[str, NodeFacts], edges: list[EdgeFacts]) -> Line
     """Fineness and origin composition of every node, inputs before outputs (Kahn's order)."""
     parents: dict[str, list[EdgeFacts]] = defaultdict(list)
     children: dict[str, list[str]] = defaultdict(list)
-    node_ids = set(nodes)
     for edge in edges:
         parents[edge.child_id].append(edge)
         children[edge.parent_id].append(edge.child_id)
-        node_ids.update((edge.parent_id, edge.child_id))
-    waiting = {node_id: len(parents[node_id]) for node_id in node_ids}
+    node_ids = set(nodes) | set(parents) | set(children)
+    waiting = {node_id: len(parents[node_id]) if node_id in parents else 0 for node_id in node_ids}
     ready = deque(sorted(node_id for node_id, count in waiting.items() if count == 0))
     result = Lineage()
     while ready:
@@ -86,7 +85,7 @@ def _resolve(node_id: str, facts: NodeFacts, inputs: list[EdgeFacts], result: Li
         result.fineness[node_id] = facts.stated_fineness
     elif inputs and all_known:
         total = sum(edge.mass_g for edge in inputs)
-        result.fineness[node_id] = sum(edge.mass_g * f for edge, f in zip(inputs, input_fineness)) / total
+        result.fineness[node_id] = sum(edge.mass_g * f for edge, f in zip(inputs, input_fineness, strict=True)) / total
     else:
         result.fineness[node_id] = None
 
@@ -97,13 +96,13 @@ def _resolve(node_id: str, facts: NodeFacts, inputs: list[EdgeFacts], result: Li
             result.composition[node_id] = {UNTRACED_NO_RECORD: 1.0}
         return
     if all_known:
-        weights = [edge.mass_g * f for edge, f in zip(inputs, input_fineness)]
+        weights = [edge.mass_g * f for edge, f in zip(inputs, input_fineness, strict=True)]
     else:
         weights = [edge.mass_g for edge in inputs]
         result.gross_weighted.add(node_id)
     total_weight = sum(weights)
     mix: dict[str, float] = defaultdict(float)
-    for edge, weight in zip(inputs, weights):
+    for edge, weight in zip(inputs, weights, strict=True):
         for source, share in result.composition[edge.parent_id].items():
             mix[source] += share * weight / total_weight
     result.composition[node_id] = dict(mix)

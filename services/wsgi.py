@@ -1,0 +1,20 @@
+"""The WSGI entry point of the distributed deployment: ``gunicorn 'services.wsgi:create_app()'``.
+
+Each gunicorn worker builds the platform from the environment; no projector runs here (they run
+as ``oretrail project NAME`` processes of their own).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from services.logs import configure_logging
+from services.settings import Settings
+
+
+def create_app() -> Flask:
+    """The API over the platform the environment describes, without projector threads."""
+    from services.bootstrap import build_platform
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return build_platform(settings).create_app()
