@@ -17,10 +17,11 @@ def recorded(envelope: dict, position: int) -> RecordedEvent:
     return RecordedEvent(position, new.event_id, new.type, new.stream_id, "2026-03-02T00:00:00Z", new.hash, new.body)
 
 
-def project_checks(events: list[dict], projector: ChecksProjector | None = None, batch: int = 500) -> Engine:
+def project_checks(events: list[dict], projector: ChecksProjector | None = None, batch: int = 500,
+                   engine: Engine | None = None) -> Engine:
     """A read model built by the checks projector from ``events`` in this arrival order, in batches
     of ``batch`` events as the runner applies them."""
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = engine or create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     projector = projector or ChecksProjector()
     projector.metadata.create_all(engine)
     handled = [event for event in (recorded(envelope, position) for position, envelope in enumerate(events, start=1))

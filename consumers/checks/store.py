@@ -33,13 +33,16 @@ SELECT lot_id FROM down
 
 _PERMITS_ON_PATH = text("""
 WITH RECURSIVE up(lot_id) AS (
-    SELECT :lot
+    SELECT c.lot_id FROM chk_creations k
+    JOIN chk_consumptions c ON c.event_id = k.event_id
+    WHERE k.lot_id = :lot
     UNION
     SELECT c.lot_id FROM chk_creations k
     JOIN chk_consumptions c ON c.event_id = k.event_id
     JOIN up u ON k.lot_id = u.lot_id
 )
-SELECT s.event_id FROM chk_lot_stamps s JOIN up u ON s.lot_id = u.lot_id WHERE s.type = 'lot.exported'
+SELECT s.event_id FROM chk_lot_stamps s
+WHERE s.type = 'lot.exported' AND (s.lot_id = :lot OR s.lot_id IN (SELECT lot_id FROM up))
 ORDER BY s.sort_key
 """)
 
@@ -212,7 +215,7 @@ class FactStore:
                 .where(p.pit_id.in_(chunk), p.month.in_(months)).group_by(p.pit_id, p.month)
             ):
                 if (pit_id, month) in wanted:
-                    found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, total_mg / 1000, count)
+                    found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, int(total_mg) / 1000, int(count))
         return found
 
     def miner_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[MonthTotal]]:
@@ -228,7 +231,7 @@ class FactStore:
                 .where(pm.miner_id.in_(chunk), pm.month.in_(months)).group_by(pm.miner_id, pm.month, p.pit_id)
             ):
                 if (miner_id, month) in wanted:
-                    found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, total_mg / 1000, count))
+                    found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
         return found
 
     def _prefix(self, query, capacity_g: float) -> list[Production]:

@@ -13,6 +13,7 @@ def record(client, key, events, platform):
     response = client.post("/v1/events", json={"events": events}, headers=bearer(key))
     assert response.status_code == 200, response.get_json()
     platform.catch_up()
+    assert all(runner.dead_letter_count() == 0 for runner in platform.runners.values())  # no event failed
 
 
 def test_an_honest_ring_is_clear_and_its_record_lists_actors_recovery_and_hashes(client, admin_key, buyer_key, platform):

@@ -2,15 +2,30 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from consumers.checks.projector import ChecksProjector
 from tests import custody_stories as stories
 from consumers.checks.views import FindingsView
 from tests.checks_harness import balances, open_findings, project_checks
+from tests.databases import BACKENDS, fresh_postgres_database, postgres_server_url
 
 
-def test_the_honest_chain_raises_no_finding():
-    engine = project_checks(stories.honest_chain().events)
+@pytest.fixture(params=BACKENDS)
+def read_models(request):
+    """A fresh read-model engine on each backend (the PostgreSQL one is skipped without a server)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_postgres_database(postgres_server_url()) as url:
+        engine = create_engine(url, poolclass=NullPool)
+        yield engine
+        engine.dispose()
+
+
+def test_the_honest_chain_raises_no_finding(read_models):
+    engine = project_checks(stories.honest_chain().events, engine=read_models)
     assert open_findings(engine) == []
 
 
@@ -25,9 +40,9 @@ def test_the_honest_refining_reports_its_recovery():
 
 
 @pytest.mark.parametrize("lie", stories.LIES, ids=lambda lie: lie.__name__)
-def test_each_lie_is_caught_with_its_proof(lie):
+def test_each_lie_is_caught_with_its_proof(lie, read_models):
     story, kind, proof = lie()
-    found = [f for f in open_findings(project_checks(story.events)) if f["kind"] == kind]
+    found = [f for f in open_findings(project_checks(story.events, engine=read_models)) if f["kind"] == kind]
     assert any(set(f["proof"]) == set(proof) for f in found), (kind, proof, found)
     assert all(f["status"] == "open" and f["message"] for f in found)
 
