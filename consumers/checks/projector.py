@@ -17,10 +17,10 @@ from sqlalchemy import Connection, MetaData, select
 
 from consumers.checks import tables as t
 from consumers.checks.recompute import Pending, Tolerances, recompute
-from consumers.checks.store import FactStore
+from consumers.checks.store import FactStore, chunks
 from consumers.projector import Projector
 from consumers.provenance.projector import sort_key
-from consumers.sql import insert_ignore, upsert
+from consumers.batch import BatchWrites
 from consumers.checks.facts import month_of
 from events.log import RecordedEvent
 
@@ -50,30 +50,43 @@ class ChecksProjector(Projector):
         self.apply_batch(tx, [event])
 
     def apply_batch(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
-        """Store the facts of every event, then recompute the findings of what they touched, once."""
-        self._pending = Pending()  # anything left by a rolled-back attempt is redone by the events again
+        """Store the facts of every new event in a few statements per table, then recompute the
+        findings of every scope they touched, once.
+
+        The scopes an event touches through facts already stored (a registration touching the lots
+        of an organisation) are found before the batch is written; facts of the batch itself touch
+        their own scopes, so the batch gives the same findings as its events one by one.
+        """
+        fresh: dict[str, RecordedEvent] = {}
         for event in events:
-            self._record(tx, event)
+            fresh.setdefault(event.event_id, event)  # a duplicate delivery inside the batch
+        seen: set[str] = set()
+        for chunk in chunks(fresh):
+            seen.update(tx.execute(select(t.events.c.event_id).where(t.events.c.event_id.in_(chunk))).scalars())
+        writes, store = BatchWrites(), FactStore(tx)
+        self._pending = Pending()
+        for event_id, event in fresh.items():
+            if event_id not in seen:
+                self._gather(writes, store, event)
+        writes.flush(tx)
         pending, self._pending = self._pending, Pending()
         if pending:
             recompute(tx, pending, self.tolerances)
 
-    def _record(self, tx: Connection, event: RecordedEvent) -> None:
-        """Store the facts of ``event`` and note the scopes it touches; a duplicate changes nothing."""
-        if tx.execute(select(t.events.c.event_id).where(t.events.c.event_id == event.event_id)).first() is not None:
-            return
+    def _gather(self, writes: BatchWrites, store: FactStore, event: RecordedEvent) -> None:
+        """Add the facts of one new event to ``writes`` and note the scopes it touches."""
         envelope = event.envelope
         key = sort_key(envelope["occurred_at"], event.event_id)
-        tx.execute(t.events.insert().values(event_id=event.event_id, type=event.type, sort_key=key))
+        writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key})
         handler: Callable[..., None] = getattr(self, "_" + event.type.replace(".", "_"))
-        handler(tx, FactStore(tx), event.event_id, envelope, envelope["data"], key)
+        handler(writes, store, event.event_id, envelope, envelope["data"], key)
 
     # -- what an event touches --------------------------------------------------------------
-    def _transformation(self, tx, event_id, envelope, key, inputs, outputs) -> None:
+    def _transformation(self, writes, event_id, envelope, key, inputs, outputs) -> None:
         """Record a transformation's inputs (consumed) and outputs (created)."""
         common = {"event_id": event_id, "type": envelope["type"], "sort_key": key, "recorded_by": envelope["recorded_by"]}
-        insert_ignore(tx, t.consumptions, ({**common, "lot_id": lot, "mass_g": mass} for lot, mass in inputs))
-        insert_ignore(tx, t.creations, ({**common, "lot_id": lot, "mass_g": mass, "fineness": fineness}
+        writes.insert_ignore(t.consumptions, ({**common, "lot_id": lot, "mass_g": mass} for lot, mass in inputs))
+        writes.insert_ignore(t.creations, ({**common, "lot_id": lot, "mass_g": mass, "fineness": fineness}
                                         for lot, mass, fineness in outputs))
         outs = {lot for lot, _, _ in outputs}
         self._pending.scopes.add(f"tx:{event_id}")
@@ -82,91 +95,91 @@ class ChecksProjector(Projector):
         self._pending.descendants_of.update(outs)
 
     # -- registry ---------------------------------------------------------------------------
-    def _organization_registered(self, tx, store, event_id, envelope, data, key):
-        upsert(tx, t.organisations, {"org_id": data["org_id"], "name": data["name"], "role": data["role"],
+    def _organization_registered(self, writes, store, event_id, envelope, data, key):
+        writes.upsert(t.organisations, {"org_id": data["org_id"], "name": data["name"], "role": data["role"],
                                      "country": data["country"], "event_id": event_id},
                update=("name", "role", "country", "event_id"))
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["org_id"]))
 
-    def _miner_registered(self, tx, store, event_id, envelope, data, key):
-        upsert(tx, t.miners, {"miner_id": data["miner_id"], "cooperative_id": data["cooperative_id"],
+    def _miner_registered(self, writes, store, event_id, envelope, data, key):
+        writes.upsert(t.miners, {"miner_id": data["miner_id"], "cooperative_id": data["cooperative_id"],
                               "site_id": data["site_id"], "event_id": event_id},
                update=("cooperative_id", "site_id", "event_id"))
         self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_by(data["miner_id"]))
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["miner_id"]))
 
-    def _capacity(self, tx, store, event_id, envelope, data, key) -> None:
+    def _capacity(self, writes, store, event_id, envelope, data, key) -> None:
         if data.get("capacity_g_per_month") is None:
             return
-        insert_ignore(tx, t.capacities, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
+        writes.insert_ignore(t.capacities, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
                                           "month": month_of(envelope["occurred_at"]),
                                           "capacity_g": data["capacity_g_per_month"]}])
         pit_id = data["pit_id"]
         self._pending.scopes.update(f"pitmonth:{month}:{pit_id}" for month in store.months_at(pit_id))
         self._pending.scopes.update(f"minermonth:{month}:{miner}" for miner, month in store.miner_months_at(pit_id))
 
-    def _pit_registered(self, tx, store, event_id, envelope, data, key):
-        upsert(tx, t.pits, {"pit_id": data["pit_id"], "site_id": data["site_id"], "event_id": event_id},
+    def _pit_registered(self, writes, store, event_id, envelope, data, key):
+        writes.upsert(t.pits, {"pit_id": data["pit_id"], "site_id": data["site_id"], "event_id": event_id},
                update=("site_id", "event_id"))
         self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_at(data["pit_id"]))
-        self._capacity(tx, store, event_id, envelope, data, key)
+        self._capacity(writes, store, event_id, envelope, data, key)
 
-    def _pit_inspected(self, tx, store, event_id, envelope, data, key):
-        insert_ignore(tx, t.inspections, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
+    def _pit_inspected(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.inspections, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
                                            "status": data["status"]}])
         self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_after(data["pit_id"], key))
-        self._capacity(tx, store, event_id, envelope, data, key)
+        self._capacity(writes, store, event_id, envelope, data, key)
 
     # -- custody ----------------------------------------------------------------------------
-    def _production_recorded(self, tx, store, event_id, envelope, data, key):
+    def _production_recorded(self, writes, store, event_id, envelope, data, key):
         month = month_of(envelope["occurred_at"])
-        insert_ignore(tx, t.productions, [{"event_id": event_id, "lot_id": data["lot_id"], "pit_id": data["pit_id"],
+        writes.insert_ignore(t.productions, [{"event_id": event_id, "lot_id": data["lot_id"], "pit_id": data["pit_id"],
                                            "mass_g": data["mass_g"], "mass_mg": round(data["mass_g"] * 1000),
                                            "month": month, "sort_key": key}])
-        insert_ignore(tx, t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month}
+        writes.insert_ignore(t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month}
                                                 for m in data["miner_ids"]))
-        insert_ignore(tx, t.creations, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
+        writes.insert_ignore(t.creations, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
                                          "sort_key": key, "recorded_by": envelope["recorded_by"],
                                          "mass_g": data["mass_g"], "fineness": data.get("fineness")}])
         self._pending.scopes.update((f"prod:{event_id}", f"pitmonth:{month}:{data['pit_id']}"))
         self._pending.scopes.update(f"minermonth:{month}:{m}" for m in data["miner_ids"])
         self._pending.lots.add(data["lot_id"])
 
-    def _lot_transferred(self, tx, store, event_id, envelope, data, key):
-        insert_ignore(tx, t.transfers, [{"event_id": event_id, "lot_id": data["lot_id"], "from_id": data["from_id"],
+    def _lot_transferred(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.transfers, [{"event_id": event_id, "lot_id": data["lot_id"], "from_id": data["from_id"],
                                          "to_id": data["to_id"], "mass_g": data["mass_g"], "sort_key": key}])
         self._pending.lots.add(data["lot_id"])
 
-    def _lot_received(self, tx, store, event_id, envelope, data, key):
-        insert_ignore(tx, t.receipts, [{"event_id": event_id, "lot_id": data["lot_id"], "mass_g": data["mass_g"],
+    def _lot_received(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.receipts, [{"event_id": event_id, "lot_id": data["lot_id"], "mass_g": data["mass_g"],
                                         "recorded_by": envelope["recorded_by"], "sort_key": key}])
         self._pending.lots.add(data["lot_id"])
 
-    def _lot_assayed(self, tx, store, event_id, envelope, data, key):
-        insert_ignore(tx, t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
+    def _lot_assayed(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
                                           "sort_key": key, "fineness": data["fineness"]}])
         self._pending.lots.add(data["lot_id"])
 
-    def _lot_exported(self, tx, store, event_id, envelope, data, key):
-        insert_ignore(tx, t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
+    def _lot_exported(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
                                           "sort_key": key, "fineness": None}])
         self._pending.lots.add(data["lot_id"])
         self._pending.descendants_of.add(data["lot_id"])
 
-    def _lots_merged(self, tx, store, event_id, envelope, data, key):
+    def _lots_merged(self, writes, store, event_id, envelope, data, key):
         inputs = [(i["lot_id"], i["mass_g"]) for i in data["inputs"]]
-        self._transformation(tx, event_id, envelope, key, inputs,
+        self._transformation(writes, event_id, envelope, key, inputs,
                              [(data["lot_id"], round(sum(m for _, m in inputs), 6), None)])
 
-    def _lot_split(self, tx, store, event_id, envelope, data, key):
+    def _lot_split(self, writes, store, event_id, envelope, data, key):
         outputs = [(o["lot_id"], o["mass_g"], None) for o in data["outputs"]]
-        self._transformation(tx, event_id, envelope, key, [(data["lot_id"], round(sum(m for _, m, _ in outputs), 6))],
+        self._transformation(writes, event_id, envelope, key, [(data["lot_id"], round(sum(m for _, m, _ in outputs), 6))],
                              outputs)
 
-    def _lot_refined(self, tx, store, event_id, envelope, data, key):
-        self._transformation(tx, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
+    def _lot_refined(self, writes, store, event_id, envelope, data, key):
+        self._transformation(writes, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
                              [(o["lot_id"], o["mass_g"], o["fineness"]) for o in data["outputs"]])
 
-    def _product_manufactured(self, tx, store, event_id, envelope, data, key):
-        self._transformation(tx, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
+    def _product_manufactured(self, writes, store, event_id, envelope, data, key):
+        self._transformation(writes, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
                              [(data["product_id"], data["mass_g"], data["fineness"])])

@@ -120,12 +120,17 @@ def _pit_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:pit -> (pit, month)
     totals = store.pit_month_totals(pairs.values())
     capacities = store.capacities(pit for pit, _ in pairs.values())
-    results: dict[str, list[Finding]] = {}
-    for key, (pit, month) in pairs.items():
-        total = totals.get((pit, month))
-        results[f"pitmonth:{key}"] = [] if total is None else pit_rules.pit_over_capacity(
-            total, capacities.get(pit, []), lambda cap, pit=pit, month=month: store.pit_prefix(pit, month, cap))
-    return results
+    limits = {}
+    for pair, total in totals.items():
+        limit = pit_rules.pit_limit(total, capacities.get(pair[0], []))
+        if limit is not None:
+            limits[pair] = limit.capacity_g
+    prefixes = store.month_prefixes("pit", limits)
+    return {
+        f"pitmonth:{key}": [] if (pit, month) not in totals else pit_rules.pit_over_capacity(
+            totals[(pit, month)], capacities.get(pit, []), lambda _cap, pair=(pit, month): prefixes[pair])
+        for key, (pit, month) in pairs.items()
+    }
 
 
 def _miner_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
@@ -134,10 +139,16 @@ def _miner_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:miner -> (miner, month)
     totals = store.miner_month_totals(pairs.values())
     capacities = store.capacities({t.pit_id for rows in totals.values() for t in rows})
+    limits = {}
+    for (miner, month), by_pit in totals.items():
+        limit = pit_rules.miner_limit(month, by_pit, capacities)
+        if limit is not None:
+            limits[(miner, month)] = limit.capacity_g
+    prefixes = store.month_prefixes("miner", limits)
     return {
         f"minermonth:{key}": pit_rules.miner_over_capacity(
             miner, month, totals.get((miner, month), []), capacities,
-            lambda cap, miner=miner, month=month: store.miner_prefix(miner, month, cap))
+            lambda _cap, pair=(miner, month): prefixes[pair])
         for key, (miner, month) in pairs.items()
     }
 

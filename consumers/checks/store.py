@@ -234,31 +234,33 @@ class FactStore:
                     found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
         return found
 
-    def _prefix(self, query, capacity_g: float) -> list[Production]:
-        taken: list[Production] = []
-        total_mg = 0
-        result = self.tx.execute(query)
-        try:
-            for r in result:
-                taken.append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
-                total_mg += r.mass_mg
-                if total_mg / 1000 > capacity_g:
-                    break
-        finally:
-            result.close()
-        return taken
-
-    def pit_prefix(self, pit_id: str, month: str, capacity_g: float) -> list[Production]:
-        """A pit's productions of a month in the order they happened, up to the one that exceeds ``capacity_g``."""
-        p = t.productions.c
-        return self._prefix(select(t.productions).where(p.pit_id == pit_id, p.month == month).order_by(p.sort_key),
-                            capacity_g)
-
-    def miner_prefix(self, miner_id: str, month: str, capacity_g: float) -> list[Production]:
-        """A miner's productions of a month in the order they happened, up to the one that exceeds ``capacity_g``."""
-        pm, p = t.production_miners.c, t.productions.c
-        return self._prefix(select(t.productions).join(t.production_miners, pm.event_id == p.event_id)
-                            .where(pm.miner_id == miner_id, pm.month == month).order_by(p.sort_key), capacity_g)
+    def month_prefixes(self, kind: str, limits: dict[tuple[str, str], float]) -> dict[tuple[str, str], list[Production]]:
+        """For each (pit or miner, month) and its capacity: the productions of that month in the order
+        they happened, up to the first that takes the total over the capacity (a window sum, one query)."""
+        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
+        if not limits:
+            return found
+        p, pm = t.productions.c, t.production_miners.c
+        subject = p.pit_id if kind == "pit" else pm.miner_id
+        months = sorted({month for _, month in limits})
+        ceiling = max(limits.values()) * 1000
+        for chunk in chunks(subject_id for subject_id, _ in limits):
+            running = func.sum(p.mass_mg).over(partition_by=(subject, p.month), order_by=p.sort_key)
+            inner = select(subject.label("subject"), p.month, p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g,
+                           p.mass_mg, running.label("running"))
+            if kind == "pit":
+                inner = inner.where(p.pit_id.in_(chunk), p.month.in_(months))
+            else:
+                inner = inner.select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id)).where(
+                    pm.miner_id.in_(chunk), pm.month.in_(months))
+            inner = inner.subquery()
+            rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
+                                   .order_by(inner.c.subject, inner.c.month, inner.c.sort_key))
+            for r in rows:
+                pair = (r.subject, r.month)
+                if pair in limits and int(r.running) - r.mass_mg <= limits[pair] * 1000:
+                    found[pair].append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
+        return found
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
         """Every inspection of these pits."""
