@@ -62,7 +62,7 @@ class FactStore:
 
     def _rows(self, table, column, ids: Iterable[str], *where):
         for chunk in chunks(ids):
-            yield from self.tx.execute(select(table).where(column.in_(chunk), *where))
+            yield from self.tx.execute(select(table).where(column.in_(chunk), *where)).all()
 
     # -- lots -------------------------------------------------------------------------------
     def lots(self, lot_ids: Iterable[str]) -> dict[str, LotFacts]:
@@ -255,7 +255,7 @@ class FactStore:
                     pm.miner_id.in_(chunk), pm.month.in_(months))
             inner = inner.subquery()
             rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
-                                   .order_by(inner.c.subject, inner.c.month, inner.c.sort_key))
+                                   .order_by(inner.c.subject, inner.c.month, inner.c.sort_key)).all()
             for r in rows:
                 pair = (r.subject, r.month)
                 if pair in limits and int(r.running) - r.mass_mg <= limits[pair] * 1000:
