@@ -13,13 +13,20 @@ from sqlalchemy.engine import make_url
 
 from api import diligence as diligence_api
 from api import findings as findings_api
+from api import impact as impact_api
 from api import labels, observability, public
+from api import value as value_api
 from api.app import create_app
 from api.context import AppContext
 from consumers.checks.projector import ChecksProjector
 from consumers.checks.views import FindingsView
 from consumers.diligence.projector import DiligenceProjector
 from consumers.diligence.views import DiligenceView
+from consumers.impact.ledger import PayoutsView
+from consumers.impact.projector import ImpactProjector
+from consumers.impact.section import impact_section
+from consumers.impact.value_chain import ValueChainView
+from consumers.impact.views import ImpactView
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.public_view import PublicProvenanceView
@@ -40,7 +47,7 @@ def all_projectors(settings: Settings | None = None) -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
     checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance) if settings is not None
               else ChecksProjector())
-    return [ProvenanceProjector(), checks, DiligenceProjector()]
+    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector()]
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -133,6 +140,12 @@ class Platform:
         context.blueprints += [findings_api.blueprint, diligence_api.blueprint]
         context.provenance_sections.append(
             diligence_api.provenance_section(context.extras["findings"], context.extras["diligence"]))
+        impact = ImpactView(self.engine)
+        context.extras.update(impact=impact, value_chain=ValueChainView(self.engine, self.settings.payout_share),
+                              payouts=PayoutsView(self.engine, self.settings.payout_share))
+        context.blueprints += [impact_api.blueprint, value_api.blueprint]
+        context.provenance_sections.append(
+            lambda product_id, provenance, principal: impact_section(impact, provenance, principal.is_admin))
         return context
 
     def create_app(self):

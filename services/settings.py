@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
@@ -25,6 +26,7 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it",
     "ORETRAIL_METRICS_PORT": "port of the Prometheus /metrics server of an `oretrail project` process (default: none)",
     "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by gunicorn's workers: /metrics then sums every worker (default: none)",
+    "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
 }
 
 
@@ -47,6 +49,7 @@ class Settings:
     transit_tolerance: float = 0.005
     metrics_port: int | None = None
     prometheus_multiproc_dir: str | None = None
+    payout_share: Decimal = Decimal("0.01")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -70,6 +73,7 @@ class Settings:
             transit_tolerance=_fraction(env, "ORETRAIL_TRANSIT_TOLERANCE", 0.005),
             metrics_port=_integer(env, "ORETRAIL_METRICS_PORT", None),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            payout_share=_share(env, "ORETRAIL_PAYOUT_SHARE", Decimal("0.01")),
         )
 
 
@@ -94,6 +98,19 @@ def _integer(env: Mapping[str, str], name: str, default: int | None) -> int | No
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise SettingsError(f"{name} must be a decimal number such as 0.01, not {raw!r}") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
+        raise SettingsError(f"{name} must lie between 0 and 1 (0.01 is 1 %), not {raw!r}")
     return value
 
 
