@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import bindparam, Engine, func, or_, select
 
 from consumers.checks import tables as t
 
@@ -62,7 +62,7 @@ class FindingsView:
         for chunk in _chunks(finding_ids):
             for finding_id, node_id in connection.execute(
                 select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
-                .where(t.finding_links.c.finding_id.in_(chunk)).order_by(t.finding_links.c.node_id)
+                .where(t.finding_links.c.finding_id.in_(bindparam("ids", chunk, expanding=True))).order_by(t.finding_links.c.node_id)
             ):
                 found.setdefault(finding_id, []).append(node_id)
         return found
@@ -76,7 +76,7 @@ class FindingsView:
                 for row in connection.execute(
                     select(t.findings, t.finding_links.c.node_id)
                     .join(t.finding_links, t.finding_links.c.finding_id == t.findings.c.finding_id)
-                    .where(t.finding_links.c.node_id.in_(chunk))
+                    .where(t.finding_links.c.node_id.in_(bindparam("ids", chunk, expanding=True)))
                 ).mappings():
                     rows[row["finding_id"]] = row
                     links.setdefault(row["finding_id"], set()).add(row["node_id"])
@@ -88,7 +88,7 @@ class FindingsView:
         found = {}
         with self.engine.connect() as connection:
             for chunk in _chunks(event_ids):
-                for row in connection.execute(select(t.balances).where(t.balances.c.event_id.in_(chunk))).mappings():
+                for row in connection.execute(select(t.balances).where(t.balances.c.event_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
                     found[row["event_id"]] = dict(row)
         return found
 
@@ -97,10 +97,10 @@ class FindingsView:
         found: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as connection:
             for chunk in _chunks(ids):
-                for row in connection.execute(select(t.organisations).where(t.organisations.c.org_id.in_(chunk))).mappings():
+                for row in connection.execute(select(t.organisations).where(t.organisations.c.org_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
                     found[row["org_id"]] = {"kind": "organisation", "name": row["name"], "role": row["role"],
                                             "country": row["country"]}
-                for row in connection.execute(select(t.miners).where(t.miners.c.miner_id.in_(chunk))).mappings():
+                for row in connection.execute(select(t.miners).where(t.miners.c.miner_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
                     found[row["miner_id"]] = {"kind": "miner", "cooperative_id": row["cooperative_id"],
                                               "site_id": row["site_id"]}
         return found

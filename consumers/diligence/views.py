@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import bindparam, Engine, select
 
 from consumers.diligence import tables as t
 
@@ -31,14 +31,14 @@ class DiligenceView:
             flag_ids: set[str] = set()
             for chunk in _chunks(subject_ids):
                 flag_ids.update(connection.execute(
-                    select(t.risks.c.flag_id).where(t.risks.c.subject_id.in_(chunk))).scalars())
+                    select(t.risks.c.flag_id).where(t.risks.c.subject_id.in_(bindparam("ids", chunk, expanding=True)))).scalars())
             flags: dict[str, dict] = {}
             resolved: dict[str, dict] = {}
             for chunk in _chunks(flag_ids):
-                for row in connection.execute(select(t.risks).where(t.risks.c.flag_id.in_(chunk))).mappings():
+                for row in connection.execute(select(t.risks).where(t.risks.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
                     if row["flag_id"] not in flags or row["sort_key"] > flags[row["flag_id"]]["sort_key"]:
                         flags[row["flag_id"]] = dict(row)
-                for row in connection.execute(select(t.resolutions).where(t.resolutions.c.flag_id.in_(chunk))).mappings():
+                for row in connection.execute(select(t.resolutions).where(t.resolutions.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
                     if row["flag_id"] not in resolved or row["sort_key"] > resolved[row["flag_id"]]["sort_key"]:
                         resolved[row["flag_id"]] = dict(row)
         wanted = set(subject_ids)
@@ -67,6 +67,6 @@ class DiligenceView:
         with self.engine.connect() as connection:
             for chunk in _chunks(subject_ids):
                 audits += [dict(row) for row in connection.execute(
-                    select(t.audits).where(t.audits.c.subject_id.in_(chunk))).mappings()]
+                    select(t.audits).where(t.audits.c.subject_id.in_(bindparam("ids", chunk, expanding=True)))).mappings()]
         audits.sort(key=lambda row: row["sort_key"])
         return [{key: value for key, value in row.items() if key != "sort_key"} for row in audits]
