@@ -31,8 +31,10 @@ class EventFactory:
         }
 
 
-def registry(make: EventFactory, sites: int = 4, pits_per_site: int = 5, miners: int = 200) -> list[dict]:
-    """Organisations, sites, pits and miners."""
+def registry(make: EventFactory, sites: int = 4, pits_per_site: int = 5, miners: int = 200,
+             capacity_g_per_month: float = 400.0) -> list[dict]:
+    """Organisations, sites, pits and miners (a stream packing months of trade into days needs big pits
+    to stay honest: ``capacity_g_per_month``)."""
     events = [make("organization.registered", {"org_id": org_id, "name": org_id.title(), "role": role, "country": country})
               for org_id, role, country in (("coop", "cooperative", "CD"), ("exporter", "exporter", "CD"),
                                             ("refiner", "refiner", "CH"), ("atelier", "manufacturer", "FR"))]
@@ -41,7 +43,7 @@ def registry(make: EventFactory, sites: int = 4, pits_per_site: int = 5, miners:
                                                "region": "Ituri", "mineral": "gold"}))
         for p in range(pits_per_site):
             events.append(make("pit.registered", {"pit_id": f"pit-{s}-{p}", "site_id": f"site-{s}",
-                                                  "capacity_g_per_month": 400.0}))
+                                                  "capacity_g_per_month": capacity_g_per_month}))
     for m in range(miners):
         events.append(make("miner.registered", {"miner_id": f"miner-{m}", "cooperative_id": "coop",
                                                 "site_id": f"site-{m % sites}", "gender": "female" if m % 2 else "male",

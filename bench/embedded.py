@@ -67,11 +67,11 @@ def measure_capture(data_dir: Path, events: list[dict]) -> dict:
         # six hours apart: about 20 months of an honest cooperative's trade (no capacity findings)
         make = EventFactory("deep", spacing_minutes=360)
         chain, product = deep_product_chain(make, "deep", lots=1200)
-        chain = registry(make) + chain
+        chain = registry(make, capacity_g_per_month=100_000.0) + chain
         for start in range(0, len(chain), BATCH):
             session.post(f"{base}/v1/events", json={"events": chain[start:start + BATCH]}, headers=headers).raise_for_status()
         deadline = time.monotonic() + 600
-        while session.get(f"{base}/readyz").json()["projectors"]["provenance"]["lag"] > 0:
+        while any(state["lag"] > 0 for state in session.get(f"{base}/readyz").json()["projectors"].values()):
             if time.monotonic() > deadline:
                 raise RuntimeError("projector did not catch up")
             time.sleep(0.2)
