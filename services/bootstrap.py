@@ -17,11 +17,13 @@ from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner, ProjectorThreads
+from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.database import create_database_engine
+from services.event_index import IndexedLog
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,19 @@ def open_log(settings: Settings) -> EventLog:
     url = settings.event_log_url
     if url.startswith("sqlite:///"):
         return SqliteEventLog(url.removeprefix("sqlite:///"))
-    raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path)")
+    if url.startswith("kafka://"):
+        return KafkaEventLog(bootstrap_servers(url), topic=settings.kafka_topic, partitions=settings.kafka_partitions,
+                             transactional_prefix=settings.kafka_prefix)
+    raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path or kafka://host:port)")
+
+
+def open_runner(log: EventLog, engine: Engine, projector: Projector, settings: Settings) -> ProjectionRunner:
+    """The runner of a projector on this log: a consumer-group member on Kafka, a poller otherwise."""
+    if isinstance(log, KafkaEventLog):
+        from consumers.kafka_runner import KafkaProjectionRunner
+
+        return KafkaProjectionRunner(log, engine, projector, settings.projector_batch, settings.kafka_prefix)
+    return ProjectionRunner(log, engine, projector, settings.projector_batch)
 
 
 @dataclass
@@ -54,6 +68,8 @@ class Platform:
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
+        if isinstance(self.log, IndexedLog):
+            self.log.create_tables()
         for runner in self.runners.values():
             runner.prepare()
 
@@ -89,12 +105,7 @@ class Platform:
                 connection.execute(text("SELECT 1"))
             report["database"] = {"reachable": True, "backend": self.engine.dialect.name}
             for name, runner in self.runners.items():
-                position = runner.checkpoint()
-                report["projectors"][name] = {
-                    "position": position,
-                    "lag": max(0, end - position) if end is not None else None,
-                    "dead_letters": runner.dead_letter_count(),
-                }
+                report["projectors"][name] = {**runner.progress(end), "dead_letters": runner.dead_letter_count()}
         except Exception as exc:  # noqa: BLE001
             report["status"] = "unavailable"
             report["database"] = {"reachable": False, "error": str(exc)}
@@ -126,9 +137,11 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     """Wire the platform the settings describe and create its tables."""
     log = open_log(settings)
     engine = create_database_engine(settings.database_url)
-    platform = Platform(settings=settings, log=log, engine=engine, keys=ApiKeys(engine))
+    # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
+    capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
+    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
     for projector in projectors if projectors is not None else all_projectors():
-        platform.runners[projector.name] = ProjectionRunner(log, engine, projector, settings.projector_batch)
+        platform.runners[projector.name] = open_runner(log, engine, projector, settings)
     platform.prepare()
     logger.info("log %s, read models on %s", settings.event_log_url, make_url(settings.database_url).render_as_string())
     return platform

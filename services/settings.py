@@ -19,6 +19,9 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
+    "ORETRAIL_KAFKA_TOPIC": "Kafka log: the topic of the events (default oretrail.events)",
+    "ORETRAIL_KAFKA_PARTITIONS": "Kafka log: partitions of the topic when Oretrail creates it (default 6)",
+    "ORETRAIL_KAFKA_PREFIX": "Kafka log: prefix of consumer groups (PREFIX.NAME) and transactional ids (default oretrail)",
 }
 
 
@@ -37,6 +40,9 @@ class Settings:
     projector_batch: int = 500
     log_level: str = "INFO"
     log_format: str = "text"
+    kafka_topic: str = "oretrail.events"
+    kafka_partitions: int = 6
+    kafka_prefix: str = "oretrail"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -56,6 +62,9 @@ class Settings:
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("ORETRAIL_LOG_FORMAT", "text"),
+            kafka_topic=env.get("ORETRAIL_KAFKA_TOPIC") or "oretrail.events",
+            kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
+            kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",
         )
 
 
