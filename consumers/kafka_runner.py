@@ -101,29 +101,38 @@ class KafkaFeed:
             count = len(events)
         self.expected.update(applied)
         for tp, offset in moved.items():
-            logger.info("%s: partition %d was moved to %s by someone else; following", runner.projector.name,
-                        tp.partition, offset)
-            self._seek(tp, offset)
+            self._follow(tp, offset)
         self._commit_to_kafka(applied)
         return count
 
     def advance_idle(self) -> None:
-        """When idle, store positions that moved past transaction markers (so the lag reads 0)."""
+        """When idle: follow offsets someone else moved (a rebuild's switch, another member), and
+        store positions that moved past transaction markers, so an idle projector's lag reads 0."""
+        runner = self.runner
+        with runner.engine.connect() as connection:
+            stored = stored_offsets(connection, runner.projector.name, runner.topic)
         ahead: dict[int, int] = {}
         for tp in self.consumer.assignment():
-            position = self.consumer.position(tp, timeout_ms=self.runner.timeout_ms)
             expected = self.expected.get(tp.partition)
+            if stored.get(tp.partition) != expected:
+                self._follow(tp, stored.get(tp.partition))
+                continue
+            position = self.consumer.position(tp, timeout_ms=runner.timeout_ms)
             if position is not None and (expected is None or position > expected):
                 ahead[tp.partition] = position
         if not ahead:
             return
-        runner = self.runner
         with write_transaction(runner.engine) as tx:
             stored = stored_offsets(tx, runner.projector.name, runner.topic)
             ahead = {p: o for p, o in ahead.items() if stored.get(p) == self.expected.get(p)}
             save_offsets(tx, runner.projector.name, runner.topic, ahead)
         self.expected.update(ahead)
         self._commit_to_kafka(ahead)
+
+    def _follow(self, tp: TopicPartition, offset: int | None) -> None:
+        logger.info("%s: partition %d was moved to %s by someone else; following", self.runner.projector.name,
+                    tp.partition, offset)
+        self._seek(tp, offset)
 
     def _commit_to_kafka(self, offsets: Mapping[int, int]) -> None:
         if not self.in_group or not offsets:
