@@ -1,10 +1,17 @@
 """Helpers of the Kafka tests: wait on a condition, a reference read model built from scratch."""
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import requests
 
 from consumers.provenance.tables import metadata as provenance_tables
 from services.bootstrap import build_platform
@@ -43,3 +50,55 @@ def without_server_fields(value: Any) -> Any:
     if isinstance(value, list):
         return [without_server_fields(item) for item in value]
     return value
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def oretrail_process(env: dict[str, str], args: list[str], output: Path) -> subprocess.Popen:
+    """Start ``oretrail ARGS`` with ``env`` on top of this process's environment, output to a file."""
+    with open(output, "ab") as sink:
+        return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env={**os.environ, **env}, cwd=ROOT,
+                                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+@contextmanager
+def api_process(env: dict[str, str], output: Path, threads: int = 4) -> Iterator[str]:
+    """The API under gunicorn (``services.wsgi:create_app()``, no projectors); yields its base URL."""
+    port = free_port()
+    with open(output, "ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads",
+             str(threads), "--worker-class", "gthread", "--timeout", "120", "services.wsgi:create_app()"],
+            env={**os.environ, **env}, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"the API exited with {process.returncode}: {output.read_text()[-2000:]}")
+            try:
+                return requests.get(base + "/healthz", timeout=2).status_code == 200
+            except (requests.ConnectionError, requests.Timeout):
+                return False
+        wait_until(healthy, 60, "the API to start")
+        yield base
+    finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate a process we started, and kill it if it does not stop in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
