@@ -6,14 +6,17 @@ from flask import Flask
 from api import capture, health, provenance
 from api.context import AppContext
 from api.errors import register_error_handlers
+from api.json_provider import OrjsonProvider
+
+
+class _OretrailFlask(Flask):
+    json_provider_class = OrjsonProvider
 
 
 def create_app(context: AppContext) -> Flask:
     """A Flask app serving the API over the services and views in ``context``."""
-    app = Flask(__name__)
+    app = _OretrailFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = context.settings.max_request_bytes
-    app.json.sort_keys = False
-    app.json.compact = True
     app.extensions["oretrail"] = context
     register_error_handlers(app)
     for blueprint in (capture.blueprint, provenance.blueprint, health.blueprint, *context.blueprints):

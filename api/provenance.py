@@ -37,7 +37,7 @@ def product_provenance(product_id: str):
         404: {$ref: "#/components/responses/NotFound"}
     """
     principal = current_principal()
-    answer = _view().product_provenance(product_id, principal.sees_restricted)
+    answer = _view().product_provenance(product_id, principal.sees_restricted, raw_timeline=True)
     if answer is None:
         raise NotFound(f"No product {product_id!r} has been manufactured.")
     for section in current_app.extensions["oretrail"].provenance_sections:

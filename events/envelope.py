@@ -1,13 +1,14 @@
 """The event envelope and the validation of a submitted event against the catalogue."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from events.canonical import canonical_json, content_hash
+from events.canonical import canonical_json, submitted_part
 from events.catalogue import CATALOGUE
 from events.fields import EventId, Identifier, Sha256, Text, Timestamp, parse_timestamp
 
@@ -80,14 +81,18 @@ def validation_errors(raw: Any, now: datetime | None = None) -> dict[str, list[s
 
 
 def prepare(raw: Mapping[str, Any]) -> NewEvent:
-    """Turn a valid submitted event into a :class:`NewEvent` (call :func:`validation_errors` first)."""
+    """Turn a valid submitted event into a :class:`NewEvent` (call :func:`validation_errors` first).
+
+    The stored body is the canonical JSON of the submitted envelope, and the hash is its SHA-256.
+    """
+    body = canonical_json(submitted_part(raw))
     return NewEvent(
         event_id=raw["event_id"],
         type=raw["type"],
         stream_id=stream_of(raw["type"], raw["data"]),
         recorded_by=raw["recorded_by"],
-        body=canonical_json(dict(raw)),
-        hash=content_hash(raw),
+        body=body,
+        hash=hashlib.sha256(body).hexdigest(),
     )
 
 

@@ -57,12 +57,11 @@ def compute_lineage(nodes: dict[str, NodeFacts], edges: list[EdgeFacts]) -> Line
     """Fineness and origin composition of every node, inputs before outputs (Kahn's order)."""
     parents: dict[str, list[EdgeFacts]] = defaultdict(list)
     children: dict[str, list[str]] = defaultdict(list)
-    node_ids = set(nodes)
     for edge in edges:
         parents[edge.child_id].append(edge)
         children[edge.parent_id].append(edge.child_id)
-        node_ids.update((edge.parent_id, edge.child_id))
-    waiting = {node_id: len(parents[node_id]) for node_id in node_ids}
+    node_ids = set(nodes) | set(parents) | set(children)
+    waiting = {node_id: len(parents[node_id]) if node_id in parents else 0 for node_id in node_ids}
     ready = deque(sorted(node_id for node_id, count in waiting.items() if count == 0))
     result = Lineage()
     while ready:

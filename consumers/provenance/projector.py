@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import timezone
 from typing import Any, Callable
 
+import orjson
 from sqlalchemy import Connection, MetaData, or_, select
 
 from consumers.projector import Projector
 from consumers.provenance import tables as t
 from consumers.sql import insert_ignore, upsert
+from events.catalogue import RESTRICTED_FIELDS
 from events.fields import parse_timestamp
 from events.log import RecordedEvent
 
@@ -17,6 +19,19 @@ def sort_key(occurred_at: str, event_id: str) -> str:
     """A key that orders events by when they happened (in UTC), then by id: the same on every replay."""
     moment = parse_timestamp(occurred_at).astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") + "|" + event_id
+
+
+def served_forms(event: RecordedEvent, envelope: dict[str, Any]) -> dict[str, str | None]:
+    """The event as the API serves it, and its public form when it has restricted fields to hide."""
+    served = {**envelope, "recorded_at": event.recorded_at, "position": event.position, "hash": event.hash}
+    hidden = RESTRICTED_FIELDS.get(event.type, frozenset()) & envelope["data"].keys()
+    public = None
+    if hidden:
+        public = {**served, "data": {k: v for k, v in envelope["data"].items() if k not in hidden}}
+    return {
+        "served": orjson.dumps(served).decode(),
+        "served_public": orjson.dumps(public).decode() if public is not None else None,
+    }
 
 
 def refining_node_id(event_id: str) -> str:
@@ -28,7 +43,7 @@ class ProvenanceProjector(Projector):
     """Lots and products as a lineage graph with grams on every edge, plus who holds what."""
 
     name = "provenance"
-    version = 1
+    version = 3
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -51,7 +66,7 @@ class ProvenanceProjector(Projector):
         subjects = handler(tx, event, envelope, envelope["data"], key)
         tx.execute(t.events.insert().values(
             event_id=event.event_id, position=event.position, type=event.type, sort_key=key,
-            recorded_at=event.recorded_at, hash=event.hash, body=event.body.decode(),
+            recorded_at=event.recorded_at, hash=event.hash, **served_forms(event, envelope),
         ))
         insert_ignore(tx, t.event_subjects, ({"subject_id": subject, "event_id": event.event_id} for subject in set(subjects)))
 
@@ -68,6 +83,14 @@ class ProvenanceProjector(Projector):
         }
         upsert(tx, t.nodes, row, update=[name for name in row if name != "node_id"],
                where=lambda excluded: or_(t.nodes.c.created_sort.is_(None), excluded.created_sort < t.nodes.c.created_sort))
+
+    @staticmethod
+    def _latest(tx: Connection, node_id: str, **values: Any) -> None:
+        """Keep on the node the values of the latest event of one kind (by sort key): order free."""
+        sort_column, *_ = [name for name in values if name.endswith("_sort")]
+        row = {"node_id": node_id, "kind": "lot", **values}
+        upsert(tx, t.nodes, row, update=list(values),
+               where=lambda excluded: or_(t.nodes.c[sort_column].is_(None), excluded[sort_column] > t.nodes.c[sort_column]))
 
     @staticmethod
     def _placeholders(tx: Connection, node_ids: list[str]) -> None:
@@ -109,7 +132,7 @@ class ProvenanceProjector(Projector):
         return [data["lot_id"]]
 
     def _lot_transferred(self, tx, event, envelope, data, key):
-        self._placeholders(tx, [data["lot_id"]])
+        self._latest(tx, data["lot_id"], holder_id=data["to_id"], holder_sort=key)
         tx.execute(t.transfers.insert().values(
             event_id=event.event_id, lot_id=data["lot_id"], from_id=data["from_id"], to_id=data["to_id"],
             mass_g=data["mass_g"], price_per_g=data.get("price_per_g"), currency=data.get("currency"),
@@ -141,7 +164,7 @@ class ProvenanceProjector(Projector):
         return [data["lot_id"], *(item["lot_id"] for item in data["outputs"])]
 
     def _lot_assayed(self, tx, event, envelope, data, key):
-        self._placeholders(tx, [data["lot_id"]])
+        self._latest(tx, data["lot_id"], assay_fineness=data["fineness"], assay_sort=key)
         tx.execute(t.assays.insert().values(
             event_id=event.event_id, lot_id=data["lot_id"], fineness=data["fineness"],
             method=data.get("method"), sort_key=key,

@@ -20,7 +20,10 @@ events = Table(
     Column("sort_key", String(80), nullable=False),  # occurred_at in UTC + event_id: a total order
     Column("recorded_at", String(40), nullable=False),
     Column("hash", String(64), nullable=False),
-    Column("body", Text, nullable=False),  # the submitted envelope, canonical JSON
+    # the event as the API serves it (envelope + recorded_at, position, hash), ready-made JSON
+    Column("served", Text, nullable=False),
+    # the same without restricted fields, for readers who may not see them (NULL: nothing to hide)
+    Column("served_public", Text),
 )
 
 event_subjects = Table(
@@ -44,6 +47,11 @@ nodes = Table(
     Column("gtin", String(14)),
     Column("serial", String(20)),
     Column("description", Text),
+    # the latest transfer and assay by (occurred_at, event_id): kept by max-upserts, so order free
+    Column("holder_id", ID),
+    Column("holder_sort", String(80)),
+    Column("assay_fineness", Float),
+    Column("assay_sort", String(80)),
 )
 
 edges = Table(

@@ -5,8 +5,9 @@ fields (names, photo-ID hashes, coordinates) only for principals allowed to see 
 """
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from sqlalchemy import Connection, Engine, select, text
 
@@ -42,14 +43,19 @@ class ProvenanceView:
         self.engine = engine
 
     # -- product ----------------------------------------------------------------------------
-    def product_provenance(self, product_id: str, sees_restricted: bool = False) -> dict[str, Any] | None:
-        """The provenance of a product, or None if no such product was manufactured."""
+    def product_provenance(self, product_id: str, sees_restricted: bool = False,
+                           raw_timeline: bool = False) -> dict[str, Any] | None:
+        """The provenance of a product, or None if no such product was manufactured.
+
+        With ``raw_timeline`` the timeline is one pre-serialised ``orjson.Fragment`` (for the API's
+        response); otherwise a list of dicts.
+        """
         with self.engine.connect() as connection:
             product = connection.execute(select(t.nodes).where(t.nodes.c.node_id == product_id)).mappings().first()
             if product is None or product["kind"] != "product" or product["created_event_id"] is None:
                 return None
             graph = self._ancestry_graph(connection, product_id)
-            timeline = self._timeline(connection, product_id, sees_restricted)
+            timeline = self._timeline(connection, product_id, sees_restricted, raw_timeline)
             sales = [dict(row) for row in connection.execute(
                 select(t.sales.c.event_id, t.sales.c.price, t.sales.c.currency, t.sales.c.recorded_by, t.sales.c.occurred_at)
                 .where(t.sales.c.product_id == product_id).order_by(t.sales.c.sort_key)
@@ -83,51 +89,42 @@ class ProvenanceView:
             "WHERE e.child_id IN (SELECT node_id FROM ancestry) ORDER BY e.child_id, e.parent_id, e.event_id"
         ), params).all()
         node_rows = connection.execute(text(
-            _ANCESTRY + "SELECT n.*, p.site_id AS site_id FROM prov_nodes n LEFT JOIN prov_pits p ON p.pit_id = n.pit_id "
-            "WHERE n.node_id IN (SELECT node_id FROM ancestry)"
-        ), params).mappings().all()
-        assay_rows = connection.execute(text(
-            _ANCESTRY + "SELECT a.lot_id, a.fineness, a.sort_key FROM prov_assays a "
-            "WHERE a.lot_id IN (SELECT node_id FROM ancestry) ORDER BY a.sort_key"
+            _ANCESTRY + "SELECT n.node_id, n.kind, n.created_event_id, n.created_type, n.created_by, n.created_at, "
+            "n.mass_g, n.declared_fineness, n.pit_id, n.gtin, n.serial, n.holder_id, n.assay_fineness, p.site_id "
+            "FROM prov_nodes n LEFT JOIN prov_pits p ON p.pit_id = n.pit_id "
+            "WHERE n.node_id IN (SELECT node_id FROM ancestry) ORDER BY n.node_id"
         ), params).all()
-        transfer_rows = connection.execute(text(
-            _ANCESTRY + "SELECT x.lot_id, x.to_id, x.sort_key FROM prov_transfers x "
-            "WHERE x.lot_id IN (SELECT node_id FROM ancestry) ORDER BY x.sort_key"
-        ), params).all()
-        latest_assay = {lot_id: fineness for lot_id, fineness, _ in assay_rows}  # ordered: the last wins
-        holder = {lot_id: to_id for lot_id, to_id, _ in transfer_rows}
+        rows = [tuple(row) for row in node_rows]
         facts: dict[str, NodeFacts] = {}
-        for row in node_rows:
-            facts[row["node_id"]] = NodeFacts(
-                node_id=row["node_id"], kind=row["kind"], mass_g=row["mass_g"],
-                stated_fineness=latest_assay.get(row["node_id"], row["declared_fineness"]),
-                site_id=row["site_id"], is_production=row["created_type"] == "production.recorded",
-            )
+        for (node_id, kind, _, created_type, _, _, mass_g, declared, _, _, _, _, assayed, site_id) in rows:
+            facts[node_id] = NodeFacts(node_id, kind, mass_g, assayed if assayed is not None else declared,
+                                       site_id, created_type == "production.recorded")
         edges = [EdgeFacts(parent, child, mass) for _, parent, child, mass in edge_rows]
         lineage = compute_lineage(facts, edges)
+        fineness_of = lineage.fineness
         nodes_out = []
         nodes_by_id = {}
-        for row in sorted(node_rows, key=lambda r: r["node_id"]):
-            node_id = row["node_id"]
-            fineness = lineage.fineness.get(node_id)
-            source = ("assay" if node_id in latest_assay else "declared" if row["declared_fineness"] is not None
+        for (node_id, kind, created_event_id, created_type, created_by, created_at, mass_g, declared, pit_id, gtin,
+             serial, holder_id, assayed, site_id) in rows:
+            fineness = fineness_of.get(node_id)
+            source = ("assay" if assayed is not None else "declared" if declared is not None
                       else "derived" if fineness is not None else None)
             node = {
                 "id": node_id,
-                "kind": row["kind"],
-                "recorded": row["created_event_id"] is not None,
-                "created_by": row["created_by"],
-                "created_at": row["created_at"],
-                "created_by_event": row["created_event_id"],
-                "mass_g": row["mass_g"],
-                "fineness": _round(fineness, 6),
+                "kind": kind,
+                "recorded": created_event_id is not None,
+                "created_by": created_by,
+                "created_at": created_at,
+                "created_by_event": created_event_id,
+                "mass_g": None if mass_g is None else round(mass_g, 6),
+                "fineness": None if fineness is None else round(fineness, 6),
                 "fineness_source": source,
-                "holder_id": holder.get(node_id, row["created_by"]),
+                "holder_id": holder_id or created_by,
             }
-            if row["kind"] == "product":
-                node.update(gtin=row["gtin"], serial=row["serial"])
-            if row["created_type"] == "production.recorded":
-                node.update(pit_id=row["pit_id"], site_id=row["site_id"])
+            if kind == "product":
+                node["gtin"], node["serial"] = gtin, serial
+            if created_type == "production.recorded":
+                node["pit_id"], node["site_id"] = pit_id, site_id
             nodes_out.append(node)
             nodes_by_id[node_id] = node
         return {
@@ -165,18 +162,23 @@ class ProvenanceView:
         basis = "gross_mass_where_unassayed" if lineage.gross_weighted else "fine_gold"
         return {"sites": sites, "basis": basis}
 
-    def _timeline(self, connection: Connection, root: str, sees_restricted: bool) -> list[dict[str, Any]]:
+    def _timeline(self, connection: Connection, root: str, sees_restricted: bool, raw: bool) -> Any:
         rows = connection.execute(text(
-            _ANCESTRY + "SELECT DISTINCT ev.position, ev.recorded_at, ev.hash, ev.body, ev.sort_key FROM prov_events ev "
-            "JOIN prov_event_subjects s ON s.event_id = ev.event_id "
-            "WHERE s.subject_id IN (SELECT node_id FROM ancestry) ORDER BY ev.sort_key"
+            _ANCESTRY + "SELECT ev.served, ev.served_public FROM prov_events ev "
+            "WHERE ev.event_id IN (SELECT s.event_id FROM prov_event_subjects s "
+            "WHERE s.subject_id IN (SELECT node_id FROM ancestry)) ORDER BY ev.sort_key"
         ), {"root": root}).all()
-        return [self._event_out(row, sees_restricted) for row in rows]
+        return self._events_out(rows, sees_restricted, raw)
 
     @staticmethod
-    def _event_out(row: Any, sees_restricted: bool) -> dict[str, Any]:
-        envelope = redact(json.loads(row.body), sees_restricted)
-        return {**envelope, "recorded_at": row.recorded_at, "position": row.position, "hash": row.hash}
+    def _events_out(rows: Any, sees_restricted: bool, raw: bool) -> Any:
+        """Events as served, from (served, served_public) rows. With ``raw``, one ``orjson.Fragment``
+        holding the ready-made JSON array (no parsing and re-encoding of thousands of events);
+        otherwise a list of dicts."""
+        texts = [served if sees_restricted or public is None else public for served, public in rows]
+        if raw:
+            return orjson.Fragment("[" + ",".join(texts) + "]")
+        return [orjson.loads(text_) for text_ in texts]
 
     # -- lot --------------------------------------------------------------------------------
     def lot(self, lot_id: str, sees_restricted: bool = False) -> dict[str, Any] | None:
@@ -228,8 +230,8 @@ class ProvenanceView:
             if row is None or row.kind == "product":
                 return None
             rows = connection.execute(
-                select(t.events.c.position, t.events.c.recorded_at, t.events.c.hash, t.events.c.body, t.events.c.sort_key)
+                select(t.events.c.served, t.events.c.served_public)
                 .join(t.event_subjects, t.event_subjects.c.event_id == t.events.c.event_id)
                 .where(t.event_subjects.c.subject_id == lot_id).order_by(t.events.c.sort_key)
             ).all()
-        return [self._event_out(r, sees_restricted) for r in rows]
+        return self._events_out(rows, sees_restricted, raw=False)

@@ -4,6 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+import rfc8785
+from hypothesis import given, settings, strategies as st
+
 from events.canonical import canonical_json, content_hash
 from events.envelope import prepare
 from tests import factories as f
@@ -43,3 +47,27 @@ def test_the_stored_body_is_the_canonical_envelope():
     envelope = f.production("lot-1", "pit-a", 12.0, 0.9)
     prepared = prepare(envelope)
     assert hashlib.sha256(prepared.body).hexdigest() == prepared.hash
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400)
+@given(json_values)
+def test_the_fast_path_agrees_with_the_reference_implementation(value):
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("number", [1e-7, 1e-5, 0.0001, 123456.789, 1e15 + 0.5, 1e16, 1e21, 2.0**53, -0.0, 5e-324])
+def test_awkward_numbers_are_canonical(number):
+    assert canonical_json({"x": number}) == rfc8785.dumps({"x": number})
+
+
+def test_integers_beyond_the_json_safe_range_are_refused_as_by_the_reference():
+    with pytest.raises(rfc8785.IntegerDomainError):
+        canonical_json({"x": 2**53 + 1})

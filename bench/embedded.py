@@ -1,0 +1,128 @@
+"""Issue 2's benchmark, on the embedded default (one process, SQLite log and read models).
+
+- capture throughput through HTTP in batches of 500, against the same events inserted with bare
+  sqlite3 in 500-row transactions (same durability: WAL, synchronous=FULL);
+- ``GET /v1/products/{id}/provenance`` latency for a product with more than 1,000 ancestor nodes;
+- replay of 100,000 events into the provenance read model.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from bench.chains import EventFactory, bulk_stream, deep_product_chain
+from bench.common import latency_summary, served
+from events.envelope import prepare
+from services.bootstrap import build_platform
+from services.settings import Settings
+
+NAME = "embedded"
+CAPTURE_EVENTS = int(os.environ.get("BENCH_CAPTURE_EVENTS", "50000"))
+REPLAY_EVENTS = int(os.environ.get("BENCH_REPLAY_EVENTS", "100000"))
+BATCH = 500
+
+
+def run() -> dict:
+    """All three measurements; figures in events/s, milliseconds and seconds."""
+    with tempfile.TemporaryDirectory(prefix="oretrail-bench-") as scratch:
+        scratch_path = Path(scratch)
+        events = bulk_stream(EventFactory("capture"), CAPTURE_EVENTS, "cap")
+        figures = {"capture": measure_capture(scratch_path / "served", events)}
+        figures["bare_sqlite3"] = measure_bare_sqlite(scratch_path / "bare.db", events)
+        figures["capture"]["ratio_to_bare_sqlite3"] = round(
+            figures["capture"]["events_per_s"] / figures["bare_sqlite3"]["events_per_s"], 3)
+        figures["replay"] = measure_replay(scratch_path / "replay")
+    figures["targets"] = {"capture_events_per_s": ">= 5000", "provenance_p50_ms": "<= 25", "provenance_p99_ms": "<= 100",
+                          "replay_100k_s": "<= 60", "ratio_to_bare_sqlite3": ">= 0.1"}
+    return figures
+
+
+def _admin_key(data_dir: Path) -> str:
+    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
+    try:
+        return platform.keys.create("bench-admin", "admin")
+    finally:
+        platform.close()
+
+
+def measure_capture(data_dir: Path, events: list[dict]) -> dict:
+    """POST the events in batches of 500 to ``oretrail serve`` (projectors running in process)."""
+    key = _admin_key(data_dir)
+    headers = {"Authorization": f"Bearer {key}"}
+    figures: dict = {}
+    with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:
+        started = time.perf_counter()
+        for start in range(0, len(events), BATCH):
+            response = session.post(f"{base}/v1/events", json={"events": events[start:start + BATCH]}, headers=headers)
+            response.raise_for_status()
+        elapsed = time.perf_counter() - started
+        figures.update(events=len(events), seconds=round(elapsed, 2), events_per_s=round(len(events) / elapsed))
+
+        # provenance latency: a ring with > 1,000 ancestor nodes, once the projector has caught up
+        chain, product = deep_product_chain(EventFactory("deep"), "deep", lots=1200)
+        for start in range(0, len(chain), BATCH):
+            session.post(f"{base}/v1/events", json={"events": chain[start:start + BATCH]}, headers=headers).raise_for_status()
+        deadline = time.monotonic() + 600
+        while session.get(f"{base}/readyz").json()["projectors"]["provenance"]["lag"] > 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("projector did not catch up")
+            time.sleep(0.2)
+        url = f"{base}/v1/products/{product}/provenance"
+        body = session.get(url, headers=headers).json()
+        samples = []
+        for _ in range(20):  # warm-up
+            session.get(url, headers=headers)
+        for _ in range(300):
+            started = time.perf_counter()
+            response = session.get(url, headers=headers)
+            samples.append(time.perf_counter() - started)
+            response.raise_for_status()
+        figures["provenance"] = {
+            "ancestor_nodes": len(body["lineage"]["nodes"]) - 1,
+            "timeline_events": len(body["timeline"]),
+            "response_bytes": len(response.content),
+            **latency_summary(samples),
+        }
+    return figures
+
+
+def measure_bare_sqlite(path: Path, events: list[dict]) -> dict:
+    """The same events with bare sqlite3: one INSERT per event, 500 rows a transaction."""
+    prepared = [prepare(envelope) for envelope in events]
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE, "
+                       "type TEXT, stream_id TEXT, recorded_by TEXT, recorded_at TEXT, hash TEXT, body BLOB)")
+    started = time.perf_counter()
+    for start in range(0, len(prepared), BATCH):
+        connection.execute("BEGIN")
+        connection.executemany(
+            "INSERT INTO events (event_id, type, stream_id, recorded_by, recorded_at, hash, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e.event_id, e.type, e.stream_id, e.recorded_by, "2026-01-01T00:00:00Z", e.hash, e.body)
+             for e in prepared[start:start + BATCH]])
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return {"events": len(prepared), "seconds": round(elapsed, 3), "events_per_s": round(len(prepared) / elapsed)}
+
+
+def measure_replay(data_dir: Path) -> dict:
+    """Append 100,000 events to a fresh log, then time a rebuild of the provenance read model."""
+    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
+    try:
+        events = bulk_stream(EventFactory("replay"), REPLAY_EVENTS, "rep")
+        for start in range(0, len(events), 1000):
+            platform.log.append([prepare(envelope) for envelope in events[start:start + 1000]])
+        runner = platform.runner("provenance")
+        started = time.perf_counter()
+        count = runner.rebuild()
+        elapsed = time.perf_counter() - started
+    finally:
+        platform.close()
+    return {"events": count, "seconds": round(elapsed, 2), "events_per_s": round(count / elapsed)}
