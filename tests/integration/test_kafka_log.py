@@ -8,7 +8,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from events.envelope import prepare
 from events.kafka_log import KafkaEventLog, bootstrap_servers
-from events.kafka_records import position_of, split_position
+from events.kafka_records import split_position
 from events.log import IdempotencyConflict, LogUnavailable
 from services.bootstrap import build_platform
 from tests import factories as f
@@ -24,13 +24,6 @@ def log(kafka_settings):
 
 def batch(*envelopes):
     return [prepare(envelope) for envelope in envelopes]
-
-
-def test_positions_encode_partition_and_offset():
-    assert position_of(0, 0) == 1
-    assert split_position(position_of(5, 1234)) == (5, 1234)
-    assert split_position(0) == (0, -1)
-    assert position_of(1, 0) > position_of(0, 10**12)
 
 
 def test_the_topic_is_created_with_the_configured_partitions(log, kafka_settings):
