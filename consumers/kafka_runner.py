@@ -223,6 +223,7 @@ class KafkaProjectionRunner(ProjectionRunner):
             auto_offset_reset="earliest",
             max_poll_records=self.batch_size,
             fetch_max_bytes=16 * 1024 * 1024,
+            fetch_max_wait_ms=100,  # an idle projector asks again soon: bounds the lag it adds
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(500, self.session_timeout_ms // 4),
             request_timeout_ms=max(self.timeout_ms, 30_000) + 5_000,
