@@ -18,7 +18,9 @@ Order of work for one poll (:meth:`KafkaFeed.apply`), and why:
 5. then, best effort, commit the same offsets to Kafka for lag dashboards.
 On every partition assignment (:class:`_SeekToStored`) the member seeks to the stored offsets, or
 to the beginning of a partition it has never applied. If step 2 or 3 fails, the member seeks back
-to the offsets it last stored, so a failed batch is read again, never skipped.
+to the offsets it last stored, so a failed batch is read again, never skipped. When a poll brings
+nothing, the member makes the same check (and follows moved offsets), and stores positions that
+only moved past transaction markers, so an idle projector's lag reads 0.
 """
 from __future__ import annotations
 

@@ -67,6 +67,17 @@ def unique_in_batch(batch: Sequence[NewEvent]) -> tuple[list[NewEvent], list[int
     return unique, where
 
 
+def _force_close(producer: KafkaProducer) -> None:
+    """Close a failed producer now, pending records or not: no zombie sender may retry its requests
+    later (it would only be fenced, but it would hold a thread and connections)."""
+    try:
+        producer.close(timeout=0)
+    except Exception:  # noqa: BLE001 - close() flushes first, and raises while batches are pending
+        sender = getattr(producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()
+
+
 @functools.lru_cache(maxsize=100_000)
 def _key_hash(key: bytes) -> int:
     return murmur2(key) & 0x7FFFFFFF
@@ -102,6 +113,7 @@ class KafkaEventLog(EventLog):
         self._slots = 0
         self._pid = os.getpid()
         self._topic_ready = False
+        self._healing = False
         self._reader: KafkaConsumer | None = None
         self._reader_lock = threading.Lock()
 
@@ -153,6 +165,7 @@ class KafkaEventLog(EventLog):
             if not healthy and producer is not None:
                 self._abort_and_close(producer)
             self._checkin(slot, producer if healthy else None)
+        self._heal_in_background()
         seen: set[int] = set()
         results = []
         for event, index in zip(batch, where):
@@ -193,10 +206,7 @@ class KafkaEventLog(EventLog):
             self._finish(producer, commit=False)
         except Exception:  # noqa: BLE001 - the next producer of the slot fences and aborts it anyway
             pass
-        try:
-            producer.close(timeout=0)
-        except Exception:  # noqa: BLE001
-            pass
+        _force_close(producer)
 
     # -- the producer pool --------------------------------------------------------------------
     def _checkout(self) -> tuple[int, KafkaProducer | None]:
@@ -211,6 +221,41 @@ class KafkaEventLog(EventLog):
     def _checkin(self, slot: int, producer: KafkaProducer | None) -> None:
         with self._lock:
             self._idle.append((slot, producer))
+
+    def _heal_in_background(self) -> None:
+        """The broker answers again: give every slot whose producer failed a new one now.
+
+        A failed producer may have left a transaction open on the broker (it could not abort it);
+        until its slot's transactional id is initialised again, or the transaction times out, that
+        transaction holds back every read_committed consumer of its partitions. Initialising the
+        slot fences the old producer and aborts its transaction at once.
+        """
+        with self._lock:
+            if self._healing or not any(producer is None for _slot, producer in self._idle):
+                return
+            self._healing = True
+        threading.Thread(target=self._heal, name="kafka-log-heal", daemon=True).start()
+
+    def _heal(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    broken = [entry for entry in self._idle if entry[1] is None]
+                    if not broken:
+                        return
+                    self._idle.remove(broken[0])
+                slot = broken[0][0]
+                try:
+                    producer: KafkaProducer | None = self._new_producer(slot)
+                except Exception as exc:  # noqa: BLE001 - the next append tries again
+                    logger.info("slot %d not healed yet: %r", slot, exc)
+                    producer = None
+                self._checkin(slot, producer)
+                if producer is None:
+                    return
+        finally:
+            with self._lock:
+                self._healing = False
 
     def transactional_id(self, slot: int) -> str:
         """The transactional id of a slot of this process: stable per slot, unique per process."""
@@ -232,7 +277,7 @@ class KafkaEventLog(EventLog):
             max_block_ms=self.timeout_ms,
             request_timeout_ms=self.timeout_ms,
             delivery_timeout_ms=2 * self.timeout_ms + 100,
-            transaction_timeout_ms=30_000,
+            transaction_timeout_ms=20_000,  # how long a crashed process's open batch can hold consumers back
             bootstrap_timeout_ms=self.timeout_ms,
         )
 
@@ -241,7 +286,7 @@ class KafkaEventLog(EventLog):
         try:
             producer.init_transactions()
         except BaseException:
-            producer.close(timeout=0)
+            _force_close(producer)
             raise
         return producer
 

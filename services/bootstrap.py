@@ -105,7 +105,8 @@ class Platform:
                 connection.execute(text("SELECT 1"))
             report["database"] = {"reachable": True, "backend": self.engine.dialect.name}
             for name, runner in self.runners.items():
-                report["projectors"][name] = {**runner.progress(end), "dead_letters": runner.dead_letter_count()}
+                progress = runner.progress(end) if end is not None else {"position": runner.checkpoint(), "lag": None}
+                report["projectors"][name] = {**progress, "dead_letters": runner.dead_letter_count()}
         except Exception as exc:  # noqa: BLE001
             report["status"] = "unavailable"
             report["database"] = {"reachable": False, "error": str(exc)}
