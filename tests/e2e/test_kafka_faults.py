@@ -95,7 +95,7 @@ def test_two_projector_processes_of_one_group_and_one_killed_the_survivor_comple
     platform.close()
 
 
-def test_while_the_broker_is_stopped_capture_answers_503_and_retries_give_exactly_the_events_sent(
+def test_while_the_broker_is_down_capture_answers_503_and_retries_give_exactly_the_events_sent(
         own_broker, tmp_path):
     env = kafka_environment(own_broker.address, tmp_path / "data")
     platform = build_platform(Settings.from_env(env))
@@ -118,7 +118,7 @@ def test_while_the_broker_is_stopped_capture_answers_503_and_retries_give_exactl
         with ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(post, index) for index in range(len(chains))]
             wait_until(lambda: sum(code == 200 for code in outcomes.values()) >= 10, 60, "first batches accepted")
-            own_broker.stop()
+            own_broker.crash()
             wait_until(lambda: any(code == 503 for code in outcomes.values()), 120, "a 503 while the broker is down")
             own_broker.restart()
             for future in futures:
