@@ -142,6 +142,8 @@ class Provenance(Schema):
     origin_basis = fields.String(required=True, metadata={"enum": ["fine_gold", "gross_mass_where_unassayed"]})
     lineage = fields.Nested(Lineage, required=True)
     timeline = fields.List(fields.Nested(RecordedEventOut), required=True)
+    impact = fields.Dict(metadata={"description": "impact indicators of the sites and months its gold came from, "
+                                                  "weighted by origin share (small groups suppressed)"})
 
 
 class Lot(LineageNode):

@@ -88,7 +88,7 @@ def deep_product_chain(make: EventFactory, tag: str, lots: int = 1200) -> tuple[
                                        "outputs": [{"lot_id": f"{tag}-bar", "mass_g": round(total * 0.86, 2), "fineness": 0.9999}]}, "refiner"))
     product = f"{tag}-ring"
     events.append(make("product.manufactured", {"product_id": product, "inputs": [{"lot_id": f"{tag}-bar", "mass_g": 4.0}],
-                                                "mass_g": 5.3, "fineness": 0.75, "gtin": "03760123450017", "serial": "1"}, "atelier"))
+                                                "mass_g": 5.3, "fineness": 0.75, "gtin": "03760123450010", "serial": "1"}, "atelier"))
     return events, product
 
 

@@ -60,7 +60,7 @@ def served(env: dict[str, str], command: list[str] | None = None, ready_path: st
             try:
                 if requests.get(base + ready_path, timeout=1).status_code == 200:
                     break
-            except (requests.ConnectionError, requests.Timeout):  # a worker still loading the app
+            except requests.RequestException:  # not up yet, or too busy starting to answer in time
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start (exit {process.poll()})")

@@ -40,6 +40,7 @@ def summarise() -> Path:
         for key, value in _flatten(document["figures"]):
             lines.append(f"| {key} | {value} |")
         lines.append("")
+    RESULTS.mkdir(parents=True, exist_ok=True)
     summary = RESULTS / "SUMMARY.md"
     summary.write_text("\n".join(lines))
     return summary

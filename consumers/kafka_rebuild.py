@@ -23,7 +23,6 @@ from consumers import tracking
 from consumers.offsets import save_offsets
 from consumers.staging import Staging, quote_literal
 from events.kafka_records import recorded_event
-from services.database import WRITE_OPTION
 
 if TYPE_CHECKING:
     from consumers.kafka_runner import KafkaProjectionRunner
@@ -68,22 +67,22 @@ def rebuild_from_kafka(runner: "KafkaProjectionRunner", on_progress: Callable[[i
                     position = consumer.position(tp, timeout_ms=runner.timeout_ms)
                     if position is not None:
                         positions[tp.partition] = position
-            _switch(runner, staging, connection, positions)
+            _switch(runner, staging, positions)
     finally:
         consumer.close(autocommit=False)
+        staging.drop()
     logger.info("%s: rebuilt from %d events and switched", runner.projector.name, done)
     return done
 
 
-def _switch(runner: "KafkaProjectionRunner", staging: Staging, connection, positions: dict[int, int]) -> None:
+def _switch(runner: "KafkaProjectionRunner", staging: Staging, positions: dict[int, int]) -> None:
     name = runner.projector.name
-    live = staging.live_schema(connection)
-    connection.execution_options(schema_translate_map={None: live}, **{WRITE_OPTION: True})
-    with connection.begin():
+    with staging.switch_connection() as connection, connection.begin():
+        runner._lock(connection)  # noqa: SLF001 - the running members of the group wait for the switch
+        live = staging.live_schema(connection)
         staging.replace(connection, runner.projector.metadata.sorted_tables, live)
         staging.replace(connection, [tracking.dead_letters], live, where=f"projector = {quote_literal(name)}")
         connection.execute(tracking.offsets.delete().where(tracking.offsets.c.projector == name,
                                                            tracking.offsets.c.topic == runner.topic))
         save_offsets(connection, name, runner.topic, positions)
         runner.save_version(connection)
-

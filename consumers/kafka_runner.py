@@ -11,6 +11,8 @@ Order of work for one poll (:meth:`KafkaFeed.apply`), and why:
    rebuild moved it) is not applied: its records are dropped and the member seeks to the stored
    offset after the transaction. That compare-and-set is what keeps a partition from being applied
    twice or skipped, whoever owns it;
+   (The transaction also takes the projector's lock: on PostgreSQL the members of a group apply
+   one transaction at a time, as projectors assume; SQLite's single writer does the same.)
 3. apply the records of the other partitions (poison events go to the dead letters) and store
    each partition's new position (the consumer's position: past the transaction markers too);
 4. commit the database transaction: read model and offsets land together, so a crash before it
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable, Iterable, Mapping
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
@@ -86,7 +89,9 @@ class KafkaFeed:
         moved: dict[TopicPartition, int | None] = {}
         applied: dict[int, int] = {}
         count = 0
+        started = time.perf_counter()
         with write_transaction(runner.engine) as tx:
+            runner._lock(tx)  # noqa: SLF001 - one transaction of a projector at a time (PostgreSQL)
             stored = stored_offsets(tx, runner.projector.name, runner.topic)
             events = []
             for tp, records in polled.items():
@@ -105,6 +110,8 @@ class KafkaFeed:
         for tp, offset in moved.items():
             self._follow(tp, offset)
         self._commit_to_kafka(applied)
+        for listener in runner.listeners:
+            listener(runner.projector.name, count, time.perf_counter() - started)
         return count
 
     def advance_idle(self) -> None:
@@ -125,6 +132,7 @@ class KafkaFeed:
         if not ahead:
             return
         with write_transaction(runner.engine) as tx:
+            runner._lock(tx)  # noqa: SLF001
             stored = stored_offsets(tx, runner.projector.name, runner.topic)
             ahead = {p: o for p, o in ahead.items() if stored.get(p) == self.expected.get(p)}
             save_offsets(tx, runner.projector.name, runner.topic, ahead)

@@ -1,8 +1,9 @@
 """The runner: feeds a projector batches from its checkpoint, one transaction per batch.
 
 Order of work in one batch (``run_batch``), and why:
-1. open a write transaction on the read-model database and read the checkpoint *inside* it, so two
-   runners of one projector can never both apply the same batch;
+1. open a write transaction on the read-model database, take the projector's lock (SQLite's
+   write lock; a per-projector advisory lock on PostgreSQL) and read the checkpoint *inside* it,
+   so two runners of one projector can never both apply the same batch;
 2. read the next events after the checkpoint from the log;
 3. apply them all under a savepoint; if one fails, roll the savepoint back and apply them one by
    one, each under its own savepoint, recording a failing event as a dead letter with its error;
@@ -24,7 +25,7 @@ from consumers import tracking
 from consumers.projector import Projector
 from consumers.sql import upsert
 from events.log import EventLog, RecordedEvent
-from services.database import write_transaction
+from services.database import SCHEMA_LOCK, serialise, write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,16 @@ class ProjectionRunner:
         self.engine = engine
         self.projector = projector
         self.batch_size = batch_size
+        #: called after each committed batch with (projector name, events, seconds): metrics
+        self.listeners: list[Callable[[str, int, float], None]] = []
 
     # -- set-up -----------------------------------------------------------------------------
     def prepare(self) -> None:
         """Create the tables; a read model built by another version of the projector is rebuilt."""
-        tracking.metadata.create_all(self.engine)
         with write_transaction(self.engine) as tx:
+            serialise(tx, SCHEMA_LOCK)  # processes starting together must not race to create tables
+            self._lock(tx)
+            tracking.metadata.create_all(tx)
             stored = tx.execute(
                 select(tracking.checkpoints.c.version).where(tracking.checkpoints.c.projector == self.projector.name)
             ).scalar()
@@ -52,6 +57,10 @@ class ProjectionRunner:
                 self._reset(tx)
             else:
                 self.projector.metadata.create_all(tx)
+
+    def _lock(self, tx: Connection) -> None:
+        """Make ``tx`` the only transaction applying this projector until it ends."""
+        serialise(tx, f"oretrail.projector.{self.projector.name}")
 
     def _reset(self, tx: Connection) -> None:
         self.projector.metadata.drop_all(tx)
@@ -93,21 +102,24 @@ class ProjectionRunner:
     # -- work -------------------------------------------------------------------------------
     def run_batch(self) -> int:
         """Apply the next batch and move the checkpoint, in one transaction; the number applied."""
+        started = time.perf_counter()
         with write_transaction(self.engine) as tx:
+            self._lock(tx)
             position = self.checkpoint(tx)
             events = self.log.read(position, self.batch_size)
             if not events:
                 return 0
             self._apply_all(tx, events)
             self._save_checkpoint(tx, events[-1].position)
+        for listener in self.listeners:
+            listener(self.projector.name, len(events), time.perf_counter() - started)
         return len(events)
 
     def _apply_all(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
         handled = [event for event in events if event.type in self.projector.handles]
         try:
             with tx.begin_nested():
-                for event in handled:
-                    self.projector.apply(tx, event)
+                self.projector.apply_batch(tx, handled)
             return
         except Exception:  # noqa: BLE001 - find the poison event below, one by one
             logger.warning("%s: a batch failed, applying its events one by one", self.projector.name)
@@ -150,6 +162,7 @@ class ProjectionRunner:
         total = self.log.end_position()
         done = 0
         with write_transaction(self.engine) as tx:
+            self._lock(tx)
             self._reset(tx)
             position = 0
             while True:
@@ -162,7 +175,21 @@ class ProjectionRunner:
                 if on_progress is not None:
                     on_progress(done, max(total, done))
             self._save_checkpoint(tx, position)
+        self.analyze()
         return done
+
+    def analyze(self) -> None:
+        """After a bulk load, refresh PostgreSQL's statistics now rather than at autovacuum's next round.
+
+        Without them the planner guesses the tables are tiny and walks a lineage with sequential
+        scans: a deep product's provenance then takes several times longer.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.connect() as connection:
+            for table in self.projector.metadata.sorted_tables:
+                connection.exec_driver_sql(f'ANALYZE "{table.name}"')
+            connection.commit()
 
     def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Apply batches until ``stop`` is set; wait for new events when caught up; never die silently."""

@@ -1,10 +1,11 @@
 """A staging area beside the read-model database, where a rebuild writes while the API reads on.
 
-SQLite: a second database file attached to one connection as ``oretrail_rebuild``. PostgreSQL: a
-schema ``oretrail_rebuild_NAME``. A projector's Core statements are sent there unchanged through
-SQLAlchemy's ``schema_translate_map`` (so projectors must use their ``Table`` objects, not raw SQL
-with table names). :meth:`Staging.replace` then copies the staged tables over the live ones in one
-transaction: readers see the old read model until it commits and the new one after.
+SQLite: a database file of its own next to the live one. PostgreSQL: a schema
+``oretrail_rebuild_NAME`` of the live database. :meth:`Staging.connection` gives a connection whose
+*default* schema is the staging area, so a projector's statements land there unchanged, Core and
+raw SQL alike. :meth:`Staging.switch_connection` gives a connection to the live database that also
+sees the staged tables, and :meth:`Staging.replace` copies them over the live ones inside the
+caller's transaction: readers see the old read model until it commits and the new one after.
 """
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, create_engine
 
-from services.database import WRITE_OPTION
+from services.database import WRITE_OPTION, create_database_engine
+
+#: the name under which a switch connection sees the staged tables on SQLite (an attached file)
+SQLITE_ALIAS = "oretrail_rebuild"
 
 
 class Staging:
@@ -29,8 +33,8 @@ class Staging:
             database = engine.url.database
             if not database or database == ":memory:":
                 raise ValueError("a rebuild beside the live read model needs a SQLite file, not :memory:")
-            self.path = Path(f"{database}.rebuild-{name}")
-            self.schema = "oretrail_rebuild"
+            self.path: Path | None = Path(f"{database}.rebuild-{name}")
+            self.schema = SQLITE_ALIAS
         elif self.dialect == "postgresql":
             self.path = None
             self.schema = "oretrail_rebuild_" + re.sub(r"[^a-z0-9_]", "_", name.lower())
@@ -39,49 +43,38 @@ class Staging:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """One connection that sees the staging area (fresh and empty) and the live database.
+        """A connection to a fresh, empty staging area, which is its default schema."""
+        self.drop()
+        if self.dialect == "sqlite":
+            staged = create_database_engine(f"sqlite:///{self.path}")
+        else:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
+            staged = create_engine(self.engine.url, connect_args={"options": f"-csearch_path={self.schema}"})
+        try:
+            with staged.connect() as connection:
+                if self.dialect == "sqlite":  # disposable: a crash means starting the rebuild again
+                    connection.connection.dbapi_connection.execute("PRAGMA synchronous=OFF")
+                yield connection
+        finally:
+            staged.dispose()
 
-        Its Core statements go to the staging area (until the caller points them elsewhere); it is
-        discarded after, never returned to the pool.
-        """
+    @contextmanager
+    def switch_connection(self) -> Iterator[Connection]:
+        """A connection to the live database, set for writing, that also sees the staged tables
+        as ``self.schema``; discarded after use."""
         with self.engine.connect() as connection:
             try:
-                self._open(connection)
-                connection.execution_options(schema_translate_map={None: self.schema}, **{WRITE_OPTION: False})
+                if self.dialect == "sqlite":
+                    # ATTACH cannot run inside a transaction: straight on the DB-API connection
+                    connection.connection.dbapi_connection.execute(
+                        f"ATTACH DATABASE ? AS {SQLITE_ALIAS}", (str(self.path),))
+                connection.execution_options(**{WRITE_OPTION: True})
                 yield connection
             finally:
                 if connection.in_transaction():
                     connection.rollback()
-                self._close(connection)
-                connection.invalidate()  # never hand an attached or translated connection back to the pool
-
-    def _open(self, connection: Connection) -> None:
-        if self.dialect == "sqlite":
-            self._remove_files()
-            raw = connection.connection.dbapi_connection
-            # ATTACH must run outside a transaction: straight on the DB-API connection (autocommit)
-            raw.execute("ATTACH DATABASE ? AS oretrail_rebuild", (str(self.path),))
-            raw.execute("PRAGMA oretrail_rebuild.synchronous=OFF")  # disposable: a crash means start again
-            raw.execute("PRAGMA oretrail_rebuild.journal_mode=OFF")
-        else:
-            with connection.begin():
-                connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
-                connection.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
-
-    def _close(self, connection: Connection) -> None:
-        try:
-            if self.dialect == "sqlite":
-                connection.connection.dbapi_connection.execute("DETACH DATABASE oretrail_rebuild")
-                self._remove_files()
-            else:
-                with connection.begin():
-                    connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
-        except Exception:  # noqa: BLE001 - the connection is invalidated anyway; leftovers are dropped next time
-            pass
-
-    def _remove_files(self) -> None:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                connection.invalidate()  # never hand an attached connection back to the pool
 
     def live_schema(self, connection: Connection) -> str:
         """The schema the live tables are in (``main`` on SQLite, the current schema on PostgreSQL)."""
@@ -105,6 +98,15 @@ class Staging:
                 f"INSERT INTO {quote(live)}.{quote(table.name)} ({columns})"
                 f" SELECT {columns} FROM {quote(self.schema)}.{quote(table.name)}{condition}"
             )
+
+    def drop(self) -> None:
+        """Remove the staging area (its file, or its schema)."""
+        if self.dialect == "sqlite":
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        else:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
 
 
 def quote_literal(value: str) -> str:

@@ -68,7 +68,7 @@ def validation_errors(raw: Any, now: datetime | None = None) -> dict[str, list[s
         errors.update(flatten_errors(exc.messages))
     event_type = raw.get("type")
     data = raw.get("data")
-    if event_type in _DATA_SCHEMAS and isinstance(data, Mapping):
+    if isinstance(event_type, str) and event_type in _DATA_SCHEMAS and isinstance(data, Mapping):
         try:
             _DATA_SCHEMAS[event_type].load(data)
         except ValidationError as exc:

@@ -25,10 +25,20 @@ DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Text(fields.String):
-    """A non-empty JSON string of bounded length."""
+    """A non-empty JSON string of bounded length: valid Unicode, without NUL (PostgreSQL cannot store it)."""
 
     def __init__(self, max_length: int = 500, **kwargs):
         super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain a NUL character (U+0000).")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Not valid Unicode: a lone surrogate (\\ud800-\\udfff) is not a character.") from None
+        return text
 
 
 class Identifier(fields.String):

@@ -16,7 +16,7 @@ from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, select
 
 from events.catalogue.registry import ORGANISATION_ROLES
 from events.fields import IDENTIFIER_PATTERN
-from services.database import write_transaction
+from services.database import SCHEMA_LOCK, serialise, write_transaction
 from services.errors import InvalidRequest, Unauthenticated
 
 ROLES = ("admin",) + ORGANISATION_ROLES
@@ -69,7 +69,9 @@ class ApiKeys:
 
     def create_tables(self) -> None:
         """Create the keys table if missing."""
-        metadata.create_all(self.engine)
+        with write_transaction(self.engine) as connection:
+            serialise(connection, SCHEMA_LOCK)
+            metadata.create_all(connection)
 
     def create(self, org_id: str, role: str) -> str:
         """Make a new key for ``org_id`` with ``role`` and return it (the only time it is shown)."""

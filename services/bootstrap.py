@@ -11,10 +11,19 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api import impact as impact_api
+from api import labels, observability, public
+from api import value as value_api
 from api.app import create_app
 from api.context import AppContext
+from consumers.impact.ledger import PayoutsView
+from consumers.impact.projector import ImpactProjector
+from consumers.impact.section import impact_section
+from consumers.impact.value_chain import ValueChainView
+from consumers.impact.views import ImpactView
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
+from consumers.provenance.public_view import PublicProvenanceView
 from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner, ProjectorThreads
 from events.kafka_log import KafkaEventLog, bootstrap_servers
@@ -24,6 +33,7 @@ from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.database import create_database_engine
 from services.event_index import IndexedLog
+from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -31,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 def all_projectors() -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
-    return [ProvenanceProjector()]
+    return [ProvenanceProjector(), ImpactProjector()]
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -64,6 +74,7 @@ class Platform:
     keys: ApiKeys
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
+    metrics: Metrics | None = None
 
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
@@ -114,13 +125,26 @@ class Platform:
 
     def app_context(self) -> AppContext:
         """What the Flask app needs."""
-        return AppContext(
+        provenance = ProvenanceView(self.engine)
+        context = AppContext(
             settings=self.settings,
             keys=self.keys,
-            capture=CaptureService(self.log, self.settings.max_events_per_request),
-            provenance=ProvenanceView(self.engine),
+            capture=MeteredCapture(CaptureService(self.log, self.settings.max_events_per_request), self.metrics),
+            provenance=provenance,
             readiness=self.readiness,
+            blueprints=[observability.blueprint],
+            extras={"metrics": self.metrics},
         )
+        # the consumer's page behind the QR code, and label sheets for jewellers
+        context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
+        context.blueprints += [public.blueprint, labels.blueprint]
+        impact = ImpactView(self.engine)
+        context.extras.update(impact=impact, value_chain=ValueChainView(self.engine, self.settings.payout_share),
+                              payouts=PayoutsView(self.engine, self.settings.payout_share))
+        context.blueprints += [impact_api.blueprint, value_api.blueprint]
+        context.provenance_sections.append(
+            lambda product_id, provenance, principal: impact_section(impact, provenance, principal.is_admin))
+        return context
 
     def create_app(self):
         """The Flask app over this platform."""
@@ -141,8 +165,11 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
     capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
     platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
+    platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors():
-        platform.runners[projector.name] = open_runner(log, engine, projector, settings)
+        runner = open_runner(log, engine, projector, settings)
+        runner.listeners.append(platform.metrics.batch_applied)
+        platform.runners[projector.name] = runner
     platform.prepare()
     logger.info("log %s, read models on %s", settings.event_log_url, make_url(settings.database_url).render_as_string())
     return platform

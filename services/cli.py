@@ -1,9 +1,8 @@
-"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi."""
+"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi, migrate, status."""
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 from pathlib import Path
@@ -17,11 +16,11 @@ from services.settings import Settings
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``oretrail`` command."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
     try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level, settings.log_format)
         return args.handler(settings, args) or 0
     except OretrailError as exc:
         print(f"oretrail: {exc.message}", file=sys.stderr)
@@ -31,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: every subcommand with its arguments and handler."""
     parser = argparse.ArgumentParser(prog="oretrail", description="Provenance and impact data for responsible gold.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="print the OpenAPI document (YAML)")
     openapi.add_argument("--output", type=Path)
     openapi.set_defaults(handler=_openapi)
+
+    migrate = commands.add_parser("migrate", help="create the tables of the read models and API keys (idempotent)")
+    migrate.set_defaults(handler=_migrate)
 
     status = commands.add_parser("status", help="print the readiness report")
     status.set_defaults(handler=_status)
@@ -126,6 +129,10 @@ def _project(settings: Settings, args) -> int:
     if args.all == bool(args.name):
         raise ValueError("name one projector, or --all")
     runners = list(platform.runners.values()) if args.all else [platform.runner(args.name)]
+    if settings.metrics_port:
+        from services.metrics import serve_metrics
+
+        serve_metrics(platform.metrics, settings.metrics_port)
     stop = threading.Event()
     workers = [threading.Thread(target=runner.run_forever, args=(stop,), daemon=True) for runner in runners]
     for worker in workers:
@@ -160,6 +167,13 @@ def _openapi(settings: Settings, args) -> int:
         args.output.write_text(document)
     else:
         sys.stdout.write(document)
+    return 0
+
+
+def _migrate(settings: Settings, args) -> int:
+    platform = _platform(settings)  # building the platform creates what is missing
+    platform.close()
+    print(f"migrate: tables ready on {platform.engine.dialect.name}")
     return 0
 
 

@@ -1,16 +1,20 @@
-"""The read-model database: engine creation with the pragmas SQLite needs for concurrent use."""
+"""The read-model database: engine creation (SQLite pragmas for concurrent use), write transactions
+and the lock that serialises writers of one thing across processes on PostgreSQL."""
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from events.sqlite_log import enable_wal
 
 WRITE_OPTION = "oretrail_write"
+#: the lock held while creating tables, so processes starting together do not race
+SCHEMA_LOCK = "oretrail.schema"
 
 
 def create_database_engine(url: str) -> Engine:
@@ -49,3 +53,33 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(**{WRITE_OPTION: True})
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose queries all see one snapshot of the database, for answers built from several queries.
+
+    SQLite's read transaction is a snapshot already (WAL). PostgreSQL's default, READ COMMITTED,
+    takes a new snapshot per statement, so a projector committing between two queries could give
+    an answer with edges to nodes it does not list: there the connection reads REPEATABLE READ.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        yield connection
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``name`` (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def serialise(tx: Connection, name: str) -> None:
+    """Hold the lock named ``name`` until ``tx`` ends, so one writer of ``name`` runs at a time.
+
+    On PostgreSQL, a transaction-scoped advisory lock: a second writer waits here, then (READ
+    COMMITTED) sees everything the first committed. On SQLite a write transaction already holds
+    the database's only write lock (``BEGIN IMMEDIATE``), so there is nothing more to take.
+    """
+    if tx.dialect.name == "postgresql":
+        tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})

@@ -1,5 +1,6 @@
-"""The demo supply chain: two mine sites in Ituri, ~40 miners, months of purchases, an export,
-refining with gold from another source, and rings and pendants with serial numbers.
+"""The demo supply chain: two mine sites in Ituri, ~50 miners, two years of purchases and of
+community data (savings groups, trainings, surveys, leadership; ``services.demo_impact``), an export,
+refining with gold from another source, rings and pendants with serial numbers, and their sales.
 
 Everything goes through ``POST /v1/events`` (the API's own capture path) with deterministic event
 ids, so seeding twice records nothing new.
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable
+
+from services.demo_impact import community_events
 
 DEMO_NAMESPACE = uuid.UUID("5b7c4c8e-8d0e-4a55-9b7e-0f6f1c1e2a11")
 KINSHASA = timezone(timedelta(hours=1))
@@ -66,30 +69,57 @@ class DemoChain:
         return [{"kind": kind, "sha256": hashlib.sha256(text.encode()).hexdigest()}]
 
 
-def build_demo_events(start: date = date(2025, 11, 3), months: int = 6) -> DemoChain:
-    """The whole demo chain, as batches of event envelopes."""
+#: EUR per USD for the demo's euro reference prices (the fix is published in both currencies)
+EUR_PER_USD = Decimal("0.92")
+
+
+def purchase_price(reference: Decimal, fineness: float, seller: dict[str, Any], progress: float) -> Decimal:
+    """What the cooperative pays a miner per gram: below the reference, and less to women at first.
+
+    Women were long kept from selling their own gold; the gap narrows as the programme goes on.
+    """
+    factor = Decimal("0.82") if seller["gender"] != "female" else Decimal("0.70") + Decimal(str(round(0.09 * progress, 3)))
+    return (reference * Decimal(str(fineness)) * factor).quantize(Decimal("0.01"))
+
+
+def reference_prices(chain: "DemoChain", when: datetime, price: Decimal) -> list[dict[str, Any]]:
+    """The day's reference price of fine gold in USD and in EUR."""
+    day = when.date().isoformat()
+    return [chain.event("market.price_recorded", when, "admin", {"date": day, "price_per_g_fine": str(price), "currency": "USD"}),
+            chain.event("market.price_recorded", when, "admin", {
+                "date": day, "price_per_g_fine": str((price * EUR_PER_USD).quantize(Decimal("0.01"))), "currency": "EUR"})]
+
+
+def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_months: int = 18) -> DemoChain:
+    """The whole demo chain, as batches of event envelopes.
+
+    The programme starts ``history_months`` before ``start``: miners registered, savings groups,
+    trainings, surveys and leadership from then on, with the cooperative's monthly purchases and
+    exports; the gold of the demo's rings is what it bought in the ``months`` from ``start``.
+    """
     chain = DemoChain()
     rng = chain.rng
     day0 = datetime(start.year, start.month, start.day, 8, 0, tzinfo=KINSHASA)
+    program = day0 - timedelta(days=30 * history_months + 14)
 
     registry = [
-        chain.event("organization.registered", day0, "admin", {"org_id": COOPERATIVE, "name": "Coopérative minière Ituri Or", "role": "cooperative", "country": "CD"}),
-        chain.event("organization.registered", day0, "admin", {"org_id": EXPORTER, "name": "Bunia Metals SARL", "role": "exporter", "country": "CD"}),
-        chain.event("organization.registered", day0, "admin", {"org_id": REFINER, "name": "Lucerne Fine Gold AG", "role": "refiner", "country": "CH"}),
-        chain.event("organization.registered", day0, "admin", {"org_id": MANUFACTURER, "name": "Atelier Lumen", "role": "manufacturer", "country": "FR"}),
-        chain.event("organization.registered", day0, "admin", {"org_id": RETAILER, "name": "Bijouterie Rivage", "role": "retailer", "country": "FR"}),
-        chain.event("organization.registered", day0, "admin", {"org_id": RECYCLER, "name": "Genève Recyclage SA", "role": "refiner", "country": "CH"}),
+        chain.event("organization.registered", program, "admin", {"org_id": COOPERATIVE, "name": "Coopérative minière Ituri Or", "role": "cooperative", "country": "CD"}),
+        chain.event("organization.registered", program, "admin", {"org_id": EXPORTER, "name": "Bunia Metals SARL", "role": "exporter", "country": "CD"}),
+        chain.event("organization.registered", program, "admin", {"org_id": REFINER, "name": "Lucerne Fine Gold AG", "role": "refiner", "country": "CH"}),
+        chain.event("organization.registered", program, "admin", {"org_id": MANUFACTURER, "name": "Atelier Lumen", "role": "manufacturer", "country": "FR"}),
+        chain.event("organization.registered", program, "admin", {"org_id": RETAILER, "name": "Bijouterie Rivage", "role": "retailer", "country": "FR"}),
+        chain.event("organization.registered", program, "admin", {"org_id": RECYCLER, "name": "Genève Recyclage SA", "role": "refiner", "country": "CH"}),
     ]
     pits: list[dict[str, Any]] = []
     for site in SITES:
-        registry.append(chain.event("site.registered", day0, "admin", {
+        registry.append(chain.event("site.registered", program, "admin", {
             **site, "country": "CD", "mineral": "gold", "licence": f"ZEA-{site['name'].upper()}-2019",
         }))
         for number in range(1, 4):
             pit = {"pit_id": f"{site['site_id']}-pit-{number}", "site_id": site["site_id"],
                    "capacity_g_per_month": float(rng.choice((180, 240, 300, 360)))}
             pits.append(pit)
-            registry.append(chain.event("pit.registered", day0, COOPERATIVE, pit))
+            registry.append(chain.event("pit.registered", program, COOPERATIVE, pit))
     miners: list[dict[str, Any]] = []
     roles = ("digger", "digger", "digger", "processor", "processor", "transporter", "trader", "pit_owner", "team_lead")
     for index in range(40):
@@ -102,18 +132,70 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6) -> DemoC
             "name": f"{rng.choice(FIRST_NAMES_F if female else FIRST_NAMES_M)} {rng.choice(FAMILY_NAMES)}",
             "photo_id_sha256": hashlib.sha256(f"photo-id-{index}".encode()).hexdigest(),
         }
-        miners.append({**miner, "pit_id": pit["pit_id"]})
-        registry.append(chain.event("miner.registered", day0 + timedelta(hours=1), COOPERATIVE, miner))
+        miners.append({**miner, "pit_id": pit["pit_id"], "joined": program + timedelta(hours=1)})
+        registry.append(chain.event("miner.registered", program + timedelta(hours=1), COOPERATIVE, miner))
+    # women joining as the programme goes on (one prefers not to state a gender)
+    for index in range(40, 52):
+        pit = pits[index % len(pits)]
+        gender = "undisclosed" if index == 47 else ("male" if index % 4 == 3 else "female")
+        miner = {
+            "miner_id": f"miner-{index + 1:03d}", "cooperative_id": COOPERATIVE, "site_id": pit["site_id"],
+            "gender": gender, "birth_year": rng.randint(1975, 2005),
+            "work_role": rng.choice(("processor", "digger", "trader", "team_lead")) if gender == "female" else "digger",
+            "name": f"{rng.choice(FIRST_NAMES_M if gender == 'male' else FIRST_NAMES_F)} {rng.choice(FAMILY_NAMES)}",
+            "photo_id_sha256": hashlib.sha256(f"photo-id-{index}".encode()).hexdigest(),
+        }
+        joined = program + timedelta(days=60 + 35 * (index - 40))
+        miners.append({**miner, "pit_id": pit["pit_id"], "joined": joined})
+        registry.append(chain.event("miner.registered", joined, COOPERATIVE, miner))
     chain.batches.append(registry)
 
-    reference_price = Decimal("98.40")
+    community = community_events(chain.event, program, history_months + months + 1,
+                                 [site["site_id"] for site in SITES], COOPERATIVE)
+    chain.batches += [community[i:i + 900] for i in range(0, len(community), 900)]
+
+    def members_of(pit: dict[str, Any], when: datetime) -> list[dict[str, Any]]:
+        return [m for m in miners if m["pit_id"] == pit["pit_id"] and m["joined"] < when]
+
+    # the cooperative's earlier purchases, exported month by month (not in the demo's pieces)
+    reference_price = Decimal("76.10")
+    for month in range(history_months):
+        month_start = program + timedelta(days=14 + 30 * month)
+        progress = month / (history_months + months)
+        reference_price += Decimal(rng.randint(40, 190)) / 100
+        batch = reference_prices(chain, month_start, reference_price)
+        purchased = []
+        for week in (0, 2):
+            for pit in pits:
+                when = month_start + timedelta(days=7 * week + rng.randint(0, 5), hours=rng.randint(1, 8))
+                sellers = rng.sample(members_of(pit, when), k=rng.randint(1, 3))
+                lot_id = f"LOT-{when:%Y%m%d}-{pit['pit_id'].split('-', 1)[1]}-{week}"
+                mass, fineness = round(rng.uniform(4.0, 14.0), 2), round(rng.uniform(0.84, 0.92), 3)
+                batch.append(chain.event("production.recorded", when, COOPERATIVE, {
+                    "lot_id": lot_id, "pit_id": pit["pit_id"], "miner_ids": sorted(m["miner_id"] for m in sellers),
+                    "mass_g": mass, "fineness": fineness}))
+                batch.append(chain.event("lot.transferred", when + timedelta(hours=1), COOPERATIVE, {
+                    "lot_id": lot_id, "from_id": sellers[0]["miner_id"], "to_id": COOPERATIVE, "mass_g": mass,
+                    "price_per_g": str(purchase_price(reference_price, fineness, sellers[0], progress)),
+                    "currency": "USD"}))
+                purchased.append((lot_id, mass))
+        merged = f"COOP-{month_start + timedelta(days=27):%Y%m%d}"
+        total = round(sum(mass for _, mass in purchased), 2)
+        batch.append(chain.event("lots.merged", month_start + timedelta(days=27), COOPERATIVE, {
+            "lot_id": merged, "inputs": [{"lot_id": lot, "mass_g": mass} for lot, mass in purchased]}))
+        batch.append(chain.event("lot.transferred", month_start + timedelta(days=28), COOPERATIVE, {
+            "lot_id": merged, "from_id": COOPERATIVE, "to_id": EXPORTER, "mass_g": total,
+            "price_per_g": str((reference_price * Decimal("0.88") * Decimal("0.9")).quantize(Decimal("0.01"))),
+            "currency": "USD"}))
+        chain.batches.append(batch)
+
+    reference_price = max(reference_price, Decimal("98.40"))
     bars: list[tuple[str, float, float]] = []
     for month in range(months):
         month_start = day0 + timedelta(days=30 * month)
         batch: list[dict[str, Any]] = []
         reference_price += Decimal(rng.randint(-150, 250)) / 100
-        batch.append(chain.event("market.price_recorded", month_start, "admin", {
-            "date": month_start.date().isoformat(), "price_per_g_fine": str(reference_price), "currency": "USD"}))
+        batch += reference_prices(chain, month_start, reference_price)
         for pit in pits:
             batch.append(chain.event("pit.inspected", month_start + timedelta(hours=3), COOPERATIVE, {
                 "pit_id": pit["pit_id"], "status": "active", "children_present": False,
@@ -121,7 +203,7 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6) -> DemoC
         purchased: list[tuple[str, float]] = []
         for week in range(4):
             for pit in pits:
-                team = [m for m in miners if m["pit_id"] == pit["pit_id"]]
+                team = members_of(pit, month_start)
                 sellers = rng.sample(team, k=min(len(team), rng.randint(1, 3)))
                 when = month_start + timedelta(days=7 * week + rng.randint(0, 5), hours=rng.randint(1, 8))
                 lot_id = f"LOT-{when:%Y%m%d}-{pit['pit_id'].split('-', 1)[1]}-{week}"
@@ -130,7 +212,7 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6) -> DemoC
                 batch.append(chain.event("production.recorded", when, COOPERATIVE, {
                     "lot_id": lot_id, "pit_id": pit["pit_id"], "miner_ids": sorted(m["miner_id"] for m in sellers),
                     "mass_g": mass, "fineness": fineness}))
-                paid = (reference_price * Decimal(str(fineness)) * Decimal("0.82")).quantize(Decimal("0.01"))
+                paid = purchase_price(reference_price, fineness, sellers[0], (history_months + month) / (history_months + months))
                 batch.append(chain.event("lot.transferred", when + timedelta(hours=1), COOPERATIVE, {
                     "lot_id": lot_id, "from_id": sellers[0]["miner_id"], "to_id": COOPERATIVE, "mass_g": mass,
                     "price_per_g": str(paid), "currency": "USD"},
@@ -199,11 +281,12 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6) -> DemoC
         product_id = f"LUMEN-{kind.upper()}-{number:04d}"
         fine = mass * 0.75
         batch.append(chain.event("product.manufactured", make_day + timedelta(days=number), MANUFACTURER, {
-            "product_id": product_id, "gtin": "03760123450017" if kind == "ring" else "03760123450024",
+            "product_id": product_id, "gtin": "03760123450010" if kind == "ring" else "03760123450027",
             "serial": f"{number:06d}", "description": f"Ituri gold {kind}, 18 ct, {mass:.1f} g",
             "inputs": [{"lot_id": "BAR-LFG-7781", "mass_g": round(fine / 0.9999, 3)}],
             "mass_g": round(mass, 2), "fineness": 0.75}))
         chain.products.append(product_id)
+    batch += reference_prices(chain, make_day + timedelta(days=20), reference_price)
     for number, product_id in enumerate(chain.products[:3], start=1):
         batch.append(chain.event("product.sold", make_day + timedelta(days=20 + number), MANUFACTURER, {
             "product_id": product_id, "price": f"{420 + 35 * number}.00", "currency": "EUR"}))

@@ -38,4 +38,5 @@ def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
     EmbeddedServer(settings, {
         "bind": f"{host}:{port}", "workers": 1, "threads": threads, "worker_class": "gthread",
         "timeout": 120, "accesslog": None, "loglevel": settings.log_level.lower(),
+        "logger_class": "services.logs.GunicornLogger",
     }).run()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
@@ -19,9 +20,12 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
-    "ORETRAIL_KAFKA_TOPIC": "Kafka log: the topic of the events (default oretrail.events)",
-    "ORETRAIL_KAFKA_PARTITIONS": "Kafka log: partitions of the topic when Oretrail creates it (default 6)",
+    "ORETRAIL_KAFKA_TOPIC": "the Kafka topic of the log (default oretrail.events)",
+    "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it (default 6)",
     "ORETRAIL_KAFKA_PREFIX": "Kafka log: prefix of consumer groups (PREFIX.NAME) and transactional ids (default oretrail)",
+    "ORETRAIL_METRICS_PORT": "port of the Prometheus /metrics server of an `oretrail project` process (default: none)",
+    "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by gunicorn's workers: /metrics then sums every worker (default: none)",
+    "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
 }
 
 
@@ -40,6 +44,9 @@ class Settings:
     projector_batch: int = 500
     log_level: str = "INFO"
     log_format: str = "text"
+    metrics_port: int | None = None
+    prometheus_multiproc_dir: str | None = None
+    payout_share: Decimal = Decimal("0.01")
     kafka_topic: str = "oretrail.events"
     kafka_partitions: int = 6
     kafka_prefix: str = "oretrail"
@@ -61,7 +68,10 @@ class Settings:
             max_request_bytes=_integer(env, "ORETRAIL_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
-            log_format=env.get("ORETRAIL_LOG_FORMAT", "text"),
+            log_format=_choice(env, "ORETRAIL_LOG_FORMAT", ("text", "json")),
+            metrics_port=_integer(env, "ORETRAIL_METRICS_PORT", None),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            payout_share=_share(env, "ORETRAIL_PAYOUT_SHARE", Decimal("0.01")),
             kafka_topic=env.get("ORETRAIL_KAFKA_TOPIC") or "oretrail.events",
             kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
             kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",
@@ -72,7 +82,14 @@ class SettingsError(ValueError):
     """An environment variable holds a value Oretrail cannot use."""
 
 
-def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -82,4 +99,17 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise SettingsError(f"{name} must be a decimal number such as 0.01, not {raw!r}") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
+        raise SettingsError(f"{name} must lie between 0 and 1 (0.01 is 1 %), not {raw!r}")
     return value

@@ -1,8 +1,7 @@
-"""WSGI entry point for gunicorn: ``gunicorn 'services.wsgi:create_app()'``.
+"""The WSGI entry point of the distributed deployment: ``gunicorn 'services.wsgi:create_app()'``.
 
-The app only: projectors run as their own processes (``oretrail project NAME``), so any number of
-workers can serve. Each worker builds its platform from the environment when gunicorn loads it
-(no work at import time; without ``--preload`` that happens after the fork).
+Each gunicorn worker builds the platform from the environment; no projector runs here (they run
+as ``oretrail project NAME`` processes of their own).
 """
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from services.settings import Settings
 
 
 def create_app() -> Flask:
-    """The Flask app over a platform built from the environment, without projector threads."""
+    """The API over the platform the environment describes, without projector threads."""
     from services.bootstrap import build_platform
 
     settings = Settings.from_env()

@@ -1,16 +1,32 @@
-"""Fixtures: a fresh embedded platform (SQLite log and read models) per test, and its HTTP client."""
+"""Fixtures: a fresh platform (SQLite log; read models on SQLite and on PostgreSQL) per test, and its HTTP client."""
 from __future__ import annotations
 
 import pytest
 
 from services.bootstrap import build_platform
 from services.settings import Settings
+from tests.databases import BACKENDS, database_url_for
 from tests.kafka_fixtures import kafka_env, kafka_servers, kafka_settings, own_broker  # noqa: F401 - fixtures
 
 
+@pytest.fixture(params=BACKENDS)
+def database(request):
+    """The read-model backend of this run of the test: every read-model test runs on each."""
+    return request.param
+
+
 @pytest.fixture
-def settings(tmp_path):
-    return Settings.from_env({"ORETRAIL_DATA_DIR": str(tmp_path / "data")})
+def database_url(database, tmp_path):
+    """A fresh, empty read-model database of the chosen backend."""
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    with database_url_for(database, folder) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    return Settings.from_env({"ORETRAIL_DATA_DIR": str(tmp_path / "data"), "ORETRAIL_DATABASE_URL": database_url})
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def refine(inputs: dict[str, float], outputs: dict[str, tuple[float, float]], **
 def manufacture(product_id: str, inputs: dict[str, float], mass_g: float, fineness: float = 0.75, **kw) -> dict:
     return event("product.manufactured", {
         "product_id": product_id, "inputs": [{"lot_id": k, "mass_g": v} for k, v in inputs.items()],
-        "mass_g": mass_g, "fineness": fineness, "gtin": "03760123450017", "serial": "000001",
+        "mass_g": mass_g, "fineness": fineness, "gtin": "03760123450010", "serial": "000001",
     }, **{"recorded_by": "atelier", **kw})
 
 

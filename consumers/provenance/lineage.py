@@ -85,7 +85,7 @@ def _resolve(node_id: str, facts: NodeFacts, inputs: list[EdgeFacts], result: Li
         result.fineness[node_id] = facts.stated_fineness
     elif inputs and all_known:
         total = sum(edge.mass_g for edge in inputs)
-        result.fineness[node_id] = sum(edge.mass_g * f for edge, f in zip(inputs, input_fineness)) / total
+        result.fineness[node_id] = sum(edge.mass_g * f for edge, f in zip(inputs, input_fineness, strict=True)) / total
     else:
         result.fineness[node_id] = None
 
@@ -96,13 +96,13 @@ def _resolve(node_id: str, facts: NodeFacts, inputs: list[EdgeFacts], result: Li
             result.composition[node_id] = {UNTRACED_NO_RECORD: 1.0}
         return
     if all_known:
-        weights = [edge.mass_g * f for edge, f in zip(inputs, input_fineness)]
+        weights = [edge.mass_g * f for edge, f in zip(inputs, input_fineness, strict=True)]
     else:
         weights = [edge.mass_g for edge in inputs]
         result.gross_weighted.add(node_id)
     total_weight = sum(weights)
     mix: dict[str, float] = defaultdict(float)
-    for edge, weight in zip(inputs, weights):
+    for edge, weight in zip(inputs, weights, strict=True):
         for source, share in result.composition[edge.parent_id].items():
             mix[source] += share * weight / total_weight
     result.composition[node_id] = dict(mix)

@@ -7,18 +7,21 @@ order of events of different streams.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+from consumers.sql import Key
 
 metadata = MetaData()
-ID = String(160)
+#: identifiers, sort keys and times are compared byte by byte on every backend (see ``Key``)
+ID = Key(160)
 
 events = Table(
     "prov_events", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("position", BigInteger, nullable=False),
-    Column("type", String(40), nullable=False),
-    Column("sort_key", String(80), nullable=False),  # occurred_at in UTC + event_id: a total order
-    Column("recorded_at", String(40), nullable=False),
+    Column("type", Key(40), nullable=False),
+    Column("sort_key", Key(80), nullable=False),  # occurred_at in UTC + event_id: a total order
+    Column("recorded_at", Key(40), nullable=False),
     Column("hash", String(64), nullable=False),
     # the event as the API serves it (envelope + recorded_at, position, hash), ready-made JSON
     Column("served", Text, nullable=False),
@@ -29,18 +32,18 @@ events = Table(
 event_subjects = Table(
     "prov_event_subjects", metadata,
     Column("subject_id", ID, primary_key=True),
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
 )
 
 nodes = Table(
     "prov_nodes", metadata,
     Column("node_id", ID, primary_key=True),
     Column("kind", String(16), nullable=False),  # lot, product, refining
-    Column("created_event_id", String(36)),  # NULL: a placeholder, referenced before it was created
-    Column("created_sort", String(80)),
-    Column("created_type", String(40)),
+    Column("created_event_id", Key(36)),  # NULL: a placeholder, referenced before it was created
+    Column("created_sort", Key(80)),
+    Column("created_type", Key(40)),
     Column("created_by", ID),
-    Column("created_at", String(40)),
+    Column("created_at", Key(40)),
     Column("mass_g", Float),
     Column("declared_fineness", Float),
     Column("pit_id", ID),
@@ -49,14 +52,14 @@ nodes = Table(
     Column("description", Text),
     # the latest transfer and assay by (occurred_at, event_id): kept by max-upserts, so order free
     Column("holder_id", ID),
-    Column("holder_sort", String(80)),
+    Column("holder_sort", Key(80)),
     Column("assay_fineness", Float),
-    Column("assay_sort", String(80)),
+    Column("assay_sort", Key(80)),
 )
 
 edges = Table(
     "prov_edges", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("parent_id", ID, primary_key=True),
     Column("child_id", ID, primary_key=True),
     Column("mass_g", Float, nullable=False),
@@ -66,62 +69,62 @@ edges = Table(
 
 assays = Table(
     "prov_assays", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("lot_id", ID, nullable=False, index=True),
     Column("fineness", Float, nullable=False),
     Column("method", String(100)),
-    Column("sort_key", String(80), nullable=False),
+    Column("sort_key", Key(80), nullable=False),
 )
 
 transfers = Table(
     "prov_transfers", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("lot_id", ID, nullable=False, index=True),
     Column("from_id", ID, nullable=False),
     Column("to_id", ID, nullable=False),
     Column("mass_g", Float, nullable=False),
     Column("price_per_g", String(32)),
     Column("currency", String(3)),
-    Column("occurred_at", String(40), nullable=False),
-    Column("sort_key", String(80), nullable=False),
+    Column("occurred_at", Key(40), nullable=False),
+    Column("sort_key", Key(80), nullable=False),
 )
 
 receipts = Table(
     "prov_receipts", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("lot_id", ID, nullable=False, index=True),
     Column("mass_g", Float, nullable=False),
     Column("recorded_by", ID, nullable=False),
-    Column("occurred_at", String(40), nullable=False),
-    Column("sort_key", String(80), nullable=False),
+    Column("occurred_at", Key(40), nullable=False),
+    Column("sort_key", Key(80), nullable=False),
 )
 
 exports = Table(
     "prov_exports", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("lot_id", ID, nullable=False, index=True),
     Column("export_permit", String(200), nullable=False),
     Column("destination_country", String(2), nullable=False),
     Column("recorded_by", ID, nullable=False),
-    Column("occurred_at", String(40), nullable=False),
+    Column("occurred_at", Key(40), nullable=False),
 )
 
 production_miners = Table(
     "prov_production_miners", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("miner_id", ID, primary_key=True),
     Column("lot_id", ID, nullable=False, index=True),
 )
 
 sales = Table(
     "prov_sales", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", Key(36), primary_key=True),
     Column("product_id", ID, nullable=False, index=True),
     Column("price", String(32)),
     Column("currency", String(3)),
     Column("recorded_by", ID, nullable=False),
-    Column("occurred_at", String(40), nullable=False),
-    Column("sort_key", String(80), nullable=False),
+    Column("occurred_at", Key(40), nullable=False),
+    Column("sort_key", Key(80), nullable=False),
 )
 
 organisations = Table(

@@ -13,23 +13,17 @@ from sqlalchemy import Connection, Engine, select, text
 
 from consumers.provenance import tables as t
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
-from events.catalogue import RESTRICTED_FIELDS
+from services.database import read_snapshot
 
+#: the node and everything upstream of it; the seed is read from the table (not a bare parameter) so
+#: both terms have the column's own type and collation, as PostgreSQL requires of a recursive query
 _ANCESTRY = """
 WITH RECURSIVE ancestry(node_id) AS (
-    SELECT :root
+    SELECT node_id FROM prov_nodes WHERE node_id = :root
     UNION
     SELECT e.parent_id FROM prov_edges e JOIN ancestry a ON e.child_id = a.node_id
 )
 """
-
-
-def redact(envelope: dict[str, Any], sees_restricted: bool) -> dict[str, Any]:
-    """The envelope without the restricted fields of its type, unless the reader may see them."""
-    hidden = RESTRICTED_FIELDS.get(envelope.get("type", ""))
-    if sees_restricted or not hidden or not hidden & envelope.get("data", {}).keys():
-        return envelope
-    return {**envelope, "data": {key: value for key, value in envelope["data"].items() if key not in hidden}}
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -50,7 +44,7 @@ class ProvenanceView:
         With ``raw_timeline`` the timeline is one pre-serialised ``orjson.Fragment`` (for the API's
         response); otherwise a list of dicts.
         """
-        with self.engine.connect() as connection:
+        with read_snapshot(self.engine) as connection:
             product = connection.execute(select(t.nodes).where(t.nodes.c.node_id == product_id)).mappings().first()
             if product is None or product["kind"] != "product" or product["created_event_id"] is None:
                 return None
@@ -183,7 +177,7 @@ class ProvenanceView:
     # -- lot --------------------------------------------------------------------------------
     def lot(self, lot_id: str, sees_restricted: bool = False) -> dict[str, Any] | None:
         """A lot: its mass, fineness, holder, where it came from and what it went into; None if unknown."""
-        with self.engine.connect() as connection:
+        with read_snapshot(self.engine) as connection:
             row = connection.execute(select(t.nodes).where(t.nodes.c.node_id == lot_id)).mappings().first()
             if row is None or row["kind"] == "product":
                 return None
@@ -225,7 +219,7 @@ class ProvenanceView:
 
     def lot_events(self, lot_id: str, sees_restricted: bool = False) -> list[dict[str, Any]] | None:
         """Every event about this lot itself, in the order they happened; None if the lot is unknown."""
-        with self.engine.connect() as connection:
+        with read_snapshot(self.engine) as connection:
             row = connection.execute(select(t.nodes.c.kind).where(t.nodes.c.node_id == lot_id)).first()
             if row is None or row.kind == "product":
                 return None

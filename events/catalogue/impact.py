@@ -1,9 +1,14 @@
 """Impact and market events: surveys, savings groups, trainings, leadership, reference prices."""
 from __future__ import annotations
 
+from marshmallow import ValidationError, validates_schema
+
 from events.catalogue.base import DataSchema
 from events.catalogue.registry import GENDERS, WORK_ROLES
 from events.fields import Count, Currency, Date, Flag, Identifier, Money, OneOf, Period, Text
+
+#: a savings group or a training session counts people: a bound keeps typos (an extra zero) out
+MAX_GROUP = 100_000
 
 AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_54", "55_plus")
 TRAINING_KINDS = ("literacy", "business", "dialogue", "safety", "other")
@@ -30,10 +35,21 @@ class VslaRegistered(DataSchema):
     stream_field = "group_id"
     group_id = Identifier(required=True)
     site_id = Identifier(required=True)
-    members_female = Count(required=True)
-    members_male = Count(required=True)
-    committee_female = Count(required=True)
-    committee_male = Count(required=True)
+    members_female = Count(required=True, maximum=MAX_GROUP)
+    members_male = Count(required=True, maximum=MAX_GROUP)
+    committee_female = Count(required=True, maximum=MAX_GROUP)
+    committee_male = Count(required=True, maximum=MAX_GROUP)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        errors: dict[str, list[str]] = {}
+        if data["members_female"] + data["members_male"] == 0:
+            errors["members_female"] = ["A savings group has at least one member."]
+        for gender in ("female", "male"):
+            if data[f"committee_{gender}"] > data[f"members_{gender}"]:
+                errors[f"committee_{gender}"] = [f"More committee seats than {gender} members."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class VslaReported(DataSchema):
@@ -45,7 +61,7 @@ class VslaReported(DataSchema):
     savings = Money(required=True)
     loans = Money(required=True)
     currency = Currency(required=True)
-    solidarity_assists = Count(required=True)
+    solidarity_assists = Count(required=True, maximum=MAX_GROUP)
 
 
 class TrainingHeld(DataSchema):
@@ -54,8 +70,13 @@ class TrainingHeld(DataSchema):
     stream_field = "site_id"
     site_id = Identifier(required=True)
     kind = OneOf(TRAINING_KINDS, required=True)
-    attendees_female = Count(required=True)
-    attendees_male = Count(required=True)
+    attendees_female = Count(required=True, maximum=MAX_GROUP)
+    attendees_male = Count(required=True, maximum=MAX_GROUP)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        if data["attendees_female"] + data["attendees_male"] == 0:
+            raise ValidationError({"attendees_female": ["A training has at least one attendee."]})
 
 
 class LeadershipRecorded(DataSchema):
@@ -66,6 +87,8 @@ class LeadershipRecorded(DataSchema):
     gender = OneOf(GENDERS, required=True)
     position = Text(required=True, max_length=200)
     organisation_id = Identifier(required=True)
+    #: optional extension: the mine site where the position is held (a team, a Peace Hub)
+    site_id = Identifier()
 
 
 class MarketPriceRecorded(DataSchema):

@@ -114,3 +114,19 @@ def test_reusing_an_event_id_for_other_content_is_409(client, admin_key, platfor
 def test_unknown_routes_and_methods_answer_json(client):
     assert client.get("/v1/nothing").get_json()["error"]["code"] == "not_found"
     assert client.get("/v1/events").status_code == 405
+
+
+def test_a_nul_character_or_a_lone_surrogate_in_text_is_422_and_changes_nothing(client, admin_key, platform):
+    # PostgreSQL cannot store U+0000 in text: accepted, it would become a dead letter there only;
+    # a lone surrogate cannot be encoded (nor hashed) at all
+    events = [f.site("site-a", licence="PE\u0000123"), f.site("site-b", region="Ituri")]
+    response = post(client, admin_key, events)
+    assert response.status_code == 422
+    assert list(response.get_json()["error"]["details"]) == ["events.0.data.licence"]
+    events[0]["data"]["licence"] = "PE-123"
+    events[1]["data"]["region"] = "Ituri\ud800"
+    body = json.dumps({"events": events})  # escapes the surrogate as \ud800, which no UTF-8 text can hold
+    response = client.post("/v1/events", data=body, headers={**bearer(admin_key), "Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid"
+    assert platform.log.end_position() == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
@@ -11,7 +12,9 @@ from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
 from events.envelope import prepare
 from events.log import RecordedEvent
+from services.database import create_database_engine
 from tests import factories as f
+from tests.databases import fresh_postgres_database, postgres_server_url
 from tests.readmodel import dump_tables
 
 
@@ -44,16 +47,23 @@ for envelope in CHAIN:
 LABELS = [stream for stream, events in STREAMS.items() for _ in events]
 
 
-def project(order: list[dict]):
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+def project(order: list[dict], engine=None, batch_size: int = 1):
+    """Apply ``order`` into fresh tables (of ``engine`` if given, else a new in-memory SQLite database),
+    in batches of ``batch_size`` as the runner does."""
+    engine = engine or create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     projector = ProvenanceProjector()
+    projector.metadata.drop_all(engine)
     projector.metadata.create_all(engine)
     with engine.begin() as tx:
-        for position, envelope in enumerate(order, start=1):
-            new = prepare(envelope)
-            projector.apply(tx, RecordedEvent(position, new.event_id, new.type, new.stream_id, "2026-03-02T00:00:00Z",
-                                              new.hash, new.body))
+        recorded = [_recorded(position, envelope) for position, envelope in enumerate(order, start=1)]
+        for start in range(0, len(recorded), batch_size):
+            projector.apply_batch(tx, recorded[start:start + batch_size])
     return engine
+
+
+def _recorded(position: int, envelope: dict) -> RecordedEvent:
+    new = prepare(envelope)
+    return RecordedEvent(position, new.event_id, new.type, new.stream_id, "2026-03-02T00:00:00Z", new.hash, new.body)
 
 
 def strip_positions(value):
@@ -65,20 +75,46 @@ def strip_positions(value):
 
 
 REFERENCE = project(CHAIN)
-REFERENCE_TABLES = dump_tables(REFERENCE, ProvenanceProjector().metadata, frozenset({"position", "served", "served_public"}))
+#: columns that depend on arrival order (positions) or repeat them (the served JSON)
+IGNORED = frozenset({"position", "served", "served_public"})
+REFERENCE_TABLES = dump_tables(REFERENCE, ProvenanceProjector().metadata, IGNORED)
 REFERENCE_VIEWS = {p: strip_positions(ProvenanceView(REFERENCE).product_provenance(p)) for p in ("ring-1", "pendant-1")}
 
 
+@pytest.fixture(scope="module")
+def postgres_engine():
+    """One PostgreSQL database for the module; each example recreates the tables in it."""
+    with fresh_postgres_database(postgres_server_url()) as url:
+        engine = create_database_engine(url)
+        yield engine
+        engine.dispose()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.permutations(LABELS))
-def test_any_interleaving_of_streams_gives_the_same_read_model(interleaving):
+@given(st.permutations(LABELS), st.integers(min_value=1, max_value=len(LABELS)))
+def test_any_interleaving_of_streams_gives_the_same_read_model(interleaving, batch_size):
+    check_interleaving(interleaving, None, batch_size)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(LABELS), st.integers(min_value=1, max_value=len(LABELS)))
+def test_any_interleaving_gives_the_same_read_model_on_postgresql(postgres_engine, interleaving, batch_size):
+    check_interleaving(interleaving, postgres_engine, batch_size)
+
+
+def check_interleaving(interleaving, engine, batch_size=1):
     cursors = {stream: iter(events) for stream, events in STREAMS.items()}
     order = [next(cursors[stream]) for stream in interleaving]
-    engine = project(order)
-    assert dump_tables(engine, ProvenanceProjector().metadata, frozenset({"position", "served", "served_public"})) == REFERENCE_TABLES
+    engine = project(order, engine, batch_size)
+    assert dump_tables(engine, ProvenanceProjector().metadata, IGNORED) == REFERENCE_TABLES
     view = ProvenanceView(engine)
     for product, expected in REFERENCE_VIEWS.items():
         assert strip_positions(view.product_provenance(product)) == expected
+
+
+def test_a_duplicate_delivered_in_the_same_batch_changes_nothing():
+    engine = project(CHAIN[:10] + CHAIN[5:10] + CHAIN[10:], batch_size=len(CHAIN) + 5)
+    assert dump_tables(engine, ProvenanceProjector().metadata, IGNORED) == REFERENCE_TABLES
 
 
 def test_the_reference_itself_is_sound():
@@ -87,3 +123,21 @@ def test_the_reference_itself_is_sound():
     assert None in shares and "site-a" in shares and "site-b" in shares
     assert abs(sum(shares.values()) - 1) < 1e-6
     assert len(ring["timeline"]) > 10
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(LABELS), st.integers(min_value=1, max_value=len(CHAIN)), st.data())
+def test_applying_in_batches_with_duplicates_gives_the_same_read_model(interleaving, batch_size, data):
+    cursors = {stream: iter(events) for stream, events in STREAMS.items()}
+    order = [next(cursors[stream]) for stream in interleaving]
+    repeated = data.draw(st.lists(st.integers(min_value=0, max_value=len(order) - 1), max_size=5))
+    for index in sorted(repeated, reverse=True):  # a client retry that reached the log twice
+        order.insert(data.draw(st.integers(min_value=index, max_value=len(order))), order[index])
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    projector = ProvenanceProjector()
+    projector.metadata.create_all(engine)
+    recorded = [_recorded(position, envelope) for position, envelope in enumerate(order, start=1)]
+    with engine.begin() as tx:
+        for start in range(0, len(recorded), batch_size):
+            projector.apply_batch(tx, recorded[start:start + batch_size])
+    assert dump_tables(engine, projector.metadata, IGNORED) == REFERENCE_TABLES

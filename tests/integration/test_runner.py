@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -33,10 +35,10 @@ class CrashingProjector(ProvenanceProjector):
         self.crash_on = crash_on
         self.armed = True
 
-    def apply(self, tx, event):
+    def gather(self, writes, event):
         if self.armed and event.event_id == self.crash_on:
             raise Crash()
-        super().apply(tx, event)
+        super().gather(writes, event)
 
 
 def chain(n_lots=30):
@@ -86,10 +88,10 @@ def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platfor
     platform.log.append([prepare(e) for e in events])
 
     class Poisoned(ProvenanceProjector):
-        def apply(self, tx, event):
+        def gather(self, writes, event):
             if event.event_id == events[3]["event_id"]:
                 raise ValueError("cannot apply this one")
-            super().apply(tx, event)
+            super().gather(writes, event)
 
     runner = ProjectionRunner(platform.log, platform.engine, Poisoned(), batch_size=100)
     runner.prepare()
@@ -101,9 +103,43 @@ def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platfor
     assert runner.dead_letter_count() == 1
 
 
-def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_path):
+def test_two_runners_of_one_projector_never_apply_the_same_batch(platform):
+    events = chain(40)
+    platform.log.append([prepare(e) for e in events])
+    applied: list[str] = []
+
+    class Counting(ProvenanceProjector):
+        def gather(self, writes, event):
+            applied.append(event.event_id)
+            super().gather(writes, event)
+
+    runners = [ProjectionRunner(platform.log, platform.engine, Counting(), batch_size=5) for _ in range(2)]
+    runners[0].prepare()
+    start = threading.Barrier(len(runners))
+    errors: list[BaseException] = []
+
+    def work(runner):
+        start.wait()
+        try:
+            runner.catch_up()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(runner,)) for runner in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert runners[0].checkpoint() == len(events)
+    assert sorted(Counter(applied).values()) == [1] * len(events)  # each event applied once, by one of them
+    assert runners[0].dead_letter_count() == 0
+
+
+def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_path, database_url):
     data = tmp_path / "data"
-    env = {**os.environ, "ORETRAIL_DATA_DIR": str(data), "ORETRAIL_PROJECTOR_BATCH": "7"}
+    env = {**os.environ, "ORETRAIL_DATA_DIR": str(data), "ORETRAIL_PROJECTOR_BATCH": "7",
+           "ORETRAIL_DATABASE_URL": database_url}
     settings = Settings.from_env(env)
     platform = build_platform(settings)
     events = chain(150)

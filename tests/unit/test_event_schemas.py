@@ -137,3 +137,32 @@ def test_streams_follow_the_thing_an_event_is_about():
     assert stream_of("product.sold", {"product_id": "P"}) == "product:P"
     assert stream_of("lot.refined", {"outputs": [{"lot_id": "bar"}]}) == "lot:bar"
     assert prepare(f.site("s")).stream_id == "site:s"
+
+
+def vsla(**counts):
+    data = {"group_id": "vsla-1", "site_id": "site-a", "members_female": 20, "members_male": 8,
+            "committee_female": 4, "committee_male": 1, **counts}
+    return f.event("vsla.registered", data)
+
+
+def test_a_savings_group_is_consistent():
+    assert validation_errors(vsla()) == {}
+
+
+def test_a_committee_cannot_have_more_women_or_men_than_the_group():
+    assert set(validation_errors(vsla(committee_female=21))) == {"data.committee_female"}
+    assert set(validation_errors(vsla(members_male=0, committee_male=1))) == {"data.committee_male"}
+
+
+def test_a_savings_group_has_members_and_a_training_attendees():
+    assert "data.members_female" in validation_errors(vsla(members_female=0, members_male=0, committee_female=0,
+                                                           committee_male=0))
+    training = f.event("training.held", {"site_id": "site-a", "kind": "literacy", "attendees_female": 0,
+                                         "attendees_male": 0})
+    assert set(validation_errors(training)) == {"data.attendees_female"}
+
+
+def test_leadership_may_name_the_site_where_the_position_is_held():
+    data = {"person_id": "p-1", "gender": "female", "position": "peace hub mediator", "organisation_id": "hub-1"}
+    assert validation_errors(f.event("leadership.recorded", {**data, "site_id": "site-a"})) == {}
+    assert "data.site_id" in validation_errors(f.event("leadership.recorded", {**data, "site_id": "bad id"}))

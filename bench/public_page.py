@@ -1,0 +1,118 @@
+"""The consumer's page and its QR code under load: requests/s and p99 with wrk against gunicorn.
+
+The demo chain is seeded into a fresh data dir (its ring's ancestry holds ~330 events and 40
+miners); gunicorn serves ``services.wsgi:create_app()`` with 2 workers x 4 threads on loopback, and
+wrk (Debian's package; installed with apt-get when missing) loads it from the same 2-core machine,
+so the load generator takes its share of the CPU. Targets: page >= 500 req/s with p99 <= 50 ms; a
+cached QR PNG >= 2,000 req/s.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from bench.common import latency_summary, served
+
+NAME = "public_page"
+DURATION_S = 10
+CONNECTIONS = 16
+TARGETS = {"page_rps": 500, "page_p99_ms": 50, "qr_rps": 2000}
+
+
+def run() -> dict:
+    """Seed the demo, serve it with gunicorn, load the page and the QR with wrk; return the figures."""
+    wrk = _wrk()
+    with tempfile.TemporaryDirectory(prefix="oretrail-bench-public-") as folder:
+        env = {"ORETRAIL_DATA_DIR": str(Path(folder) / "data"), "ORETRAIL_LOG_LEVEL": "WARNING"}
+        product, cold = _seed_and_time_cold_render(env)
+        # served() chooses the port and passes it as $PORT
+        command = ["sh", "-c", f'exec "{sys.executable}" -m gunicorn -w 2 --threads 4 -k gthread '
+                               '-b "127.0.0.1:$PORT" --log-level warning "services.wsgi:create_app()"']
+        with served(env, command=command, ready_path="/healthz") as base:
+            page_url, qr_url = f"{base}/p/{product}", f"{base}/p/{product}/qr.png"
+            etag = requests.get(page_url, timeout=10).headers["ETag"]  # warm both workers' caches
+            for _ in range(8):
+                requests.get(page_url, timeout=10)
+                requests.get(qr_url, timeout=10)
+            figures = {
+                "page": _load(wrk, page_url),
+                "page_304_reload": _load(wrk, page_url, {"If-None-Match": etag}),
+                "qr_png_cached": _load(wrk, qr_url),
+                "page_cold_render_in_process": cold,
+                "page_bytes": len(requests.get(page_url, timeout=10).content),
+            }
+    figures["targets"] = TARGETS
+    figures["met"] = {
+        "page_rps": figures["page"]["rps"] >= TARGETS["page_rps"],
+        "page_p99_ms": figures["page"]["p99_ms"] <= TARGETS["page_p99_ms"],
+        "qr_rps": figures["qr_png_cached"]["rps"] >= TARGETS["qr_rps"],
+    }
+    figures["setup"] = (f"gunicorn gthread 2 workers x 4 threads; wrk -t2 -c{CONNECTIONS} -d{DURATION_S}s on the "
+                        f"same 2-core machine; demo ring (~330 events in its record)")
+    return figures
+
+
+def _seed_and_time_cold_render(env: dict[str, str]) -> tuple[str, dict]:
+    """Seed the demo; time the uncached story + render of its first ring (what a cache miss costs)."""
+    from services.bootstrap import build_platform
+    from services.demo import seed_demo
+    from services.settings import Settings
+
+    platform = build_platform(Settings.from_env(env))
+    try:
+        product = seed_demo(platform)["products"][0]
+        app = platform.create_app()
+        client = app.test_client()
+        pages = app.extensions["oretrail_public"]
+        samples = []
+        for _ in range(20):
+            pages._pages.clear()  # a cache miss each time
+            started = time.perf_counter()
+            assert client.get(f"/p/{product}").status_code == 200
+            samples.append(time.perf_counter() - started)
+    finally:
+        platform.close()
+    return product, latency_summary(samples)
+
+
+def _wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], check=True,
+                       stdout=subprocess.DEVNULL)
+        path = shutil.which("wrk")
+    if path is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    return path
+
+
+def _load(wrk: str, url: str, headers: dict[str, str] | None = None) -> dict:
+    """wrk's requests/s and latency percentiles for ``url``."""
+    command = [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", "--timeout", "5s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command + [url], check=True, capture_output=True, text=True, timeout=DURATION_S + 60).stdout
+    percentiles = {match[0]: _ms(match[1]) for match in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", output, re.M)}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), 1),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "p50_ms": percentiles.get("50"),
+        "p90_ms": percentiles.get("90"),
+        "p99_ms": percentiles.get("99"),
+        "non_2xx_3xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else None,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit], 3)

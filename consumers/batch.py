@@ -1,0 +1,99 @@
+"""Writes of a batch of events, gathered per table and sent in a few statements.
+
+A projector applying events one by one sends several statements per event; over a network to
+PostgreSQL each costs a round trip. ``BatchWrites`` gathers the rows of a whole batch instead and
+writes them with one executemany per table and kind of statement (psycopg pipelines them).
+
+That is only right for writes that give the same result in any order, which is what an
+order-tolerant read model is made of:
+- ``insert``: new rows keyed by the event (the projector skips events it has already seen);
+- ``insert_ignore``: rows whose first writer wins (placeholders, edges);
+- ``upsert``: rows whose winner is chosen by a rule, applied here among the batch's own rows
+  first (``prefer``) and by the database's ``ON CONFLICT ... WHERE`` against what is stored.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Mapping, Sequence
+
+from sqlalchemy import Connection, Table
+
+from consumers.sql import insert_ignore, insert_many, upsert_many
+
+Row = dict[str, Any]
+#: ``prefer(stored_in_batch, new) -> the row to keep`` among two rows of one key in the batch
+Prefer = Callable[[Row, Row], Row]
+
+
+def keep_last(_old: Row, new: Row) -> Row:
+    """The later row wins (a registration: the last one of its stream holds)."""
+    return new
+
+
+@dataclass
+class _Upserts:
+    update: Sequence[str]
+    where: Callable | None
+    prefer: Prefer
+    rows: dict[tuple, Row] = field(default_factory=dict)
+
+
+class BatchWrites:
+    """The rows a batch of events will write, flushed table by table."""
+
+    def __init__(self) -> None:
+        self._inserts: dict[Table, list[Row]] = defaultdict(list)
+        self._ignores: dict[Table, dict[tuple, Row]] = defaultdict(dict)
+        self._upserts: dict[tuple[Table, str], _Upserts] = {}
+
+    def insert(self, table: Table, row: Mapping[str, Any]) -> None:
+        """A new row (its key must be new: keyed by an event not seen before)."""
+        self._inserts[table].append(_complete(table, row))
+
+    def insert_ignore(self, table: Table, rows) -> None:
+        """Rows written only where their key is not there yet: the first one wins."""
+        pending = self._ignores[table]
+        for row in rows:
+            complete = _complete(table, row)
+            pending.setdefault(_key(table, complete), complete)
+
+    def upsert(self, table: Table, row: Mapping[str, Any], update: Sequence[str],
+               where: Callable | None = None, prefer: Prefer = keep_last, group: str = "") -> None:
+        """Insert ``row`` or update ``update`` where ``where(excluded)`` holds; ``prefer`` picks among the batch's rows.
+
+        Upserts of one table with other columns or another rule go in another named ``group``.
+        """
+        group = self._upserts.setdefault((table, group), _Upserts(tuple(update), where, prefer))
+        complete = _complete(table, row)
+        key = _key(table, complete)
+        group.rows[key] = group.prefer(group.rows[key], complete) if key in group.rows else complete
+
+    def flush(self, tx: Connection) -> None:
+        """Write everything gathered, one statement per table and kind, then forget it."""
+        for table, rows in self._inserts.items():
+            insert_many(tx, table, rows)
+        for table, pending in self._ignores.items():
+            insert_ignore(tx, table, pending.values())
+        for (table, _name), group in self._upserts.items():
+            upsert_many(tx, table, list(group.rows.values()), group.update, group.where)
+        self.__init__()
+
+
+def _complete(table: Table, row: Mapping[str, Any]) -> Row:
+    """The row with every column (None where not given): rows written together must have the same keys."""
+    names, known = _columns(table)
+    if not known.issuperset(row):
+        raise ValueError(f"{table.name} has no column(s) {sorted(set(row) - known)}")
+    return {name: row.get(name) for name in names}
+
+
+@lru_cache(maxsize=None)
+def _columns(table: Table) -> tuple[tuple[str, ...], frozenset[str]]:
+    names = tuple(table.columns.keys())
+    return names, frozenset(names)
+
+
+def _key(table: Table, row: Row) -> tuple:
+    return tuple(row[column.name] for column in table.primary_key.columns)

@@ -1,0 +1,1 @@
+"""The impact read model: community indicators by gender, value distribution and payouts."""

@@ -1,0 +1,47 @@
+"""The read-model database helpers behave alike on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
+
+from services.database import create_database_engine, read_snapshot, serialise, write_transaction
+
+metadata = MetaData()
+counter = Table("counter", metadata, Column("id", Integer, primary_key=True))
+
+
+def test_a_read_snapshot_does_not_see_what_commits_after_its_first_query(database_url):
+    engine = create_database_engine(database_url)
+    metadata.create_all(engine)
+    with read_snapshot(engine) as reader:
+        assert reader.execute(select(func.count()).select_from(counter)).scalar() == 0
+        with write_transaction(engine) as tx:
+            tx.execute(insert(counter).values(id=1))
+        assert reader.execute(select(func.count()).select_from(counter)).scalar() == 0  # the same snapshot
+    with read_snapshot(engine) as reader:
+        assert reader.execute(select(func.count()).select_from(counter)).scalar() == 1
+    engine.dispose()
+
+
+def test_serialised_writers_read_what_the_previous_one_committed(database_url):
+    engine = create_database_engine(database_url)
+    metadata.create_all(engine)
+    start = threading.Barrier(4)
+
+    def next_id() -> None:
+        start.wait()
+        for _ in range(10):
+            with write_transaction(engine) as tx:
+                serialise(tx, "counter")
+                current = tx.execute(select(func.coalesce(func.max(counter.c.id), 0))).scalar()
+                tx.execute(insert(counter).values(id=current + 1))  # a duplicate key if two read the same max
+
+    threads = [threading.Thread(target=next_id) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with engine.connect() as connection:
+        assert connection.execute(select(counter.c.id).order_by(counter.c.id)).scalars().all() == list(range(1, 41))
+    engine.dispose()
