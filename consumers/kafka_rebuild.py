@@ -34,7 +34,7 @@ def rebuild_from_kafka(runner: "KafkaProjectionRunner", on_progress: Callable[[i
     """Replay the whole topic into fresh tables, then switch; the number of events applied."""
     runner.prepare()
     runner.kafka_log.ensure_topic()
-    ends = runner.kafka_log.end_offsets()
+    ends = runner.kafka_log.settled_end_offsets()
     total = sum(ends.values())
     staging = Staging(runner.engine, runner.projector.name)
     consumer = runner._consumer(group_id=None)  # noqa: SLF001

@@ -250,12 +250,12 @@ class KafkaProjectionRunner(ProjectionRunner):
         raise NotImplementedError("a Kafka projector runs as a consumer: use catch_up() or run_forever()")
 
     def catch_up(self, until: int | None = None) -> int:
-        """Apply every partition up to its end offset now, outside the group (tests, demo, bench).
+        """Apply every batch committed before the call, outside the group (tests, demo, bench).
 
         ``until`` is ignored: on Kafka each partition has its own end, read when this starts.
         """
         self.kafka_log.ensure_topic()
-        ends = self.kafka_log.end_offsets()
+        ends = self.kafka_log.settled_end_offsets()
         consumer = self._consumer(group_id=None)
         feed = KafkaFeed(self, consumer, in_group=False)
         partitions = [TopicPartition(self.topic, partition) for partition in sorted(ends)]

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -115,6 +116,7 @@ class KafkaEventLog(EventLog):
         self._topic_ready = False
         self._healing = False
         self._reader: KafkaConsumer | None = None
+        self._watermarks: KafkaConsumer | None = None
         self._reader_lock = threading.Lock()
 
     # -- the topic ----------------------------------------------------------------------------
@@ -212,7 +214,7 @@ class KafkaEventLog(EventLog):
     def _checkout(self) -> tuple[int, KafkaProducer | None]:
         with self._lock:
             if self._pid != os.getpid():  # forked: producers and their threads do not survive a fork
-                self._idle, self._slots, self._pid, self._reader = [], 0, os.getpid(), None
+                self._idle, self._slots, self._pid, self._reader, self._watermarks = [], 0, os.getpid(), None, None
             if self._idle:
                 return self._idle.pop()
             self._slots += 1
@@ -329,13 +331,41 @@ class KafkaEventLog(EventLog):
                 raise LogUnavailable(f"Kafka offsets unavailable: {exc!r}") from exc
         return {tp.partition: int(offset) for tp, offset in ends.items()}
 
+    def settled_end_offsets(self, wait_s: float = 2.0) -> dict[int, int]:
+        """End offsets that include every transaction committed before this call.
+
+        A commit returns before the broker has written its markers into the partitions, and
+        until then the last stable offset stays before the batch. So: take each partition's high
+        watermark now and wait (at most ``wait_s``) until the stable ends reach it. A transaction
+        still open (a crashed producer) is not waited for longer than that.
+        """
+        partitions = self.topic_partitions()
+        with self._reader_lock:
+            try:
+                if self._watermarks is None:
+                    self._watermarks = KafkaConsumer(
+                        bootstrap_servers=self.servers, client_id="oretrail-watermarks", group_id=None,
+                        isolation_level="read_uncommitted", request_timeout_ms=self.timeout_ms + 1000,
+                        bootstrap_timeout_ms=self.timeout_ms, reconnect_backoff_max_ms=1000)
+                highs = self._watermarks.end_offsets(partitions, timeout_ms=self.timeout_ms)
+            except KafkaError as exc:
+                self._drop_reader()
+                raise LogUnavailable(f"Kafka offsets unavailable: {exc!r}") from exc
+        deadline = time.monotonic() + wait_s
+        while True:
+            ends = self.end_offsets()
+            if all(ends.get(tp.partition, 0) >= high for tp, high in highs.items()) or time.monotonic() > deadline:
+                return ends
+            time.sleep(0.02)
+
     def end_position(self) -> int:
         """On Kafka: the sum of the partitions' end offsets (a measure for lag, not a position)."""
         return sum(self.end_offsets().values())
 
     def read(self, after: int, limit: int) -> list[RecordedEvent]:
-        """Up to ``limit`` committed events with a position above ``after``, partition by partition."""
-        ends = self.end_offsets()
+        """Up to ``limit`` committed events with a position above ``after``, partition by partition
+        (every batch committed before the call included)."""
+        ends = self.settled_end_offsets()
         start_partition, start_offset = split_position(after)
         found: list[RecordedEvent] = []
         with self._reader_lock:
@@ -371,12 +401,14 @@ class KafkaEventLog(EventLog):
         return found
 
     def _drop_reader(self) -> None:
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            try:
-                reader.close()
-            except Exception:  # noqa: BLE001
-                pass
+        readers = (self._reader, self._watermarks)
+        self._reader = self._watermarks = None
+        for reader in readers:
+            if reader is not None:
+                try:
+                    reader.close()
+                except Exception:  # noqa: BLE001
+                    pass
 
     def close(self) -> None:
         """Close the producers and the reader."""

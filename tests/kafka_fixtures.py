@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.settings import Settings
+from tests.databases import database_url_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,9 +53,13 @@ def kafka_servers() -> str:
 
 
 @pytest.fixture
-def kafka_env(kafka_servers, tmp_path) -> dict[str, str]:
-    """Environment variables of a fresh Kafka deployment (topic, groups, SQLite read models)."""
-    return kafka_environment(kafka_servers, tmp_path / "data")
+def kafka_env(kafka_servers, tmp_path, database) -> dict[str, str]:
+    """Environment variables of a fresh Kafka deployment: topic, groups, and read models of its
+    own on the test's backend (SQLite, PostgreSQL), apart from the ``platform`` fixture's."""
+    folder = tmp_path / "kafka"
+    folder.mkdir(exist_ok=True)
+    with database_url_for(database, folder) as url:
+        yield {**kafka_environment(kafka_servers, folder), "ORETRAIL_DATABASE_URL": url}
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import requests
 from consumers.provenance.tables import metadata as provenance_tables
 from services.bootstrap import build_platform
 from services.settings import Settings
+from tests.databases import database_url_for
 from tests.readmodel import dump_tables
 
 
@@ -32,15 +33,19 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval
 
 
 def fresh_read_model(env: dict[str, str], folder: Path) -> dict:
-    """The provenance tables replayed from the whole topic into a new database (a fresh rebuild)."""
-    settings = Settings.from_env({**env, "ORETRAIL_DATA_DIR": str(folder),
-                                  "ORETRAIL_KAFKA_PREFIX": "reference-" + uuid.uuid4().hex[:8]})
-    platform = build_platform(settings)
-    try:
-        platform.catch_up()
-        return dump_tables(platform.engine, provenance_tables)
-    finally:
-        platform.close()
+    """The provenance tables replayed from the whole topic into a new database of the same
+    backend (a fresh rebuild), to compare with the read model under test."""
+    folder.mkdir(parents=True, exist_ok=True)
+    backend = "postgresql" if env.get("ORETRAIL_DATABASE_URL", "").startswith("postgresql") else "sqlite"
+    with database_url_for(backend, folder) as url:
+        settings = Settings.from_env({**env, "ORETRAIL_DATA_DIR": str(folder), "ORETRAIL_DATABASE_URL": url,
+                                      "ORETRAIL_KAFKA_PREFIX": "reference-" + uuid.uuid4().hex[:8]})
+        platform = build_platform(settings)
+        try:
+            platform.catch_up()
+            return dump_tables(platform.engine, provenance_tables)
+        finally:
+            platform.close()
 
 
 def without_server_fields(value: Any) -> Any:
