@@ -10,8 +10,10 @@
   extrapolated from its rate unless run with 1,000,000).
 
 The broker: ``ORETRAIL_TEST_KAFKA`` if set, else one started with ``scripts/kafka-local`` in a
-scratch folder. Read models: SQLite, or ``BENCH_DATABASE_URL`` (e.g. a PostgreSQL URL; each
-measurement then uses fresh topics but the same database).
+scratch folder. Read models (and the capture index): PostgreSQL, a fresh database per measurement
+on ``ORETRAIL_BENCH_POSTGRES_URL`` or on ``scripts/postgres-local`` (as ``bench/postgres.py``);
+``BENCH_KAFKA_READ_MODELS=sqlite`` measures on SQLite files instead. The projector's throughput is
+also measured on the other backend, for comparison.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from kafka import KafkaProducer
 
 from bench.chains import EventFactory, bulk_stream
 from bench.common import ROOT, latency_summary, served
+from bench.postgres import _database, postgres_server
 from events.envelope import prepare
 from events.kafka_records import headers_of
 from services.bootstrap import build_platform
@@ -45,22 +48,35 @@ LAG_SECONDS = int(os.environ.get("BENCH_LAG_SECONDS", "30"))
 LAG_RATE = 500
 BATCH = 500
 CLIENTS = 4
+BACKEND = os.environ.get("BENCH_KAFKA_READ_MODELS", "postgresql")
 
 
 def run() -> dict:
     """Every measurement; figures in events/s, milliseconds and seconds."""
-    with tempfile.TemporaryDirectory(prefix="oretrail-bench-kafka-") as scratch, broker(Path(scratch)) as address:
+    with tempfile.TemporaryDirectory(prefix="oretrail-bench-kafka-") as scratch, broker(Path(scratch)) as address, \
+            postgres_server() as server:
         scratch_path = Path(scratch)
+
+        def env(name: str, backend: str = BACKEND):
+            return deployment(address, backend, server, scratch_path / name)
+
         events = bulk_stream(EventFactory("capture"), CAPTURE_EVENTS, "cap")
-        figures: dict = {"broker": "local single-node KRaft (scripts/kafka-local)",
-                         "read_models": "postgresql" if os.environ.get("BENCH_DATABASE_URL") else "sqlite"}
-        figures["raw_producer"] = measure_raw_producer(address, scratch_path / "raw", events)
-        figures["capture"] = measure_capture(address, scratch_path / "capture", events)
+        figures: dict = {"broker": "local single-node KRaft (scripts/kafka-local)", "read_models": BACKEND}
+        with env("raw") as raw_env:
+            figures["raw_producer"] = measure_raw_producer(raw_env, events)
+        with env("capture") as capture_env:
+            figures["capture"] = measure_capture(capture_env, events)
         figures["capture"]["ratio_to_raw_producer"] = round(
             figures["capture"]["events_per_s"] / figures["raw_producer"]["events_per_s"], 3)
-        figures["projector"] = measure_projector(address, scratch_path / "projector")
-        figures["lag"] = measure_lag(address, scratch_path / "lag")
-        figures["rebuild"] = measure_rebuild(address, scratch_path / "rebuild")
+        other = "sqlite" if BACKEND == "postgresql" else "postgresql"
+        figures["projector"] = {}
+        for backend in (BACKEND, other):
+            with env(f"projector-{backend}", backend) as projector_env:
+                figures["projector"][backend] = measure_projector(projector_env)
+        with env("lag") as lag_env:
+            figures["lag"] = measure_lag(lag_env)
+        with env("rebuild") as rebuild_env:
+            figures["rebuild"] = measure_rebuild(rebuild_env)
     figures["targets"] = {"capture_events_per_s": ">= 3000", "projector_events_per_s": ">= 3000",
                           "lag_p99_ms_at_500_per_s": "<= 1000", "rebuild_1m_s": "<= 600"}
     return figures
@@ -82,20 +98,21 @@ def broker(scratch: Path) -> Iterator[str]:
         subprocess.run([str(ROOT / "scripts" / "kafka-local"), "stop"], env=env, capture_output=True, timeout=120)
 
 
-def environment(address: str, data_dir: Path) -> dict[str, str]:
-    """A fresh deployment: its own topic, group prefix and (SQLite) read models."""
+@contextmanager
+def deployment(address: str, backend: str, server: str, data_dir: Path) -> Iterator[dict[str, str]]:
+    """A fresh deployment: its own topic, group prefix and read-model database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
-    env = {"ORETRAIL_DATA_DIR": str(data_dir), "ORETRAIL_EVENT_LOG": f"kafka://{address}",
-           "ORETRAIL_KAFKA_TOPIC": f"bench.{token}", "ORETRAIL_KAFKA_PREFIX": f"bench-{token}"}
-    if os.environ.get("BENCH_DATABASE_URL"):
-        env["ORETRAIL_DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
-    return env
+    with _database(backend, server, data_dir) as url:
+        yield {"ORETRAIL_DATA_DIR": str(data_dir), "ORETRAIL_EVENT_LOG": f"kafka://{address}",
+               "ORETRAIL_KAFKA_TOPIC": f"bench.{token}", "ORETRAIL_KAFKA_PREFIX": f"bench-{token}",
+               "ORETRAIL_DATABASE_URL": url}
 
 
-def measure_raw_producer(address: str, data_dir: Path, events: list[dict]) -> dict:
+def measure_raw_producer(env: dict[str, str], events: list[dict]) -> dict:
     """kafka-python's transactional producer alone (configured as capture's): the same records, 500 a transaction."""
     prepared = [prepare(envelope) for envelope in events]
-    settings = Settings.from_env(environment(address, data_dir))
+    settings = Settings.from_env(env)
     platform = build_platform(settings)  # only to create the topic the same way
     kafka_log = platform.runners["provenance"].kafka_log
     kafka_log.ensure_topic()
@@ -128,9 +145,8 @@ def _gunicorn(workers: int, threads: int) -> list[str]:
             "--worker-class", "gthread", "--timeout", "120", "services.wsgi:create_app()"]
 
 
-def measure_capture(address: str, data_dir: Path, events: list[dict]) -> dict:
+def measure_capture(env: dict[str, str], events: list[dict]) -> dict:
     """POST the events in batches of 500 from 4 client threads to gunicorn (2 workers x 4 threads)."""
-    env = environment(address, data_dir)
     key = _admin_key(env)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     bodies = [json.dumps({"events": events[start:start + BATCH]}).encode() for start in range(0, len(events), BATCH)]
@@ -168,19 +184,16 @@ def _fill(platform, events: list[dict], batch: int = 1000) -> None:
         platform.log.append([prepare(envelope) for envelope in events[start:start + batch]])
 
 
-def measure_projector(address: str, data_dir: Path) -> dict:
-    """One projector catching up on a topic of PROJECTOR_EVENTS events, into a fresh read model."""
-    env = environment(address, data_dir / "writer")
-    writer = build_platform(Settings.from_env(env))
-    _fill(writer, bulk_stream(EventFactory("projector"), PROJECTOR_EVENTS, "proj"))
-    writer.close()
-    reader = build_platform(Settings.from_env({**env, "ORETRAIL_DATA_DIR": str(data_dir / "reader")}))
+def measure_projector(env: dict[str, str]) -> dict:
+    """The provenance projector catching up on a topic of PROJECTOR_EVENTS events, in one process."""
+    platform = build_platform(Settings.from_env(env))
     try:
+        _fill(platform, bulk_stream(EventFactory("projector"), PROJECTOR_EVENTS, "proj"))
         started = time.perf_counter()
-        applied = reader.runners["provenance"].catch_up()
+        applied = platform.runners["provenance"].catch_up()
         elapsed = time.perf_counter() - started
     finally:
-        reader.close()
+        platform.close()
     return {"events": applied, "seconds": round(elapsed, 2), "events_per_s": round(applied / elapsed)}
 
 
@@ -198,9 +211,9 @@ def small_chain(make: EventFactory, tag: str) -> list[dict]:
     ]
 
 
-def measure_lag(address: str, data_dir: Path) -> dict:
+def measure_lag(env: dict[str, str]) -> dict:
     """POST 50 events (10 rings) every 100 ms; time from each POST until its last ring is visible."""
-    env = environment(address, data_dir)
+    data_dir = Path(env["ORETRAIL_DATA_DIR"])
     key = _admin_key(env)
     headers = {"Authorization": f"Bearer {key}"}
     make = EventFactory("lag")
@@ -250,9 +263,8 @@ def measure_lag(address: str, data_dir: Path) -> dict:
             **latency_summary(samples)}
 
 
-def measure_rebuild(address: str, data_dir: Path) -> dict:
+def measure_rebuild(env: dict[str, str]) -> dict:
     """``oretrail rebuild provenance`` on a topic of REBUILD_EVENTS events, extrapolated to 1,000,000."""
-    env = environment(address, data_dir)
     platform = build_platform(Settings.from_env(env))
     try:
         _fill(platform, bulk_stream(EventFactory("rebuild"), REBUILD_EVENTS, "reb"))
