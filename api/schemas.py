@@ -142,6 +142,8 @@ class Provenance(Schema):
     origin_basis = fields.String(required=True, metadata={"enum": ["fine_gold", "gross_mass_where_unassayed"]})
     lineage = fields.Nested(Lineage, required=True)
     timeline = fields.List(fields.Nested(RecordedEventOut), required=True)
+    flags = fields.List(fields.Nested("FindingOut"), metadata={"description": "open findings of the ancestry"})
+    due_diligence = fields.Nested("DueDiligenceSummary", metadata={"description": "status, reasons, risks, audits"})
     impact = fields.Dict(metadata={"description": "impact indicators of the sites and months its gold came from, "
                                                   "weighted by origin share (small groups suppressed)"})
 

@@ -13,8 +13,9 @@ START = datetime(2025, 1, 6, 7, 0, tzinfo=timezone(timedelta(hours=1)))
 class EventFactory:
     """Makes envelopes with deterministic ids under a run-specific prefix."""
 
-    def __init__(self, prefix: str, seed: int = 7):
+    def __init__(self, prefix: str, seed: int = 7, spacing_minutes: int = 1):
         self.prefix = prefix
+        self.spacing_minutes = spacing_minutes
         self.counter = 0
         self.rng = random.Random(seed)
 
@@ -23,21 +24,26 @@ class EventFactory:
         return {
             "event_id": str(uuid.uuid5(NAMESPACE, f"{self.prefix}:{self.counter}")),
             "type": event_type,
-            "occurred_at": (START + timedelta(minutes=minutes if minutes is not None else self.counter)).isoformat(),
+            "occurred_at": (START + timedelta(
+                minutes=minutes if minutes is not None else self.counter * self.spacing_minutes)).isoformat(),
             "recorded_by": recorded_by,
             "data": data,
         }
 
 
-def registry(make: EventFactory, sites: int = 4, pits_per_site: int = 5, miners: int = 200) -> list[dict]:
-    """Organisations, sites, pits and miners."""
-    events = [make("organization.registered", {"org_id": "coop", "name": "Coop", "role": "cooperative", "country": "CD"})]
+def registry(make: EventFactory, sites: int = 4, pits_per_site: int = 5, miners: int = 200,
+             capacity_g_per_month: float = 400.0) -> list[dict]:
+    """Organisations, sites, pits and miners (a stream packing months of trade into days needs big pits
+    to stay honest: ``capacity_g_per_month``)."""
+    events = [make("organization.registered", {"org_id": org_id, "name": org_id.title(), "role": role, "country": country})
+              for org_id, role, country in (("coop", "cooperative", "CD"), ("exporter", "exporter", "CD"),
+                                            ("refiner", "refiner", "CH"), ("atelier", "manufacturer", "FR"))]
     for s in range(sites):
         events.append(make("site.registered", {"site_id": f"site-{s}", "name": f"Site {s}", "country": "CD",
                                                "region": "Ituri", "mineral": "gold"}))
         for p in range(pits_per_site):
             events.append(make("pit.registered", {"pit_id": f"pit-{s}-{p}", "site_id": f"site-{s}",
-                                                  "capacity_g_per_month": 400.0}))
+                                                  "capacity_g_per_month": capacity_g_per_month}))
     for m in range(miners):
         events.append(make("miner.registered", {"miner_id": f"miner-{m}", "cooperative_id": "coop",
                                                 "site_id": f"site-{m % sites}", "gender": "female" if m % 2 else "male",
@@ -84,8 +90,11 @@ def deep_product_chain(make: EventFactory, tag: str, lots: int = 1200) -> tuple[
     events.append(make("lots.merged", {"lot_id": shipment, "inputs": [{"lot_id": l, "mass_g": m} for l, m in merged]}, "exporter"))
     total = round(sum(m for _, m in merged), 2)
     events.append(make("lot.exported", {"lot_id": shipment, "export_permit": "CEEC-1", "destination_country": "CH"}, "exporter"))
+    events.append(make("lot.transferred", {"lot_id": shipment, "from_id": "exporter", "to_id": "refiner", "mass_g": total}, "exporter"))
     events.append(make("lot.refined", {"inputs": [{"lot_id": shipment, "mass_g": total}],
                                        "outputs": [{"lot_id": f"{tag}-bar", "mass_g": round(total * 0.86, 2), "fineness": 0.9999}]}, "refiner"))
+    events.append(make("lot.transferred", {"lot_id": f"{tag}-bar", "from_id": "refiner", "to_id": "atelier",
+                                           "mass_g": round(total * 0.86, 2)}, "refiner"))
     product = f"{tag}-ring"
     events.append(make("product.manufactured", {"product_id": product, "inputs": [{"lot_id": f"{tag}-bar", "mass_g": 4.0}],
                                                 "mass_g": 5.3, "fineness": 0.75, "gtin": "03760123450010", "serial": "1"}, "atelier"))

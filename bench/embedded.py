@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from bench.chains import EventFactory, bulk_stream, deep_product_chain
+from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
 from bench.common import latency_summary, served
 from events.envelope import prepare
 from services.bootstrap import build_platform
@@ -64,11 +64,14 @@ def measure_capture(data_dir: Path, events: list[dict]) -> dict:
         figures.update(events=len(events), seconds=round(elapsed, 2), events_per_s=round(len(events) / elapsed))
 
         # provenance latency: a ring with > 1,000 ancestor nodes, once the projector has caught up
-        chain, product = deep_product_chain(EventFactory("deep"), "deep", lots=1200)
+        # six hours apart: about 20 months of an honest cooperative's trade (no capacity findings)
+        make = EventFactory("deep", spacing_minutes=360)
+        chain, product = deep_product_chain(make, "deep", lots=1200)
+        chain = registry(make, capacity_g_per_month=100_000.0) + chain
         for start in range(0, len(chain), BATCH):
             session.post(f"{base}/v1/events", json={"events": chain[start:start + BATCH]}, headers=headers).raise_for_status()
         deadline = time.monotonic() + 600
-        while session.get(f"{base}/readyz").json()["projectors"]["provenance"]["lag"] > 0:
+        while any(state["lag"] > 0 for state in session.get(f"{base}/readyz").json()["projectors"].values()):
             if time.monotonic() > deadline:
                 raise RuntimeError("projector did not catch up")
             time.sleep(0.2)

@@ -11,11 +11,17 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api import diligence as diligence_api
+from api import findings as findings_api
 from api import impact as impact_api
 from api import labels, observability, public
 from api import value as value_api
 from api.app import create_app
 from api.context import AppContext
+from consumers.checks.projector import ChecksProjector
+from consumers.checks.views import FindingsView
+from consumers.diligence.projector import DiligenceProjector
+from consumers.diligence.views import DiligenceView
 from consumers.impact.ledger import PayoutsView
 from consumers.impact.projector import ImpactProjector
 from consumers.impact.section import impact_section
@@ -39,9 +45,11 @@ from services.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-def all_projectors() -> list[Projector]:
+def all_projectors(settings: Settings | None = None) -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
-    return [ProvenanceProjector(), ImpactProjector()]
+    checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance) if settings is not None
+              else ChecksProjector())
+    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector()]
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -138,6 +146,12 @@ class Platform:
         # the consumer's page behind the QR code, and label sheets for jewellers
         context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
         context.blueprints += [public.blueprint, labels.blueprint]
+        # spot the liar: findings, and a product's due diligence (sections of its provenance and a record)
+        context.extras["findings"] = FindingsView(self.engine)
+        context.extras["diligence"] = DiligenceView(self.engine)
+        context.blueprints += [findings_api.blueprint, diligence_api.blueprint]
+        context.provenance_sections.append(
+            diligence_api.provenance_section(context.extras["findings"], context.extras["diligence"]))
         impact = ImpactView(self.engine)
         context.extras.update(impact=impact, value_chain=ValueChainView(self.engine, self.settings.payout_share),
                               payouts=PayoutsView(self.engine, self.settings.payout_share))
@@ -166,7 +180,7 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
     platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
-    for projector in projectors if projectors is not None else all_projectors():
+    for projector in projectors if projectors is not None else all_projectors(settings):
         runner = open_runner(log, engine, projector, settings)
         runner.listeners.append(platform.metrics.batch_applied)
         platform.runners[projector.name] = runner

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable
 
+from events.catalogue.diligence import inspection_flag_id
 from services.demo_impact import community_events
 
 DEMO_NAMESPACE = uuid.UUID("5b7c4c8e-8d0e-4a55-9b7e-0f6f1c1e2a11")
@@ -27,6 +28,8 @@ REFINER = "ref-lucerne"
 MANUFACTURER = "atelier-lumen"
 RETAILER = "bijou-rivage"
 RECYCLER = "recycle-geneve"
+NGO = "ngo-impact-ituri"
+AUDITOR = "rcm-audit-services"
 SITES = (
     {"site_id": "site-mabanga", "name": "Mabanga", "region": "Ituri", "latitude": 1.5403, "longitude": 30.2711},
     {"site_id": "site-nizi", "name": "Nizi", "region": "Ituri", "latitude": 1.7451, "longitude": 30.3193},
@@ -109,6 +112,8 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         chain.event("organization.registered", program, "admin", {"org_id": MANUFACTURER, "name": "Atelier Lumen", "role": "manufacturer", "country": "FR"}),
         chain.event("organization.registered", program, "admin", {"org_id": RETAILER, "name": "Bijouterie Rivage", "role": "retailer", "country": "FR"}),
         chain.event("organization.registered", program, "admin", {"org_id": RECYCLER, "name": "Genève Recyclage SA", "role": "refiner", "country": "CH"}),
+        chain.event("organization.registered", program, "admin", {"org_id": NGO, "name": "IMPACT Ituri field office", "role": "ngo", "country": "CD"}),
+        chain.event("organization.registered", program, "admin", {"org_id": AUDITOR, "name": "RCM Audit Services", "role": "auditor", "country": "RW"}),
     ]
     pits: list[dict[str, Any]] = []
     for site in SITES:
@@ -197,9 +202,15 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         reference_price += Decimal(rng.randint(-150, 250)) / 100
         batch += reference_prices(chain, month_start, reference_price)
         for pit in pits:
-            batch.append(chain.event("pit.inspected", month_start + timedelta(hours=3), COOPERATIVE, {
+            inspection = chain.event("pit.inspected", month_start + timedelta(hours=3), COOPERATIVE, {
                 "pit_id": pit["pit_id"], "status": "active", "children_present": False,
-                "armed_presence": False, "mercury_use": rng.random() < 0.3}))
+                "armed_presence": False, "mercury_use": rng.random() < 0.3})
+            batch.append(inspection)
+            if inspection["data"]["mercury_use"]:  # the inspection raised an environment risk: the NGO follows it up
+                batch.append(chain.event("risk.resolved", month_start + timedelta(days=12), NGO, {
+                    "flag_id": inspection_flag_id(inspection["event_id"], "environment"), "resolution": "mitigated",
+                    "note": "Mercury retorts handed out and amalgamation moved away from the stream; "
+                            "checked on a follow-up visit."}))
         purchased: list[tuple[str, float]] = []
         for week in range(4):
             for pit in pits:
@@ -271,6 +282,20 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         "price_per_g": "131.20", "currency": "USD"}))
     batch.append(chain.event("lot.received", refine_day + timedelta(days=4), MANUFACTURER, {
         "lot_id": "BAR-LFG-7781", "mass_g": bar_mass}))
+    # due diligence on the exporter (OECD step 2 and 3) and an independent audit of the refinery (step 4)
+    batch.append(chain.event("risk.flagged", ship_day + timedelta(days=1), NGO, {
+        "flag_id": "risk-2026-001", "subject_id": EXPORTER, "category": "unpaid_taxes", "severity": "medium",
+        "description": "The royalty receipt for the consignment was missing from the export file."}))
+    batch.append(chain.event("risk.resolved", ship_day + timedelta(days=6), NGO, {
+        "flag_id": "risk-2026-001", "resolution": "unfounded",
+        "note": "The provincial mining division's royalty receipt was found and its hash added to the file."},
+        evidence=chain.evidence("royalty_receipt", shipment)))
+    batch.append(chain.event("audit.completed", refine_day + timedelta(days=5), AUDITOR, {
+        "subject_id": REFINER, "auditor": AUDITOR, "result": "pass",
+        "report_sha256": hashlib.sha256(b"RCM refiner audit 2026 Lucerne Fine Gold").hexdigest()}))
+    batch.append(chain.event("audit.completed", ship_day - timedelta(days=10), AUDITOR, {
+        "subject_id": COOPERATIVE, "auditor": AUDITOR, "result": "pass",
+        "report_sha256": hashlib.sha256(b"RCM mine site assessment 2026 Ituri Or").hexdigest()}))
     chain.batches.append(batch)
 
     # the atelier makes rings and pendants in 18-carat gold (0.750)

@@ -20,6 +20,8 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
+    "ORETRAIL_MASS_TOLERANCE": "gain allowed by the mass-balance checks before a finding, a fraction (default 0.005)",
+    "ORETRAIL_TRANSIT_TOLERANCE": "difference allowed between grams sent and received, a fraction (default 0.005)",
     "ORETRAIL_KAFKA_TOPIC": "the Kafka topic of the log (default oretrail.events)",
     "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it (default 6)",
     "ORETRAIL_KAFKA_PREFIX": "Kafka log: prefix of consumer groups (PREFIX.NAME) and transactional ids (default oretrail)",
@@ -44,6 +46,8 @@ class Settings:
     projector_batch: int = 500
     log_level: str = "INFO"
     log_format: str = "text"
+    mass_tolerance: float = 0.005
+    transit_tolerance: float = 0.005
     metrics_port: int | None = None
     prometheus_multiproc_dir: str | None = None
     payout_share: Decimal = Decimal("0.01")
@@ -69,6 +73,8 @@ class Settings:
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
             log_format=_choice(env, "ORETRAIL_LOG_FORMAT", ("text", "json")),
+            mass_tolerance=_fraction(env, "ORETRAIL_MASS_TOLERANCE", 0.005),
+            transit_tolerance=_fraction(env, "ORETRAIL_TRANSIT_TOLERANCE", 0.005),
             metrics_port=_integer(env, "ORETRAIL_METRICS_PORT", None),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
             payout_share=_share(env, "ORETRAIL_PAYOUT_SHARE", Decimal("0.01")),
@@ -112,4 +118,17 @@ def _share(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
         raise SettingsError(f"{name} must be a decimal number such as 0.01, not {raw!r}") from None
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
         raise SettingsError(f"{name} must lie between 0 and 1 (0.01 is 1 %), not {raw!r}")
+    return value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 <= value < 1:
+        raise SettingsError(f"{name} must be a fraction in [0, 1), not {value}")
     return value

@@ -12,6 +12,13 @@ SEVERITIES = ("low", "medium", "high")
 RESOLUTIONS = ("mitigated", "disengaged", "unfounded")
 
 
+def inspection_flag_id(inspection_event_id: str, category: str) -> str:
+    """The ``flag_id`` of the risk a ``pit.inspected`` event raises automatically (children present:
+    ``child_labour``; armed presence: ``armed_group``; mercury use: ``environment``): a
+    ``risk.resolved`` naming it records how that risk was handled."""
+    return f"inspection:{inspection_event_id}:{category}"
+
+
 class RiskFlagged(DataSchema):
     """A risk identified on a subject (a lot, pit, site or organisation)."""
 

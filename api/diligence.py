@@ -1,0 +1,187 @@
+"""Due-diligence blueprint: a product's due-diligence record (JSON or printable HTML), and the
+``flags`` and ``due_diligence`` sections of its provenance."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import orjson
+from flask import Blueprint, current_app, jsonify, render_template, request
+from marshmallow import RAISE, Schema, fields, validate
+
+from api.auth import current_principal
+from api.findings import FindingOut, parse_query
+from consumers.checks.views import FindingsView
+from consumers.diligence.record import ancestry_of, build_record, refinings, status_of
+from consumers.diligence.views import DiligenceView
+from services.auth import Principal
+from services.errors import NotFound
+
+blueprint = Blueprint("diligence", __name__, template_folder="templates")
+
+
+class RecordQuery(Schema):
+    """Query of the due-diligence record."""
+
+    class Meta:
+        unknown = RAISE
+
+    format = fields.String(validate=validate.OneOf(("json", "html")))
+
+
+class Reason(Schema):
+    """Why a product is not clear: an open finding or risk, or a failed audit."""
+
+    source = fields.String(required=True, metadata={"enum": ["finding", "risk", "audit"]})
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    subject_id = fields.String(required=True)
+    severity = fields.String(required=True)
+    red = fields.Boolean(required=True)
+    message = fields.String(required=True)
+
+
+class Risk(Schema):
+    """An OECD Annex II risk on a subject of the ancestry, and how it was handled."""
+
+    flag_id = fields.String(required=True)
+    subject_id = fields.String(required=True)
+    category = fields.String(required=True)
+    severity = fields.String(required=True, metadata={"enum": ["low", "medium", "high"]})
+    description = fields.String(required=True)
+    raised_by = fields.String(required=True)
+    raised_at = fields.String(required=True)
+    source = fields.String(required=True, metadata={"enum": ["reported", "inspection"]})
+    event_id = fields.String(required=True)
+    hash = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["open", "resolved"]})
+    resolution = fields.Dict(allow_none=True, required=True)
+
+
+class Refining(Schema):
+    """A refining of the ancestry and its recovery (gold out over gold in)."""
+
+    node_id = fields.String(required=True)
+    event_id = fields.String(required=True)
+    refiner = fields.String(allow_none=True)
+    refined_at = fields.String(allow_none=True)
+    basis = fields.String(allow_none=True, metadata={"enum": ["fine_gold", "gross", None]})
+    input_g = fields.Float(allow_none=True)
+    output_g = fields.Float(allow_none=True)
+    recovery = fields.Float(allow_none=True)
+
+
+class DueDiligenceSummary(Schema):
+    """The ``due_diligence`` section of a product's provenance."""
+
+    status = fields.String(required=True, metadata={"enum": ["clear", "attention", "red"]})
+    reasons = fields.List(fields.Nested(Reason), required=True)
+    risks = fields.List(fields.Nested(Risk), required=True)
+    audits = fields.List(fields.Dict(), required=True)
+    refinings = fields.List(fields.Nested(Refining), required=True)
+
+
+class DueDiligenceRecord(Schema):
+    """``GET /v1/products/{id}/due-diligence``: the record a jeweller files for a regulator."""
+
+    product = fields.Dict(required=True)
+    generated_at = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["clear", "attention", "red"]})
+    reasons = fields.List(fields.Nested(Reason), required=True)
+    origin = fields.List(fields.Dict(), required=True)
+    origin_basis = fields.String(required=True)
+    actors = fields.Dict(required=True, metadata={
+        "description": "organisations with role, country and what they recorded; miners counted, not named"})
+    chain_of_custody = fields.List(fields.Dict(), required=True)
+    refinings = fields.List(fields.Nested(Refining), required=True)
+    findings = fields.List(fields.Nested(FindingOut), required=True)
+    risks = fields.List(fields.Nested(Risk), required=True)
+    audits = fields.List(fields.Dict(), required=True)
+    integrity = fields.Dict(required=True, metadata={"description": "hashes of every event behind the record"})
+
+
+def _with_timeline(provenance: dict[str, Any]) -> dict[str, Any]:
+    """The provenance with its timeline as a list (the API may hand sections a pre-serialised one)."""
+    if isinstance(provenance["timeline"], list):
+        return provenance
+    return {**provenance, "timeline": orjson.loads(orjson.dumps(provenance["timeline"]))}
+
+
+def _diligence(provenance: dict[str, Any], findings_view: FindingsView, diligence_view: DiligenceView):
+    ancestry = ancestry_of(_with_timeline(provenance))
+    findings = findings_view.for_nodes(ancestry.tainted_by)
+    risks = diligence_view.risks_for(ancestry.subjects)
+    audits = diligence_view.audits_for(ancestry.subjects)
+    refining_events = [n["created_by_event"] for n in provenance["lineage"]["nodes"]
+                       if n["kind"] == "refining" and n.get("created_by_event")]
+    balances = findings_view.balances(refining_events)
+    return ancestry, findings, risks, audits, balances
+
+
+def provenance_section(findings_view: FindingsView, diligence_view: DiligenceView) -> Callable[..., dict[str, Any]]:
+    """The ``flags`` (open findings of the ancestry) and ``due_diligence`` sections of a product's provenance."""
+
+    def section(product_id: str, provenance: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        _, findings, risks, audits, balances = _diligence(provenance, findings_view, diligence_view)
+        status, reasons = status_of(findings, risks, audits)
+        return {
+            "flags": [finding for finding in findings if finding["status"] == "open"],
+            "due_diligence": {"status": status, "reasons": reasons, "risks": risks, "audits": audits,
+                              "refinings": refinings(provenance, balances)},
+        }
+
+    return section
+
+
+def _wants_html() -> bool:
+    chosen = parse_query(RecordQuery(), request.args).get("format")
+    if chosen is not None:
+        return chosen == "html"
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"], default="application/json")
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+@blueprint.get("/v1/products/<product_id>/due-diligence")
+def due_diligence(product_id: str):
+    """The due-diligence record of a product.
+    ---
+    get:
+      summary: Due-diligence record of a product (JSON or printable HTML)
+      description: >
+        What a jeweller files for a regulator (OECD five steps, EU 2017/821): the origin and chain of
+        custody, every organisation with its role and country, the findings of the checks and the
+        risks of the whole ancestry and how they were handled, audits, the recovery of every
+        refining, the status (`red` when a high-severity risk or a double use, mass gain or custody
+        break is open; `attention` when anything else is open; `clear` otherwise) with its reasons,
+        and the integrity hashes of every event behind it. `?format=html` (or `Accept: text/html`)
+        gives a printable page.
+      tags: [provenance]
+      security: [{bearer: []}]
+      parameters:
+        - {name: product_id, in: path, required: true, schema: {type: string}}
+        - {name: format, in: query, schema: {type: string, enum: [json, html]}}
+      responses:
+        200:
+          description: The record
+          content:
+            application/json:
+              schema: DueDiligenceRecord
+            text/html:
+              schema: {type: string}
+        401: {$ref: "#/components/responses/Unauthenticated"}
+        404: {$ref: "#/components/responses/NotFound"}
+        422: {$ref: "#/components/responses/Invalid"}
+    """
+    principal = current_principal()
+    html = _wants_html()
+    context = current_app.extensions["oretrail"]
+    provenance = context.provenance.product_provenance(product_id, principal.sees_restricted)
+    if provenance is None:
+        raise NotFound(f"No product {product_id!r} has been manufactured.")
+    ancestry, findings, risks, audits, balances = _diligence(provenance, context.extras["findings"], context.extras["diligence"])
+    record = build_record(provenance, ancestry, findings, risks, audits, balances,
+                          context.extras["findings"].actors(ancestry.organisations | ancestry.miners),
+                          datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    if html:
+        return render_template("due_diligence.html", record=record), 200, {"Content-Type": "text/html; charset=utf-8"}
+    return jsonify(record)

@@ -1,0 +1,134 @@
+"""Benchmark of the checks: projector throughput with every check on, next to the provenance
+projector alone (target: the checks cost at most half of the throughput), and the latency of the
+due-diligence record of a ring with about 1,000 ancestor nodes over HTTP (target: p99 <= 200 ms)."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
+from bench.common import latency_summary, served
+from consumers.checks.projector import ChecksProjector
+from consumers.diligence.projector import DiligenceProjector
+from consumers.provenance.projector import ProvenanceProjector
+from events.envelope import prepare
+from services.bootstrap import build_platform
+from services.settings import Settings
+
+NAME = "checks"
+EVENTS = 20_000
+ANCESTOR_LOTS = 1_000
+REQUESTS = 200
+
+
+def _settings(folder: Path, database: str) -> Settings:
+    return Settings.from_env({"ORETRAIL_DATA_DIR": str(folder), "ORETRAIL_DATABASE_URL": f"sqlite:///{folder / database}",
+                              "ORETRAIL_LOG_LEVEL": "WARNING"})
+
+
+def _append(platform, events: list[dict]) -> None:
+    for start in range(0, len(events), 1000):
+        platform.log.append([prepare(event) for event in events[start:start + 1000]])
+
+
+def _time_catch_up(folder: Path, database: str, projectors) -> float:
+    platform = build_platform(_settings(folder, database), projectors)
+    try:
+        began = time.perf_counter()
+        platform.catch_up()
+        return time.perf_counter() - began
+    finally:
+        platform.close()
+
+
+class HourlyFactory(EventFactory):
+    """The same events an hour apart: about 20 lots per pit and month, as a real cooperative records."""
+
+    def __call__(self, event_type: str, data: dict, recorded_by: str = "admin", minutes: int | None = None) -> dict:
+        return super().__call__(event_type, data, recorded_by, minutes=60 * (self.counter + 1))
+
+
+def throughput(factory: EventFactory) -> dict:
+    """Events a second: the provenance projector alone, then provenance + checks + diligence on the same log."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        writer = build_platform(_settings(folder, "writer.db"), [])
+        events = bulk_stream(factory, EVENTS, "bulk")
+        _append(writer, events)
+        total = writer.log.end_position()
+        writer.close()
+        alone = _time_catch_up(folder, "alone.db", [ProvenanceProjector()])
+        checks_only = _time_catch_up(folder, "checks.db", [ChecksProjector(), DiligenceProjector()])
+        provenance_again = _time_catch_up(folder, "all.db", [ProvenanceProjector()])
+        with_checks = provenance_again + _time_catch_up(folder, "all.db", [ChecksProjector(), DiligenceProjector()])
+    ratio = alone / with_checks
+    return {
+        "events": total,
+        "provenance_alone_events_per_s": round(total / alone),
+        "checks_and_diligence_alone_events_per_s": round(total / checks_only),
+        "all_projectors_events_per_s": round(total / with_checks),
+        "throughput_kept_with_checks": round(ratio, 3),
+        "target_kept_at_least": 0.5,
+        "meets_target": ratio >= 0.5,
+    }
+
+
+def record_latency() -> dict:
+    """p50/p90/p99 of ``GET /v1/products/{id}/due-diligence`` for a ring with ~1,000 ancestors, over HTTP."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        settings = Settings.from_env({"ORETRAIL_DATA_DIR": str(folder), "ORETRAIL_LOG_LEVEL": "WARNING"})
+        platform = build_platform(settings)
+        make = EventFactory("bench-dd")
+        chain, product = deep_product_chain(make, "deep", lots=ANCESTOR_LOTS)
+        _append(platform, registry(make) + chain)
+        platform.catch_up()
+        key = platform.keys.create("atelier", "manufacturer")
+        provenance = platform.app_context().provenance.product_provenance(product)
+        ancestors = len(provenance["lineage"]["nodes"]) - 1
+        platform.close()
+        headers = {"Authorization": f"Bearer {key}"}
+        with served({"ORETRAIL_DATA_DIR": str(folder)}) as base:
+            url = f"{base}/v1/products/{product}/due-diligence"
+            session = requests.Session()
+            first = session.get(url, headers=headers, timeout=30)
+            first.raise_for_status()
+            body = first.json()
+            samples = []
+            for _ in range(REQUESTS):
+                began = time.perf_counter()
+                response = session.get(url, headers=headers, timeout=30)
+                samples.append(time.perf_counter() - began)
+                response.raise_for_status()
+            html = []
+            for _ in range(20):
+                began = time.perf_counter()
+                session.get(url + "?format=html", headers=headers, timeout=30).raise_for_status()
+                html.append(time.perf_counter() - began)
+    summary = latency_summary(samples)
+    return {
+        "ancestor_nodes": ancestors,
+        "record_events": len(body["integrity"]["events"]),
+        "open_findings": sum(1 for finding in body["findings"] if finding["status"] == "open"),
+        "status": body["status"],
+        "json": summary,
+        "html": latency_summary(html),
+        "target_p99_ms": 200,
+        "meets_target": summary["p99_ms"] <= 200,
+    }
+
+
+def run() -> dict:
+    """Throughput on two streams, and the record's latency.
+
+    ``throughput_one_month`` is ``bench.chains.bulk_stream`` as it is: 20,000 events a minute apart,
+    so every production falls in one month and every pit and miner is far over capacity (each batch
+    rewrites a few hundred capacity findings: the worst case). ``throughput_hourly`` is the same
+    stream an hour apart (about 27 months): mostly honest data, as in the field.
+    """
+    return {"throughput_one_month": throughput(EventFactory("bench-checks")),
+            "throughput_hourly": throughput(HourlyFactory("bench-checks")),
+            "due_diligence_record": record_latency()}

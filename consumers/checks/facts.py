@@ -1,0 +1,177 @@
+"""The facts the checks reason on: plain, immutable values loaded from the ``chk_*`` tables.
+
+Every fact carries the id of the event that stated it and its ``sort_key`` (when it happened, in
+UTC, then the event id): the rules order facts by when they happened, never by when they arrived.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events.fields import parse_timestamp
+
+
+def month_of(occurred_at: str) -> str:
+    """The calendar month (``YYYY-MM``) of a field time, in the field's own time zone."""
+    return parse_timestamp(occurred_at).strftime("%Y-%m")
+
+
+def month_key(kind: str, month: str, subject_id: str) -> str:
+    """The id that links a finding to every lot produced at a pit (``pit``) or by a miner (``miner``) in a month."""
+    return f"{kind}month:{month}:{subject_id}"
+
+
+def moment(sort_key: str) -> str:
+    """The time part of a sort key (two events at the same instant compare equal)."""
+    return sort_key.split("|", 1)[0]
+
+
+@dataclass(frozen=True)
+class Creation:
+    """A lot or product coming into being (production, merge, split, refining, manufacturing)."""
+
+    event_id: str
+    type: str
+    sort_key: str
+    recorded_by: str
+    lot_id: str
+    mass_g: float
+    #: the fineness declared at creation (production, refining output, product), else None
+    fineness: float | None = None
+    #: for a production: the miners who produced it (its first holders)
+    miner_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Consumption:
+    """Grams of a lot taken by a merge, split, refining or manufacturing."""
+
+    event_id: str
+    type: str
+    sort_key: str
+    recorded_by: str
+    lot_id: str
+    mass_g: float
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A lot handed from one holder to another."""
+
+    event_id: str
+    sort_key: str
+    lot_id: str
+    from_id: str
+    to_id: str
+    mass_g: float
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A lot weighed on arrival by ``recorded_by``."""
+
+    event_id: str
+    sort_key: str
+    lot_id: str
+    mass_g: float
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Any other event about a lot (an assay, an export): only its id, type and time matter."""
+
+    event_id: str
+    type: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class LotFacts:
+    """Everything the log says about one lot itself."""
+
+    lot_id: str
+    creations: tuple[Creation, ...] = ()
+    consumptions: tuple[Consumption, ...] = ()
+    transfers: tuple[Transfer, ...] = ()
+    receipts: tuple[Receipt, ...] = ()
+    #: assays and exports of the lot
+    others: tuple[Stamp, ...] = ()
+
+    @property
+    def creation(self) -> Creation | None:
+        """The creation that counts: the earliest, if two events claim to create the lot."""
+        return min(self.creations, key=lambda c: c.sort_key, default=None)
+
+    def available_g(self) -> float | None:
+        """The grams the lot holds: its creation mass, else the most any transfer or receipt stated."""
+        if self.creation is not None:
+            return self.creation.mass_g
+        stated = [t.mass_g for t in self.transfers] + [r.mass_g for r in self.receipts]
+        return max(stated) if stated else None
+
+
+@dataclass(frozen=True)
+class Side:
+    """One input or output of a transformation, with the fineness known for it (None if unknown)."""
+
+    lot_id: str
+    mass_g: float
+    fineness: float | None
+
+
+@dataclass(frozen=True)
+class Transformation:
+    """A merge, split, refining or manufacturing, with its inputs and outputs."""
+
+    event_id: str
+    type: str
+    recorded_by: str
+    inputs: tuple[Side, ...]
+    outputs: tuple[Side, ...]
+    #: for a split: the grams the input lot held before (its mass), if known
+    input_lot_g: float | None = None
+
+
+@dataclass(frozen=True)
+class Production:
+    """A production at a pit, by miners, in a calendar month (``YYYY-MM``, the field's local date)."""
+
+    event_id: str
+    sort_key: str
+    lot_id: str
+    pit_id: str
+    mass_g: float
+    month: str
+    miner_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """A pit inspection's verdict on activity."""
+
+    event_id: str
+    sort_key: str
+    pit_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A pit's monthly capacity as stated by a registration or an inspection."""
+
+    event_id: str
+    sort_key: str
+    month: str
+    pit_id: str
+    capacity_g: float
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """What a pit, or a miner at one pit, produced in a month: grams (exact sum of milligrams) and lots."""
+
+    subject_id: str
+    month: str
+    pit_id: str
+    total_g: float
+    productions: int

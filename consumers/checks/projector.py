@@ -1,0 +1,185 @@
+"""The checks projector: records the facts each event states; re-runs the rules on what a batch touched.
+
+Order tolerance: the rules read only the stored facts (never the arrival order), and every fact
+that can change a rule's answer touches the scopes that rule runs on (see ``recompute``). A finding
+raised while data was missing is withdrawn when the data arrives and clears it; one that needs data
+not yet seen appears when that data arrives. So the open findings are the same for any arrival order.
+
+Recording an event stores its facts and notes the scopes they touch; ``apply_batch`` records a whole
+batch, then recomputes every touched scope once, with a few queries per batch (``apply`` does the
+same for one event: the result is the same, as the scopes are recomputed from the stored facts).
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from sqlalchemy import Connection, MetaData, select
+
+from consumers.checks import tables as t
+from consumers.checks.recompute import Pending, Tolerances, recompute
+from consumers.checks.store import FactStore, chunks
+from consumers.projector import Projector
+from consumers.provenance.projector import sort_key
+from consumers.batch import BatchWrites
+from consumers.checks.facts import month_of
+from events.log import RecordedEvent
+
+
+class ChecksProjector(Projector):
+    """Spots the liar: custody, mass-balance and production checks as findings with their proof."""
+
+    name = "checks"
+    version = 1
+    handles = frozenset({
+        "organization.registered", "pit.registered", "miner.registered", "pit.inspected",
+        "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
+        "lot.assayed", "lot.exported", "lot.refined", "product.manufactured",
+    })
+
+    def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005):
+        self.tolerances = Tolerances(mass_tolerance, transit_tolerance)
+        self._pending = Pending()
+
+    @property
+    def metadata(self) -> MetaData:
+        """The ``chk_*`` tables."""
+        return t.metadata
+
+    def apply(self, tx: Connection, event: RecordedEvent) -> None:
+        """Store the facts of ``event`` and recompute the findings of what it touched."""
+        self.apply_batch(tx, [event])
+
+    def apply_batch(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Store the facts of every new event in a few statements per table, then recompute the
+        findings of every scope they touched, once.
+
+        The scopes an event touches through facts already stored (a registration touching the lots
+        of an organisation) are found before the batch is written; facts of the batch itself touch
+        their own scopes, so the batch gives the same findings as its events one by one.
+        """
+        fresh: dict[str, RecordedEvent] = {}
+        for event in events:
+            fresh.setdefault(event.event_id, event)  # a duplicate delivery inside the batch
+        seen: set[str] = set()
+        for chunk in chunks(fresh):
+            seen.update(tx.execute(select(t.events.c.event_id).where(t.events.c.event_id.in_(chunk))).scalars())
+        writes, store = BatchWrites(), FactStore(tx)
+        self._pending = Pending()
+        for event_id, event in fresh.items():
+            if event_id not in seen:
+                self._gather(writes, store, event)
+        writes.flush(tx)
+        pending, self._pending = self._pending, Pending()
+        if pending:
+            recompute(tx, pending, self.tolerances)
+
+    def _gather(self, writes: BatchWrites, store: FactStore, event: RecordedEvent) -> None:
+        """Add the facts of one new event to ``writes`` and note the scopes it touches."""
+        envelope = event.envelope
+        key = sort_key(envelope["occurred_at"], event.event_id)
+        writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key})
+        handler: Callable[..., None] = getattr(self, "_" + event.type.replace(".", "_"))
+        handler(writes, store, event.event_id, envelope, envelope["data"], key)
+
+    # -- what an event touches --------------------------------------------------------------
+    def _transformation(self, writes, event_id, envelope, key, inputs, outputs) -> None:
+        """Record a transformation's inputs (consumed) and outputs (created)."""
+        common = {"event_id": event_id, "type": envelope["type"], "sort_key": key, "recorded_by": envelope["recorded_by"]}
+        writes.insert_ignore(t.consumptions, ({**common, "lot_id": lot, "mass_g": mass} for lot, mass in inputs))
+        writes.insert_ignore(t.creations, ({**common, "lot_id": lot, "mass_g": mass, "fineness": fineness}
+                                        for lot, mass, fineness in outputs))
+        outs = {lot for lot, _, _ in outputs}
+        self._pending.scopes.add(f"tx:{event_id}")
+        self._pending.lots.update(outs, (lot for lot, _ in inputs))
+        # lots made earlier from these outputs now have a longer path (export permits on it)
+        self._pending.descendants_of.update(outs)
+
+    # -- registry ---------------------------------------------------------------------------
+    def _organization_registered(self, writes, store, event_id, envelope, data, key):
+        writes.upsert(t.organisations, {"org_id": data["org_id"], "name": data["name"], "role": data["role"],
+                                     "country": data["country"], "event_id": event_id},
+               update=("name", "role", "country", "event_id"))
+        self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["org_id"]))
+
+    def _miner_registered(self, writes, store, event_id, envelope, data, key):
+        writes.upsert(t.miners, {"miner_id": data["miner_id"], "cooperative_id": data["cooperative_id"],
+                              "site_id": data["site_id"], "event_id": event_id},
+               update=("cooperative_id", "site_id", "event_id"))
+        self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_by(data["miner_id"]))
+        self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["miner_id"]))
+
+    def _capacity(self, writes, store, event_id, envelope, data, key) -> None:
+        if data.get("capacity_g_per_month") is None:
+            return
+        writes.insert_ignore(t.capacities, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
+                                          "month": month_of(envelope["occurred_at"]),
+                                          "capacity_g": data["capacity_g_per_month"]}])
+        pit_id = data["pit_id"]
+        self._pending.scopes.update(f"pitmonth:{month}:{pit_id}" for month in store.months_at(pit_id))
+        self._pending.scopes.update(f"minermonth:{month}:{miner}" for miner, month in store.miner_months_at(pit_id))
+
+    def _pit_registered(self, writes, store, event_id, envelope, data, key):
+        writes.upsert(t.pits, {"pit_id": data["pit_id"], "site_id": data["site_id"], "event_id": event_id},
+               update=("site_id", "event_id"))
+        self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_at(data["pit_id"]))
+        self._capacity(writes, store, event_id, envelope, data, key)
+
+    def _pit_inspected(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.inspections, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
+                                           "status": data["status"]}])
+        self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_after(data["pit_id"], key))
+        self._capacity(writes, store, event_id, envelope, data, key)
+
+    # -- custody ----------------------------------------------------------------------------
+    def _production_recorded(self, writes, store, event_id, envelope, data, key):
+        month = month_of(envelope["occurred_at"])
+        writes.insert_ignore(t.productions, [{"event_id": event_id, "lot_id": data["lot_id"], "pit_id": data["pit_id"],
+                                           "mass_g": data["mass_g"], "mass_mg": round(data["mass_g"] * 1000),
+                                           "month": month, "sort_key": key}])
+        writes.insert_ignore(t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month}
+                                                for m in data["miner_ids"]))
+        writes.insert_ignore(t.creations, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
+                                         "sort_key": key, "recorded_by": envelope["recorded_by"],
+                                         "mass_g": data["mass_g"], "fineness": data.get("fineness")}])
+        self._pending.scopes.update((f"prod:{event_id}", f"pitmonth:{month}:{data['pit_id']}"))
+        self._pending.scopes.update(f"minermonth:{month}:{m}" for m in data["miner_ids"])
+        self._pending.lots.add(data["lot_id"])
+
+    def _lot_transferred(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.transfers, [{"event_id": event_id, "lot_id": data["lot_id"], "from_id": data["from_id"],
+                                         "to_id": data["to_id"], "mass_g": data["mass_g"], "sort_key": key}])
+        self._pending.lots.add(data["lot_id"])
+
+    def _lot_received(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.receipts, [{"event_id": event_id, "lot_id": data["lot_id"], "mass_g": data["mass_g"],
+                                        "recorded_by": envelope["recorded_by"], "sort_key": key}])
+        self._pending.lots.add(data["lot_id"])
+
+    def _lot_assayed(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
+                                          "sort_key": key, "fineness": data["fineness"]}])
+        self._pending.lots.add(data["lot_id"])
+
+    def _lot_exported(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
+                                          "sort_key": key, "fineness": None}])
+        self._pending.lots.add(data["lot_id"])
+        self._pending.descendants_of.add(data["lot_id"])
+
+    def _lots_merged(self, writes, store, event_id, envelope, data, key):
+        inputs = [(i["lot_id"], i["mass_g"]) for i in data["inputs"]]
+        self._transformation(writes, event_id, envelope, key, inputs,
+                             [(data["lot_id"], round(sum(m for _, m in inputs), 6), None)])
+
+    def _lot_split(self, writes, store, event_id, envelope, data, key):
+        outputs = [(o["lot_id"], o["mass_g"], None) for o in data["outputs"]]
+        self._transformation(writes, event_id, envelope, key, [(data["lot_id"], round(sum(m for _, m, _ in outputs), 6))],
+                             outputs)
+
+    def _lot_refined(self, writes, store, event_id, envelope, data, key):
+        self._transformation(writes, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
+                             [(o["lot_id"], o["mass_g"], o["fineness"]) for o in data["outputs"]])
+
+    def _product_manufactured(self, writes, store, event_id, envelope, data, key):
+        self._transformation(writes, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
+                             [(data["product_id"], data["mass_g"], data["fineness"])])

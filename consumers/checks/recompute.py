@@ -1,0 +1,184 @@
+"""Re-running the rules on the scopes a batch of events touched, and reconciling the stored findings.
+
+Scopes (units of recomputation) and their rules:
+- ``lot:ID``: double use, custody break, time order, transit, export permit, unknown transfer parties;
+- ``tx:EVENT``: mass balance and mass gain of a merge, split, refining or manufacturing;
+- ``prod:EVENT``: inactive pit and unknown producers of one production;
+- ``pitmonth:MONTH:PIT`` and ``minermonth:MONTH:MINER``: capacity.
+
+Recomputing a scope reads only stored facts, so recomputing one more often than needed is always
+correct; the projector just tries not to.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from consumers.checks import balance as balance_rules
+from consumers.checks import custody, pits as pit_rules
+from consumers.checks import tables as t
+from consumers.checks.findings import Finding
+from consumers.checks.store import FactStore, chunks
+from consumers.sql import insert_ignore, upsert_many
+
+
+@dataclass
+class Pending:
+    """What the events applied since the last flush touched."""
+
+    #: lots whose own facts changed: their scope and the transformations that took or made them
+    lots: set[str] = field(default_factory=set)
+    #: lots whose path changed: the scopes of every lot made from them
+    descendants_of: set[str] = field(default_factory=set)
+    #: any other scope (``prod:``, ``pitmonth:``, ``minermonth:``, ``tx:``, ``lot:``)
+    scopes: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.lots or self.descendants_of or self.scopes)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The tolerances of the mass checks (fractions)."""
+
+    mass: float = 0.005
+    transit: float = 0.005
+
+
+def recompute(tx: Connection, pending: Pending, tolerances: Tolerances) -> None:
+    """Run the rules of every scope ``pending`` names and reconcile their findings."""
+    store = FactStore(tx)
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for scope in pending.scopes:
+        kind, _, rest = scope.partition(":")
+        by_kind[kind].add(rest)
+    by_kind["lot"] |= pending.lots | store.descendants(pending.descendants_of)
+    by_kind["tx"] |= store.transformations_of(pending.lots)
+    results: dict[str, list[Finding]] = {}
+    results.update(_lots(store, by_kind["lot"], tolerances))
+    results.update(_transformations(tx, store, by_kind["tx"], tolerances))
+    results.update(_productions(store, by_kind["prod"]))
+    results.update(_pit_months(store, by_kind["pitmonth"]))
+    results.update(_miner_months(store, by_kind["minermonth"]))
+    reconcile(tx, results)
+
+
+def _lots(store: FactStore, lot_ids: set[str], tolerances: Tolerances) -> dict[str, list[Finding]]:
+    if not lot_ids:
+        return {}
+    lots = store.lots(lot_ids)
+    parties = {p for lot in lots.values() for x in lot.transfers for p in (x.from_id, x.to_id)}
+    registered = store.registered(parties)
+    countries = store.countries(parties)
+    return {
+        f"lot:{lot_id}": custody.check_lot(
+            lot, mass_tolerance=tolerances.mass, transit_tolerance=tolerances.transit, countries=countries,
+            is_registered=registered.__contains__, permits_on_path=lambda lot_id=lot_id: store.permits_on_path(lot_id),
+        )
+        for lot_id, lot in lots.items()
+    }
+
+
+def _transformations(tx: Connection, store: FactStore, event_ids: set[str], tolerances: Tolerances):
+    if not event_ids:
+        return {}
+    found = store.transformations(event_ids)
+    results = {f"tx:{event_id}": [] for event_id in event_ids}
+    rows = []
+    for event_id, transformation in found.items():
+        result = balance_rules.mass_balance(transformation)
+        rows.append({"event_id": event_id, "type": result.type, "recorded_by": result.recorded_by,
+                     "input_g": result.input_g, "output_g": result.output_g, "fine_in_g": result.fine_in_g,
+                     "fine_out_g": result.fine_out_g, "basis": result.basis, "recovery": result.recovery})
+        results[f"tx:{event_id}"] = balance_rules.mass_gain(transformation, result, tolerances.mass)
+    upsert_many(tx, t.balances, rows, update=[name for name in rows[0] if name != "event_id"] if rows else [])
+    return results
+
+
+def _productions(store: FactStore, event_ids: set[str]) -> dict[str, list[Finding]]:
+    if not event_ids:
+        return {}
+    productions = store.productions(event_ids)
+    inspections = store.inspections({p.pit_id for p in productions.values()})
+    miners = store.registered_miners({m for p in productions.values() for m in p.miner_ids})
+    pits = store.registered_pits({p.pit_id for p in productions.values()})
+    results = {f"prod:{event_id}": [] for event_id in event_ids}
+    for event_id, production in productions.items():
+        results[f"prod:{event_id}"] = (
+            pit_rules.inactive_pit(production, inspections.get(production.pit_id, []))
+            + pit_rules.unknown_producers(production, miners.__contains__, production.pit_id in pits))
+    return results
+
+
+def _pit_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
+    if not keys:
+        return {}
+    pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:pit -> (pit, month)
+    totals = store.pit_month_totals(pairs.values())
+    capacities = store.capacities(pit for pit, _ in pairs.values())
+    limits = {}
+    for pair, total in totals.items():
+        limit = pit_rules.pit_limit(total, capacities.get(pair[0], []))
+        if limit is not None:
+            limits[pair] = limit.capacity_g
+    prefixes = store.month_prefixes("pit", limits)
+    return {
+        f"pitmonth:{key}": [] if (pit, month) not in totals else pit_rules.pit_over_capacity(
+            totals[(pit, month)], capacities.get(pit, []), lambda _cap, pair=(pit, month): prefixes[pair])
+        for key, (pit, month) in pairs.items()
+    }
+
+
+def _miner_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
+    if not keys:
+        return {}
+    pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:miner -> (miner, month)
+    totals = store.miner_month_totals(pairs.values())
+    capacities = store.capacities({t.pit_id for rows in totals.values() for t in rows})
+    limits = {}
+    for (miner, month), by_pit in totals.items():
+        limit = pit_rules.miner_limit(month, by_pit, capacities)
+        if limit is not None:
+            limits[(miner, month)] = limit.capacity_g
+    prefixes = store.month_prefixes("miner", limits)
+    return {
+        f"minermonth:{key}": pit_rules.miner_over_capacity(
+            miner, month, totals.get((miner, month), []), capacities,
+            lambda _cap, pair=(miner, month): prefixes[pair])
+        for key, (miner, month) in pairs.items()
+    }
+
+
+def _row(scope: str, finding: Finding) -> dict[str, Any]:
+    return {
+        "finding_id": finding.finding_id, "scope": scope, "kind": finding.kind, "subject_id": finding.subject_id,
+        "key": finding.key, "severity": finding.severity, "status": "open", "message": finding.message,
+        "proof": json.dumps(list(finding.proof)), "detail": json.dumps(dict(finding.detail), sort_keys=True),
+    }
+
+
+def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
+    """Make the stored findings of each scope match ``results``: new or changed ones open, vanished ones withdrawn."""
+    existing: dict[str, dict[str, Any]] = {}
+    for chunk in chunks(results):
+        for row in tx.execute(select(t.findings).where(t.findings.c.scope.in_(chunk))).mappings():
+            existing[row["finding_id"]] = dict(row)
+    wanted: dict[str, tuple[str, Finding]] = {}
+    for scope, findings in results.items():
+        for finding in findings:
+            wanted[finding.finding_id] = (scope, finding)
+    changed = {finding_id: _row(scope, finding) for finding_id, (scope, finding) in wanted.items()}
+    changed = {finding_id: row for finding_id, row in changed.items() if existing.get(finding_id) != row}
+    upsert_many(tx, t.findings, list(changed.values()),
+                update=[column.name for column in t.findings.columns if column.name != "finding_id"])
+    for chunk in chunks(changed):
+        tx.execute(t.finding_links.delete().where(t.finding_links.c.finding_id.in_(chunk)))
+    insert_ignore(tx, t.finding_links, ({"node_id": node, "finding_id": finding_id}
+                                        for finding_id in changed for node in wanted[finding_id][1].links))
+    gone = [finding_id for finding_id, row in existing.items() if finding_id not in wanted and row["status"] == "open"]
+    for chunk in chunks(gone):
+        tx.execute(update(t.findings).where(t.findings.c.finding_id.in_(chunk)).values(status="withdrawn"))

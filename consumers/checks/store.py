@@ -1,0 +1,309 @@
+"""Loading facts from the ``chk_*`` tables, many units at once (the SQL side of the checks).
+
+Every loader takes a set of ids and answers with a few ``IN`` queries, whatever the number of ids:
+the projector recomputes all the scopes a batch of events touched together.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, Iterator
+
+from sqlalchemy import Connection, bindparam, func, select, text
+
+from consumers.checks import tables as t
+from consumers.checks.facts import (
+    Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
+    Transfer, Transformation,
+)
+
+TRANSFORMATIONS = ("lots.merged", "lot.split", "lot.refined", "product.manufactured")
+#: SQLite binds at most 32,766 parameters in one statement
+CHUNK = 2000
+
+_DESCENDANTS = text("""
+WITH RECURSIVE down(lot_id) AS (
+    SELECT lot_id FROM chk_consumptions WHERE lot_id IN :roots
+    UNION
+    SELECT k.lot_id FROM chk_creations k
+    JOIN chk_consumptions c ON c.event_id = k.event_id
+    JOIN down d ON c.lot_id = d.lot_id
+)
+SELECT lot_id FROM down
+""").bindparams(bindparam("roots", expanding=True))
+
+_PERMITS_ON_PATH = text("""
+WITH RECURSIVE up(lot_id) AS (
+    SELECT c.lot_id FROM chk_creations k
+    JOIN chk_consumptions c ON c.event_id = k.event_id
+    WHERE k.lot_id = :lot
+    UNION
+    SELECT c.lot_id FROM chk_creations k
+    JOIN chk_consumptions c ON c.event_id = k.event_id
+    JOIN up u ON k.lot_id = u.lot_id
+)
+SELECT s.event_id FROM chk_lot_stamps s
+WHERE s.type = 'lot.exported' AND (s.lot_id = :lot OR s.lot_id IN (SELECT lot_id FROM up))
+ORDER BY s.sort_key
+""")
+
+
+def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """Sorted ids in chunks small enough for one statement."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start:start + CHUNK]
+
+
+class FactStore:
+    """Reads facts inside the projector's transaction."""
+
+    def __init__(self, tx: Connection):
+        self.tx = tx
+
+    def _rows(self, table, column, ids: Iterable[str], *where):
+        for chunk in chunks(ids):
+            yield from self.tx.execute(select(table).where(column.in_(chunk), *where)).all()
+
+    # -- lots -------------------------------------------------------------------------------
+    def lots(self, lot_ids: Iterable[str]) -> dict[str, LotFacts]:
+        """Everything recorded about each of these lots."""
+        wanted = set(lot_ids)
+        creations: dict[str, list] = defaultdict(list)
+        consumptions: dict[str, list] = defaultdict(list)
+        transfers: dict[str, list] = defaultdict(list)
+        receipts: dict[str, list] = defaultdict(list)
+        others: dict[str, list] = defaultdict(list)
+        created = list(self._rows(t.creations, t.creations.c.lot_id, wanted))
+        miners = self.miners_of(r.event_id for r in created if r.type == "production.recorded")
+        for r in created:
+            creations[r.lot_id].append(Creation(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g,
+                                                r.fineness, tuple(miners.get(r.event_id, ()))))
+        for r in self._rows(t.consumptions, t.consumptions.c.lot_id, wanted):
+            consumptions[r.lot_id].append(Consumption(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g))
+        for r in self._rows(t.transfers, t.transfers.c.lot_id, wanted):
+            transfers[r.lot_id].append(Transfer(r.event_id, r.sort_key, r.lot_id, r.from_id, r.to_id, r.mass_g))
+        for r in self._rows(t.receipts, t.receipts.c.lot_id, wanted):
+            receipts[r.lot_id].append(Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by))
+        for r in self._rows(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
+            others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key))
+        return {lot_id: LotFacts(lot_id, tuple(creations[lot_id]), tuple(consumptions[lot_id]), tuple(transfers[lot_id]),
+                                 tuple(receipts[lot_id]), tuple(others[lot_id])) for lot_id in wanted}
+
+    def miners_of(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The miners named by each of these productions, sorted."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for chunk in chunks(event_ids):
+            for event_id, miner_id in self.tx.execute(
+                select(t.production_miners.c.event_id, t.production_miners.c.miner_id)
+                .where(t.production_miners.c.event_id.in_(chunk))
+            ):
+                found[event_id].append(miner_id)
+        return {event_id: sorted(miners) for event_id, miners in found.items()}
+
+    def permits_on_path(self, lot_id: str) -> list[str]:
+        """Ids of the ``lot.exported`` events on the lot or on any lot it came from."""
+        return list(self.tx.execute(_PERMITS_ON_PATH, {"lot": lot_id}).scalars())
+
+    def descendants(self, lot_ids: Iterable[str]) -> set[str]:
+        """Every lot and product made (at any depth) from these lots, not including them."""
+        roots = set(lot_ids)
+        found: set[str] = set()
+        for chunk in chunks(roots):
+            found.update(self.tx.execute(_DESCENDANTS, {"roots": chunk}).scalars())
+        return found - roots
+
+    def transformations_of(self, lot_ids: Iterable[str]) -> set[str]:
+        """Ids of the transformations that took grams of these lots in, or claim to have made them."""
+        found: set[str] = set()
+        for chunk in chunks(lot_ids):
+            found.update(self.tx.execute(
+                select(t.consumptions.c.event_id).where(t.consumptions.c.lot_id.in_(chunk))).scalars())
+            found.update(self.tx.execute(
+                select(t.creations.c.event_id).where(t.creations.c.lot_id.in_(chunk),
+                                                     t.creations.c.type.in_(TRANSFORMATIONS))).scalars())
+        return found
+
+    def lots_transferred_with(self, party: str) -> list[str]:
+        """Lots transferred from or to ``party``."""
+        return list(self.tx.execute(
+            select(t.transfers.c.lot_id).where((t.transfers.c.from_id == party) | (t.transfers.c.to_id == party))
+            .distinct()).scalars())
+
+    # -- registry ---------------------------------------------------------------------------
+    def registered(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are registered organisations or miners."""
+        ids = set(ids)
+        return ({r.org_id for r in self._rows(t.organisations, t.organisations.c.org_id, ids)}
+                | self.registered_miners(ids))
+
+    def registered_miners(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are registered miners."""
+        return {r.miner_id for r in self._rows(t.miners, t.miners.c.miner_id, ids)}
+
+    def registered_pits(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are registered pits."""
+        return {r.pit_id for r in self._rows(t.pits, t.pits.c.pit_id, ids)}
+
+    def countries(self, ids: Iterable[str]) -> dict[str, str]:
+        """The country of each registered organisation among ``ids``."""
+        return {r.org_id: r.country for r in self._rows(t.organisations, t.organisations.c.org_id, ids)}
+
+    # -- transformations --------------------------------------------------------------------
+    def transformations(self, event_ids: Iterable[str]) -> dict[str, Transformation]:
+        """Merges, splits, refinings and manufacturings with the fineness known for each side."""
+        wanted = set(event_ids)
+        types = {r.event_id: r.type for r in self._rows(t.events, t.events.c.event_id, wanted)
+                 if r.type in TRANSFORMATIONS}
+        ins: dict[str, list] = defaultdict(list)
+        outs: dict[str, list] = defaultdict(list)
+        for r in self._rows(t.consumptions, t.consumptions.c.event_id, types):
+            ins[r.event_id].append(r)
+        for r in self._rows(t.creations, t.creations.c.event_id, types):
+            outs[r.event_id].append(r)
+        fineness = self.fineness({r.lot_id for rows in (*ins.values(), *outs.values()) for r in rows})
+        split_inputs = {rows[0].lot_id for event_id, rows in ins.items() if types[event_id] == "lot.split" and rows}
+        split_lots = self.lots(split_inputs) if split_inputs else {}
+        found = {}
+        for event_id, kind in types.items():
+            inputs = sorted(ins[event_id], key=lambda r: r.lot_id)
+            outputs = sorted(outs[event_id], key=lambda r: r.lot_id)
+            if not inputs and not outputs:
+                continue
+            found[event_id] = Transformation(
+                event_id=event_id, type=kind, recorded_by=(inputs or outputs)[0].recorded_by,
+                inputs=tuple(Side(r.lot_id, r.mass_g, fineness.get(r.lot_id)) for r in inputs),
+                outputs=tuple(Side(r.lot_id, r.mass_g, fineness.get(r.lot_id, r.fineness)) for r in outputs),
+                input_lot_g=split_lots[inputs[0].lot_id].available_g() if kind == "lot.split" and inputs else None,
+            )
+        return found
+
+    def fineness(self, lot_ids: Iterable[str]) -> dict[str, float]:
+        """The stated fineness of each lot: its latest assay, else the one declared at its creation."""
+        wanted = set(lot_ids)
+        earliest: dict[str, tuple[str, float | None]] = {}
+        for r in self._rows(t.creations, t.creations.c.lot_id, wanted):
+            if r.lot_id not in earliest or r.sort_key < earliest[r.lot_id][0]:  # the earliest creation counts
+                earliest[r.lot_id] = (r.sort_key, r.fineness)
+        stated = {lot_id: value for lot_id, (_, value) in earliest.items() if value is not None}
+        latest: dict[str, tuple[str, float]] = {}
+        for r in self._rows(t.lot_stamps, t.lot_stamps.c.lot_id, wanted, t.lot_stamps.c.type == "lot.assayed"):
+            if r.lot_id not in latest or r.sort_key > latest[r.lot_id][0]:  # the latest assay counts
+                latest[r.lot_id] = (r.sort_key, r.fineness)
+        stated.update({lot_id: value for lot_id, (_, value) in latest.items()})
+        return stated
+
+    # -- production -------------------------------------------------------------------------
+    def productions(self, event_ids: Iterable[str], with_miners: bool = True) -> dict[str, Production]:
+        """These productions, by event id."""
+        rows = list(self._rows(t.productions, t.productions.c.event_id, event_ids))
+        return self._productions(rows, with_miners)
+
+    def _productions(self, rows, with_miners: bool) -> dict[str, Production]:
+        miners = self.miners_of(r.event_id for r in rows) if with_miners else {}
+        return {r.event_id: Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month,
+                                       tuple(miners.get(r.event_id, ()))) for r in rows}
+
+    def pit_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MonthTotal]:
+        """What each (pit, month) produced, summed in SQL."""
+        wanted = set(pairs)
+        months = sorted({month for _, month in wanted})
+        found = {}
+        p = t.productions.c
+        for chunk in chunks(pit for pit, _ in wanted):
+            for pit_id, month, total_mg, count in self.tx.execute(
+                select(p.pit_id, p.month, func.sum(p.mass_mg), func.count())
+                .where(p.pit_id.in_(chunk), p.month.in_(months)).group_by(p.pit_id, p.month)
+            ):
+                if (pit_id, month) in wanted:
+                    found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, int(total_mg) / 1000, int(count))
+        return found
+
+    def miner_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[MonthTotal]]:
+        """What each (miner, month) produced at each pit, summed in SQL."""
+        wanted = set(pairs)
+        months = sorted({month for _, month in wanted})
+        found: dict[tuple[str, str], list[MonthTotal]] = defaultdict(list)
+        pm, p = t.production_miners.c, t.productions.c
+        for chunk in chunks(miner for miner, _ in wanted):
+            for miner_id, month, pit_id, total_mg, count in self.tx.execute(
+                select(pm.miner_id, pm.month, p.pit_id, func.sum(p.mass_mg), func.count())
+                .join(t.productions, p.event_id == pm.event_id)
+                .where(pm.miner_id.in_(chunk), pm.month.in_(months)).group_by(pm.miner_id, pm.month, p.pit_id)
+            ):
+                if (miner_id, month) in wanted:
+                    found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
+        return found
+
+    def month_prefixes(self, kind: str, limits: dict[tuple[str, str], float]) -> dict[tuple[str, str], list[Production]]:
+        """For each (pit or miner, month) and its capacity: the productions of that month in the order
+        they happened, up to the first that takes the total over the capacity (a window sum, one query)."""
+        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
+        if not limits:
+            return found
+        p, pm = t.productions.c, t.production_miners.c
+        subject = p.pit_id if kind == "pit" else pm.miner_id
+        months = sorted({month for _, month in limits})
+        ceiling = max(limits.values()) * 1000
+        for chunk in chunks(subject_id for subject_id, _ in limits):
+            running = func.sum(p.mass_mg).over(partition_by=(subject, p.month), order_by=p.sort_key)
+            inner = select(subject.label("subject"), p.month, p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g,
+                           p.mass_mg, running.label("running"))
+            if kind == "pit":
+                inner = inner.where(p.pit_id.in_(chunk), p.month.in_(months))
+            else:
+                inner = inner.select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id)).where(
+                    pm.miner_id.in_(chunk), pm.month.in_(months))
+            inner = inner.subquery()
+            rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
+                                   .order_by(inner.c.subject, inner.c.month, inner.c.sort_key)).all()
+            for r in rows:
+                pair = (r.subject, r.month)
+                if pair in limits and int(r.running) - r.mass_mg <= limits[pair] * 1000:
+                    found[pair].append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
+        return found
+
+    def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
+        """Every inspection of these pits."""
+        found: dict[str, list[Inspection]] = defaultdict(list)
+        for r in self._rows(t.inspections, t.inspections.c.pit_id, pit_ids):
+            found[r.pit_id].append(Inspection(r.event_id, r.sort_key, r.pit_id, r.status))
+        return found
+
+    def capacities(self, pit_ids: Iterable[str]) -> dict[str, list[Capacity]]:
+        """Every capacity statement of these pits."""
+        found: dict[str, list[Capacity]] = defaultdict(list)
+        for r in self._rows(t.capacities, t.capacities.c.pit_id, pit_ids):
+            found[r.pit_id].append(Capacity(r.event_id, r.sort_key, r.month, r.pit_id, r.capacity_g))
+        return found
+
+    def production_ids_after(self, pit_id: str, sort_key: str) -> list[str]:
+        """Ids of productions at a pit after a moment, up to the pit's next inspection."""
+        following = self.tx.execute(
+            select(t.inspections.c.sort_key).where(t.inspections.c.pit_id == pit_id, t.inspections.c.sort_key > sort_key)
+            .order_by(t.inspections.c.sort_key).limit(1)).scalar()
+        query = select(t.productions.c.event_id).where(t.productions.c.pit_id == pit_id,
+                                                       t.productions.c.sort_key > sort_key)
+        if following is not None:
+            query = query.where(t.productions.c.sort_key <= following)
+        return list(self.tx.execute(query).scalars())
+
+    def production_ids_at(self, pit_id: str) -> list[str]:
+        """Ids of every production at a pit."""
+        return list(self.tx.execute(select(t.productions.c.event_id).where(t.productions.c.pit_id == pit_id)).scalars())
+
+    def production_ids_by(self, miner_id: str) -> list[str]:
+        """Ids of every production naming a miner."""
+        return list(self.tx.execute(
+            select(t.production_miners.c.event_id).where(t.production_miners.c.miner_id == miner_id)).scalars())
+
+    def months_at(self, pit_id: str) -> list[str]:
+        """The months in which a pit produced."""
+        return list(self.tx.execute(
+            select(t.productions.c.month).where(t.productions.c.pit_id == pit_id).distinct()).scalars())
+
+    def miner_months_at(self, pit_id: str) -> list[tuple[str, str]]:
+        """(miner, month) of every production at a pit."""
+        return [(miner, month) for miner, month in self.tx.execute(
+            select(t.production_miners.c.miner_id, t.production_miners.c.month)
+            .join(t.productions, t.productions.c.event_id == t.production_miners.c.event_id)
+            .where(t.productions.c.pit_id == pit_id).distinct())]

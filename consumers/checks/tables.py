@@ -1,0 +1,176 @@
+"""Tables of the checks read model: the facts the rules need (one row per event) and the findings.
+
+The fact tables are this projector's own (projectors advance at different speeds, so it never
+reads another's). Fact rows are keyed by ``event_id`` (registrations by their id: the last one of
+their stream wins), so they are the same for any arrival order. ``chk_findings`` holds every
+finding ever raised: ``open`` while the facts prove it, ``withdrawn`` once later facts resolve it.
+"""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, Index, MetaData, String, Table, Text
+
+from consumers.sql import Key
+
+metadata = MetaData()
+ID = Key(160)
+EVENT = Key(36)
+SORT = Key(80)
+
+events = Table(
+    "chk_events", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+)
+
+organisations = Table(
+    "chk_organisations", metadata,
+    Column("org_id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("event_id", EVENT, nullable=False),
+)
+
+miners = Table(
+    "chk_miners", metadata,
+    Column("miner_id", ID, primary_key=True),
+    Column("cooperative_id", ID, nullable=False),
+    Column("site_id", ID, nullable=False),
+    Column("event_id", EVENT, nullable=False),
+)
+
+pits = Table(
+    "chk_pits", metadata,
+    Column("pit_id", ID, primary_key=True),
+    Column("site_id", ID, nullable=False),
+    Column("event_id", EVENT, nullable=False),
+)
+
+capacities = Table(
+    "chk_capacities", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("pit_id", ID, nullable=False, index=True),
+    Column("sort_key", SORT, nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("capacity_g", Float, nullable=False),
+)
+
+inspections = Table(
+    "chk_inspections", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("pit_id", ID, nullable=False, index=True),
+    Column("sort_key", SORT, nullable=False),
+    Column("status", String(16), nullable=False),
+)
+
+productions = Table(
+    "chk_productions", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("lot_id", ID, nullable=False),
+    Column("pit_id", ID, nullable=False),
+    Column("mass_g", Float, nullable=False),
+    Column("mass_mg", BigInteger, nullable=False),  # summed exactly, in any order
+    Column("month", String(7), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+    Index("chk_productions_pit", "pit_id", "month", "sort_key"),
+)
+
+production_miners = Table(
+    "chk_production_miners", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("miner_id", ID, primary_key=True),
+    Column("month", String(7), nullable=False),
+    Index("chk_production_miners_miner", "miner_id", "month"),
+)
+
+#: lots and products coming into being (an output of a production or a transformation)
+creations = Table(
+    "chk_creations", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("lot_id", ID, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("mass_g", Float, nullable=False),
+    Column("fineness", Float),
+    Index("chk_creations_lot", "lot_id"),
+)
+
+#: grams of a lot taken into a transformation (for a split: the sum of its outputs)
+consumptions = Table(
+    "chk_consumptions", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("lot_id", ID, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("mass_g", Float, nullable=False),
+    Index("chk_consumptions_lot", "lot_id"),
+)
+
+transfers = Table(
+    "chk_transfers", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("from_id", ID, nullable=False, index=True),
+    Column("to_id", ID, nullable=False, index=True),
+    Column("mass_g", Float, nullable=False),
+    Column("sort_key", SORT, nullable=False),
+)
+
+receipts = Table(
+    "chk_receipts", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("mass_g", Float, nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("sort_key", SORT, nullable=False),
+)
+
+#: assays and exports of a lot
+lot_stamps = Table(
+    "chk_lot_stamps", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("type", String(40), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+    Column("fineness", Float),  # of an assay
+)
+
+#: the mass balance of each transformation (recomputed with its findings)
+balances = Table(
+    "chk_balances", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("input_g", Float),
+    Column("output_g", Float, nullable=False),
+    Column("fine_in_g", Float),
+    Column("fine_out_g", Float),
+    Column("basis", String(16)),
+    Column("recovery", Float),
+)
+
+findings = Table(
+    "chk_findings", metadata,
+    Column("finding_id", String(32), primary_key=True),
+    #: the unit of recomputation that raised it (``lot:ID``, ``tx:EVENT``, ``prod:EVENT``, ...)
+    Column("scope", String(200), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject_id", ID, nullable=False, index=True),
+    Column("key", String(200), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("proof", Text, nullable=False),  # JSON list of event ids
+    Column("detail", Text, nullable=False),  # JSON object
+    Index("chk_findings_kind", "kind", "status"),
+)
+
+#: the lots and products a finding taints (a product inherits the findings of its ancestry)
+finding_links = Table(
+    "chk_finding_links", metadata,
+    Column("node_id", ID, primary_key=True),
+    Column("finding_id", String(32), primary_key=True),
+)

@@ -1,0 +1,106 @@
+"""Read side of the checks model: findings (filtered, paged, or those of a product's ancestry), balances, actors."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from sqlalchemy import bindparam, Engine, func, or_, select
+
+from consumers.checks import tables as t
+
+#: SQLite binds at most 32,766 parameters in one statement: look ids up in chunks below that
+_CHUNK = 5000
+
+
+def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start:start + _CHUNK]
+
+
+def finding_out(row: Any, links: list[str] | None = None) -> dict[str, Any]:
+    """A finding as the API shows it."""
+    out = {
+        "finding_id": row["finding_id"], "kind": row["kind"], "subject_id": row["subject_id"],
+        "severity": row["severity"], "status": row["status"], "message": row["message"],
+        "proof": json.loads(row["proof"]), "detail": json.loads(row["detail"]),
+    }
+    if links is not None:
+        out["lots"] = links
+    return out
+
+
+class FindingsView:
+    """Queries over the ``chk_*`` tables."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def list(self, kind: str | None = None, subject: str | None = None, status: str | None = None,
+             limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Findings matching the filters (``subject`` matches the subject or a tainted lot), and how many match."""
+        query = select(t.findings)
+        if kind:
+            query = query.where(t.findings.c.kind == kind)
+        if status:
+            query = query.where(t.findings.c.status == status)
+        if subject:
+            linked = select(t.finding_links.c.finding_id).where(t.finding_links.c.node_id == subject)
+            query = query.where(or_(t.findings.c.subject_id == subject, t.findings.c.finding_id.in_(linked)))
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
+            rows = connection.execute(
+                query.order_by(t.findings.c.kind, t.findings.c.subject_id, t.findings.c.finding_id)
+                .limit(limit).offset(offset)
+            ).mappings().all()
+            links = self._links(connection, [row["finding_id"] for row in rows])
+        return [finding_out(row, links.get(row["finding_id"], [])) for row in rows], int(total)
+
+    @staticmethod
+    def _links(connection, finding_ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(finding_ids):
+            for finding_id, node_id in connection.execute(
+                select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
+                .where(t.finding_links.c.finding_id.in_(bindparam("ids", chunk, expanding=True))).order_by(t.finding_links.c.node_id)
+            ):
+                found.setdefault(finding_id, []).append(node_id)
+        return found
+
+    def for_nodes(self, node_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Every finding (open or withdrawn) that taints one of these lots or products."""
+        rows: dict[str, Any] = {}
+        links: dict[str, set[str]] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(node_ids):
+                for row in connection.execute(
+                    select(t.findings, t.finding_links.c.node_id)
+                    .join(t.finding_links, t.finding_links.c.finding_id == t.findings.c.finding_id)
+                    .where(t.finding_links.c.node_id.in_(bindparam("ids", chunk, expanding=True)))
+                ).mappings():
+                    rows[row["finding_id"]] = row
+                    links.setdefault(row["finding_id"], set()).add(row["node_id"])
+        ordered = sorted(rows.values(), key=lambda r: (r["status"] != "open", r["kind"], r["subject_id"], r["finding_id"]))
+        return [finding_out(row, sorted(links[row["finding_id"]])) for row in ordered]
+
+    def balances(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The mass balance of these transformations, by event id."""
+        found = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(event_ids):
+                for row in connection.execute(select(t.balances).where(t.balances.c.event_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
+                    found[row["event_id"]] = dict(row)
+        return found
+
+    def actors(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Registered organisations and miners among ``ids``: kind, name, role, country (organisations)."""
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(ids):
+                for row in connection.execute(select(t.organisations).where(t.organisations.c.org_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
+                    found[row["org_id"]] = {"kind": "organisation", "name": row["name"], "role": row["role"],
+                                            "country": row["country"]}
+                for row in connection.execute(select(t.miners).where(t.miners.c.miner_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
+                    found[row["miner_id"]] = {"kind": "miner", "cooperative_id": row["cooperative_id"],
+                                              "site_id": row["site_id"]}
+        return found
