@@ -166,8 +166,10 @@ class Lot(LineageNode):
 class ProjectorState(Schema):
     """One projector's progress."""
 
-    position = fields.Integer()
-    lag = fields.Integer()
+    position = fields.Integer(metadata={"description": "last position applied; on Kafka the sum of the stored offsets"})
+    lag = fields.Integer(allow_none=True, metadata={"description": "events behind the log's end (None: log unreachable)"})
+    partitions_lag = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                 metadata={"description": "on Kafka: the lag of each partition"})
     dead_letters = fields.Integer()
 
 

@@ -89,6 +89,16 @@ class ProjectionRunner:
         """Events in the log that this projector has not applied yet."""
         return max(0, self.log.end_position() - self.checkpoint())
 
+    def progress(self, end: int | None = None) -> dict:
+        """Position and lag for ``/readyz`` (``end``: the log's end position, if already known)."""
+        position = self.checkpoint()
+        if end is None:
+            try:
+                end = self.log.end_position()
+            except Exception:  # noqa: BLE001 - the log's own entry of the report says why
+                end = None
+        return {"position": position, "lag": max(0, end - position) if end is not None else None}
+
     # -- work -------------------------------------------------------------------------------
     def run_batch(self) -> int:
         """Apply the next batch and move the checkpoint, in one transaction; the number applied."""

@@ -1,4 +1,4 @@
-"""The runner's own tables: each projector's checkpoint and its dead letters."""
+"""The runners' own tables: each projector's checkpoint (or Kafka offsets) and its dead letters."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
@@ -23,4 +23,15 @@ dead_letters = Table(
     Column("event_id", String(64), nullable=False),
     Column("error", Text, nullable=False),
     Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
+#: on Kafka: where each projector is in each partition (the next offset to read), written in the
+#: same transaction as the read-model changes; Kafka's committed offsets are only for monitoring
+offsets = Table(
+    "projector_offsets",
+    metadata,
+    Column("projector", String(64), primary_key=True),
+    Column("topic", String(249), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, nullable=False),
 )

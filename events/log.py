@@ -63,6 +63,9 @@ class IdempotencyConflict(LogError):
 class EventLog(ABC):
     """An append-only log of events. Implementations: SQLite (embedded) and Kafka (distributed)."""
 
+    #: whether ``append`` recognises an ``event_id`` appended by an earlier batch (Kafka cannot)
+    detects_duplicates: bool = True
+
     @abstractmethod
     def append(self, batch: Sequence[NewEvent]) -> list[AppendResult]:
         """Append a batch all-or-nothing; an ``event_id`` already logged answers ``duplicate``.

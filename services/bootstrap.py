@@ -32,11 +32,13 @@ from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.public_view import PublicProvenanceView
 from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner, ProjectorThreads
+from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.database import create_database_engine
+from services.event_index import IndexedLog
 from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
 
@@ -55,7 +57,19 @@ def open_log(settings: Settings) -> EventLog:
     url = settings.event_log_url
     if url.startswith("sqlite:///"):
         return SqliteEventLog(url.removeprefix("sqlite:///"))
-    raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path)")
+    if url.startswith("kafka://"):
+        return KafkaEventLog(bootstrap_servers(url), topic=settings.kafka_topic, partitions=settings.kafka_partitions,
+                             transactional_prefix=settings.kafka_prefix)
+    raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path or kafka://host:port)")
+
+
+def open_runner(log: EventLog, engine: Engine, projector: Projector, settings: Settings) -> ProjectionRunner:
+    """The runner of a projector on this log: a consumer-group member on Kafka, a poller otherwise."""
+    if isinstance(log, KafkaEventLog):
+        from consumers.kafka_runner import KafkaProjectionRunner
+
+        return KafkaProjectionRunner(log, engine, projector, settings.projector_batch, settings.kafka_prefix)
+    return ProjectionRunner(log, engine, projector, settings.projector_batch)
 
 
 @dataclass
@@ -73,6 +87,8 @@ class Platform:
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
+        if isinstance(self.log, IndexedLog):
+            self.log.create_tables()
         for runner in self.runners.values():
             runner.prepare()
 
@@ -108,12 +124,8 @@ class Platform:
                 connection.execute(text("SELECT 1"))
             report["database"] = {"reachable": True, "backend": self.engine.dialect.name}
             for name, runner in self.runners.items():
-                position = runner.checkpoint()
-                report["projectors"][name] = {
-                    "position": position,
-                    "lag": max(0, end - position) if end is not None else None,
-                    "dead_letters": runner.dead_letter_count(),
-                }
+                progress = runner.progress(end) if end is not None else {"position": runner.checkpoint(), "lag": None}
+                report["projectors"][name] = {**progress, "dead_letters": runner.dead_letter_count()}
         except Exception as exc:  # noqa: BLE001
             report["status"] = "unavailable"
             report["database"] = {"reachable": False, "error": str(exc)}
@@ -164,10 +176,12 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     """Wire the platform the settings describe and create its tables."""
     log = open_log(settings)
     engine = create_database_engine(settings.database_url)
-    platform = Platform(settings=settings, log=log, engine=engine, keys=ApiKeys(engine))
+    # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
+    capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
+    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors(settings):
-        runner = ProjectionRunner(log, engine, projector, settings.projector_batch)
+        runner = open_runner(log, engine, projector, settings)
         runner.listeners.append(platform.metrics.batch_applied)
         platform.runners[projector.name] = runner
     platform.prepare()

@@ -23,7 +23,8 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_MASS_TOLERANCE": "gain allowed by the mass-balance checks before a finding, a fraction (default 0.005)",
     "ORETRAIL_TRANSIT_TOLERANCE": "difference allowed between grams sent and received, a fraction (default 0.005)",
     "ORETRAIL_KAFKA_TOPIC": "the Kafka topic of the log (default oretrail.events)",
-    "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it",
+    "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it (default 6)",
+    "ORETRAIL_KAFKA_PREFIX": "Kafka log: prefix of consumer groups (PREFIX.NAME) and transactional ids (default oretrail)",
     "ORETRAIL_METRICS_PORT": "port of the Prometheus /metrics server of an `oretrail project` process (default: none)",
     "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by gunicorn's workers: /metrics then sums every worker (default: none)",
     "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
@@ -50,6 +51,9 @@ class Settings:
     metrics_port: int | None = None
     prometheus_multiproc_dir: str | None = None
     payout_share: Decimal = Decimal("0.01")
+    kafka_topic: str = "oretrail.events"
+    kafka_partitions: int = 6
+    kafka_prefix: str = "oretrail"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -74,6 +78,9 @@ class Settings:
             metrics_port=_integer(env, "ORETRAIL_METRICS_PORT", None),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
             payout_share=_share(env, "ORETRAIL_PAYOUT_SHARE", Decimal("0.01")),
+            kafka_topic=env.get("ORETRAIL_KAFKA_TOPIC") or "oretrail.events",
+            kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
+            kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",
         )
 
 

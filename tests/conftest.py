@@ -6,6 +6,7 @@ import pytest
 from services.bootstrap import build_platform
 from services.settings import Settings
 from tests.databases import BACKENDS, database_url_for
+from tests.kafka_fixtures import kafka_env, kafka_servers, kafka_settings, own_broker  # noqa: F401 - fixtures
 
 
 @pytest.fixture(params=BACKENDS)

@@ -206,8 +206,8 @@ def test_pages_refresh_when_kafka_runners_move_their_offsets(platform, ring):
 
     view = platform.app_context().extras["public_provenance"]
     with platform.engine.begin() as connection:
-        connection.execute(text('CREATE TABLE projector_offsets (projector VARCHAR(64), topic VARCHAR(249), '
-                                '"partition" INTEGER, "offset" BIGINT)'))
+        connection.execute(text('CREATE TABLE IF NOT EXISTS projector_offsets (projector VARCHAR(64), '
+                                'topic VARCHAR(249), "partition" INTEGER, "offset" BIGINT)'))  # consumers.tracking
         connection.execute(text("INSERT INTO projector_offsets VALUES ('provenance', 'oretrail.events', 0, 41)"))
     before = view.freshness()
     with platform.engine.begin() as connection:

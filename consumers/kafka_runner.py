@@ -1,0 +1,330 @@
+"""Projectors on Kafka: each projector is the consumer group ``PREFIX.NAME``, one member a process.
+
+The read-model database, not Kafka, holds where a projector is: ``projector_offsets(projector,
+topic, partition, offset)``, the next offset to read, written in the same transaction as the
+read-model changes. Kafka's committed offsets are written after, for monitoring tools only.
+
+Order of work for one poll (:meth:`KafkaFeed.apply`), and why:
+1. ``poll`` (read_committed, auto commit off) returns records of the partitions this member owns;
+2. open a write transaction and read the stored offsets *inside* it; a partition whose stored
+   offset is not the one this member last stored or seeked to (another member, a zombie or a
+   rebuild moved it) is not applied: its records are dropped and the member seeks to the stored
+   offset after the transaction. That compare-and-set is what keeps a partition from being applied
+   twice or skipped, whoever owns it;
+   (The transaction also takes the projector's lock: on PostgreSQL the members of a group apply
+   one transaction at a time, as projectors assume; SQLite's single writer does the same.)
+3. apply the records of the other partitions (poison events go to the dead letters) and store
+   each partition's new position (the consumer's position: past the transaction markers too);
+4. commit the database transaction: read model and offsets land together, so a crash before it
+   loses nothing (the records are read again) and a crash after it repeats nothing;
+5. then, best effort, commit the same offsets to Kafka for lag dashboards.
+On every partition assignment (:class:`_SeekToStored`) the member seeks to the stored offsets, or
+to the beginning of a partition it has never applied. If step 2 or 3 fails, the member seeks back
+to the offsets it last stored, so a failed batch is read again, never skipped. When a poll brings
+nothing, the member makes the same check (and follows moved offsets), and stores positions that
+only moved past transaction markers, so an idle projector's lag reads 0.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Iterable, Mapping
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.errors import KafkaError
+from sqlalchemy import Connection, Engine, delete
+
+from consumers import tracking
+from consumers.kafka_rebuild import rebuild_from_kafka
+from consumers.offsets import save_offsets, stored_offsets
+from consumers.projector import Projector
+from consumers.runner import ProjectionRunner
+from events.kafka_log import KafkaEventLog
+from events.kafka_records import recorded_event
+from services.database import write_transaction
+
+logger = logging.getLogger(__name__)
+
+
+class KafkaFeed:
+    """Feeds one consumer's records to a runner with the compare-and-set on stored offsets."""
+
+    def __init__(self, runner: "KafkaProjectionRunner", consumer: KafkaConsumer, in_group: bool):
+        self.runner = runner
+        self.consumer = consumer
+        self.in_group = in_group
+        #: partition -> the offset this feed last stored or seeked to (None: the partition's start)
+        self.expected: dict[int, int | None] = {}
+
+    def take(self, partitions: Iterable[TopicPartition]) -> None:
+        """Seek newly owned partitions to their stored offsets (or to their beginning)."""
+        partitions = list(partitions)
+        with self.runner.engine.connect() as connection:
+            stored = stored_offsets(connection, self.runner.projector.name, self.runner.topic)
+        for tp in partitions:
+            self._seek(tp, stored.get(tp.partition))
+        logger.info("%s: owns partitions %s", self.runner.projector.name, sorted(tp.partition for tp in partitions))
+
+    def release(self, partitions: Iterable[TopicPartition]) -> None:
+        """Forget partitions this member no longer owns."""
+        for tp in partitions:
+            self.expected.pop(tp.partition, None)
+
+    def _seek(self, tp: TopicPartition, offset: int | None) -> None:
+        if offset is None:
+            self.consumer.seek_to_beginning(tp)
+        else:
+            self.consumer.seek(tp, offset)
+        self.expected[tp.partition] = offset
+
+    def rewind(self) -> None:
+        """After a failure: go back to the offsets last stored, so nothing polled is skipped."""
+        for tp in self.consumer.assignment():
+            self._seek(tp, self.expected.get(tp.partition))
+
+    def apply(self, polled: Mapping[TopicPartition, list]) -> int:
+        """Apply one poll's records and store the offsets in one transaction (see the module)."""
+        runner = self.runner
+        moved: dict[TopicPartition, int | None] = {}
+        applied: dict[int, int] = {}
+        count = 0
+        started = time.perf_counter()
+        with write_transaction(runner.engine) as tx:
+            runner._lock(tx)  # noqa: SLF001 - one transaction of a projector at a time (PostgreSQL)
+            stored = stored_offsets(tx, runner.projector.name, runner.topic)
+            events = []
+            for tp, records in polled.items():
+                if stored.get(tp.partition) != self.expected.get(tp.partition):
+                    moved[tp] = stored.get(tp.partition)
+                    continue
+                live = [record for record in records if record.offset >= (stored.get(tp.partition) or 0)]
+                events += [recorded_event(record) for record in live]
+                applied[tp.partition] = self.consumer.position(tp, timeout_ms=runner.timeout_ms)
+            runner._apply_all(tx, events)  # noqa: SLF001 - the base runner's poison handling
+            if applied:
+                save_offsets(tx, runner.projector.name, runner.topic, applied)
+                runner.save_version(tx)
+            count = len(events)
+        self.expected.update(applied)
+        for tp, offset in moved.items():
+            self._follow(tp, offset)
+        self._commit_to_kafka(applied)
+        for listener in runner.listeners:
+            listener(runner.projector.name, count, time.perf_counter() - started)
+        return count
+
+    def advance_idle(self) -> None:
+        """When idle: follow offsets someone else moved (a rebuild's switch, another member), and
+        store positions that moved past transaction markers, so an idle projector's lag reads 0."""
+        runner = self.runner
+        with runner.engine.connect() as connection:
+            stored = stored_offsets(connection, runner.projector.name, runner.topic)
+        ahead: dict[int, int] = {}
+        for tp in self.consumer.assignment():
+            expected = self.expected.get(tp.partition)
+            if stored.get(tp.partition) != expected:
+                self._follow(tp, stored.get(tp.partition))
+                continue
+            position = self.consumer.position(tp, timeout_ms=runner.timeout_ms)
+            if position is not None and (expected is None or position > expected):
+                ahead[tp.partition] = position
+        if not ahead:
+            return
+        with write_transaction(runner.engine) as tx:
+            runner._lock(tx)  # noqa: SLF001
+            stored = stored_offsets(tx, runner.projector.name, runner.topic)
+            ahead = {p: o for p, o in ahead.items() if stored.get(p) == self.expected.get(p)}
+            save_offsets(tx, runner.projector.name, runner.topic, ahead)
+        self.expected.update(ahead)
+        self._commit_to_kafka(ahead)
+
+    def _follow(self, tp: TopicPartition, offset: int | None) -> None:
+        logger.info("%s: partition %d was moved to %s by someone else; following", self.runner.projector.name,
+                    tp.partition, offset)
+        self._seek(tp, offset)
+
+    def _commit_to_kafka(self, offsets: Mapping[int, int]) -> None:
+        if not self.in_group or not offsets:
+            return
+        try:
+            self.consumer.commit_async({TopicPartition(self.runner.topic, partition): OffsetAndMetadata(offset, "", -1)
+                                        for partition, offset in offsets.items()})
+        except KafkaError as exc:  # monitoring only: the database holds the truth
+            logger.debug("%s: offsets not committed to Kafka: %r", self.runner.projector.name, exc)
+
+
+class _SeekToStored(ConsumerRebalanceListener):
+    """On every assignment, seek to the offsets stored in the read-model database."""
+
+    def __init__(self, feed: KafkaFeed):
+        self.feed = feed
+
+    def on_partitions_revoked(self, revoked):
+        self.feed.release(revoked)
+
+    def on_partitions_assigned(self, assigned):
+        self.feed.take(assigned)
+
+    def on_partitions_lost(self, lost):
+        self.feed.release(lost)
+
+
+class KafkaProjectionRunner(ProjectionRunner):
+    """Runs one projector as a member of the consumer group ``PREFIX.NAME`` on a Kafka log."""
+
+    def __init__(self, log: KafkaEventLog, engine: Engine, projector: Projector, batch_size: int = 500,
+                 group_prefix: str = "oretrail", session_timeout_ms: int = 10_000):
+        super().__init__(log, engine, projector, batch_size)
+        self.kafka_log = log
+        self.topic = log.topic
+        self.group_id = f"{group_prefix}.{projector.name}"
+        self.session_timeout_ms = session_timeout_ms
+        self.timeout_ms = log.timeout_ms
+
+    # -- state ------------------------------------------------------------------------------
+    def _reset(self, tx: Connection) -> None:
+        super()._reset(tx)
+        tx.execute(delete(tracking.offsets).where(tracking.offsets.c.projector == self.projector.name))
+
+    def offsets(self) -> dict[int, int]:
+        """The stored next offset of each partition."""
+        with self.engine.connect() as connection:
+            return stored_offsets(connection, self.projector.name, self.topic)
+
+    def checkpoint(self, tx: Connection | None = None) -> int:
+        """On Kafka: the sum of the stored offsets (compare with the log's ``end_position``)."""
+        if tx is not None:
+            return sum(stored_offsets(tx, self.projector.name, self.topic).values())
+        return sum(self.offsets().values())
+
+    def save_version(self, tx: Connection) -> None:
+        """Record which version of the projector built the read model (``prepare`` checks it)."""
+        self._save_checkpoint(tx, sum(stored_offsets(tx, self.projector.name, self.topic).values()))
+
+    def partition_lag(self) -> dict[int, int]:
+        """Events (and transaction markers) behind the end of each partition."""
+        ends = self.kafka_log.end_offsets()
+        stored = self.offsets()
+        return {partition: max(0, end - stored.get(partition, 0)) for partition, end in sorted(ends.items())}
+
+    def lag(self) -> int:
+        """Events behind the log's end, summed over the partitions."""
+        return sum(self.partition_lag().values())
+
+    def progress(self, end: int | None = None) -> dict:
+        """Position and lag for ``/readyz``: summed, and per partition (``end`` is not needed)."""
+        position = self.checkpoint()
+        try:
+            lag = self.partition_lag()
+        except Exception:  # noqa: BLE001 - the log's own entry of the report says why
+            return {"position": position, "lag": None}
+        return {"position": position, "lag": sum(lag.values()),
+                "partitions_lag": {str(partition): behind for partition, behind in lag.items()}}
+
+    # -- work -------------------------------------------------------------------------------
+    def _consumer(self, group_id: str | None) -> KafkaConsumer:
+        return KafkaConsumer(
+            bootstrap_servers=self.kafka_log.servers,
+            group_id=group_id,
+            client_id=f"oretrail-{self.projector.name}",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            fetch_max_bytes=16 * 1024 * 1024,
+            fetch_max_wait_ms=100,  # an idle projector asks again soon: bounds the lag it adds
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(500, self.session_timeout_ms // 4),
+            request_timeout_ms=max(self.timeout_ms, 30_000) + 5_000,
+            reconnect_backoff_max_ms=1000,
+            bootstrap_timeout_ms=self.timeout_ms,
+        )
+
+    def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Replay the topic into fresh tables while the API reads the old ones, then switch."""
+        return rebuild_from_kafka(self, on_progress)
+
+    def run_batch(self) -> int:
+        """Not on Kafka: records come from a consumer; use :meth:`catch_up` or :meth:`run_forever`."""
+        raise NotImplementedError("a Kafka projector runs as a consumer: use catch_up() or run_forever()")
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Apply every batch committed before the call, outside the group (tests, demo, bench).
+
+        ``until`` is ignored: on Kafka each partition has its own end, read when this starts.
+        """
+        self.kafka_log.ensure_topic()
+        ends = self.kafka_log.settled_end_offsets()
+        consumer = self._consumer(group_id=None)
+        feed = KafkaFeed(self, consumer, in_group=False)
+        partitions = [TopicPartition(self.topic, partition) for partition in sorted(ends)]
+        try:
+            consumer.assign(partitions)
+            feed.take(partitions)
+            return self._drain(consumer, feed, ends)
+        finally:
+            consumer.close(autocommit=False)
+
+    def _drain(self, consumer: KafkaConsumer, feed: KafkaFeed, ends: Mapping[int, int],
+               on_progress: Callable[[int], None] | None = None) -> int:
+        applied = 0
+        stalled = 0
+        while True:
+            behind = [tp for tp in consumer.assignment()
+                      if (feed.expected.get(tp.partition) or 0) < ends.get(tp.partition, 0)]
+            if not behind:
+                return applied
+            polled = consumer.poll(timeout_ms=500, max_records=self.batch_size)
+            if polled:
+                applied += feed.apply(polled)
+                stalled = 0
+                if on_progress is not None:
+                    on_progress(applied)
+            else:
+                feed.advance_idle()
+                stalled += 1
+                if stalled * 500 > 6 * self.timeout_ms:
+                    raise TimeoutError(f"{self.projector.name}: no progress towards {dict(ends)} "
+                                       f"(at {feed.expected})")
+
+    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
+        """Consume as a member of the group until ``stop`` is set; never die silently."""
+        failures = 0
+        while not stop.is_set():
+            consumer = None
+            try:
+                self.kafka_log.ensure_topic()
+                consumer = self._consumer(self.group_id)
+                feed = KafkaFeed(self, consumer, in_group=True)
+                consumer.subscribe([self.topic], listener=_SeekToStored(feed))
+                logger.info("%s: joined group %s on %s", self.projector.name, self.group_id, self.topic)
+                self._consume(consumer, feed, stop, poll_interval)
+            except Exception:  # noqa: BLE001 - keep the projector alive; the error is logged loudly
+                failures += 1
+                logger.exception("%s: consumer failed (attempt %d); starting again", self.projector.name, failures)
+                stop.wait(min(30.0, 0.2 * 2 ** min(failures, 8)))
+            finally:
+                if consumer is not None:
+                    try:
+                        consumer.close(autocommit=False)
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    def _consume(self, consumer: KafkaConsumer, feed: KafkaFeed, stop: threading.Event, poll_interval: float) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                polled = consumer.poll(timeout_ms=int(poll_interval * 1000), max_records=self.batch_size)
+                if polled:
+                    feed.apply(polled)
+                else:
+                    feed.advance_idle()
+                failures = 0
+            except Exception:  # noqa: BLE001 - e.g. the database is down: read the batch again later
+                failures += 1
+                logger.exception("%s: batch failed (attempt %d); retrying", self.projector.name, failures)
+                if failures >= 20:
+                    raise
+                stop.wait(min(30.0, 0.2 * 2 ** min(failures, 8)))
+                feed.rewind()

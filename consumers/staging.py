@@ -1,0 +1,114 @@
+"""A staging area beside the read-model database, where a rebuild writes while the API reads on.
+
+SQLite: a database file of its own next to the live one. PostgreSQL: a schema
+``oretrail_rebuild_NAME`` of the live database. :meth:`Staging.connection` gives a connection whose
+*default* schema is the staging area, so a projector's statements land there unchanged, Core and
+raw SQL alike. :meth:`Staging.switch_connection` gives a connection to the live database that also
+sees the staged tables, and :meth:`Staging.replace` copies them over the live ones inside the
+caller's transaction: readers see the old read model until it commits and the new one after.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, Table, create_engine
+
+from services.database import WRITE_OPTION, create_database_engine
+
+#: the name under which a switch connection sees the staged tables on SQLite (an attached file)
+SQLITE_ALIAS = "oretrail_rebuild"
+
+
+class Staging:
+    """The staging area of one read model on one engine."""
+
+    def __init__(self, engine: Engine, name: str):
+        self.engine = engine
+        self.name = name
+        self.dialect = engine.dialect.name
+        if self.dialect == "sqlite":
+            database = engine.url.database
+            if not database or database == ":memory:":
+                raise ValueError("a rebuild beside the live read model needs a SQLite file, not :memory:")
+            self.path: Path | None = Path(f"{database}.rebuild-{name}")
+            self.schema = SQLITE_ALIAS
+        elif self.dialect == "postgresql":
+            self.path = None
+            self.schema = "oretrail_rebuild_" + re.sub(r"[^a-z0-9_]", "_", name.lower())
+        else:
+            raise NotImplementedError(f"no staging area on {self.dialect}")
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection to a fresh, empty staging area, which is its default schema."""
+        self.drop()
+        if self.dialect == "sqlite":
+            staged = create_database_engine(f"sqlite:///{self.path}")
+        else:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
+            staged = create_engine(self.engine.url, connect_args={"options": f"-csearch_path={self.schema}"})
+        try:
+            with staged.connect() as connection:
+                if self.dialect == "sqlite":  # disposable: a crash means starting the rebuild again
+                    connection.connection.dbapi_connection.execute("PRAGMA synchronous=OFF")
+                yield connection
+        finally:
+            staged.dispose()
+
+    @contextmanager
+    def switch_connection(self) -> Iterator[Connection]:
+        """A connection to the live database, set for writing, that also sees the staged tables
+        as ``self.schema``; discarded after use."""
+        with self.engine.connect() as connection:
+            try:
+                if self.dialect == "sqlite":
+                    # ATTACH cannot run inside a transaction: straight on the DB-API connection
+                    connection.connection.dbapi_connection.execute(
+                        f"ATTACH DATABASE ? AS {SQLITE_ALIAS}", (str(self.path),))
+                connection.execution_options(**{WRITE_OPTION: True})
+                yield connection
+            finally:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.invalidate()  # never hand an attached connection back to the pool
+
+    def live_schema(self, connection: Connection) -> str:
+        """The schema the live tables are in (``main`` on SQLite, the current schema on PostgreSQL)."""
+        if self.dialect == "sqlite":
+            return "main"
+        return connection.exec_driver_sql("SELECT current_schema()").scalar()
+
+    def replace(self, connection: Connection, tables: list[Table], live: str, where: str | None = None) -> None:
+        """Inside the caller's write transaction: replace the live tables' rows by the staged ones.
+
+        ``tables`` in dependency order; ``where`` (a SQL condition, for shared tables such as the
+        dead letters) restricts both the rows deleted and the rows copied.
+        """
+        quote = connection.dialect.identifier_preparer.quote
+        condition = f" WHERE {where}" if where else ""
+        for table in reversed(tables):
+            connection.exec_driver_sql(f"DELETE FROM {quote(live)}.{quote(table.name)}{condition}")
+        for table in tables:
+            columns = ", ".join(quote(column.name) for column in table.columns)
+            connection.exec_driver_sql(
+                f"INSERT INTO {quote(live)}.{quote(table.name)} ({columns})"
+                f" SELECT {columns} FROM {quote(self.schema)}.{quote(table.name)}{condition}"
+            )
+
+    def drop(self) -> None:
+        """Remove the staging area (its file, or its schema)."""
+        if self.dialect == "sqlite":
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        else:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal (for fixed, internal names only)."""
+    return "'" + value.replace("'", "''") + "'"

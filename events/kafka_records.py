@@ -1,0 +1,60 @@
+"""How an event sits in a Kafka record, and what its ``position`` is on Kafka.
+
+A record's key is the event's stream id (so each stream stays in order in one partition), its value
+the canonical JSON body, and its headers carry ``event_id``, ``type``, ``hash`` and ``recorded_at``
+so a consumer can route and deduplicate without parsing the body.
+
+Kafka has no global order, only (partition, offset). The v1 contract only promises that
+``position`` is a number, so on Kafka it is ``partition * 2**48 + offset + 1``: unique, growing
+within a partition, and 0 still means "before every event". :func:`split_position` undoes it.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from events.envelope import NewEvent
+from events.log import RecordedEvent
+
+#: bits of the offset in a position (2**48 offsets a partition: far more than any log will hold)
+OFFSET_BITS = 48
+_OFFSET_MASK = (1 << OFFSET_BITS) - 1
+#: positions must stay within a signed 64-bit integer (database BIGINT, JSON numbers in most clients)
+MAX_PARTITIONS = 1 << (63 - OFFSET_BITS)
+
+
+def position_of(partition: int, offset: int) -> int:
+    """The position of the record at ``offset`` of ``partition``."""
+    if not 0 <= partition < MAX_PARTITIONS or not 0 <= offset < _OFFSET_MASK:
+        raise ValueError(f"no position for partition {partition}, offset {offset}")
+    return (partition << OFFSET_BITS) + offset + 1
+
+
+def split_position(position: int) -> tuple[int, int]:
+    """``(partition, offset)`` of a position; position 0 (before everything) gives ``(0, -1)``."""
+    if position <= 0:
+        return 0, -1
+    return (position - 1) >> OFFSET_BITS, (position - 1) & _OFFSET_MASK
+
+
+def headers_of(event: NewEvent, recorded_at: str) -> list[tuple[str, bytes]]:
+    """The record headers of ``event``."""
+    return [
+        ("event_id", event.event_id.encode()),
+        ("type", event.type.encode()),
+        ("hash", event.hash.encode()),
+        ("recorded_at", recorded_at.encode()),
+    ]
+
+
+def recorded_event(record: Any) -> RecordedEvent:
+    """A :class:`RecordedEvent` from a kafka-python ``ConsumerRecord``."""
+    headers: Mapping[str, bytes] = dict(record.headers or [])
+    return RecordedEvent(
+        position=position_of(record.partition, record.offset),
+        event_id=headers["event_id"].decode(),
+        type=headers["type"].decode(),
+        stream_id=record.key.decode() if record.key is not None else "",
+        recorded_at=headers["recorded_at"].decode(),
+        hash=headers["hash"].decode(),
+        body=bytes(record.value),
+    )

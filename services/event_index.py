@@ -1,0 +1,113 @@
+"""The capture-side index of accepted events, for logs that cannot look up an ``event_id`` (Kafka).
+
+Kafka cannot tell cheaply whether an ``event_id`` was appended before. :class:`IndexedLog` keeps a
+table ``capture_event_index(event_id, hash, position)`` in the read-model database and wraps the log:
+
+1. look the batch's ids up: a known id with the same hash answers ``duplicate`` with its recorded
+   position and is not sent again; a known id with another hash fails the batch (409);
+2. append the rest to the log (one Kafka transaction, all or nothing);
+3. AFTER the log's commit, insert their ids into the index (insert-or-ignore).
+
+Step 3 cannot be atomic with step 2, so the index is best effort: two copies of one batch posted
+at the same moment, a crash between 2 and 3, or an index that cannot be read all let a duplicate
+reach the log (DESIGN.md decision 4): every projector ignores an ``event_id`` it has applied.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from events.envelope import NewEvent
+from events.log import AppendResult, EventLog, IdempotencyConflict, RecordedEvent
+from services.database import write_transaction
+
+logger = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+index = Table(
+    "capture_event_index", metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("position", BigInteger, nullable=False),
+)
+
+#: bound parameters per lookup (SQLite allows 32,766; stay well under)
+_CHUNK = 900
+
+
+class IndexedLog(EventLog):
+    """Wraps a log that cannot detect duplicates with a best-effort index of accepted event ids."""
+
+    detects_duplicates = True
+
+    def __init__(self, log: EventLog, engine: Engine):
+        self.log = log
+        self.engine = engine
+
+    def create_tables(self) -> None:
+        """Create the index table (idempotent)."""
+        metadata.create_all(self.engine)
+
+    def append(self, batch: Sequence[NewEvent]) -> list[AppendResult]:
+        """Answer known ids from the index, append the others, then index them (best effort)."""
+        known = self._known([event.event_id for event in batch])
+        conflicts = [event.event_id for event in batch
+                     if event.event_id in known and known[event.event_id][0] != event.hash]
+        if conflicts:
+            raise IdempotencyConflict(list(dict.fromkeys(conflicts)))
+        fresh = [event for event in batch if event.event_id not in known]
+        appended = iter(self.log.append(fresh) if fresh else [])
+        results = []
+        for event in batch:
+            if event.event_id in known:
+                results.append(AppendResult(event.event_id, "duplicate", known[event.event_id][1]))
+            else:
+                results.append(next(appended))
+        self._remember([(event, result) for event, result in zip(batch, results) if result.status == "accepted"])
+        return results
+
+    def _known(self, event_ids: list[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        unique = list(dict.fromkeys(event_ids))
+        try:
+            with self.engine.connect() as connection:
+                for start in range(0, len(unique), _CHUNK):
+                    rows = connection.execute(select(index.c.event_id, index.c.hash, index.c.position)
+                                              .where(index.c.event_id.in_(unique[start:start + _CHUNK])))
+                    found.update((event_id, (event_hash, position)) for event_id, event_hash, position in rows)
+        except SQLAlchemyError as exc:  # best effort: without the index a duplicate may reach the log
+            logger.warning("event index unreadable, appending without duplicate check: %s", exc)
+        return found
+
+    def _remember(self, accepted: list[tuple[NewEvent, AppendResult]]) -> None:
+        if not accepted:
+            return
+        rows = [{"event_id": event.event_id, "hash": event.hash, "position": result.position}
+                for event, result in accepted]
+        try:
+            with write_transaction(self.engine) as tx:
+                insert = postgresql.insert(index) if tx.dialect.name == "postgresql" else sqlite.insert(index)
+                tx.execute(insert.on_conflict_do_nothing(), rows)
+        except SQLAlchemyError as exc:  # the events are in the log: only a later retry could duplicate them
+            logger.warning("could not index %d accepted events: %s", len(rows), exc)
+
+    def read(self, after: int, limit: int) -> list[RecordedEvent]:
+        """The wrapped log's events."""
+        return self.log.read(after, limit)
+
+    def end_position(self) -> int:
+        """The wrapped log's end position."""
+        return self.log.end_position()
+
+    def wait_for_append(self, after: int, timeout: float) -> bool:
+        """The wrapped log's wait."""
+        return self.log.wait_for_append(after, timeout)
+
+    def close(self) -> None:
+        """Close the wrapped log."""
+        self.log.close()

@@ -1,0 +1,109 @@
+"""Helpers of the Kafka tests: wait on a condition, a reference read model built from scratch."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import requests
+
+from consumers.provenance.tables import metadata as provenance_tables
+from services.bootstrap import build_platform
+from services.settings import Settings
+from tests.databases import database_url_for
+from tests.readmodel import dump_tables
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``condition`` until it is truthy (its value) or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def fresh_read_model(env: dict[str, str], folder: Path) -> dict:
+    """The provenance tables replayed from the whole topic into a new database of the same
+    backend (a fresh rebuild), to compare with the read model under test."""
+    folder.mkdir(parents=True, exist_ok=True)
+    backend = "postgresql" if env.get("ORETRAIL_DATABASE_URL", "").startswith("postgresql") else "sqlite"
+    with database_url_for(backend, folder) as url:
+        settings = Settings.from_env({**env, "ORETRAIL_DATA_DIR": str(folder), "ORETRAIL_DATABASE_URL": url,
+                                      "ORETRAIL_KAFKA_PREFIX": "reference-" + uuid.uuid4().hex[:8]})
+        platform = build_platform(settings)
+        try:
+            platform.catch_up()
+            return dump_tables(platform.engine, provenance_tables)
+        finally:
+            platform.close()
+
+
+def without_server_fields(value: Any) -> Any:
+    """An API answer without ``position`` and ``recorded_at`` (they differ between two logs)."""
+    if isinstance(value, dict):
+        return {key: without_server_fields(item) for key, item in value.items() if key not in ("position", "recorded_at")}
+    if isinstance(value, list):
+        return [without_server_fields(item) for item in value]
+    return value
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def oretrail_process(env: dict[str, str], args: list[str], output: Path) -> subprocess.Popen:
+    """Start ``oretrail ARGS`` with ``env`` on top of this process's environment, output to a file."""
+    with open(output, "ab") as sink:
+        return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env={**os.environ, **env}, cwd=ROOT,
+                                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+@contextmanager
+def api_process(env: dict[str, str], output: Path, threads: int = 4) -> Iterator[str]:
+    """The API under gunicorn (``services.wsgi:create_app()``, no projectors); yields its base URL."""
+    port = free_port()
+    with open(output, "ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads",
+             str(threads), "--worker-class", "gthread", "--timeout", "120", "services.wsgi:create_app()"],
+            env={**os.environ, **env}, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"the API exited with {process.returncode}: {output.read_text()[-2000:]}")
+            try:
+                return requests.get(base + "/healthz", timeout=2).status_code == 200
+            except (requests.ConnectionError, requests.Timeout):
+                return False
+        wait_until(healthy, 60, "the API to start")
+        yield base
+    finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate a process we started, and kill it if it does not stop in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
