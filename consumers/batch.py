@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select
 
 from consumers.sql import insert_ignore, insert_many, upsert_many
+from events.log import RecordedEvent
 
 Row = dict[str, Any]
 #: ``prefer(stored_in_batch, new) -> the row to keep`` among two rows of one key in the batch
@@ -97,3 +98,24 @@ def _columns(table: Table) -> tuple[tuple[str, ...], frozenset[str]]:
 
 def _key(table: Table, row: Row) -> tuple:
     return tuple(row[column.name] for column in table.primary_key.columns)
+
+
+#: SQLite binds at most 32,766 parameters in one statement: look ids up in chunks well below that
+_LOOKUP_CHUNK = 5000
+
+
+def unseen_events(tx: Connection, events: Sequence[RecordedEvent], event_id_column: Any) -> list[RecordedEvent]:
+    """The events of a batch whose ``event_id`` is not in ``event_id_column`` yet, each once, in log order.
+
+    A duplicate delivered twice (a client retry that reached a Kafka log twice, or a batch replayed
+    after a crash) is applied once: that is what makes every projector idempotent.
+    """
+    fresh: dict[str, RecordedEvent] = {}
+    for event in events:
+        fresh.setdefault(event.event_id, event)
+    ids = list(fresh)
+    seen: set[str] = set()
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = ids[start:start + _LOOKUP_CHUNK]
+        seen.update(tx.execute(select(event_id_column).where(event_id_column.in_(chunk))).scalars())
+    return [event for event_id, event in fresh.items() if event_id not in seen]

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from sqlalchemy import Connection, MetaData, select
+from sqlalchemy import Connection, MetaData
 
 from consumers.checks import tables as t
 from consumers.checks.recompute import Pending, Tolerances, recompute
-from consumers.checks.store import FactStore, chunks
+from consumers.checks.store import FactStore
 from consumers.projector import Projector
 from consumers.provenance.projector import sort_key
-from consumers.batch import BatchWrites
+from consumers.batch import BatchWrites, unseen_events
 from consumers.checks.facts import month_of
 from events.log import RecordedEvent
 
@@ -57,17 +57,10 @@ class ChecksProjector(Projector):
         of an organisation) are found before the batch is written; facts of the batch itself touch
         their own scopes, so the batch gives the same findings as its events one by one.
         """
-        fresh: dict[str, RecordedEvent] = {}
-        for event in events:
-            fresh.setdefault(event.event_id, event)  # a duplicate delivery inside the batch
-        seen: set[str] = set()
-        for chunk in chunks(fresh):
-            seen.update(tx.execute(select(t.events.c.event_id).where(t.events.c.event_id.in_(chunk))).scalars())
         writes, store = BatchWrites(), FactStore(tx)
         self._pending = Pending()
-        for event_id, event in fresh.items():
-            if event_id not in seen:
-                self._gather(writes, store, event)
+        for event in unseen_events(tx, events, t.events.c.event_id):
+            self._gather(writes, store, event)
         writes.flush(tx)
         pending, self._pending = self._pending, Pending()
         if pending:

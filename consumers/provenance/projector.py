@@ -5,11 +5,11 @@ from datetime import timezone
 from typing import Any, Callable, Sequence
 
 import orjson
-from sqlalchemy import Connection, MetaData, or_, select
+from sqlalchemy import Connection, MetaData, or_
 
 from consumers.projector import Projector
 from consumers.provenance import tables as t
-from consumers.batch import BatchWrites
+from consumers.batch import BatchWrites, unseen_events
 from events.catalogue import RESTRICTED_FIELDS
 from events.fields import parse_timestamp
 from events.log import RecordedEvent
@@ -65,16 +65,9 @@ class ProvenanceProjector(Projector):
         Every write of this read model is order tolerant (see ``consumers.batch``), so gathering a
         batch's rows per table gives the same tables as applying its events one by one.
         """
-        fresh: dict[str, RecordedEvent] = {}
-        for event in events:
-            fresh.setdefault(event.event_id, event)  # a duplicate delivery inside the batch
-        if not fresh:
-            return
-        seen = set(tx.execute(select(t.events.c.event_id).where(t.events.c.event_id.in_(list(fresh)))).scalars())
         writes = BatchWrites()
-        for event_id, event in fresh.items():
-            if event_id not in seen:
-                self.gather(writes, event)
+        for event in unseen_events(tx, events, t.events.c.event_id):
+            self.gather(writes, event)
         writes.flush(tx)
 
     def gather(self, writes: BatchWrites, event: RecordedEvent) -> None:
