@@ -118,6 +118,8 @@ def _demo(settings: Settings, args) -> int:
     product = summary["products"][0]
     url = f"{settings.public_base_url}/v1/products/{product}/provenance"
     print(f"demo: provenance of {product}: {url}")
+    print(f"demo: its public page (the QR code's): {settings.public_base_url}/p/{product}")
+    print(f"demo: community impact dashboard: {settings.public_base_url}/impact")
     if keys:
         print(f"demo: try  curl -H 'Authorization: Bearer {keys['manufacturer']}' {url}")
         print(f"demo: API keys of the demo are in {summary['keys_file']}")
