@@ -1,7 +1,6 @@
 """The projector runner: read-model writes and checkpoint commit together; crashes lose and repeat nothing."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
