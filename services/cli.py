@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import json
 import sys
 import threading
@@ -136,15 +137,17 @@ def _project(settings: Settings, args) -> int:
 
         serve_metrics(platform.metrics, settings.metrics_port)
     stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # docker stop, Ctrl-C: finish the batch in hand, then leave
+        signal.signal(signum, lambda *_: stop.set())
     workers = [threading.Thread(target=runner.run_forever, args=(stop,), daemon=True) for runner in runners]
     for worker in workers:
         worker.start()
-    try:
-        while any(worker.is_alive() for worker in workers):
-            for worker in workers:
-                worker.join(0.5)
-    except KeyboardInterrupt:
-        stop.set()
+    while not stop.is_set() and any(worker.is_alive() for worker in workers):
+        stop.wait(0.5)
+    stop.set()
+    for worker in workers:
+        worker.join(30)
+    platform.close()
     return 0
 
 

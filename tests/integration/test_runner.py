@@ -170,3 +170,21 @@ def _wait_until(condition, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.05)
+
+
+def test_sigterm_stops_a_projector_process_cleanly_after_its_batch(tmp_path):
+    env = {**os.environ, "ORETRAIL_DATA_DIR": str(tmp_path / "data"), "ORETRAIL_PROJECTOR_BATCH": "10"}
+    platform = build_platform(Settings.from_env(env))
+    events = chain(40)
+    platform.log.append([prepare(e) for e in events])
+    process = subprocess.Popen([sys.executable, "-m", "services.cli", "project", "provenance"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runner = platform.runner("provenance")
+    try:
+        _wait_until(lambda: runner.checkpoint() == len(events), timeout=60)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0  # it left on its own, not killed by the signal
+    finally:
+        process.kill()
+        process.wait(10)
+        platform.close()
