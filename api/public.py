@@ -135,7 +135,7 @@ def pages() -> PublicPages:
 @blueprint.record_once
 def _install(state) -> None:
     context = state.app.extensions["oretrail"]
-    view = context.extras.get("public_provenance") or PublicProvenanceView(context.provenance.engine, context.provenance)
+    view = context.extras["public_provenance"]  # wired by the composition root
     state.app.extensions["oretrail_public"] = PublicPages(view, context)
 
 

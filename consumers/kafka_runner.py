@@ -308,8 +308,8 @@ class KafkaProjectionRunner(ProjectionRunner):
                 if consumer is not None:
                     try:
                         consumer.close(autocommit=False)
-                    except Exception:  # noqa: BLE001
-                        pass
+                    except Exception:  # noqa: BLE001 - a failed consumer; the loop makes a new one
+                        logger.debug("%s: closing the consumer failed", self.projector.name, exc_info=True)
 
     def _consume(self, consumer: KafkaConsumer, feed: KafkaFeed, stop: threading.Event, poll_interval: float) -> None:
         failures = 0

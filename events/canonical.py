@@ -43,11 +43,8 @@ def submitted_part(envelope: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in envelope.items() if key not in SERVER_FIELDS}
 
 
-class _Unsafe:
-    pass
-
-
-_UNSAFE = _Unsafe()
+#: the mark of a value the fast path cannot prove canonical
+_UNSAFE = object()
 
 
 def _simplify(value: Any) -> Any:

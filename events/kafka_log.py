@@ -207,7 +207,7 @@ class KafkaEventLog(EventLog):
         try:
             self._finish(producer, commit=False)
         except Exception:  # noqa: BLE001 - the next producer of the slot fences and aborts it anyway
-            pass
+            logger.debug("abort of a failed transaction failed", exc_info=True)
         _force_close(producer)
 
     # -- the producer pool --------------------------------------------------------------------
@@ -407,8 +407,8 @@ class KafkaEventLog(EventLog):
             if reader is not None:
                 try:
                     reader.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                except Exception:  # noqa: BLE001 - a reader being dropped; a new one replaces it
+                    logger.debug("closing a Kafka reader failed", exc_info=True)
 
     def close(self) -> None:
         """Close the producers and the reader."""
@@ -418,7 +418,7 @@ class KafkaEventLog(EventLog):
             if producer is not None:
                 try:
                     producer.close(timeout=self.timeout_ms / 1000)
-                except Exception:  # noqa: BLE001
-                    pass
+                except Exception:  # noqa: BLE001 - shutting down: nothing left to do with it
+                    logger.debug("closing a Kafka producer failed", exc_info=True)
         with self._reader_lock:
             self._drop_reader()

@@ -1,35 +1,23 @@
-"""Helpers of the Kafka tests: wait on a condition, a reference read model built from scratch."""
+"""Helpers of the Kafka tests: processes to start and stop, a reference read model built from scratch."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import requests
 
+from bench.common import free_port
 from consumers.provenance.tables import metadata as provenance_tables
 from services.bootstrap import build_platform
 from services.settings import Settings
 from tests.databases import database_url_for
 from tests.readmodel import dump_tables
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``condition`` until it is truthy (its value) or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+from tests.waiting import wait_until  # noqa: F401 - the Kafka tests import it from here
 
 
 def fresh_read_model(env: dict[str, str], folder: Path) -> dict:
@@ -58,13 +46,6 @@ def without_server_fields(value: Any) -> Any:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def oretrail_process(env: dict[str, str], args: list[str], output: Path) -> subprocess.Popen:

@@ -5,20 +5,20 @@ import io
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.common import free_port
 from services.bootstrap import build_platform
 from services.logs import JsonFormatter
 from services.settings import Settings
 from tests import factories as f
 from tests.conftest import bearer
+from tests.waiting import wait_until
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -137,36 +137,28 @@ def test_a_projector_process_serves_its_metrics(tmp_path, database_url):
                                env={**os.environ, **env, "ORETRAIL_METRICS_PORT": str(port)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def projector_metrics():
+            assert process.poll() is None, "the projector process died"
             try:
-                metrics = samples(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
-                if metrics.get(("oretrail_projector_events_total", (("projector", "provenance"),))) == 2:
-                    break
+                found = samples(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
             except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, "no projector metrics"
-            time.sleep(0.1)
+                return None
+            return found if found.get(("oretrail_projector_events_total", (("projector", "provenance"),))) == 2 else None
+
+        metrics = wait_until(projector_metrics, 30, "the projector's metrics", interval=0.1)
         assert metrics[("oretrail_projector_lag_events", (("projector", "provenance"),))] == 0
     finally:
         process.kill()
         process.wait(10)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn did not start: {process.stdout.read()}")
         try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
+            return requests.get(url, timeout=1).status_code == 200
         except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"gunicorn did not start: {process.stdout.read() if process.poll() is not None else ''}")
-        time.sleep(0.1)
+            return False
+
+    wait_until(answers, timeout, "gunicorn to start", interval=0.1)

@@ -8,6 +8,7 @@ import pytest
 from events.canonical import canonical_json
 from tests import factories as f
 from tests.conftest import bearer
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -103,11 +104,7 @@ def test_health_and_readiness_report_projector_lag(client, admin_key, platform):
 
 
 def test_in_process_projector_threads_make_events_visible(client, admin_key, buyer_key, platform):
-    import time
-
     platform.start_projectors()
     client.post("/v1/events", json={"events": f.two_site_ring_chain()}, headers=bearer(admin_key))
-    deadline = time.monotonic() + 10
-    while client.get("/v1/products/ring-1/provenance", headers=bearer(buyer_key)).status_code != 200:
-        assert time.monotonic() < deadline, "the projector thread did not catch up"
-        time.sleep(0.02)
+    wait_until(lambda: client.get("/v1/products/ring-1/provenance", headers=bearer(buyer_key)).status_code == 200,
+               10, "the projector thread to catch up", interval=0.02)

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -21,6 +20,7 @@ from services.database import create_database_engine
 from services.settings import Settings
 from tests import factories as f
 from tests.readmodel import dump_tables
+from tests.waiting import wait_until
 
 
 class Crash(BaseException):
@@ -147,13 +147,13 @@ def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_p
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:
-        _wait_until(lambda: runner.checkpoint() >= 35, timeout=60)
+        wait_until(lambda: runner.checkpoint() >= 35, 60, "the projector to apply a few batches")
         platform.log.append([prepare(e) for e in events[200:]])
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         assert runner.checkpoint() < len(events)
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_until(lambda: runner.checkpoint() == len(events), timeout=120)
+        wait_until(lambda: runner.checkpoint() == len(events), 120, "the restarted projector to catch up")
     finally:
         process.kill()
         process.wait(10)
@@ -162,14 +162,6 @@ def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_p
     metadata = ProvenanceProjector().metadata
     assert dump_tables(platform.engine, metadata) == dump_tables(fresh, metadata)
     platform.close()
-
-
-def _wait_until(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def test_sigterm_stops_a_projector_process_cleanly_after_its_batch(tmp_path):
@@ -181,7 +173,7 @@ def test_sigterm_stops_a_projector_process_cleanly_after_its_batch(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:
-        _wait_until(lambda: runner.checkpoint() == len(events), timeout=60)
+        wait_until(lambda: runner.checkpoint() == len(events), 60, "the projector to catch up")
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0  # it left on its own, not killed by the signal
     finally:
