@@ -13,6 +13,7 @@ COPY events ./events
 COPY services ./services
 COPY api ./api
 COPY consumers ./consumers
+COPY composition ./composition
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /var/lib/oretrail --create-home oretrail
 
@@ -22,4 +23,4 @@ ENV ORETRAIL_DATA_DIR=/var/lib/oretrail \
     PORT=8000
 EXPOSE 8000
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--logger-class", "services.logs.GunicornLogger", "services.wsgi:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--logger-class", "services.logs.GunicornLogger", "composition.wsgi:create_app()"]

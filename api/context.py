@@ -17,7 +17,7 @@ ProvenanceSection = Callable[[str, dict[str, Any], Principal], dict[str, Any]]
 
 @dataclass
 class AppContext:
-    """Everything the API needs; built in ``services.bootstrap``, never at import time."""
+    """Everything the API needs; built in ``composition.bootstrap``, never at import time."""
 
     settings: Settings
     keys: ApiKeys

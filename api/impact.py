@@ -20,7 +20,7 @@ CSV_COLUMNS = ("period", "indicator", "category", "gender", "age_band", "value",
 
 
 def impact_view() -> ImpactView:
-    """The impact read model's view (wired in ``services.bootstrap``)."""
+    """The impact read model's view (wired in ``composition.bootstrap``)."""
     return current_app.extensions["oretrail"].extras["impact"]
 
 

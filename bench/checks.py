@@ -15,7 +15,7 @@ from consumers.checks.projector import ChecksProjector
 from consumers.diligence.projector import DiligenceProjector
 from consumers.provenance.projector import ProvenanceProjector
 from events.envelope import prepare
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 
 NAME = "checks"

@@ -51,7 +51,7 @@ def served(env: dict[str, str], command: list[str] | None = None, ready_path: st
     """Run ``oretrail serve`` (or ``command``) on a free port; yield its base URL; stop it after."""
     port = free_port()
     full_env = {**os.environ, **env, "PORT": str(port), "ORETRAIL_LOG_LEVEL": "WARNING"}
-    command = command or [sys.executable, "-m", "services.cli", "serve", "--port", str(port)]
+    command = command or [sys.executable, "-m", "composition.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=full_env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,6 +1,6 @@
 """Issue 3's benchmark: the distributed deployment on a local Kafka broker.
 
-- capture throughput through the API under gunicorn (``services.wsgi:create_app()``, 2 workers x
+- capture throughput through the API under gunicorn (``composition.wsgi:create_app()``, 2 workers x
   4 threads) on Kafka, in batches of 500, next to kafka-python's own transactional producer sending
   the same records in the same transactions (the ratio says what the API costs on top);
 - one projector process's throughput (a fresh read model catching up on a filled topic);
@@ -37,7 +37,7 @@ from bench.common import ROOT, latency_summary, served
 from bench.postgres import _database, postgres_server
 from events.envelope import prepare
 from events.kafka_records import headers_of
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 
 NAME = "distributed"
@@ -142,7 +142,7 @@ def _admin_key(env: dict[str, str]) -> str:
 
 def _gunicorn(workers: int, threads: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--timeout", "120", "services.wsgi:create_app()"]
+            "--worker-class", "gthread", "--timeout", "120", "composition.wsgi:create_app()"]
 
 
 def measure_capture(env: dict[str, str], events: list[dict]) -> dict:
@@ -220,7 +220,7 @@ def measure_lag(env: dict[str, str]) -> dict:
     per_request, interval = 50, 50 / LAG_RATE
     log_path = data_dir / "projector.log"
     with open(log_path, "ab") as sink:
-        projector = subprocess.Popen([sys.executable, "-m", "services.cli", "project", "provenance"],
+        projector = subprocess.Popen([sys.executable, "-m", "composition.cli", "project", "provenance"],
                                      env={**os.environ, **env, "ORETRAIL_LOG_LEVEL": "WARNING"}, cwd=ROOT,
                                      stdout=sink, stderr=subprocess.STDOUT)
     samples: list[float] = []

@@ -18,7 +18,7 @@ import requests
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
 from bench.common import latency_summary, served
 from events.envelope import prepare
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 
 NAME = "embedded"

@@ -27,7 +27,7 @@ from consumers.impact.views import ImpactView, Scope, TableRequest
 from consumers.provenance.projector import ProvenanceProjector
 from events.envelope import prepare
 from events.sqlite_log import SqliteEventLog
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 
 NAME = "impact"

@@ -29,7 +29,7 @@ from sqlalchemy.pool import NullPool
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
 from bench.common import ROOT, latency_summary, served
 from events.envelope import prepare
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 
 NAME = "postgres"

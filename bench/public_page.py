@@ -1,7 +1,7 @@
 """The consumer's page and its QR code under load: requests/s and p99 with wrk against gunicorn.
 
 The demo chain is seeded into a fresh data dir (its ring's ancestry holds ~330 events and 40
-miners); gunicorn serves ``services.wsgi:create_app()`` with 2 workers x 4 threads on loopback, and
+miners); gunicorn serves ``composition.wsgi:create_app()`` with 2 workers x 4 threads on loopback, and
 wrk (Debian's package; installed with apt-get when missing) loads it from the same 2-core machine,
 so the load generator takes its share of the CPU. Targets: page >= 500 req/s with p99 <= 50 ms; a
 cached QR PNG >= 2,000 req/s.
@@ -34,7 +34,7 @@ def run() -> dict:
         product, cold = _seed_and_time_cold_render(env)
         # served() chooses the port and passes it as $PORT
         command = ["sh", "-c", f'exec "{sys.executable}" -m gunicorn -w 2 --threads 4 -k gthread '
-                               '-b "127.0.0.1:$PORT" --log-level warning "services.wsgi:create_app()"']
+                               '-b "127.0.0.1:$PORT" --log-level warning "composition.wsgi:create_app()"']
         with served(env, command=command, ready_path="/healthz") as base:
             page_url, qr_url = f"{base}/p/{product}", f"{base}/p/{product}/qr.png"
             etag = requests.get(page_url, timeout=10).headers["ETag"]  # warm both workers' caches
@@ -61,7 +61,7 @@ def run() -> dict:
 
 def _seed_and_time_cold_render(env: dict[str, str]) -> tuple[str, dict]:
     """Seed the demo; time the uncached story + render of its first ring (what a cache miss costs)."""
-    from services.bootstrap import build_platform
+    from composition.bootstrap import build_platform
     from services.demo import seed_demo
     from services.settings import Settings
 

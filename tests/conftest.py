@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.databases import BACKENDS, database_url_for
 from tests.kafka_fixtures import kafka_env, kafka_servers, kafka_settings, own_broker  # noqa: F401 - fixtures

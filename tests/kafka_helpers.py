@@ -13,7 +13,7 @@ import requests
 
 from bench.common import free_port
 from consumers.provenance.tables import metadata as provenance_tables
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.databases import database_url_for
 from tests.readmodel import dump_tables
@@ -51,18 +51,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def oretrail_process(env: dict[str, str], args: list[str], output: Path) -> subprocess.Popen:
     """Start ``oretrail ARGS`` with ``env`` on top of this process's environment, output to a file."""
     with open(output, "ab") as sink:
-        return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env={**os.environ, **env}, cwd=ROOT,
+        return subprocess.Popen([sys.executable, "-m", "composition.cli", *args], env={**os.environ, **env}, cwd=ROOT,
                                 stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 @contextmanager
 def api_process(env: dict[str, str], output: Path, threads: int = 4) -> Iterator[str]:
-    """The API under gunicorn (``services.wsgi:create_app()``, no projectors); yields its base URL."""
+    """The API under gunicorn (``composition.wsgi:create_app()``, no projectors); yields its base URL."""
     port = free_port()
     with open(output, "ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads",
-             str(threads), "--worker-class", "gthread", "--timeout", "120", "services.wsgi:create_app()"],
+             str(threads), "--worker-class", "gthread", "--timeout", "120", "composition.wsgi:create_app()"],
             env={**os.environ, **env}, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services import auth
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.databases import BACKENDS, database_url_for
 from tests.readmodel import dump_tables
@@ -20,7 +20,7 @@ def oretrail(where, *args):
     """Run the command with ``where``: a data folder, or a dict of settings."""
     settings = where if isinstance(where, dict) else {"ORETRAIL_DATA_DIR": str(where)}
     env = {**os.environ, **settings}
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "composition.cli", *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings, SettingsError
 from tests.conftest import bearer
 from tests.impact_story import record

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def demo_server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("dashboard")
     env = {"ORETRAIL_DATA_DIR": str(data_dir)}
-    seeded = subprocess.run([sys.executable, "-m", "services.cli", "demo"], env={**os.environ, **env},
+    seeded = subprocess.run([sys.executable, "-m", "composition.cli", "demo"], env={**os.environ, **env},
                             capture_output=True, text=True, timeout=300)
     assert seeded.returncode == 0, seeded.stderr
     with served(env) as base:

@@ -7,14 +7,14 @@ import subprocess
 import sys
 
 from events.envelope import prepare
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.integration.test_kafka_projector import many_chains
 from tests.kafka_helpers import ROOT
 
 
 def oretrail(env, *args):
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env={**os.environ, **env}, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "composition.cli", *args], env={**os.environ, **env}, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from consumers.provenance import tables as t
 from consumers.provenance.tables import metadata as provenance_tables
 from events.envelope import prepare
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.conftest import bearer
 from tests.integration.test_kafka_projector import many_chains

@@ -13,7 +13,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import free_port
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.logs import JsonFormatter
 from services.settings import Settings
 from tests import factories as f
@@ -99,7 +99,7 @@ def test_gunicorn_workers_share_metrics_and_log_json_lines(tmp_path, database_ur
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--logger-class", "services.logs.GunicornLogger", "services.wsgi:create_app()"],
+         "--logger-class", "services.logs.GunicornLogger", "composition.wsgi:create_app()"],
         env={**os.environ, **env, "ORETRAIL_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -133,7 +133,7 @@ def test_a_projector_process_serves_its_metrics(tmp_path, database_url):
     platform.log.append([prepare(e) for e in (f.site("site-a"), f.pit("pit-a", "site-a"))])
     platform.close()
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "services.cli", "project", "provenance"],
+    process = subprocess.Popen([sys.executable, "-m", "composition.cli", "project", "provenance"],
                                env={**os.environ, **env, "ORETRAIL_METRICS_PORT": str(port)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests import factories as f
 from tests.conftest import bearer

@@ -10,7 +10,7 @@ from events.envelope import prepare
 from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.kafka_records import split_position
 from events.log import IdempotencyConflict, LogUnavailable
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from tests import factories as f
 
 

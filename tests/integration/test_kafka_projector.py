@@ -7,7 +7,7 @@ import pytest
 
 from consumers.provenance.tables import metadata as provenance_tables
 from events.envelope import prepare
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests import factories as f
 from tests.conftest import bearer

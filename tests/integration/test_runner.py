@@ -15,7 +15,7 @@ from consumers import tracking
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.runner import ProjectionRunner
 from events.envelope import prepare
-from services.bootstrap import build_platform
+from composition.bootstrap import build_platform
 from services.database import create_database_engine
 from services.settings import Settings
 from tests import factories as f
@@ -143,7 +143,7 @@ def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_p
     platform = build_platform(settings)
     events = chain(150)
     platform.log.append([prepare(e) for e in events[:200]])
-    command = [sys.executable, "-m", "services.cli", "project", "provenance"]
+    command = [sys.executable, "-m", "composition.cli", "project", "provenance"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:
@@ -169,7 +169,7 @@ def test_sigterm_stops_a_projector_process_cleanly_after_its_batch(tmp_path):
     platform = build_platform(Settings.from_env(env))
     events = chain(40)
     platform.log.append([prepare(e) for e in events])
-    process = subprocess.Popen([sys.executable, "-m", "services.cli", "project", "provenance"], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "composition.cli", "project", "provenance"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:

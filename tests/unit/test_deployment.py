@@ -12,8 +12,8 @@ import pytest
 import yaml
 from gunicorn.config import Config as GunicornConfig
 
-from services.bootstrap import all_projectors
-from services.cli import build_parser
+from composition.bootstrap import all_projectors
+from composition.cli import build_parser
 from services.settings import SETTINGS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,6 +115,6 @@ def test_the_dockerfile_copies_what_exists_and_runs_a_real_command():
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is missing"
     packages = [line.split()[1] for line in lines if line.startswith("COPY ") and (ROOT / line.split()[1]).is_dir()]
-    assert {"events", "services", "api", "consumers"} <= set(packages)
+    assert {"events", "services", "api", "consumers", "composition"} <= set(packages)
     command = next(line for line in lines if line.startswith("CMD "))
     check_command(json.loads(command.removeprefix("CMD ")))

@@ -77,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _platform(settings: Settings):
-    from services.bootstrap import build_platform
+    from composition.bootstrap import build_platform
 
     return build_platform(settings)
 
 
 def _serve(settings: Settings, args) -> int:
-    from services.server import serve
+    from composition.server import serve
 
     serve(settings, host=args.host or settings.host, port=args.port or settings.port, threads=args.threads)
     return 0

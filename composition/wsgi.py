@@ -1,4 +1,4 @@
-"""The WSGI entry point of the distributed deployment: ``gunicorn 'services.wsgi:create_app()'``.
+"""The WSGI entry point of the distributed deployment: ``gunicorn 'composition.wsgi:create_app()'``.
 
 Each gunicorn worker builds the platform from the environment; no projector runs here (they run
 as ``oretrail project NAME`` processes of their own).
@@ -13,7 +13,7 @@ from services.settings import Settings
 
 def create_app() -> Flask:
     """The API over the platform the environment describes, without projector threads."""
-    from services.bootstrap import build_platform
+    from composition.bootstrap import build_platform
 
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)

@@ -25,7 +25,7 @@ class EmbeddedServer(BaseApplication):
 
     def load(self):
         """Build the platform in the worker and start its projectors there."""
-        from services.bootstrap import build_platform
+        from composition.bootstrap import build_platform
 
         platform = build_platform(self.settings)
         platform.start_projectors()
