@@ -10,8 +10,8 @@ from typing import Any
 
 from api.charts import Series, bar_chart, line_chart
 from consumers.impact.cells import render
-from consumers.impact.indicators import TRAINING_KINDS, WORK_ROLES
 from consumers.impact.views import ImpactView, TableRequest
+from events.catalogue.vocabulary import TRAINING_KINDS, WORK_ROLES
 
 WOMEN, MEN, ALL_PEOPLE = "female", "male", "all"
 

@@ -14,6 +14,7 @@ from api.findings import FindingOut, parse_query
 from consumers.checks.views import FindingsView
 from consumers.diligence.record import ancestry_of, build_record, refinings, status_of
 from consumers.diligence.views import DiligenceView
+from events.catalogue.vocabulary import DILIGENCE_STATUSES, RISK_STATUSES, SEVERITIES
 from services.auth import Principal
 from services.errors import NotFound
 
@@ -47,14 +48,14 @@ class Risk(Schema):
     flag_id = fields.String(required=True)
     subject_id = fields.String(required=True)
     category = fields.String(required=True)
-    severity = fields.String(required=True, metadata={"enum": ["low", "medium", "high"]})
+    severity = fields.String(required=True, metadata={"enum": list(SEVERITIES)})
     description = fields.String(required=True)
     raised_by = fields.String(required=True)
     raised_at = fields.String(required=True)
     source = fields.String(required=True, metadata={"enum": ["reported", "inspection"]})
     event_id = fields.String(required=True)
     hash = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": ["open", "resolved"]})
+    status = fields.String(required=True, metadata={"enum": list(RISK_STATUSES)})
     resolution = fields.Dict(allow_none=True, required=True)
 
 
@@ -74,7 +75,7 @@ class Refining(Schema):
 class DueDiligenceSummary(Schema):
     """The ``due_diligence`` section of a product's provenance."""
 
-    status = fields.String(required=True, metadata={"enum": ["clear", "attention", "red"]})
+    status = fields.String(required=True, metadata={"enum": list(DILIGENCE_STATUSES)})
     reasons = fields.List(fields.Nested(Reason), required=True)
     risks = fields.List(fields.Nested(Risk), required=True)
     audits = fields.List(fields.Dict(), required=True)
@@ -86,7 +87,7 @@ class DueDiligenceRecord(Schema):
 
     product = fields.Dict(required=True)
     generated_at = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": ["clear", "attention", "red"]})
+    status = fields.String(required=True, metadata={"enum": list(DILIGENCE_STATUSES)})
     reasons = fields.List(fields.Nested(Reason), required=True)
     origin = fields.List(fields.Dict(), required=True)
     origin_basis = fields.String(required=True)

@@ -5,7 +5,8 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from api.auth import current_principal
-from consumers.checks.findings import KINDS, SEVERITIES, STATUSES
+from consumers.checks.findings import KINDS
+from events.catalogue.vocabulary import FINDING_STATUSES as STATUSES, SEVERITIES
 from events.envelope import flatten_errors
 from services.errors import InvalidRequest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from consumers.impact.facts import GRANULARITIES, months_between
+from events.catalogue.vocabulary import GENDERS
 from events.fields import Currency, Identifier, Period
 
 MAX_MONTHS = 120
@@ -56,7 +57,7 @@ class ImpactCell(Schema):
     period = fields.String(required=True, metadata={"description": "YYYY-MM, YYYY, or FROM..TO"})
     indicator = fields.String(required=True)
     category = fields.String(allow_none=True, metadata={"description": "work role or training kind; null: all"})
-    gender = fields.String(metadata={"enum": ["female", "male", "other", "undisclosed", "all"]})
+    gender = fields.String(metadata={"enum": [*GENDERS, "all"]})
     age_band = fields.String()
     value = fields.Raw(allow_none=True, metadata={"description": "people and counts: integer; grams: number; "
                                                                  "money: decimal string; ratios: number"})

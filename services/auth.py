@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, select
 
-from events.catalogue.registry import ORGANISATION_ROLES
+from events.catalogue.vocabulary import ORGANISATION_ROLES
 from events.fields import IDENTIFIER_PATTERN
 from services.database import SCHEMA_LOCK, serialise, write_transaction
 from services.errors import InvalidRequest, Unauthenticated

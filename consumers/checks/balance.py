@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from consumers.checks.facts import Side, Transformation
 from consumers.checks.findings import Finding, grams, ratio
+from consumers.lineage.graph import refining_node_id
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def mass_balance(tx: Transformation) -> Balance:
 def subject_of(tx: Transformation) -> str:
     """The node a transformation's finding is about: the refining node, else its first output."""
     if tx.type == "lot.refined":
-        return f"refining/{tx.event_id}"
+        return refining_node_id(tx.event_id)
     return tx.outputs[0].lot_id if tx.outputs else tx.event_id
 
 

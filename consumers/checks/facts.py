@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from consumers.lineage.graph import earliest_creation
 from events.fields import parse_timestamp
 
 
@@ -100,7 +101,7 @@ class LotFacts:
     @property
     def creation(self) -> Creation | None:
         """The creation that counts: the earliest, if two events claim to create the lot."""
-        return min(self.creations, key=lambda c: c.sort_key, default=None)
+        return earliest_creation(self.creations)
 
     def available_g(self) -> float | None:
         """The grams the lot holds: its creation mass, else the most any transfer or receipt stated."""

@@ -17,8 +17,6 @@ KINDS = (
 )
 #: kinds that make a product's due-diligence status red while open
 RED_KINDS = frozenset({"double_use", "mass_gain", "custody_break"})
-SEVERITIES = ("low", "medium", "high")
-STATUSES = ("open", "withdrawn")
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from typing import Callable, Sequence
 
 from sqlalchemy import Connection, MetaData
 
+from consumers.batch import BatchWrites, unseen_events
 from consumers.checks import tables as t
+from consumers.checks.facts import month_of
 from consumers.checks.recompute import Pending, Tolerances, recompute
 from consumers.checks.store import FactStore
+from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.projector import Projector
-from consumers.provenance.projector import sort_key
-from consumers.batch import BatchWrites, unseen_events
-from consumers.checks.facts import month_of
 from events.log import RecordedEvent
 
 
@@ -69,21 +69,33 @@ class ChecksProjector(Projector):
     def _gather(self, writes: BatchWrites, store: FactStore, event: RecordedEvent) -> None:
         """Add the facts of one new event to ``writes`` and note the scopes it touches."""
         envelope = event.envelope
-        key = sort_key(envelope["occurred_at"], event.event_id)
+        facts = lineage_facts(envelope)
+        key = facts.origin.sort_key
         writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key})
-        handler: Callable[..., None] = getattr(self, "_" + event.type.replace(".", "_"))
-        handler(writes, store, event.event_id, envelope, envelope["data"], key)
+        self._lineage(writes, facts)
+        handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
+        if handler is not None:
+            handler(writes, store, event.event_id, envelope, envelope["data"], key)
 
     # -- what an event touches --------------------------------------------------------------
-    def _transformation(self, writes, event_id, envelope, key, inputs, outputs) -> None:
-        """Record a transformation's inputs (consumed) and outputs (created)."""
-        common = {"event_id": event_id, "type": envelope["type"], "sort_key": key, "recorded_by": envelope["recorded_by"]}
-        writes.insert_ignore(t.consumptions, ({**common, "lot_id": lot, "mass_g": mass} for lot, mass in inputs))
-        writes.insert_ignore(t.creations, ({**common, "lot_id": lot, "mass_g": mass, "fineness": fineness}
-                                        for lot, mass, fineness in outputs))
-        outs = {lot for lot, _, _ in outputs}
-        self._pending.scopes.add(f"tx:{event_id}")
-        self._pending.lots.update(outs, (lot for lot, _ in inputs))
+    def _lineage(self, writes: BatchWrites, facts: LineageFacts) -> None:
+        """Record the lots and products an event creates and, of a transformation, the grams it consumes.
+
+        The checks see a refining as its inputs and outputs: the node standing for it is not a lot.
+        """
+        origin = facts.origin
+        common = {"event_id": origin.event_id, "type": origin.type, "sort_key": origin.sort_key,
+                  "recorded_by": origin.recorded_by}
+        outputs = [node for node in facts.created if node.kind != REFINING]
+        writes.insert_ignore(t.creations, ({**common, "lot_id": node.node_id, "mass_g": node.mass_g,
+                                            "fineness": node.fineness} for node in outputs))
+        if not facts.consumed:
+            return
+        writes.insert_ignore(t.consumptions, ({**common, "lot_id": item.lot_id, "mass_g": item.mass_g}
+                                              for item in facts.consumed))
+        outs = {node.node_id for node in outputs}
+        self._pending.scopes.add(f"tx:{origin.event_id}")
+        self._pending.lots.update(outs, (item.lot_id for item in facts.consumed))
         # lots made earlier from these outputs now have a longer path (export permits on it)
         self._pending.descendants_of.update(outs)
 
@@ -131,9 +143,6 @@ class ChecksProjector(Projector):
                                            "month": month, "sort_key": key}])
         writes.insert_ignore(t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month}
                                                 for m in data["miner_ids"]))
-        writes.insert_ignore(t.creations, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
-                                         "sort_key": key, "recorded_by": envelope["recorded_by"],
-                                         "mass_g": data["mass_g"], "fineness": data.get("fineness")}])
         self._pending.scopes.update((f"prod:{event_id}", f"pitmonth:{month}:{data['pit_id']}"))
         self._pending.scopes.update(f"minermonth:{month}:{m}" for m in data["miner_ids"])
         self._pending.lots.add(data["lot_id"])
@@ -158,21 +167,3 @@ class ChecksProjector(Projector):
                                           "sort_key": key, "fineness": None}])
         self._pending.lots.add(data["lot_id"])
         self._pending.descendants_of.add(data["lot_id"])
-
-    def _lots_merged(self, writes, store, event_id, envelope, data, key):
-        inputs = [(i["lot_id"], i["mass_g"]) for i in data["inputs"]]
-        self._transformation(writes, event_id, envelope, key, inputs,
-                             [(data["lot_id"], round(sum(m for _, m in inputs), 6), None)])
-
-    def _lot_split(self, writes, store, event_id, envelope, data, key):
-        outputs = [(o["lot_id"], o["mass_g"], None) for o in data["outputs"]]
-        self._transformation(writes, event_id, envelope, key, [(data["lot_id"], round(sum(m for _, m, _ in outputs), 6))],
-                             outputs)
-
-    def _lot_refined(self, writes, store, event_id, envelope, data, key):
-        self._transformation(writes, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
-                             [(o["lot_id"], o["mass_g"], o["fineness"]) for o in data["outputs"]])
-
-    def _product_manufactured(self, writes, store, event_id, envelope, data, key):
-        self._transformation(writes, event_id, envelope, key, [(i["lot_id"], i["mass_g"]) for i in data["inputs"]],
-                             [(data["product_id"], data["mass_g"], data["fineness"])])

@@ -8,43 +8,27 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Iterator
 
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, Subquery, func, select
 
 from consumers.checks import tables as t
 from consumers.checks.facts import (
     Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
     Transfer, Transformation,
 )
+from consumers.lineage.ancestry import descendants, in_ancestry
+from consumers.lineage.graph import earliest_creation
 
 TRANSFORMATIONS = ("lots.merged", "lot.split", "lot.refined", "product.manufactured")
 #: SQLite binds at most 32,766 parameters in one statement
 CHUNK = 2000
 
-_DESCENDANTS = text("""
-WITH RECURSIVE down(lot_id) AS (
-    SELECT lot_id FROM chk_consumptions WHERE lot_id IN :roots
-    UNION
-    SELECT k.lot_id FROM chk_creations k
-    JOIN chk_consumptions c ON c.event_id = k.event_id
-    JOIN down d ON c.lot_id = d.lot_id
-)
-SELECT lot_id FROM down
-""").bindparams(bindparam("roots", expanding=True))
 
-_PERMITS_ON_PATH = text("""
-WITH RECURSIVE up(lot_id) AS (
-    SELECT c.lot_id FROM chk_creations k
-    JOIN chk_consumptions c ON c.event_id = k.event_id
-    WHERE k.lot_id = :lot
-    UNION
-    SELECT c.lot_id FROM chk_creations k
-    JOIN chk_consumptions c ON c.event_id = k.event_id
-    JOIN up u ON k.lot_id = u.lot_id
-)
-SELECT s.event_id FROM chk_lot_stamps s
-WHERE s.type = 'lot.exported' AND (s.lot_id = :lot OR s.lot_id IN (SELECT lot_id FROM up))
-ORDER BY s.sort_key
-""")
+def lineage_edges() -> Subquery:
+    """The lineage graph of the checks: a transformation's every input is a parent of its every output."""
+    consumed, created = t.consumptions.c, t.creations.c
+    return (select(consumed.lot_id.label("parent_id"), created.lot_id.label("child_id"))
+            .select_from(t.consumptions.join(t.creations, created.event_id == consumed.event_id))
+            .subquery("chk_edges"))
 
 
 def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
@@ -102,14 +86,19 @@ class FactStore:
 
     def permits_on_path(self, lot_id: str) -> list[str]:
         """Ids of the ``lot.exported`` events on the lot or on any lot it came from."""
-        return list(self.tx.execute(_PERMITS_ON_PATH, {"lot": lot_id}).scalars())
+        stamps = t.lot_stamps.c
+        return list(self.tx.execute(
+            select(stamps.event_id)
+            .where(stamps.type == "lot.exported", in_ancestry(stamps.lot_id, lineage_edges(), [lot_id]))
+            .order_by(stamps.sort_key)).scalars())
 
     def descendants(self, lot_ids: Iterable[str]) -> set[str]:
         """Every lot and product made (at any depth) from these lots, not including them."""
         roots = set(lot_ids)
         found: set[str] = set()
+        edges = lineage_edges()
         for chunk in chunks(roots):
-            found.update(self.tx.execute(_DESCENDANTS, {"roots": chunk}).scalars())
+            found.update(self.tx.execute(select(descendants(edges, chunk).c.node_id)).scalars())
         return found - roots
 
     def transformations_of(self, lot_ids: Iterable[str]) -> set[str]:
@@ -180,11 +169,11 @@ class FactStore:
     def fineness(self, lot_ids: Iterable[str]) -> dict[str, float]:
         """The stated fineness of each lot: its latest assay, else the one declared at its creation."""
         wanted = set(lot_ids)
-        earliest: dict[str, tuple[str, float | None]] = {}
+        creations: dict[str, list] = defaultdict(list)
         for r in self._rows(t.creations, t.creations.c.lot_id, wanted):
-            if r.lot_id not in earliest or r.sort_key < earliest[r.lot_id][0]:  # the earliest creation counts
-                earliest[r.lot_id] = (r.sort_key, r.fineness)
-        stated = {lot_id: value for lot_id, (_, value) in earliest.items() if value is not None}
+            creations[r.lot_id].append(r)
+        counted = {lot_id: earliest_creation(rows) for lot_id, rows in creations.items()}
+        stated = {lot_id: row.fineness for lot_id, row in counted.items() if row.fineness is not None}
         latest: dict[str, tuple[str, float]] = {}
         for r in self._rows(t.lot_stamps, t.lot_stamps.c.lot_id, wanted, t.lot_stamps.c.type == "lot.assayed"):
             if r.lot_id not in latest or r.sort_key > latest[r.lot_id][0]:  # the latest assay counts

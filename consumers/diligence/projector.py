@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, MetaData
 
 from consumers.diligence import tables as t
+from consumers.lineage.graph import sort_key
 from consumers.projector import Projector
-from consumers.provenance.projector import sort_key
 from consumers.sql import insert_ignore
 from events.catalogue.diligence import inspection_flag_id
 from events.log import RecordedEvent

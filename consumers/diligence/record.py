@@ -13,8 +13,6 @@ from typing import Any, Iterable
 from consumers.checks.facts import month_key, month_of
 from consumers.checks.findings import RED_KINDS
 
-STATUSES = ("clear", "attention", "red")
-
 
 @dataclass(frozen=True)
 class Ancestry:

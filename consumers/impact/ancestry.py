@@ -2,27 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Collection
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select
 
+from consumers.impact import tables as t
+from consumers.lineage.ancestry import in_ancestry, in_descendants
 from consumers.provenance.lineage import EdgeFacts, Lineage, NodeFacts, compute_lineage
-
-_ANCESTRY = """
-WITH RECURSIVE ancestry(node_id) AS (
-    SELECT CAST(:root AS VARCHAR(160))  -- the column's own type, as PostgreSQL requires of a recursive query
-    UNION
-    SELECT e.parent_id FROM imp_edges e JOIN ancestry a ON e.child_id = a.node_id
-)
-"""
-
-_DESCENDANTS = """
-WITH RECURSIVE descendants(node_id) AS (
-    SELECT CAST(:root AS VARCHAR(160))  -- the column's own type, as PostgreSQL requires of a recursive query
-    UNION
-    SELECT e.child_id FROM imp_edges e JOIN descendants d ON e.parent_id = d.node_id
-)
-SELECT DISTINCT s.product_id FROM imp_sales s WHERE s.product_id IN (SELECT node_id FROM descendants)
-"""
 
 
 @dataclass
@@ -37,23 +23,16 @@ class Ancestry:
 
 def load_ancestry(connection: Connection, root: str) -> Ancestry:
     """The ancestry of ``root``; composition is keyed by production lot (not by site)."""
-    params = {"root": root}
-    edge_rows = connection.execute(text(
-        _ANCESTRY + "SELECT e.parent_id, e.child_id, e.mass_g FROM imp_edges e "
-        "WHERE e.child_id IN (SELECT node_id FROM ancestry) ORDER BY e.child_id, e.parent_id, e.event_id"
-    ), params).all()
-    node_rows = connection.execute(text(
-        _ANCESTRY + "SELECT n.node_id, n.kind, n.created_type, n.created_event_id, n.mass_g, n.declared_fineness "
-        "FROM imp_nodes n WHERE n.node_id IN (SELECT node_id FROM ancestry) ORDER BY n.node_id"
-    ), params).all()
-    assay_rows = connection.execute(text(
-        _ANCESTRY + "SELECT a.lot_id, a.fineness FROM imp_assays a "
-        "WHERE a.lot_id IN (SELECT node_id FROM ancestry) ORDER BY a.sort_key"
-    ), params).all()
-    share_rows = connection.execute(text(
-        _ANCESTRY + "SELECT p.lot_id, p.event_id, p.miner_id, p.month FROM imp_production_shares p "
-        "WHERE p.lot_id IN (SELECT node_id FROM ancestry) ORDER BY p.lot_id, p.miner_id"
-    ), params).all()
+    e, n, a, p = t.edges.c, t.nodes.c, t.assays.c, t.production_shares.c
+    edge_rows = connection.execute(select(e.parent_id, e.child_id, e.mass_g).where(in_ancestry(e.child_id, t.edges, [root]))
+                                   .order_by(e.child_id, e.parent_id, e.event_id)).all()
+    node_rows = connection.execute(select(n.node_id, n.kind, n.created_type, n.created_event_id, n.mass_g,
+                                          n.declared_fineness)
+                                   .where(in_ancestry(n.node_id, t.edges, [root])).order_by(n.node_id)).all()
+    assay_rows = connection.execute(select(a.lot_id, a.fineness).where(in_ancestry(a.lot_id, t.edges, [root]))
+                                    .order_by(a.sort_key)).all()
+    share_rows = connection.execute(select(p.lot_id, p.event_id, p.miner_id, p.month)
+                                    .where(in_ancestry(p.lot_id, t.edges, [root])).order_by(p.lot_id, p.miner_id)).all()
     latest_assay = {lot_id: fineness for lot_id, fineness in assay_rows}  # ordered: the last wins
     creator = {row.node_id: row.created_event_id for row in node_rows}
     lot_miners: dict[str, list[str]] = {}
@@ -75,6 +54,8 @@ def load_ancestry(connection: Connection, root: str) -> Ancestry:
     return Ancestry(lineage, sorted(set(facts) | {root}), lot_miners, lot_month)
 
 
-def sold_descendants(connection: Connection, node_id: str) -> list[str]:
-    """The sold products whose ancestry holds ``node_id`` (itself included)."""
-    return list(connection.execute(text(_DESCENDANTS), {"root": node_id}).scalars())
+def sold_descendants(connection: Connection, node_ids: Collection[str]) -> list[str]:
+    """The sold products whose ancestry holds one of ``node_ids`` (themselves included), sorted."""
+    s = t.sales.c
+    return list(connection.execute(select(s.product_id).where(in_descendants(s.product_id, t.edges, node_ids))
+                                   .distinct().order_by(s.product_id)).scalars())

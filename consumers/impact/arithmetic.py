@@ -11,7 +11,6 @@ from math import floor
 from typing import Iterable, Mapping, Sequence
 
 CENT = Decimal("0.01")
-AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_54", "55_plus")
 
 
 def median(values: Sequence[Decimal]) -> Decimal | None:

@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable, Iterator
 
-from consumers.impact.arithmetic import AGE_BANDS, age_band, gap, median, ratio
+from consumers.impact.arithmetic import age_band, gap, median, ratio
 from consumers.impact.cells import ALL, Cell
 from consumers.impact.facts import Facts, Periods, Team, VslaRegistration
+from events.catalogue.vocabulary import AGE_BANDS, GENDERS, TRAINING_KINDS, WORK_ROLES
 
-GENDERS = ("female", "male", "other", "undisclosed")
-WORK_ROLES = ("digger", "processor", "transporter", "trader", "pit_owner", "team_lead")
-TRAINING_KINDS = ("literacy", "business", "dialogue", "safety", "other")
 BREAKDOWNS = ("gender", "age_band")
 
 

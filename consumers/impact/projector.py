@@ -6,21 +6,22 @@ recomputing them whenever an event changes the lineage of a sold product, in any
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Callable
 
-from sqlalchemy import Connection, MetaData, delete, or_, select
+from sqlalchemy import Connection, MetaData, delete, select
 
+from consumers.batch import BatchWrites
 from consumers.impact import tables as t
 from consumers.impact.ancestry import load_ancestry, sold_descendants
 from consumers.impact.payouts import entitlements
+from consumers.lineage.graph import LineageFacts, lineage_facts
+from consumers.lineage.writes import write_lineage
 from consumers.projector import Projector
-from consumers.provenance.projector import refining_node_id, sort_key
 from consumers.sql import insert_ignore, upsert
 from events.log import RecordedEvent
 
-#: custody events that change the lineage of what descends from the nodes they touch
-LINEAGE_TYPES = frozenset({"production.recorded", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
-                           "product.manufactured"})
+#: events that change what the nodes they name are worth to a sale: an assay (their fineness), a sale
+REVALUING_TYPES = frozenset({"lot.assayed", "product.sold"})
 
 
 def month_of(occurred_at: str) -> str:
@@ -32,7 +33,8 @@ class ImpactProjector(Projector):
     """Facts for the community indicators, the value chain and the payouts ledger."""
 
     name = "impact"
-    version = 1
+    #: 2: every lot a custody event names is a node (a placeholder until created), as in provenance
+    version = 2
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
@@ -52,13 +54,17 @@ class ImpactProjector(Projector):
         if already is not None:
             return
         envelope = event.envelope
-        key = sort_key(envelope["occurred_at"], event.event_id)
-        handler: Callable[..., list[str]] = getattr(self, "_" + event.type.replace(".", "_"))
-        touched = handler(tx, event, envelope, envelope["data"], key) or []
+        facts = lineage_facts(envelope)
+        writes = BatchWrites()
+        write_lineage(writes, t.nodes, t.edges, facts)
+        writes.flush(tx)
+        handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
+        if handler is not None:
+            handler(tx, event, envelope, envelope["data"], facts.origin.sort_key)
         tx.execute(t.events.insert().values(event_id=event.event_id, position=event.position, type=event.type))
+        touched = changed_lineage(facts)
         if touched and tx.execute(select(t.sales.c.event_id).limit(1)).first() is not None:
-            products = {product for node in touched for product in sold_descendants(tx, node)}
-            for product_id in sorted(products):
+            for product_id in sold_descendants(tx, touched):
                 refresh_payout_weights(tx, product_id)
 
     # -- registry ---------------------------------------------------------------------------
@@ -81,32 +87,12 @@ class ImpactProjector(Projector):
                update=[name for name in row if name != "miner_id"] + ["first_sort", "first_month"])
 
     # -- custody ----------------------------------------------------------------------------
-    @staticmethod
-    def _create_node(tx: Connection, node_id: str, kind: str, event: RecordedEvent, key: str, **facts: Any) -> None:
-        """Create a node, or fill a placeholder; if two events claim to create it, the earliest wins."""
-        row = {"node_id": node_id, "kind": kind, "created_event_id": event.event_id, "created_sort": key,
-               "created_type": event.type, "mass_g": None, "declared_fineness": None, **facts}
-        upsert(tx, t.nodes, row, update=[name for name in row if name != "node_id"],
-               where=lambda excluded: or_(t.nodes.c.created_sort.is_(None), excluded.created_sort < t.nodes.c.created_sort))
-
-    @staticmethod
-    def _placeholders(tx: Connection, node_ids: list[str]) -> None:
-        insert_ignore(tx, t.nodes, ({"node_id": node_id, "kind": "lot"} for node_id in node_ids))
-
-    @staticmethod
-    def _edges(tx: Connection, event_id: str, links: list[tuple[str, str, float]]) -> None:
-        insert_ignore(tx, t.edges, ({"event_id": event_id, "parent_id": parent, "child_id": child, "mass_g": mass}
-                                    for parent, child, mass in links))
-
     def _production_recorded(self, tx, event, envelope, data, key):
-        self._create_node(tx, data["lot_id"], "lot", event, key, mass_g=data["mass_g"],
-                          declared_fineness=data.get("fineness"))
         share = data["mass_g"] / len(data["miner_ids"])
         month = month_of(envelope["occurred_at"])
         insert_ignore(tx, t.production_shares, (
             {"event_id": event.event_id, "miner_id": miner_id, "lot_id": data["lot_id"], "month": month, "mass_g": share}
             for miner_id in data["miner_ids"]))
-        return [data["lot_id"]]
 
     def _lot_transferred(self, tx, event, envelope, data, key):
         tx.execute(t.transfers.insert().values(
@@ -114,54 +100,15 @@ class ImpactProjector(Projector):
             mass_g=data["mass_g"], price_per_g=data.get("price_per_g"), currency=data.get("currency"),
             occurred_at=envelope["occurred_at"], month=month_of(envelope["occurred_at"]), sort_key=key))
 
-    def _lots_merged(self, tx, event, envelope, data, key):
-        inputs = data["inputs"]
-        self._placeholders(tx, [item["lot_id"] for item in inputs])
-        self._create_node(tx, data["lot_id"], "lot", event, key, mass_g=round(sum(i["mass_g"] for i in inputs), 6))
-        self._edges(tx, event.event_id, [(item["lot_id"], data["lot_id"], item["mass_g"]) for item in inputs])
-        return [data["lot_id"]]
-
-    def _lot_split(self, tx, event, envelope, data, key):
-        self._placeholders(tx, [data["lot_id"]])
-        for item in data["outputs"]:
-            self._create_node(tx, item["lot_id"], "lot", event, key, mass_g=item["mass_g"])
-        self._edges(tx, event.event_id, [(data["lot_id"], item["lot_id"], item["mass_g"]) for item in data["outputs"]])
-        return [item["lot_id"] for item in data["outputs"]]
-
     def _lot_assayed(self, tx, event, envelope, data, key):
-        self._placeholders(tx, [data["lot_id"]])
         tx.execute(t.assays.insert().values(event_id=event.event_id, lot_id=data["lot_id"],
                                             fineness=data["fineness"], sort_key=key))
-        return [data["lot_id"]]
-
-    def _lot_refined(self, tx, event, envelope, data, key):
-        refining = refining_node_id(event.event_id)
-        inputs, outputs = data["inputs"], data["outputs"]
-        self._placeholders(tx, [item["lot_id"] for item in inputs])
-        self._create_node(tx, refining, "refining", event, key, mass_g=round(sum(i["mass_g"] for i in inputs), 6))
-        for item in outputs:
-            self._create_node(tx, item["lot_id"], "lot", event, key, mass_g=item["mass_g"],
-                              declared_fineness=item["fineness"])
-        self._edges(tx, event.event_id,
-                    [(item["lot_id"], refining, item["mass_g"]) for item in inputs]
-                    + [(refining, item["lot_id"], item["mass_g"]) for item in outputs])
-        return [refining]
-
-    def _product_manufactured(self, tx, event, envelope, data, key):
-        inputs = data["inputs"]
-        self._placeholders(tx, [item["lot_id"] for item in inputs])
-        self._create_node(tx, data["product_id"], "product", event, key, mass_g=data["mass_g"],
-                          declared_fineness=data["fineness"])
-        self._edges(tx, event.event_id, [(item["lot_id"], data["product_id"], item["mass_g"]) for item in inputs])
-        return [data["product_id"]]
 
     def _product_sold(self, tx, event, envelope, data, key):
-        insert_ignore(tx, t.nodes, [{"node_id": data["product_id"], "kind": "product"}])
         tx.execute(t.sales.insert().values(
             event_id=event.event_id, product_id=data["product_id"], price=data.get("price"),
             currency=data.get("currency"), recorded_by=envelope["recorded_by"], occurred_at=envelope["occurred_at"],
             month=month_of(envelope["occurred_at"]), sort_key=key))
-        return [data["product_id"]]
 
     def _market_price_recorded(self, tx, event, envelope, data, key):
         tx.execute(t.prices.insert().values(event_id=event.event_id, date=data["date"],
@@ -199,6 +146,12 @@ class ImpactProjector(Projector):
             event_id=event.event_id, person_id=data["person_id"], gender=data["gender"], position=data["position"],
             organisation_id=data["organisation_id"], site_id=data.get("site_id"),
             month=month_of(envelope["occurred_at"]), sort_key=key))
+
+
+def changed_lineage(facts: LineageFacts) -> list[str]:
+    """The nodes an event changes the payouts downstream of: those it creates, those it assays or sells."""
+    named = [ref.node_id for ref in facts.referenced] if facts.origin.type in REVALUING_TYPES else []
+    return [node.node_id for node in facts.created] + named
 
 
 def refresh_payout_weights(tx: Connection, product_id: str) -> None:

@@ -25,12 +25,13 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from consumers.impact import tables as t
-from consumers.impact.ancestry import _ANCESTRY, load_ancestry
+from consumers.impact.ancestry import load_ancestry
 from consumers.impact.arithmetic import decimal, ratio, to_cents
 from consumers.impact.cells import MIN_CELL
+from consumers.lineage.ancestry import in_ancestry
 
 MINER = "miner"
 
@@ -75,10 +76,10 @@ class ValueChainView:
             if product is None or product["created_type"] != "product.manufactured":
                 return None
             ancestry = load_ancestry(connection, product_id)
-            transfers = connection.execute(text(
-                _ANCESTRY + "SELECT x.lot_id, x.from_id, x.to_id, x.mass_g, x.price_per_g, x.currency, x.occurred_at, "
-                "x.sort_key FROM imp_transfers x WHERE x.lot_id IN (SELECT node_id FROM ancestry) ORDER BY x.sort_key"
-            ), {"root": product_id}).all()
+            x = t.transfers.c
+            transfers = connection.execute(
+                select(x.lot_id, x.from_id, x.to_id, x.mass_g, x.price_per_g, x.currency, x.occurred_at, x.sort_key)
+                .where(in_ancestry(x.lot_id, t.edges, [product_id])).order_by(x.sort_key)).all()
             prices = ReferencePrices([tuple(row) for row in connection.execute(
                 select(t.prices.c.date, t.prices.c.sort_key, t.prices.c.price_per_g_fine, t.prices.c.currency))])
             holders = {row.from_id for row in transfers}

@@ -17,11 +17,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from events.catalogue.vocabulary import RESOLUTIONS, SEVERITIES
+
 #: groups of people smaller than this are shown as "fewer than 5", never as a number
 SMALL_GROUP = 5
 
 #: statuses of a flag (from the "spot the liar" checks) that mean it is no longer open
-_CLOSED = frozenset({"resolved", "closed", "mitigated", "unfounded", "disengaged", "dismissed"})
+_CLOSED = frozenset({"resolved", "closed", "dismissed", *RESOLUTIONS})
+#: the most severe first
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -213,7 +217,7 @@ def flag_summary(flags: Any) -> dict[str, Any] | None:
                                "severity": _code(flag.get("severity"))})
         else:
             closed += 1
-    open_flags.sort(key=lambda f: ({"high": 0, "medium": 1, "low": 2}.get(f["severity"] or "", 3), f["category"] or ""))
+    open_flags.sort(key=lambda f: (_SEVERITY_RANK.get(f["severity"] or "", len(SEVERITIES)), f["category"] or ""))
     return {"open": open_flags, "closed": closed}
 
 

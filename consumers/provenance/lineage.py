@@ -14,10 +14,14 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
+from consumers.lineage.graph import Edge as EdgeFacts
+
 #: composition keys for gold that is not traced to a registered mine site
 UNTRACED_NO_RECORD = "untraced:no_production_record"
 UNTRACED_UNKNOWN_PIT = "untraced:unregistered_pit"
 UNTRACED_CYCLE = "untraced:circular_lineage"
+
+__all__ = ["EdgeFacts", "Lineage", "NodeFacts", "compute_lineage", "is_untraced"]
 
 
 @dataclass(frozen=True)
@@ -32,15 +36,6 @@ class NodeFacts:
     #: for a production lot: the site of its pit (None if the pit is not registered)
     site_id: str | None = None
     is_production: bool = False
-
-
-@dataclass(frozen=True)
-class EdgeFacts:
-    """Grams of ``parent`` that went into ``child``."""
-
-    parent_id: str
-    child_id: str
-    mass_g: float
 
 
 @dataclass

@@ -9,21 +9,12 @@ from typing import Any
 
 import orjson
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, select
 
+from consumers.lineage.ancestry import in_ancestry
 from consumers.provenance import tables as t
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
 from services.database import read_snapshot
-
-#: the node and everything upstream of it; the seed is read from the table (not a bare parameter) so
-#: both terms have the column's own type and collation, as PostgreSQL requires of a recursive query
-_ANCESTRY = """
-WITH RECURSIVE ancestry(node_id) AS (
-    SELECT node_id FROM prov_nodes WHERE node_id = :root
-    UNION
-    SELECT e.parent_id FROM prov_edges e JOIN ancestry a ON e.child_id = a.node_id
-)
-"""
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -77,17 +68,15 @@ class ProvenanceView:
         }
 
     def _ancestry_graph(self, connection: Connection, root: str) -> dict[str, Any]:
-        params = {"root": root}
-        edge_rows = connection.execute(text(
-            _ANCESTRY + "SELECT e.event_id, e.parent_id, e.child_id, e.mass_g FROM prov_edges e "
-            "WHERE e.child_id IN (SELECT node_id FROM ancestry) ORDER BY e.child_id, e.parent_id, e.event_id"
-        ), params).all()
-        node_rows = connection.execute(text(
-            _ANCESTRY + "SELECT n.node_id, n.kind, n.created_event_id, n.created_type, n.created_by, n.created_at, "
-            "n.mass_g, n.declared_fineness, n.pit_id, n.gtin, n.serial, n.holder_id, n.assay_fineness, p.site_id "
-            "FROM prov_nodes n LEFT JOIN prov_pits p ON p.pit_id = n.pit_id "
-            "WHERE n.node_id IN (SELECT node_id FROM ancestry) ORDER BY n.node_id"
-        ), params).all()
+        e, n = t.edges.c, t.nodes.c
+        edge_rows = connection.execute(
+            select(e.event_id, e.parent_id, e.child_id, e.mass_g).where(in_ancestry(e.child_id, t.edges, [root]))
+            .order_by(e.child_id, e.parent_id, e.event_id)).all()
+        node_rows = connection.execute(
+            select(n.node_id, n.kind, n.created_event_id, n.created_type, n.created_by, n.created_at, n.mass_g,
+                   n.declared_fineness, n.pit_id, n.gtin, n.serial, n.holder_id, n.assay_fineness, t.pits.c.site_id)
+            .select_from(t.nodes.outerjoin(t.pits, t.pits.c.pit_id == n.pit_id))
+            .where(in_ancestry(n.node_id, t.edges, [root])).order_by(n.node_id)).all()
         rows = [tuple(row) for row in node_rows]
         facts: dict[str, NodeFacts] = {}
         for (node_id, kind, _, created_type, _, _, mass_g, declared, _, _, _, _, assayed, site_id) in rows:
@@ -157,11 +146,9 @@ class ProvenanceView:
         return {"sites": sites, "basis": basis}
 
     def _timeline(self, connection: Connection, root: str, sees_restricted: bool, raw: bool) -> Any:
-        rows = connection.execute(text(
-            _ANCESTRY + "SELECT ev.served, ev.served_public FROM prov_events ev "
-            "WHERE ev.event_id IN (SELECT s.event_id FROM prov_event_subjects s "
-            "WHERE s.subject_id IN (SELECT node_id FROM ancestry)) ORDER BY ev.sort_key"
-        ), {"root": root}).all()
+        subjects = select(t.event_subjects.c.event_id).where(in_ancestry(t.event_subjects.c.subject_id, t.edges, [root]))
+        rows = connection.execute(select(t.events.c.served, t.events.c.served_public)
+                                  .where(t.events.c.event_id.in_(subjects)).order_by(t.events.c.sort_key)).all()
         return self._events_out(rows, sees_restricted, raw)
 
     @staticmethod

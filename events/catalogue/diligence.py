@@ -2,14 +2,8 @@
 from __future__ import annotations
 
 from events.catalogue.base import DataSchema
+from events.catalogue.vocabulary import AUDIT_RESULTS, RESOLUTIONS, RISK_CATEGORIES, SEVERITIES
 from events.fields import Identifier, OneOf, Sha256, Text
-
-RISK_CATEGORIES = (
-    "serious_abuse", "child_labour", "forced_labour", "sexual_violence", "armed_group", "security_forces",
-    "bribery", "misrepresentation", "money_laundering", "unpaid_taxes", "environment",
-)
-SEVERITIES = ("low", "medium", "high")
-RESOLUTIONS = ("mitigated", "disengaged", "unfounded")
 
 
 def inspection_flag_id(inspection_event_id: str, category: str) -> str:
@@ -45,7 +39,7 @@ class AuditCompleted(DataSchema):
     stream_field = "subject_id"
     subject_id = Identifier(required=True)
     auditor = Identifier(required=True)
-    result = OneOf(("pass", "fail"), required=True)
+    result = OneOf(AUDIT_RESULTS, required=True)
     report_sha256 = Sha256()
 
 

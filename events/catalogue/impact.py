@@ -4,14 +4,11 @@ from __future__ import annotations
 from marshmallow import ValidationError, validates_schema
 
 from events.catalogue.base import DataSchema
-from events.catalogue.registry import GENDERS, WORK_ROLES
+from events.catalogue.vocabulary import AGE_BANDS, GENDERS, TRAINING_KINDS, WORK_ROLES
 from events.fields import Count, Currency, Date, Flag, Identifier, Money, OneOf, Period, Text
 
 #: a savings group or a training session counts people: a bound keeps typos (an extra zero) out
 MAX_GROUP = 100_000
-
-AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_54", "55_plus")
-TRAINING_KINDS = ("literacy", "business", "dialogue", "safety", "other")
 
 
 class SurveyCompleted(DataSchema):

@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 from events.catalogue.base import DataSchema
+from events.catalogue.vocabulary import GENDERS, ORGANISATION_ROLES, PIT_STATUSES, WORK_ROLES
 from events.fields import Country, Count, Flag, Identifier, Number, OneOf, Sha256, Text, Year
-
-ORGANISATION_ROLES = ("cooperative", "exporter", "refiner", "manufacturer", "retailer", "ngo", "authority", "auditor")
-GENDERS = ("female", "male", "other", "undisclosed")
-WORK_ROLES = ("digger", "processor", "transporter", "trader", "pit_owner", "team_lead")
-PIT_STATUSES = ("active", "inactive", "abandoned")
 
 
 class OrganizationRegistered(DataSchema):
