@@ -7,6 +7,7 @@ from api import capture, health, provenance
 from api.context import AppContext
 from api.errors import register_error_handlers
 from api.json_provider import OrjsonProvider
+from api.security_headers import register_security_headers
 
 
 class _OretrailFlask(Flask):
@@ -19,6 +20,7 @@ def create_app(context: AppContext) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = context.settings.max_request_bytes
     app.extensions["oretrail"] = context
     register_error_handlers(app)
+    register_security_headers(app)
     for blueprint in (capture.blueprint, provenance.blueprint, health.blueprint, *context.blueprints):
         app.register_blueprint(blueprint)
     return app

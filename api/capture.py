@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.auth import current_principal
 from services.errors import InvalidRequest
@@ -40,6 +41,7 @@ def post_events():
         503: {$ref: "#/components/responses/Unavailable"}
     """
     principal = current_principal()
+    read_whole_body()
     payload = request.get_json(force=True, silent=True)
     if payload is None:
         raise InvalidRequest("The body is not valid JSON.", {"": ["Not valid JSON."]})
@@ -47,3 +49,18 @@ def post_events():
     return jsonify({"results": [
         {"event_id": result.event_id, "status": result.status, "position": result.position} for result in results
     ]})
+
+
+def read_whole_body() -> bytes:
+    """The request body, cached for ``get_json``; a streamed body over the limit is a 413, never truncated.
+
+    Werkzeug refuses a ``Content-Length`` over ``MAX_CONTENT_LENGTH`` before reading, but a chunked
+    body (no ``Content-Length``) is read only up to the limit and silently cut there: the JSON parser
+    would then see a truncated document and the client a 422. One more byte on the raw input tells a
+    body of exactly the limit from a longer one.
+    """
+    body = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(body) >= limit and request.input_stream.read(1):
+        raise RequestEntityTooLarge()
+    return body

@@ -8,20 +8,30 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pycountry
 from marshmallow import ValidationError, fields, validate
 
+# Every pattern spells its digits [0-9]: in Python ``\d`` also matches Arabic-Indic and other Unicode
+# digits, and "5٠٠.00" must not pass for an amount of 500.
 IDENTIFIER_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: "." and ".." are dot-segments (RFC 3986 5.2.4): a URL ending in one is normalised away, so a page
+#: named by them could never be reached. Longer runs of dots ("...") are ordinary path segments.
+DOT_SEGMENTS = frozenset({".", ".."})
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 RFC3339_PATTERN = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-DECIMAL_PATTERN = re.compile(r"(0|[1-9]\d{0,14})(\.\d{1,8})?")
+DECIMAL_PATTERN = re.compile(r"(0|[1-9][0-9]{0,14})(\.[0-9]{1,8})?")
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
-PERIOD_PATTERN = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+PERIOD_PATTERN = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+GTIN_PATTERN = re.compile(r"[0-9]{8}|[0-9]{12,14}")
+
+#: the years a date or time may fall in: the projectors order and group by four-digit years in UTC,
+#: and an instant before 1 January 0001 UTC (``0001-01-01T00:00:00+14:00``) cannot even be converted
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 class Text(fields.String):
@@ -48,6 +58,8 @@ class Identifier(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not IDENTIFIER_PATTERN.fullmatch(text):
             raise ValidationError("Not a valid identifier: use 1-128 of A-Z a-z 0-9 . _ : -")
+        if text in DOT_SEGMENTS:
+            raise ValidationError('Not a valid identifier: "." and ".." cannot name a page.')
         return text
 
 
@@ -70,9 +82,15 @@ class Timestamp(fields.String):
         if not RFC3339_PATTERN.fullmatch(text):
             raise ValidationError("Not an RFC 3339 date-time with a zone, e.g. 2026-03-02T10:15:00+01:00.")
         try:
-            parse_timestamp(text)
+            moment = parse_timestamp(text)
         except ValueError as exc:
             raise ValidationError(f"Not a valid date-time: {exc}.") from None
+        try:
+            in_utc = moment.astimezone(timezone.utc)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not all(FIRST_YEAR <= year <= LAST_YEAR for year in (moment.year, in_utc.year)):
+            raise ValidationError(f"Out of range: a date-time from {FIRST_YEAR} to {LAST_YEAR} (also in UTC).")
         return text
 
 
@@ -87,6 +105,7 @@ class Date(fields.String):
             datetime.strptime(text, "%Y-%m-%d")
         except ValueError:
             raise ValidationError("Not a valid calendar date.") from None
+        require_years(int(text[:4]))
         return text
 
 
@@ -97,6 +116,7 @@ class Period(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not PERIOD_PATTERN.fullmatch(text):
             raise ValidationError("Not a month in the form YYYY-MM.")
+        require_years(int(text[:4]))
         return text
 
 
@@ -147,7 +167,7 @@ class Year(Count):
     """A calendar year between 1900 and 2100."""
 
     def __init__(self, **kwargs):
-        fields.Integer.__init__(self, strict=True, validate=validate.Range(min=1900, max=2100), **kwargs)
+        fields.Integer.__init__(self, strict=True, validate=validate.Range(min=FIRST_YEAR, max=LAST_YEAR), **kwargs)
 
 
 class Flag(fields.Boolean):
@@ -184,7 +204,7 @@ class Country(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if len(text) != 2 or not text.isupper() or pycountry.countries.get(alpha_2=text) is None:
+        if len(text) != 2 or not text.isascii() or not text.isupper() or pycountry.countries.get(alpha_2=text) is None:
             raise ValidationError("Not an ISO 3166-1 alpha-2 country code, e.g. CD.")
         return text
 
@@ -194,9 +214,29 @@ class Currency(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if len(text) != 3 or not text.isupper() or pycountry.currencies.get(alpha_3=text) is None:
+        if len(text) != 3 or not text.isascii() or not text.isupper() or pycountry.currencies.get(alpha_3=text) is None:
             raise ValidationError("Not an ISO 4217 currency code, e.g. USD.")
         return text
+
+
+class Gtin(fields.String):
+    """A GS1 GTIN as a string of 8, 12, 13 or 14 ASCII digits."""
+
+    def __init__(self, **kwargs):
+        # the pattern for the OpenAPI document (ECMA-262: ``$`` is the very end there, unlike in Python)
+        super().__init__(metadata={"pattern": f"^({GTIN_PATTERN.pattern})$"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not GTIN_PATTERN.fullmatch(text):
+            raise ValidationError("Not a GTIN (8, 12, 13 or 14 digits).")
+        return text
+
+
+def require_years(year: int) -> None:
+    """Raise a ValidationError unless ``year`` lies from FIRST_YEAR to LAST_YEAR."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(f"Out of range: a year from {FIRST_YEAR} to {LAST_YEAR}.")
 
 
 def OneOf(choices, **kwargs) -> fields.String:

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from events.envelope import NewEvent
 from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable, RecordedEvent
+from events.private_files import private_database_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -64,7 +65,7 @@ class SqliteEventLog(EventLog):
         self._local = threading.local()
         self._appended = threading.Condition()
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_database_file(self.path)
         self._connection().executescript(SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:

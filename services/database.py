@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from events.private_files import private_database_file
 from events.sqlite_log import enable_wal
 
 WRITE_OPTION = "oretrail_write"
@@ -18,12 +18,12 @@ SCHEMA_LOCK = "oretrail.schema"
 
 
 def create_database_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and the parent folder created."""
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and its file created owner-only in a private folder."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_database_file(parsed.database)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

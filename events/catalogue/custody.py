@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from events.catalogue.base import DataSchema, quantities, require_distinct, require_together
-from events.fields import Country, Currency, Fineness, Grams, Identifier, Money, Text
+from events.fields import Country, Currency, Fineness, Grams, Gtin, Identifier, Money, Text
 
 
 class ProductionRecorded(DataSchema):
@@ -132,7 +132,7 @@ class ProductManufactured(DataSchema):
 
     stream_field = "product_id"
     product_id = Identifier(required=True)
-    gtin = fields.String(validate=validate.Regexp(r"^\d{8}$|^\d{12,14}$", error="Not a GTIN (8, 12, 13 or 14 digits)."))
+    gtin = Gtin()
     serial = Text(max_length=20)
     description = Text(max_length=500)
     inputs = quantities(required=True)

@@ -142,7 +142,8 @@ def test_a_jeweller_prints_a_label_sheet(client, buyer_key, ring):
     sheet = client.get("/v1/labels?product_id=ring-1&product_id=ring-1", headers=bearer(buyer_key))
     assert sheet.status_code == 200 and sheet.mimetype == "text/html"
     html = sheet.get_data(as_text=True)
-    assert html.count('class="qr"') == 2 and "@page{size:A4" in html
+    assert html.count('class="qr"') == 2 and 'href="/static/labels.css"' in html
+    assert "@page{size:A4" in client.get("/static/labels.css").get_data(as_text=True)
     assert "GTIN 03760123450010" in html and "Scannez pour savoir" in html
 
 
