@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from consumers.checks.facts import month_of
-from consumers.provenance.projector import sort_key
+from consumers.lineage.graph import sort_key
 from events.envelope import validation_errors
 from tests import factories as f
 
