@@ -58,7 +58,7 @@ def test_a_duplicate_that_reached_the_log_changes_nothing(kafka_platform):
     once = dump_tables(kafka_platform.engine, provenance_tables)
     kafka_log.append(chain)  # past the capture-side index, as a concurrent retry can
     kafka_platform.catch_up()
-    assert len(kafka_log.read(0, 100)) == 2 * len(chain)
+    assert len(kafka_log.read(limit=100)) == 2 * len(chain)
     assert dump_tables(kafka_platform.engine, provenance_tables) == once
 
 

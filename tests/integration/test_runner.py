@@ -58,10 +58,10 @@ def test_a_crash_inside_a_batch_loses_and_duplicates_nothing(platform, tmp_path)
     runner.prepare()
     with pytest.raises(Crash):
         runner.catch_up()
-    assert runner.checkpoint() == 20  # the two whole batches before the crash, not a part of the third
+    assert runner.checkpoint().total == 20  # the two whole batches before the crash, not a part of the third
     victim.armed = False
     runner.catch_up()
-    assert runner.checkpoint() == len(events)
+    assert runner.checkpoint().total == len(events)
 
     fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     reference = ProjectionRunner(platform.log, fresh, ProvenanceProjector(), batch_size=1000)
@@ -77,7 +77,7 @@ def test_replaying_a_batch_twice_changes_nothing(platform):
     before = dump_tables(platform.engine, runner.projector.metadata)
     from services.database import write_transaction
     with write_transaction(platform.engine) as tx:  # as if a duplicate delivery reached the projector
-        for recorded in platform.log.read(0, 100):
+        for recorded in platform.log.read(limit=100):
             runner.projector.apply(tx, recorded)
     assert dump_tables(platform.engine, runner.projector.metadata) == before
 
@@ -95,7 +95,7 @@ def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platfor
     runner = ProjectionRunner(platform.log, platform.engine, Poisoned(), batch_size=100)
     runner.prepare()
     runner.catch_up()
-    assert runner.checkpoint() == len(events)
+    assert runner.checkpoint().total == len(events)
     with platform.engine.connect() as connection:
         letters = connection.execute(select(tracking.dead_letters)).mappings().all()
     assert [(l["event_id"], "cannot apply this one" in l["error"]) for l in letters] == [(events[3]["event_id"], True)]
@@ -130,7 +130,7 @@ def test_two_runners_of_one_projector_never_apply_the_same_batch(platform):
     for thread in threads:
         thread.join(120)
     assert errors == []
-    assert runners[0].checkpoint() == len(events)
+    assert runners[0].checkpoint().total == len(events)
     assert sorted(Counter(applied).values()) == [1] * len(events)  # each event applied once, by one of them
     assert runners[0].dead_letter_count() == 0
 
@@ -147,13 +147,13 @@ def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_p
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:
-        wait_until(lambda: runner.checkpoint() >= 35, 60, "the projector to apply a few batches")
+        wait_until(lambda: runner.checkpoint().total >= 35, 60, "the projector to apply a few batches")
         platform.log.append([prepare(e) for e in events[200:]])
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        assert runner.checkpoint() < len(events)
+        assert runner.checkpoint().total < len(events)
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: runner.checkpoint() == len(events), 120, "the restarted projector to catch up")
+        wait_until(lambda: runner.checkpoint().total == len(events), 120, "the restarted projector to catch up")
     finally:
         process.kill()
         process.wait(10)
@@ -173,7 +173,7 @@ def test_sigterm_stops_a_projector_process_cleanly_after_its_batch(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:
-        wait_until(lambda: runner.checkpoint() == len(events), 60, "the projector to catch up")
+        wait_until(lambda: runner.checkpoint().total == len(events), 60, "the projector to catch up")
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0  # it left on its own, not killed by the signal
     finally:
