@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from consumers import tracking
 from consumers.provenance.projector import ProvenanceProjector
+from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner
 from events.envelope import prepare
 from composition.bootstrap import build_platform
@@ -133,6 +134,42 @@ def test_two_runners_of_one_projector_never_apply_the_same_batch(platform):
     assert runners[0].checkpoint().total == len(events)
     assert sorted(Counter(applied).values()) == [1] * len(events)  # each event applied once, by one of them
     assert runners[0].dead_letter_count() == 0
+
+
+def ring_chain(name: str) -> list[dict]:
+    """A small supply chain from a pit of its own to the ring ``ring-NAME``."""
+    return [f.site(f"site-{name}"), f.pit(f"pit-{name}", f"site-{name}"),
+            f.production(f"lot-{name}", f"pit-{name}", 50.0, 0.9), f.transfer(f"lot-{name}", "m-1", "coop", 50.0),
+            f.manufacture(f"ring-{name}", {f"lot-{name}": 5.0}, mass_g=6.0)]
+
+
+def test_a_new_projector_version_rebuilds_beside_the_live_model_and_switches_when_caught_up(platform):
+    platform.log.append([prepare(e) for e in ring_chain("old")])
+    platform.runner("provenance").catch_up()
+    platform.log.append([prepare(e) for e in ring_chain("new")])  # not applied by the old version
+    view = ProvenanceView(platform.engine)
+    shown: list[tuple[bool, bool]] = []
+
+    def visible() -> tuple[bool, bool]:
+        return (view.product_provenance("ring-old") is not None, view.product_provenance("ring-new") is not None)
+
+    class NextVersion(ProvenanceProjector):
+        version = ProvenanceProjector.version + 1
+
+        def apply_batch(self, tx, events):
+            shown.append(visible())  # what the API reads while the new model fills
+            super().apply_batch(tx, events)
+
+    runner = ProjectionRunner(platform.log, platform.engine, NextVersion(), batch_size=3)
+    runner.prepare()
+    assert runner.stale and visible() == (True, False)  # the old model is still served, not dropped
+    runner.catch_up()
+    assert len(shown) >= 3 and set(shown) == {(True, False)}
+    assert visible() == (True, True) and not runner.stale
+    assert runner.checkpoint() == platform.log.end()
+    with platform.engine.connect() as connection:
+        assert connection.execute(select(tracking.checkpoints.c.version)
+                                  .where(tracking.checkpoints.c.projector == "provenance")).scalar() == NextVersion.version
 
 
 def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_path, database_url):
