@@ -32,6 +32,7 @@ from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.public_view import PublicProvenanceView
 from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner, ProjectorThreads
+from consumers.runners import runner_for
 from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
@@ -64,12 +65,8 @@ def open_log(settings: Settings) -> EventLog:
 
 
 def open_runner(log: EventLog, engine: Engine, projector: Projector, settings: Settings) -> ProjectionRunner:
-    """The runner of a projector on this log: a consumer-group member on Kafka, a poller otherwise."""
-    if isinstance(log, KafkaEventLog):
-        from consumers.kafka_runner import KafkaProjectionRunner
-
-        return KafkaProjectionRunner(log, engine, projector, settings.projector_batch, settings.kafka_prefix)
-    return ProjectionRunner(log, engine, projector, settings.projector_batch)
+    """The runner of a projector on this log, of the kind the log names (``consumers.runners``)."""
+    return runner_for(log, engine, projector, settings.projector_batch, settings.kafka_prefix)
 
 
 @dataclass
@@ -100,7 +97,7 @@ class Platform:
 
     def catch_up(self) -> None:
         """Apply every projector up to the current end of the log (tests, demo, benchmarks)."""
-        end = self.log.end_position()
+        end = self.log.end()
         for runner in self.runners.values():
             runner.catch_up(end)
 
@@ -113,8 +110,9 @@ class Platform:
         """The ``/readyz`` report."""
         report: dict[str, Any] = {"status": "ready", "log": {}, "database": {}, "projectors": {}}
         try:
-            end = self.log.end_position()
-            report["log"] = {"reachable": True, "end_position": end}
+            end = self.log.end()
+            # end_position: the end's total (on SQLite the last event's position); end_offsets: per partition
+            report["log"] = {"reachable": True, "end_position": end.total, "end_offsets": end.as_json()}
         except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it does not raise
             end = None
             report["status"] = "unavailable"
@@ -124,7 +122,7 @@ class Platform:
                 connection.execute(text("SELECT 1"))
             report["database"] = {"reachable": True, "backend": self.engine.dialect.name}
             for name, runner in self.runners.items():
-                progress = runner.progress(end) if end is not None else {"position": runner.checkpoint(), "lag": None}
+                progress = runner.progress(end) if end is not None else {"position": runner.checkpoint().total, "lag": None}
                 report["projectors"][name] = {**progress, "dead_letters": runner.dead_letter_count()}
         except Exception as exc:  # noqa: BLE001
             report["status"] = "unavailable"

@@ -154,7 +154,7 @@ def _project(settings: Settings, args) -> int:
 def _rebuild(settings: Settings, args) -> int:
     platform = _platform(settings)
     runner = platform.runner(args.name)
-    with tqdm(total=platform.log.end_position(), unit="event", desc=f"rebuild {args.name}",
+    with tqdm(total=platform.log.end().total, unit="event", desc=f"rebuild {args.name}",
               disable=None, file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total

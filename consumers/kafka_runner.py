@@ -23,25 +23,28 @@ to the beginning of a partition it has never applied. If step 2 or 3 fails, the 
 to the offsets it last stored, so a failed batch is read again, never skipped. When a poll brings
 nothing, the member makes the same check (and follows moved offsets), and stores positions that
 only moved past transaction markers, so an idle projector's lag reads 0.
+
+Everything else (``run_batch`` from the stored position, ``progress``, the rebuild beside the live
+read model) is the base runner's: the log offers pages from a :class:`LogPosition` like any log.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import Engine
 
-from consumers import tracking
-from consumers.kafka_rebuild import rebuild_from_kafka
-from consumers.offsets import save_offsets, stored_offsets
+from consumers.offsets import stored_offsets
 from consumers.projector import Projector
 from consumers.runner import ProjectionRunner
 from events.kafka_log import KafkaEventLog
 from events.kafka_records import recorded_event
+from events.log import RecordedEvent
+from events.position import LogPosition
 from services.database import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -91,7 +94,7 @@ class KafkaFeed:
         count = 0
         started = time.perf_counter()
         with write_transaction(runner.engine) as tx:
-            runner._lock(tx)  # noqa: SLF001 - one transaction of a projector at a time (PostgreSQL)
+            runner.lock(tx)  # one transaction of a projector at a time (PostgreSQL)
             stored = stored_offsets(tx, runner.projector.name, runner.topic)
             events = []
             for tp, records in polled.items():
@@ -101,10 +104,9 @@ class KafkaFeed:
                 live = [record for record in records if record.offset >= (stored.get(tp.partition) or 0)]
                 events += [recorded_event(record) for record in live]
                 applied[tp.partition] = self.consumer.position(tp, timeout_ms=runner.timeout_ms)
-            runner._apply_all(tx, events)  # noqa: SLF001 - the base runner's poison handling
+            runner.apply_events(tx, events)
             if applied:
-                save_offsets(tx, runner.projector.name, runner.topic, applied)
-                runner.save_version(tx)
+                runner.save_position(tx, LogPosition(stored).advanced(applied))
             count = len(events)
         self.expected.update(applied)
         for tp, offset in moved.items():
@@ -132,10 +134,10 @@ class KafkaFeed:
         if not ahead:
             return
         with write_transaction(runner.engine) as tx:
-            runner._lock(tx)  # noqa: SLF001
+            runner.lock(tx)
             stored = stored_offsets(tx, runner.projector.name, runner.topic)
             ahead = {p: o for p, o in ahead.items() if stored.get(p) == self.expected.get(p)}
-            save_offsets(tx, runner.projector.name, runner.topic, ahead)
+            runner.save_position(tx, LogPosition(stored).advanced(ahead))
         self.expected.update(ahead)
         self._commit_to_kafka(ahead)
 
@@ -171,7 +173,8 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 
 class KafkaProjectionRunner(ProjectionRunner):
-    """Runs one projector as a member of the consumer group ``PREFIX.NAME`` on a Kafka log."""
+    """Runs one projector as a member of the consumer group ``PREFIX.NAME`` on a Kafka log; catches
+    up and replays through a consumer of its own (faster than pages of the shared reader)."""
 
     def __init__(self, log: KafkaEventLog, engine: Engine, projector: Projector, batch_size: int = 500,
                  group_prefix: str = "oretrail", session_timeout_ms: int = 10_000):
@@ -182,47 +185,6 @@ class KafkaProjectionRunner(ProjectionRunner):
         self.session_timeout_ms = session_timeout_ms
         self.timeout_ms = log.timeout_ms
 
-    # -- state ------------------------------------------------------------------------------
-    def _reset(self, tx: Connection) -> None:
-        super()._reset(tx)
-        tx.execute(delete(tracking.offsets).where(tracking.offsets.c.projector == self.projector.name))
-
-    def offsets(self) -> dict[int, int]:
-        """The stored next offset of each partition."""
-        with self.engine.connect() as connection:
-            return stored_offsets(connection, self.projector.name, self.topic)
-
-    def checkpoint(self, tx: Connection | None = None) -> int:
-        """On Kafka: the sum of the stored offsets (compare with the log's ``end_position``)."""
-        if tx is not None:
-            return sum(stored_offsets(tx, self.projector.name, self.topic).values())
-        return sum(self.offsets().values())
-
-    def save_version(self, tx: Connection) -> None:
-        """Record which version of the projector built the read model (``prepare`` checks it)."""
-        self._save_checkpoint(tx, sum(stored_offsets(tx, self.projector.name, self.topic).values()))
-
-    def partition_lag(self) -> dict[int, int]:
-        """Events (and transaction markers) behind the end of each partition."""
-        ends = self.kafka_log.end_offsets()
-        stored = self.offsets()
-        return {partition: max(0, end - stored.get(partition, 0)) for partition, end in sorted(ends.items())}
-
-    def lag(self) -> int:
-        """Events behind the log's end, summed over the partitions."""
-        return sum(self.partition_lag().values())
-
-    def progress(self, end: int | None = None) -> dict:
-        """Position and lag for ``/readyz``: summed, and per partition (``end`` is not needed)."""
-        position = self.checkpoint()
-        try:
-            lag = self.partition_lag()
-        except Exception:  # noqa: BLE001 - the log's own entry of the report says why
-            return {"position": position, "lag": None}
-        return {"position": position, "lag": sum(lag.values()),
-                "partitions_lag": {str(partition): behind for partition, behind in lag.items()}}
-
-    # -- work -------------------------------------------------------------------------------
     def _consumer(self, group_id: str | None) -> KafkaConsumer:
         return KafkaConsumer(
             bootstrap_servers=self.kafka_log.servers,
@@ -241,24 +203,16 @@ class KafkaProjectionRunner(ProjectionRunner):
             bootstrap_timeout_ms=self.timeout_ms,
         )
 
-    def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
-        """Replay the topic into fresh tables while the API reads the old ones, then switch."""
-        return rebuild_from_kafka(self, on_progress)
-
-    def run_batch(self) -> int:
-        """Not on Kafka: records come from a consumer; use :meth:`catch_up` or :meth:`run_forever`."""
-        raise NotImplementedError("a Kafka projector runs as a consumer: use catch_up() or run_forever()")
-
-    def catch_up(self, until: int | None = None) -> int:
-        """Apply every batch committed before the call, outside the group (tests, demo, bench).
-
-        ``until`` is ignored: on Kafka each partition has its own end, read when this starts.
-        """
+    def catch_up(self, until: LogPosition | None = None) -> int:
+        """Apply every batch up to ``until`` in each partition (default: every batch committed
+        before the call), outside the group (tests, demo, bench)."""
+        if self.stale:
+            self.rebuild()
         self.kafka_log.ensure_topic()
-        ends = self.kafka_log.settled_end_offsets()
+        ends = self.kafka_log.end() if until is None else until
         consumer = self._consumer(group_id=None)
         feed = KafkaFeed(self, consumer, in_group=False)
-        partitions = [TopicPartition(self.topic, partition) for partition in sorted(ends)]
+        partitions = self.kafka_log.topic_partitions()
         try:
             consumer.assign(partitions)
             feed.take(partitions)
@@ -266,8 +220,7 @@ class KafkaProjectionRunner(ProjectionRunner):
         finally:
             consumer.close(autocommit=False)
 
-    def _drain(self, consumer: KafkaConsumer, feed: KafkaFeed, ends: Mapping[int, int],
-               on_progress: Callable[[int], None] | None = None) -> int:
+    def _drain(self, consumer: KafkaConsumer, feed: KafkaFeed, ends: Mapping[int, int]) -> int:
         applied = 0
         stalled = 0
         while True:
@@ -279,8 +232,6 @@ class KafkaProjectionRunner(ProjectionRunner):
             if polled:
                 applied += feed.apply(polled)
                 stalled = 0
-                if on_progress is not None:
-                    on_progress(applied)
             else:
                 feed.advance_idle()
                 stalled += 1
@@ -288,12 +239,40 @@ class KafkaProjectionRunner(ProjectionRunner):
                     raise TimeoutError(f"{self.projector.name}: no progress towards {dict(ends)} "
                                        f"(at {feed.expected})")
 
+    def replay(self, until: LogPosition) -> Iterator[tuple[list[RecordedEvent], LogPosition]]:
+        """The topic from the beginning of every partition to ``until``, poll by poll, through a
+        consumer outside the group, each batch with the consumer's position after it."""
+        consumer = self._consumer(group_id=None)
+        partitions = [TopicPartition(self.topic, partition) for partition in sorted(until)]
+        try:
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            position = LogPosition.start()
+            stalled = 0
+            while not position.reached(until):
+                polled = consumer.poll(timeout_ms=500, max_records=self.batch_size)
+                events = [recorded_event(record) for records in polled.values() for record in records]
+                reached = {tp.partition: consumer.position(tp, timeout_ms=self.timeout_ms) for tp in partitions}
+                position = position.advanced({p: o for p, o in reached.items() if o is not None})
+                if events:
+                    stalled = 0
+                    yield events, position
+                else:
+                    stalled += 1
+                    if stalled * 500 > 6 * self.timeout_ms:
+                        raise TimeoutError(f"replay of {self.projector.name}: no progress at {position} of {until}")
+            yield [], position  # the position past the last transaction markers
+        finally:
+            consumer.close(autocommit=False)
+
     def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Consume as a member of the group until ``stop`` is set; never die silently."""
         failures = 0
         while not stop.is_set():
             consumer = None
             try:
+                if self.stale:
+                    self.rebuild()
                 self.kafka_log.ensure_topic()
                 consumer = self._consumer(self.group_id)
                 feed = KafkaFeed(self, consumer, in_group=True)

@@ -1,14 +1,19 @@
-"""The runner: feeds a projector batches from its checkpoint, one transaction per batch.
+"""The runner: feeds a projector batches from its stored position, one transaction per batch.
 
 Order of work in one batch (``run_batch``), and why:
 1. open a write transaction on the read-model database, take the projector's lock (SQLite's
-   write lock; a per-projector advisory lock on PostgreSQL) and read the checkpoint *inside* it,
-   so two runners of one projector can never both apply the same batch;
-2. read the next events after the checkpoint from the log;
+   write lock; a per-projector advisory lock on PostgreSQL) and read the stored position *inside*
+   it, so two runners of one projector can never both apply the same batch;
+2. read the next page of events after that position from the log;
 3. apply them all under a savepoint; if one fails, roll the savepoint back and apply them one by
    one, each under its own savepoint, recording a failing event as a dead letter with its error;
-4. write the new checkpoint and commit: the read-model writes and the position land together, so a
-   crash anywhere before the commit loses nothing and a crash after it repeats nothing.
+4. store the page's next position and commit: the read-model writes and the position land
+   together, so a crash anywhere before the commit loses nothing and a crash after it repeats nothing.
+
+A position is a :class:`~events.position.LogPosition` (partition -> next offset), stored one row
+per partition in ``projector_offsets``: the same code serves the SQLite log (one partition) and
+Kafka (many). A read model built by another version of the projector is rebuilt beside the live
+one (:mod:`consumers.rebuild`) before the runner goes on: the API keeps serving the old one.
 """
 from __future__ import annotations
 
@@ -17,65 +22,106 @@ import threading
 import time
 import traceback
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from consumers import tracking
+from consumers.offsets import save_offsets, stored_offsets, stored_position
 from consumers.projector import Projector
+from consumers.rebuild import rebuild_beside
 from consumers.sql import upsert
 from events.log import EventLog, RecordedEvent
+from events.position import LogPosition
 from services.database import SCHEMA_LOCK, serialise, write_transaction
 
 logger = logging.getLogger(__name__)
 
 
+class Runner(Protocol):
+    """What the platform asks of a projector's runner, whatever the log (both runners meet it)."""
+
+    projector: Projector
+    listeners: list[Callable[[str, int, float], None]]
+
+    def prepare(self) -> None:
+        """Create the tables; note whether the read model must be rebuilt."""
+
+    def checkpoint(self) -> LogPosition:
+        """Where the projector is in the log."""
+
+    def run_batch(self) -> int:
+        """Apply the next batch; how many events."""
+
+    def catch_up(self, until: LogPosition | None = None) -> int:
+        """Apply batches until the projector has reached ``until`` (default: the log's end now)."""
+
+    def progress(self, end: LogPosition | None = None) -> dict:
+        """Position and lag for ``/readyz``."""
+
+    def lag(self) -> int:
+        """How far behind the log's end the projector is."""
+
+    def dead_letter_count(self) -> int:
+        """How many events the projector could not apply."""
+
+    def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Replay the whole log beside the live read model, then switch to it."""
+
+    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
+        """Follow the log until ``stop`` is set."""
+
+
 class ProjectionRunner:
-    """Runs one projector against one log and one read-model database."""
+    """Runs one projector against one log and one read-model database, reading pages of the log."""
 
     def __init__(self, log: EventLog, engine: Engine, projector: Projector, batch_size: int = 500):
         self.log = log
         self.engine = engine
         self.projector = projector
         self.batch_size = batch_size
+        #: set by :meth:`prepare` when the read model was built by another version of the projector
+        self.stale = False
         #: called after each committed batch with (projector name, events, seconds): metrics
         self.listeners: list[Callable[[str, int, float], None]] = []
 
     # -- set-up -----------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Create the tables; a read model built by another version of the projector is rebuilt."""
+        """Create missing tables; a read model of another version is kept (the API reads it) and
+        marked stale: the next batch rebuilds it beside the live one first."""
         with write_transaction(self.engine) as tx:
             serialise(tx, SCHEMA_LOCK)  # processes starting together must not race to create tables
-            self._lock(tx)
+            self.lock(tx)
             tracking.metadata.create_all(tx)
+            self.projector.metadata.create_all(tx)
             stored = tx.execute(
-                select(tracking.checkpoints.c.version).where(tracking.checkpoints.c.projector == self.projector.name)
-            ).scalar()
-            if stored is not None and stored != self.projector.version:
-                logger.warning("%s: read model is version %s, code is %s: rebuilding",
-                               self.projector.name, stored, self.projector.version)
-                self._reset(tx)
-            else:
-                self.projector.metadata.create_all(tx)
+                select(tracking.checkpoints.c.version, tracking.checkpoints.c.position)
+                .where(tracking.checkpoints.c.projector == self.projector.name)
+            ).first()
+            self.stale = stored is not None and stored.version != self.projector.version
+            if self.stale:
+                logger.warning("%s: read model is version %s, code is %s: it will be rebuilt beside the live one",
+                               self.projector.name, stored.version, self.projector.version)
+            elif stored is not None and stored.position and not stored_offsets(tx, self.projector.name, self.log.name):
+                self._adopt_single_number(tx, int(stored.position))
 
-    def _lock(self, tx: Connection) -> None:
+    def _adopt_single_number(self, tx: Connection, position: int) -> None:
+        # a read model from before positions were stored per partition kept one number: on a
+        # one-partition log (SQLite) that number is the position, so the projector goes on from it
+        if len(self.log.end()) <= 1:
+            save_offsets(tx, self.projector.name, self.log.name, {0: position})
+
+    def lock(self, tx: Connection) -> None:
         """Make ``tx`` the only transaction applying this projector until it ends."""
         serialise(tx, f"oretrail.projector.{self.projector.name}")
 
-    def _reset(self, tx: Connection) -> None:
-        self.projector.metadata.drop_all(tx)
-        self.projector.metadata.create_all(tx)
-        tx.execute(delete(tracking.checkpoints).where(tracking.checkpoints.c.projector == self.projector.name))
-        tx.execute(delete(tracking.dead_letters).where(tracking.dead_letters.c.projector == self.projector.name))
-
     # -- state ------------------------------------------------------------------------------
-    def checkpoint(self, tx: Connection | None = None) -> int:
-        """The position of the last event this projector has applied (0 before the first)."""
-        query = select(tracking.checkpoints.c.position).where(tracking.checkpoints.c.projector == self.projector.name)
+    def checkpoint(self, tx: Connection | None = None) -> LogPosition:
+        """Where this projector is: each partition's next offset (the start before the first event)."""
         if tx is not None:
-            return int(tx.execute(query).scalar() or 0)
+            return stored_position(tx, self.projector.name, self.log.name)
         with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar() or 0)
+            return stored_position(connection, self.projector.name, self.log.name)
 
     def dead_letter_count(self) -> int:
         """How many events this projector could not apply."""
@@ -86,36 +132,49 @@ class ProjectionRunner:
             ).scalar() or 0)
 
     def lag(self) -> int:
-        """Events in the log that this projector has not applied yet."""
-        return max(0, self.log.end_position() - self.checkpoint())
+        """Records of the log (on Kafka: and transaction markers) this projector has not reached."""
+        return self.checkpoint().behind(self.log.end())
 
-    def progress(self, end: int | None = None) -> dict:
-        """Position and lag for ``/readyz`` (``end``: the log's end position, if already known)."""
+    def progress(self, end: LogPosition | None = None) -> dict:
+        """Position and lag for ``/readyz`` (``end``: the log's end, if already known).
+
+        ``position`` is the stored position's :attr:`~LogPosition.total` (on SQLite the position of
+        the last event applied); on a log of several partitions the lag of each is given too.
+        """
         position = self.checkpoint()
         if end is None:
             try:
-                end = self.log.end_position()
+                end = self.log.end()
             except Exception:  # noqa: BLE001 - the log's own entry of the report says why
-                end = None
-        return {"position": position, "lag": max(0, end - position) if end is not None else None}
+                return {"position": position.total, "lag": None}
+        report = {"position": position.total, "lag": position.behind(end)}
+        if len(end) > 1:
+            report["partitions_lag"] = {str(p): behind for p, behind in position.lag_by_partition(end).items()}
+        return report
 
     # -- work -------------------------------------------------------------------------------
     def run_batch(self) -> int:
-        """Apply the next batch and move the checkpoint, in one transaction; the number applied."""
+        """Apply the next batch and store the position after it, in one transaction; the number applied.
+
+        A stale read model is rebuilt beside the live one first (then the count is the rebuild's).
+        """
+        if self.stale:
+            return self.rebuild()
         started = time.perf_counter()
         with write_transaction(self.engine) as tx:
-            self._lock(tx)
+            self.lock(tx)
             position = self.checkpoint(tx)
-            events = self.log.read(position, self.batch_size)
-            if not events:
+            page = self.log.page(position, self.batch_size)
+            if page.next == position:
                 return 0
-            self._apply_all(tx, events)
-            self._save_checkpoint(tx, events[-1].position)
+            self.apply_events(tx, page.events)
+            self.save_position(tx, page.next)
         for listener in self.listeners:
-            listener(self.projector.name, len(events), time.perf_counter() - started)
-        return len(events)
+            listener(self.projector.name, len(page.events), time.perf_counter() - started)
+        return len(page.events)
 
-    def _apply_all(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply_events(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Apply ``events`` inside ``tx``; a poison event goes to the dead letters, the rest is applied."""
         handled = [event for event in events if event.type in self.projector.handles]
         try:
             with tx.begin_nested():
@@ -135,46 +194,46 @@ class ProjectionRunner:
                     "failed_at": datetime.now(timezone.utc),
                 }, update=("error", "failed_at"))
 
-    def _save_checkpoint(self, tx: Connection, position: int) -> None:
+    def save_position(self, tx: Connection, position: LogPosition) -> None:
+        """Store ``position`` (each partition's next offset) and the projector's version, inside ``tx``."""
+        save_offsets(tx, self.projector.name, self.log.name, position)
         upsert(tx, tracking.checkpoints, {
-            "projector": self.projector.name, "position": position,
+            "projector": self.projector.name, "position": position.total,
             "version": self.projector.version, "updated_at": datetime.now(timezone.utc),
         }, update=("position", "version", "updated_at"))
 
-    def catch_up(self, until: int | None = None) -> int:
-        """Apply batches until the checkpoint reaches ``until`` (default: the log's end now)."""
-        target = self.log.end_position() if until is None else until
+    def catch_up(self, until: LogPosition | None = None) -> int:
+        """Apply batches until the position reaches ``until`` in every partition (default: the log's end now)."""
+        if self.stale:
+            self.rebuild()
+        target = self.log.end() if until is None else until
         applied = 0
-        while self.checkpoint() < target:
+        while not self.checkpoint().reached(target):
             count = self.run_batch()
             if count == 0:
                 break
             applied += count
         return applied
 
-    def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
-        """Drop the read model and replay the whole log into it, in one transaction.
+    def replay(self, until: LogPosition) -> Iterator[tuple[list[RecordedEvent], LogPosition]]:
+        """The whole log from its start to at least ``until``, page by page, each page with the
+        position after it (a rebuild applies them to its staging tables)."""
+        position = LogPosition.start()
+        while not position.reached(until):
+            page = self.log.page(position, self.batch_size)
+            if page.next == position:
+                return
+            position = page.next
+            yield page.events, position
 
-        Readers keep seeing the old read model until the commit (SQLite WAL and PostgreSQL
-        snapshots), then see the new one whole. ``on_progress(done, total)`` follows the replay.
+    def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Replay the whole log into tables beside the live ones, then switch (see :mod:`consumers.rebuild`).
+
+        Readers see the old read model until the switch commits, the new one after.
+        ``on_progress(done, total)`` follows the replay.
         """
-        self.prepare()
-        total = self.log.end_position()
-        done = 0
-        with write_transaction(self.engine) as tx:
-            self._lock(tx)
-            self._reset(tx)
-            position = 0
-            while True:
-                events = self.log.read(position, self.batch_size)
-                if not events:
-                    break
-                self._apply_all(tx, events)
-                position = events[-1].position
-                done += len(events)
-                if on_progress is not None:
-                    on_progress(done, max(total, done))
-            self._save_checkpoint(tx, position)
+        done = rebuild_beside(self, on_progress)
+        self.stale = False
         self.analyze()
         return done
 

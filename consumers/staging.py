@@ -4,8 +4,11 @@ SQLite: a database file of its own next to the live one. PostgreSQL: a schema
 ``oretrail_rebuild_NAME`` of the live database. :meth:`Staging.connection` gives a connection whose
 *default* schema is the staging area, so a projector's statements land there unchanged, Core and
 raw SQL alike. :meth:`Staging.switch_connection` gives a connection to the live database that also
-sees the staged tables, and :meth:`Staging.replace` copies them over the live ones inside the
-caller's transaction: readers see the old read model until it commits and the new one after.
+sees the staged tables; :meth:`Staging.swap_in` puts the staged tables in place of the live ones
+(dropped and created again: a new version may have changed them) and :meth:`Staging.replace`
+copies rows of a shared table, both inside the caller's transaction: readers see the old read
+model until it commits and the new one after. Both log backends rebuild this way
+(:mod:`consumers.rebuild`).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, Table, create_engine
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine
 
 from services.database import WRITE_OPTION, create_database_engine
 
@@ -39,7 +42,7 @@ class Staging:
             self.path = None
             self.schema = "oretrail_rebuild_" + re.sub(r"[^a-z0-9_]", "_", name.lower())
         else:
-            raise NotImplementedError(f"no staging area on {self.dialect}")
+            raise ValueError(f"no staging area on {self.dialect}")
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -81,6 +84,22 @@ class Staging:
         if self.dialect == "sqlite":
             return "main"
         return connection.exec_driver_sql("SELECT current_schema()").scalar()
+
+    def swap_in(self, connection: Connection, metadata: MetaData, live: str) -> None:
+        """Inside the caller's write transaction: drop the live tables of ``metadata``, create them
+        again as the code defines them now, and fill them with the staged rows."""
+        # named with their schema: an unqualified name could resolve to the staged table instead
+        in_live = MetaData()
+        tables = [table.to_metadata(in_live, schema=live) for table in metadata.sorted_tables]
+        in_live.drop_all(connection)
+        in_live.create_all(connection)
+        quote = connection.dialect.identifier_preparer.quote
+        for table in tables:
+            columns = ", ".join(quote(column.name) for column in table.columns)
+            connection.exec_driver_sql(
+                f"INSERT INTO {quote(live)}.{quote(table.name)} ({columns})"
+                f" SELECT {columns} FROM {quote(self.schema)}.{quote(table.name)}"
+            )
 
     def replace(self, connection: Connection, tables: list[Table], live: str, where: str | None = None) -> None:
         """Inside the caller's write transaction: replace the live tables' rows by the staged ones.

@@ -1,10 +1,12 @@
-"""The runners' own tables: each projector's checkpoint (or Kafka offsets) and its dead letters."""
+"""The runners' own tables: each projector's version, its position per partition, its dead letters."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
+#: the version of the projector that built the read model; ``position`` is the stored position's
+#: ``total`` (the last event's position on SQLite), kept for reports: the truth is ``offsets``
 checkpoints = Table(
     "projector_checkpoints",
     metadata,
@@ -25,8 +27,9 @@ dead_letters = Table(
     Column("failed_at", DateTime(timezone=True), nullable=False),
 )
 
-#: on Kafka: where each projector is in each partition (the next offset to read), written in the
-#: same transaction as the read-model changes; Kafka's committed offsets are only for monitoring
+#: where each projector is in each partition of a log (the next offset to read; ``topic`` is the
+#: log's name), written in the same transaction as the read-model changes. On Kafka the offsets
+#: committed to the broker are only for monitoring
 offsets = Table(
     "projector_offsets",
     metadata,

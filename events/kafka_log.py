@@ -8,7 +8,8 @@ whatever it left open. So capture recovers by itself when the broker comes back.
 
 A producer runs one transaction at a time, so each process keeps a small pool of them, one per
 concurrent append, with ``transactional_id`` = prefix-host-pid-slot (unique per process, stable
-per slot). Positions are ``partition * 2**48 + offset + 1`` (see :mod:`events.kafka_records`).
+per slot). A reader's position is a :class:`LogPosition` (partition -> next offset); the number an
+event shows as ``position`` is ``partition * 2**48 + offset + 1`` (see :mod:`events.kafka_records`).
 
 What the log cannot do cheaply is look up an ``event_id``: every append answers ``accepted``.
 Duplicates within one batch are still answered ``duplicate`` (or a conflict) and sent once.
@@ -31,8 +32,9 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.partitioner.default import DefaultPartitioner, murmur2
 
 from events.envelope import NewEvent
-from events.kafka_records import headers_of, position_of, recorded_event, split_position
-from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable, RecordedEvent
+from events.kafka_records import headers_of, position_of, recorded_event
+from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable, Page, RecordedEvent
+from events.position import LogPosition
 from events.sqlite_log import utc_now_text
 
 logger = logging.getLogger(__name__)
@@ -101,11 +103,14 @@ class KafkaEventLog(EventLog):
 
     #: this log cannot tell whether an event_id was appended before (see the module docstring)
     detects_duplicates = False
+    #: projectors are members of a consumer group (``consumers.kafka_runner``)
+    runner_kind = "consumer_group"
 
     def __init__(self, servers: Sequence[str], topic: str = "oretrail.events", partitions: int = 6,
                  transactional_prefix: str = "oretrail", timeout_s: float = 10.0):
         self.servers = list(servers)
         self.topic = topic
+        self.name = topic  # projectors store their offsets under the topic's name
         self.partitions = partitions
         self.transactional_prefix = transactional_prefix
         self.timeout_ms = int(timeout_s * 1000)
@@ -358,36 +363,40 @@ class KafkaEventLog(EventLog):
                 return ends
             time.sleep(0.02)
 
-    def end_position(self) -> int:
-        """On Kafka: the sum of the partitions' end offsets (a measure for lag, not a position)."""
-        return sum(self.end_offsets().values())
+    def end(self) -> LogPosition:
+        """Each partition's end, every transaction committed before the call included."""
+        return LogPosition(self.settled_end_offsets())
 
-    def read(self, after: int, limit: int) -> list[RecordedEvent]:
-        """Up to ``limit`` committed events with a position above ``after``, partition by partition
-        (every batch committed before the call included)."""
+    def page(self, after: LogPosition, limit: int) -> Page:
+        """Up to ``limit`` committed events not covered by ``after``, partition by partition
+        (every batch committed before the call included); the next position is each read
+        partition's consumer position, past the transaction markers."""
         ends = self.settled_end_offsets()
-        start_partition, start_offset = split_position(after)
         found: list[RecordedEvent] = []
+        reached: dict[int, int] = {}
         with self._reader_lock:
             consumer = self._reader_consumer()
             try:
                 for partition in sorted(ends):
-                    if partition < start_partition or len(found) >= limit:
-                        continue
-                    offset = start_offset + 1 if partition == start_partition else 0
-                    found += self._read_partition(consumer, TopicPartition(self.topic, partition), offset,
-                                                  ends[partition], limit - len(found))
+                    if len(found) >= limit:
+                        break
+                    tp = TopicPartition(self.topic, partition)
+                    events, next_offset = self._read_partition(consumer, tp, after.offset(partition),
+                                                               ends[partition], limit - len(found))
+                    found += events
+                    reached[partition] = next_offset
             except KafkaError as exc:
                 self._drop_reader()
                 raise LogUnavailable(f"Kafka read failed: {exc!r}") from exc
             finally:
                 consumer.assign([])
-        return found
+        return Page(found, after.advanced(reached))
 
     def _read_partition(self, consumer: KafkaConsumer, tp: TopicPartition, offset: int, end: int,
-                        limit: int) -> list[RecordedEvent]:
+                        limit: int) -> tuple[list[RecordedEvent], int]:
+        """The events of one partition from ``offset`` towards ``end``, and the next offset to read."""
         if offset >= end:
-            return []
+            return [], offset
         consumer.assign([tp])
         consumer.seek(tp, offset)
         found: list[RecordedEvent] = []
@@ -398,7 +407,7 @@ class KafkaEventLog(EventLog):
             idle_polls = 0 if records else idle_polls + 1
             if idle_polls * 500 > self.timeout_ms:
                 raise LogUnavailable(f"Kafka read of {tp} stalled at {consumer.position(tp)} (end {end})")
-        return found
+        return found, consumer.position(tp)
 
     def _drop_reader(self) -> None:
         readers = (self._reader, self._watermarks)

@@ -4,9 +4,10 @@ A record's key is the event's stream id (so each stream stays in order in one pa
 the canonical JSON body, and its headers carry ``event_id``, ``type``, ``hash`` and ``recorded_at``
 so a consumer can route and deduplicate without parsing the body.
 
-Kafka has no global order, only (partition, offset). The v1 contract only promises that
-``position`` is a number, so on Kafka it is ``partition * 2**48 + offset + 1``: unique, growing
-within a partition, and 0 still means "before every event". :func:`split_position` undoes it.
+Kafka has no global order, only (partition, offset). Readers track a per-partition
+:class:`~events.position.LogPosition`; but the v1 contract shows each event's ``position`` as a
+number, so on Kafka that number is ``partition * 2**48 + offset + 1``: unique, growing within a
+partition, and never compared across partitions. :func:`split_position` undoes it.
 """
 from __future__ import annotations
 
@@ -57,4 +58,6 @@ def recorded_event(record: Any) -> RecordedEvent:
         recorded_at=headers["recorded_at"].decode(),
         hash=headers["hash"].decode(),
         body=bytes(record.value),
+        partition=record.partition,
+        offset=record.offset,
     )

@@ -1,17 +1,25 @@
-"""The event log: one interface (append a batch, read from a position), one module per backend."""
+"""The event log: one interface (append a batch, read from a position), one module per backend.
+
+Every log meets the same contract (``tests/integration/test_log_contract.py``). Where a reader is
+is a :class:`~events.position.LogPosition` (partition -> next offset); an event's ``position`` is
+the number the v1 API shows: on SQLite its place in the one total order, on Kafka
+``partition * 2**48 + offset + 1`` (see :mod:`events.kafka_records`).
+"""
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from events.envelope import NewEvent
+from events.position import LogPosition
 
 
 @dataclass(frozen=True)
 class AppendResult:
-    """What became of one event of a batch: ``accepted`` or ``duplicate``, and its position."""
+    """What became of one event of a batch: ``accepted`` or ``duplicate``, and its position (the API's number)."""
 
     event_id: str
     status: str
@@ -20,7 +28,11 @@ class AppendResult:
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    """An event as the log holds it: the submitted envelope plus the server's fields."""
+    """An event as the log holds it: the submitted envelope plus the server's fields.
+
+    ``position`` is the number the API shows; ``partition`` and ``offset`` say where the event sits,
+    which is what a reader's :class:`LogPosition` counts.
+    """
 
     position: int
     event_id: str
@@ -29,6 +41,13 @@ class RecordedEvent:
     recorded_at: str
     hash: str
     body: bytes = field(repr=False)
+    partition: int = 0
+    offset: int = 0
+
+    @property
+    def after(self) -> dict[int, int]:
+        """The partition's next offset once this event is read (for :meth:`LogPosition.advanced`)."""
+        return {self.partition: self.offset + 1}
 
     @property
     def envelope(self) -> dict[str, Any]:
@@ -38,6 +57,15 @@ class RecordedEvent:
     def as_dict(self) -> dict[str, Any]:
         """The envelope with ``recorded_at``, ``position`` and ``hash``, as the API shows it."""
         return {**self.envelope, "recorded_at": self.recorded_at, "position": self.position, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Events read from a position, and the position after them (past any record that is not an
+    event, such as Kafka's transaction markers): the next read starts there."""
+
+    events: list[RecordedEvent]
+    next: LogPosition
 
 
 class LogError(Exception):
@@ -65,6 +93,11 @@ class EventLog(ABC):
 
     #: whether ``append`` recognises an ``event_id`` appended by an earlier batch (Kafka cannot)
     detects_duplicates: bool = True
+    #: how projectors follow this log (``consumers.runners`` maps it to a runner): ``poll`` reads
+    #: pages from the stored position; ``consumer_group`` also shares partitions among processes
+    runner_kind: str = "poll"
+    #: the name under which a projector stores its position in this log (a Kafka topic)
+    name: str = "events"
 
     @abstractmethod
     def append(self, batch: Sequence[NewEvent]) -> list[AppendResult]:
@@ -75,16 +108,30 @@ class EventLog(ABC):
         """
 
     @abstractmethod
-    def read(self, after: int, limit: int) -> list[RecordedEvent]:
-        """Up to ``limit`` events with a position greater than ``after``, in position order."""
+    def page(self, after: LogPosition, limit: int) -> Page:
+        """Up to ``limit`` events not covered by ``after``, each partition in offset order, and the
+        position after them."""
 
     @abstractmethod
-    def end_position(self) -> int:
-        """The position of the last event in the log (0 when empty)."""
+    def end(self) -> LogPosition:
+        """The position past every event committed before the call."""
 
-    def wait_for_append(self, after: int, timeout: float) -> bool:
+    def read(self, after: LogPosition = LogPosition(), limit: int = 1000) -> list[RecordedEvent]:
+        """Up to ``limit`` events not covered by ``after`` (from the start by default)."""
+        return self.page(after, limit).events
+
+    def wait_for_append(self, after: LogPosition, timeout: float) -> bool:
         """Block until an event past ``after`` may exist or ``timeout`` passes; True if one may."""
-        return self.end_position() > after
+        deadline = time.monotonic() + timeout
+        while not self.has_events_past(after):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))  # a log without notifications: poll
+        return True
+
+    def has_events_past(self, after: LogPosition) -> bool:
+        """True if the log has records ``after`` has not reached."""
+        return not after.reached(self.end())
 
     def close(self) -> None:
         """Release connections."""

@@ -1,4 +1,8 @@
-"""The embedded event log: an append-only SQLite table, one file, no server."""
+"""The embedded event log: an append-only SQLite table, one file, no server.
+
+One partition (0) in one total order: an event's offset is its position minus one, so a reader's
+:class:`LogPosition` is ``{0: the position of the last event it read}``.
+"""
 from __future__ import annotations
 
 import sqlite3
@@ -9,7 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 from events.envelope import NewEvent
-from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable, RecordedEvent
+from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable, Page, RecordedEvent
+from events.position import LogPosition
 from events.private_files import private_database_file
 
 SCHEMA = """
@@ -130,27 +135,33 @@ class SqliteEventLog(EventLog):
                 found[event_id] = (event_hash, position)
         return found
 
-    def read(self, after: int, limit: int) -> list[RecordedEvent]:
+    def page(self, after: LogPosition, limit: int) -> Page:
         """Events after ``after`` in position order."""
+        last = after.offset(0)
         rows = self._connection().execute(
             "SELECT position, event_id, type, stream_id, recorded_at, hash, body FROM events"
             " WHERE position > ? ORDER BY position LIMIT ?",
-            (after, limit),
+            (last, limit),
         )
-        return [RecordedEvent(*row) for row in rows]
+        events = [RecordedEvent(*row, partition=0, offset=row[0] - 1) for row in rows]
+        return Page(events, after.advanced({0: events[-1].position}) if events else after)
 
     def end_position(self) -> int:
-        """The highest position ever assigned that is still visible (0 for an empty log)."""
+        """The position of the last event (0 for an empty log): one total order, so one number."""
         row = self._connection().execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
         return int(row[0])
 
-    def wait_for_append(self, after: int, timeout: float) -> bool:
+    def end(self) -> LogPosition:
+        """``{0: the position of the last event}``."""
+        return LogPosition({0: self.end_position()})
+
+    def wait_for_append(self, after: LogPosition, timeout: float) -> bool:
         """Wait on this process's appends (other processes' appends are seen by the next poll)."""
-        if self.end_position() > after:
+        if self.has_events_past(after):
             return True
         with self._appended:
             self._appended.wait(timeout)
-        return self.end_position() > after
+        return self.has_events_past(after)
 
     def close(self) -> None:
         """Close this thread's connection."""

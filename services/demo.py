@@ -324,7 +324,7 @@ def seed_demo(platform, force: bool = False, submit: Callable | None = None) -> 
     settings = platform.settings
     keys_file = settings.data_dir / "demo-keys.json"
     chain = build_demo_events()
-    if platform.log.end_position() > 0 and not force:
+    if platform.log.end().total > 0 and not force:
         return {"seeded": False, "reason": "the log is not empty", "products": chain.products,
                 "keys_file": str(keys_file) if keys_file.exists() else None}
     admin_key = platform.keys.create("oretrail-admin", "admin")

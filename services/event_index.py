@@ -22,7 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from events.envelope import NewEvent
-from events.log import AppendResult, EventLog, IdempotencyConflict, RecordedEvent
+from events.log import AppendResult, EventLog, IdempotencyConflict, Page
+from events.position import LogPosition
 from services.database import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class IndexedLog(EventLog):
     def __init__(self, log: EventLog, engine: Engine):
         self.log = log
         self.engine = engine
+        self.runner_kind = log.runner_kind
+        self.name = log.name
 
     def create_tables(self) -> None:
         """Create the index table (idempotent)."""
@@ -96,15 +99,15 @@ class IndexedLog(EventLog):
         except SQLAlchemyError as exc:  # the events are in the log: only a later retry could duplicate them
             logger.warning("could not index %d accepted events: %s", len(rows), exc)
 
-    def read(self, after: int, limit: int) -> list[RecordedEvent]:
+    def page(self, after: LogPosition, limit: int) -> Page:
         """The wrapped log's events."""
-        return self.log.read(after, limit)
+        return self.log.page(after, limit)
 
-    def end_position(self) -> int:
-        """The wrapped log's end position."""
-        return self.log.end_position()
+    def end(self) -> LogPosition:
+        """The wrapped log's end."""
+        return self.log.end()
 
-    def wait_for_append(self, after: int, timeout: float) -> bool:
+    def wait_for_append(self, after: LogPosition, timeout: float) -> bool:
         """The wrapped log's wait."""
         return self.log.wait_for_append(after, timeout)
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from consumers.provenance import tables as t
 from consumers.provenance.tables import metadata as provenance_tables
 from events.envelope import prepare
+from events.position import LogPosition
 from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.conftest import bearer
@@ -60,7 +61,7 @@ def test_a_projector_killed_mid_stream_resumes_to_the_same_read_model_as_a_rebui
     projector = oretrail_process(kafka_env, ["project", "provenance"], tmp_path / "projector-1.log")
     try:
         with Appender(platform, many_chains(120)):
-            wait_until(lambda: runner.checkpoint() > 0, 60, "the projector to apply a first batch")
+            wait_until(lambda: runner.checkpoint().total > 0, 60, "the projector to apply a first batch")
             os.kill(projector.pid, signal.SIGKILL)
             projector.wait(10)
         assert runner.lag() > 0, "killed after the stream ended: the test proves nothing"
@@ -83,7 +84,7 @@ def test_two_projector_processes_of_one_group_and_one_killed_the_survivor_comple
         wait_until(lambda: all(last_owned_partitions(o) not in (None, "[]") for o in outputs), 90,
                    "both members to own partitions")
         with Appender(platform, many_chains(100)):
-            wait_until(lambda: runner.checkpoint() > 10, 60, "the members to apply events")
+            wait_until(lambda: runner.checkpoint().total > 10, 60, "the members to apply events")
             os.kill(members[0].pid, signal.SIGKILL)
             members[0].wait(10)
         wait_until(lambda: runner.lag() == 0, 120, "the survivor to take over and catch up")
@@ -132,10 +133,10 @@ def test_while_the_broker_is_down_capture_answers_503_and_retries_give_exactly_t
     runner = platform.runners["provenance"]
 
     def logged() -> set[str]:
-        found, position = set(), 0
-        while batch := runner.kafka_log.read(position, 1000):
-            found |= {event.event_id for event in batch}
-            position = batch[-1].position
+        found, position = set(), LogPosition.start()
+        while (page := runner.kafka_log.page(position, 1000)).events:
+            found |= {event.event_id for event in page.events}
+            position = page.next
         return found
 
     # a transaction the stopped broker left open holds read_committed readers back until the API

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from consumers import tracking
 from consumers.provenance.projector import ProvenanceProjector
+from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner
 from events.envelope import prepare
 from composition.bootstrap import build_platform
@@ -58,10 +59,10 @@ def test_a_crash_inside_a_batch_loses_and_duplicates_nothing(platform, tmp_path)
     runner.prepare()
     with pytest.raises(Crash):
         runner.catch_up()
-    assert runner.checkpoint() == 20  # the two whole batches before the crash, not a part of the third
+    assert runner.checkpoint().total == 20  # the two whole batches before the crash, not a part of the third
     victim.armed = False
     runner.catch_up()
-    assert runner.checkpoint() == len(events)
+    assert runner.checkpoint().total == len(events)
 
     fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     reference = ProjectionRunner(platform.log, fresh, ProvenanceProjector(), batch_size=1000)
@@ -77,7 +78,7 @@ def test_replaying_a_batch_twice_changes_nothing(platform):
     before = dump_tables(platform.engine, runner.projector.metadata)
     from services.database import write_transaction
     with write_transaction(platform.engine) as tx:  # as if a duplicate delivery reached the projector
-        for recorded in platform.log.read(0, 100):
+        for recorded in platform.log.read(limit=100):
             runner.projector.apply(tx, recorded)
     assert dump_tables(platform.engine, runner.projector.metadata) == before
 
@@ -95,7 +96,7 @@ def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platfor
     runner = ProjectionRunner(platform.log, platform.engine, Poisoned(), batch_size=100)
     runner.prepare()
     runner.catch_up()
-    assert runner.checkpoint() == len(events)
+    assert runner.checkpoint().total == len(events)
     with platform.engine.connect() as connection:
         letters = connection.execute(select(tracking.dead_letters)).mappings().all()
     assert [(l["event_id"], "cannot apply this one" in l["error"]) for l in letters] == [(events[3]["event_id"], True)]
@@ -130,9 +131,45 @@ def test_two_runners_of_one_projector_never_apply_the_same_batch(platform):
     for thread in threads:
         thread.join(120)
     assert errors == []
-    assert runners[0].checkpoint() == len(events)
+    assert runners[0].checkpoint().total == len(events)
     assert sorted(Counter(applied).values()) == [1] * len(events)  # each event applied once, by one of them
     assert runners[0].dead_letter_count() == 0
+
+
+def ring_chain(name: str) -> list[dict]:
+    """A small supply chain from a pit of its own to the ring ``ring-NAME``."""
+    return [f.site(f"site-{name}"), f.pit(f"pit-{name}", f"site-{name}"),
+            f.production(f"lot-{name}", f"pit-{name}", 50.0, 0.9), f.transfer(f"lot-{name}", "m-1", "coop", 50.0),
+            f.manufacture(f"ring-{name}", {f"lot-{name}": 5.0}, mass_g=6.0)]
+
+
+def test_a_new_projector_version_rebuilds_beside_the_live_model_and_switches_when_caught_up(platform):
+    platform.log.append([prepare(e) for e in ring_chain("old")])
+    platform.runner("provenance").catch_up()
+    platform.log.append([prepare(e) for e in ring_chain("new")])  # not applied by the old version
+    view = ProvenanceView(platform.engine)
+    shown: list[tuple[bool, bool]] = []
+
+    def visible() -> tuple[bool, bool]:
+        return (view.product_provenance("ring-old") is not None, view.product_provenance("ring-new") is not None)
+
+    class NextVersion(ProvenanceProjector):
+        version = ProvenanceProjector.version + 1
+
+        def apply_batch(self, tx, events):
+            shown.append(visible())  # what the API reads while the new model fills
+            super().apply_batch(tx, events)
+
+    runner = ProjectionRunner(platform.log, platform.engine, NextVersion(), batch_size=3)
+    runner.prepare()
+    assert runner.stale and visible() == (True, False)  # the old model is still served, not dropped
+    runner.catch_up()
+    assert len(shown) >= 3 and set(shown) == {(True, False)}
+    assert visible() == (True, True) and not runner.stale
+    assert runner.checkpoint() == platform.log.end()
+    with platform.engine.connect() as connection:
+        assert connection.execute(select(tracking.checkpoints.c.version)
+                                  .where(tracking.checkpoints.c.projector == "provenance")).scalar() == NextVersion.version
 
 
 def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_path, database_url):
@@ -147,13 +184,13 @@ def test_kill_9_of_a_projector_process_then_restart_equals_a_fresh_rebuild(tmp_p
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:
-        wait_until(lambda: runner.checkpoint() >= 35, 60, "the projector to apply a few batches")
+        wait_until(lambda: runner.checkpoint().total >= 35, 60, "the projector to apply a few batches")
         platform.log.append([prepare(e) for e in events[200:]])
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        assert runner.checkpoint() < len(events)
+        assert runner.checkpoint().total < len(events)
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: runner.checkpoint() == len(events), 120, "the restarted projector to catch up")
+        wait_until(lambda: runner.checkpoint().total == len(events), 120, "the restarted projector to catch up")
     finally:
         process.kill()
         process.wait(10)
@@ -173,7 +210,7 @@ def test_sigterm_stops_a_projector_process_cleanly_after_its_batch(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = platform.runner("provenance")
     try:
-        wait_until(lambda: runner.checkpoint() == len(events), 60, "the projector to catch up")
+        wait_until(lambda: runner.checkpoint().total == len(events), 60, "the projector to catch up")
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0  # it left on its own, not killed by the signal
     finally:

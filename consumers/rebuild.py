@@ -1,0 +1,72 @@
+"""Rebuild a read model beside the live one, then switch: the API never serves an empty model.
+
+Order of work (:func:`rebuild_beside`), and why:
+1. create the projector's tables, empty, in a staging area (:mod:`consumers.staging`) of its own;
+2. replay the log from its start up to its end taken when the rebuild starts (the runner's
+   :meth:`replay`: pages of the log, or a Kafka consumer outside the group), applying each batch
+   to the staging tables in its own transaction: the live tables, and the runners writing them,
+   are untouched, and the API reads the old read model all along;
+3. switch in one write transaction holding the projector's lock: drop the live tables, create them
+   as the code defines them now, copy the staged rows in, replace the projector's dead letters and
+   stored position by the rebuild's, and record the projector's version; commit. Readers see the
+   old read model until the commit, the new one after;
+4. a runner that was applying events all along reads the stored position inside its next
+   transaction (on Kafka: the compare-and-set of :mod:`consumers.kafka_runner`), finds the
+   rebuild's, and applies whatever arrived after the rebuild's end: nothing lost, nothing twice.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import closing
+from typing import TYPE_CHECKING, Callable
+
+from consumers import tracking
+from consumers.offsets import replace_offsets
+from consumers.staging import Staging, quote_literal
+from events.position import LogPosition
+
+if TYPE_CHECKING:  # the runner calls this module; this module only calls the runner's public methods
+    from consumers.runner import ProjectionRunner
+
+logger = logging.getLogger(__name__)
+
+
+def rebuild_beside(runner: "ProjectionRunner", on_progress: Callable[[int, int], None] | None = None) -> int:
+    """Replay the whole log into staging tables, then switch them in; the number of events applied."""
+    runner.prepare()
+    end = runner.log.end()
+    total = end.total
+    name = runner.projector.name
+    # a staging area per rebuild: two processes of a new version starting together do not collide
+    staging = Staging(runner.engine, f"{name}-{uuid.uuid4().hex[:8]}")
+    done = 0
+    position = LogPosition.start()
+    try:
+        with staging.connection() as connection:
+            with connection.begin():
+                runner.projector.metadata.create_all(connection)
+                tracking.metadata.create_all(connection)
+            with closing(runner.replay(end)) as pages:
+                for events, position in pages:
+                    with connection.begin():
+                        runner.apply_events(connection, events)
+                    done += len(events)
+                    if on_progress is not None:
+                        on_progress(done, max(total, done))
+        _switch(runner, staging, position)
+    finally:
+        staging.drop()
+    logger.info("%s: rebuilt from %d events beside the live read model, and switched", name, done)
+    return done
+
+
+def _switch(runner: "ProjectionRunner", staging: Staging, position: LogPosition) -> None:
+    name = runner.projector.name
+    with staging.switch_connection() as connection, connection.begin():
+        runner.lock(connection)  # the runners of this projector wait for the switch
+        live = staging.live_schema(connection)
+        staging.swap_in(connection, runner.projector.metadata, live)
+        staging.replace(connection, [tracking.dead_letters], live, where=f"projector = {quote_literal(name)}")
+        replace_offsets(connection, name, runner.log.name, position)
+        runner.save_position(connection, position)
