@@ -7,13 +7,7 @@ from events.envelope import NewEvent, prepare, validation_errors
 from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable
 from services.auth import Principal
 from services.errors import Conflict, Forbidden, InvalidRequest, TooLarge, Unavailable
-
-#: event types only some roles may record
-RESTRICTED_TYPES: dict[str, frozenset[str]] = {
-    "market.price_recorded": frozenset({"admin"}),
-    "audit.completed": frozenset({"admin", "auditor"}),
-}
-
+from services.rights import refusals
 
 class CaptureService:
     """Turns a submitted batch into appended events, or into one clear error and nothing appended."""
@@ -65,14 +59,7 @@ class CaptureService:
 
     @staticmethod
     def _authorise(principal: Principal, raw_events: list[Mapping[str, Any]]) -> None:
-        denied: dict[str, list[str]] = {}
-        for index, raw in enumerate(raw_events):
-            if not principal.is_admin and raw["recorded_by"] != principal.org_id:
-                denied[f"events.{index}.recorded_by"] = [
-                    f"This key records only for {principal.org_id!r}, not {raw['recorded_by']!r}."
-                ]
-            allowed_roles = RESTRICTED_TYPES.get(raw["type"])
-            if allowed_roles is not None and principal.role not in allowed_roles:
-                denied[f"events.{index}.type"] = [f"Only {', '.join(sorted(allowed_roles))} keys may record {raw['type']}."]
+        denied = refusals(principal.role, principal.org_id, raw_events)
         if denied:
-            raise Forbidden("This key may not record some of these events; nothing was recorded.", denied)
+            raise Forbidden("This key may not record some of these events (see the rights table); "
+                            "nothing was recorded.", denied)

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from events.catalogue.diligence import inspection_flag_id
 from services.demo_impact import community_events
@@ -202,7 +202,7 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         reference_price += Decimal(rng.randint(-150, 250)) / 100
         batch += reference_prices(chain, month_start, reference_price)
         for pit in pits:
-            inspection = chain.event("pit.inspected", month_start + timedelta(hours=3), COOPERATIVE, {
+            inspection = chain.event("pit.inspected", month_start + timedelta(hours=3), NGO, {
                 "pit_id": pit["pit_id"], "status": "active", "children_present": False,
                 "armed_presence": False, "mercury_use": rng.random() < 0.3})
             batch.append(inspection)
@@ -235,7 +235,8 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
             "lot_id": merged, "inputs": [{"lot_id": lot, "mass_g": mass} for lot, mass in purchased]}))
         total = round(sum(mass for _, mass in purchased), 2)
         assayed = round(rng.uniform(0.865, 0.895), 4)
-        batch.append(chain.event("lot.assayed", merge_day + timedelta(hours=4), COOPERATIVE, {
+        # the exporter's laboratory assays the merged lot before buying it
+        batch.append(chain.event("lot.assayed", merge_day + timedelta(hours=4), EXPORTER, {
             "lot_id": merged, "fineness": assayed, "method": "XRF"}))
         batch.append(chain.event("lot.transferred", merge_day + timedelta(days=1), COOPERATIVE, {
             "lot_id": merged, "from_id": COOPERATIVE, "to_id": EXPORTER, "mass_g": total,
@@ -319,25 +320,50 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
     return chain
 
 
-def seed_demo(platform, force: bool = False, submit: Callable | None = None) -> dict[str, Any]:
-    """Append the demo chain through the capture API once; write demo keys to the data dir."""
+def organisation_roles(chain: DemoChain) -> dict[str, str]:
+    """The role of each organisation the demo registers (its keys are made with that role)."""
+    return {event["data"]["org_id"]: event["data"]["role"]
+            for batch in chain.batches for event in batch if event["type"] == "organization.registered"}
+
+
+def runs_by_recorder(batch: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A batch cut where ``recorded_by`` changes, order kept: each run is sent with its recorder's key."""
+    runs: list[list[dict[str, Any]]] = []
+    for event in batch:
+        if runs and runs[-1][0]["recorded_by"] == event["recorded_by"]:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
+
+
+def seed_demo(platform, force: bool = False) -> dict[str, Any]:
+    """Append the demo chain through the capture API once, each organisation's steps with its own key.
+
+    The platform's operator (an admin key) registers the organisations and records the reference
+    prices; everything else is recorded with a key of the organisation that did the step, as in
+    production. The admin and jeweller keys are written to the data dir for trying the API.
+    """
     settings = platform.settings
     keys_file = settings.data_dir / "demo-keys.json"
     chain = build_demo_events()
     if platform.log.end().total > 0 and not force:
         return {"seeded": False, "reason": "the log is not empty", "products": chain.products,
                 "keys_file": str(keys_file) if keys_file.exists() else None}
-    admin_key = platform.keys.create("oretrail-admin", "admin")
+    keys = {"admin": platform.keys.create("oretrail-admin", "admin")}
+    keys.update({org: platform.keys.create(org, role) for org, role in organisation_roles(chain).items()})
     client = platform.create_app().test_client()
     recorded = 0
     for batch in chain.batches:
-        response = client.post("/v1/events", json={"events": batch}, headers={"Authorization": f"Bearer {admin_key}"})
-        if response.status_code != 200:
-            raise RuntimeError(f"demo batch refused: {response.status_code} {response.get_data(as_text=True)[:2000]}")
-        recorded += sum(1 for result in response.get_json()["results"] if result["status"] == "accepted")
+        for run in runs_by_recorder(batch):
+            key = keys[run[0]["recorded_by"]]
+            response = client.post("/v1/events", json={"events": run}, headers={"Authorization": f"Bearer {key}"})
+            if response.status_code != 200:
+                raise RuntimeError(
+                    f"demo batch refused: {response.status_code} {response.get_data(as_text=True)[:2000]}")
+            recorded += sum(1 for result in response.get_json()["results"] if result["status"] == "accepted")
     platform.catch_up()
-    jeweller_key = platform.keys.create(MANUFACTURER, "manufacturer")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    keys_file.write_text(json.dumps({"admin": admin_key, "manufacturer": jeweller_key}, indent=2))
+    keys_file.write_text(json.dumps({"admin": keys["admin"], "manufacturer": keys[MANUFACTURER]}, indent=2))
     os.chmod(keys_file, 0o600)
     return {"seeded": True, "events_recorded": recorded, "products": chain.products, "keys_file": str(keys_file)}

@@ -1,0 +1,119 @@
+"""Who may say what about one entity: its owner and, for gold, who held it when.
+
+Pure functions over the claims the log holds about one entity (a site, a lot, a piece, ...). They
+decide which claims count; the read models keep the others as evidence and raise findings.
+
+Two clocks, on purpose:
+- **Ownership** follows the server's clock. An entity belongs to the organisation whose claim was
+  *recorded* first (``recorded_at``, set by the platform at capture, then ``event_id``). A client
+  chooses ``occurred_at`` and can back-date it; it cannot back-date ``recorded_at``. So a later,
+  back-dated registration by someone else never takes an entity over.
+- **Custody** follows field time. Who held a lot when a step happened is the chain of its creation
+  and of the transfers recorded by each holder, in ``occurred_at`` order (``sort_key``).
+Both depend only on the *set* of claims, never on the order in which they arrived, so the read
+models stay order tolerant.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+#: what a custody step does to an item: creates it, hands it over, or uses it (merge, split, refine,
+#: manufacture, export, sale)
+StepKind = Literal["create", "transfer", "consume"]
+_KIND_ORDER = {"create": 0, "transfer": 1, "consume": 2}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One event's claim about an entity: who recorded it, and when the server recorded it."""
+
+    event_id: str
+    organisation: str
+    recorded_at: str
+
+    @property
+    def recording_order(self) -> tuple[str, str]:
+        """The order in which the platform received claims (ties broken by ``event_id``)."""
+        return (self.recorded_at, self.event_id)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """The owner of an entity, the claims that count (the owner's) and those that conflict."""
+
+    owner: str | None
+    counted: frozenset[str]
+    conflicting: frozenset[str]
+
+
+def ownership(claims: Iterable[Claim]) -> Ownership:
+    """Who owns an entity: the organisation of the first claim recorded; others' claims conflict."""
+    claims = list(claims)
+    if not claims:
+        return Ownership(None, frozenset(), frozenset())
+    owner = min(claims, key=lambda claim: claim.recording_order).organisation
+    return Ownership(
+        owner,
+        frozenset(claim.event_id for claim in claims if claim.organisation == owner),
+        frozenset(claim.event_id for claim in claims if claim.organisation != owner),
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event's step in the custody of an item (a lot or a piece)."""
+
+    event_id: str
+    kind: StepKind
+    organisation: str
+    #: field time (``occurred_at`` in UTC, then ``event_id``): the order steps happened in
+    sort_key: str
+    recorded_at: str
+    #: for a transfer: the organisation that receives the item
+    to_id: str | None = None
+
+
+@dataclass
+class Custody:
+    """The verdict on an item's steps: who created it, who held it, which steps did not count."""
+
+    creator: str | None = None
+    #: the holder after the last counted step (None: never created nor handed over)
+    holder: str | None = None
+    #: steps by an organisation that did not hold the item then: event_id -> who held it
+    not_holder: dict[str, str | None] = field(default_factory=dict)
+    #: creations by another organisation than the owner: they count for nothing
+    conflicting: frozenset[str] = frozenset()
+
+    def counts(self, event_id: str) -> bool:
+        """Whether the step ``event_id`` counts for this item."""
+        return event_id not in self.not_holder and event_id not in self.conflicting
+
+
+def custody(steps: Iterable[Step]) -> Custody:
+    """Walk an item's steps in field time and decide which count.
+
+    The owner (the first to record a creation) holds it from the start; a transfer counts when its
+    recorder holds the item and makes ``to_id`` the holder; a use counts when its recorder holds the
+    item. An item never created here (gold from outside the platform) is held by whoever first
+    recorded a step of it (by the server's clock): the gap in the record is the custody checks' business.
+    """
+    steps = list(steps)
+    creations = [step for step in steps if step.kind == "create"]
+    owned = ownership(Claim(step.event_id, step.organisation, step.recorded_at) for step in creations)
+    verdict = Custody(creator=owned.owner, conflicting=owned.conflicting)
+    # the creator holds the item from the start, even for a step it dates a little before the creation;
+    # an item never created here (gold from outside) is first held by whoever recorded a step of it
+    # first, by the server's clock, so that a back-dated step cannot take it over
+    others = [step for step in steps if step.kind != "create"]
+    first = min(others, key=lambda s: (s.recorded_at, s.event_id), default=None)
+    holder: str | None = owned.owner or (first.organisation if first is not None else None)
+    for step in sorted(others, key=lambda s: (s.sort_key, _KIND_ORDER[s.kind], s.event_id)):
+        if step.organisation != holder:
+            verdict.not_holder[step.event_id] = holder
+            continue
+        if step.kind == "transfer" and step.to_id is not None:
+            holder = step.to_id
+    verdict.holder = holder
+    return verdict
