@@ -23,4 +23,4 @@ ENV ORETRAIL_DATA_DIR=/var/lib/oretrail \
     PORT=8000
 EXPOSE 8000
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--logger-class", "services.logs.GunicornLogger", "composition.wsgi:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--logger-class", "services.logs.GunicornLogger", "--no-control-socket", "composition.wsgi:create_app()"]

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test bench openapi demo clean
+.PHONY: run test test-fast bench openapi demo clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(VENV)/.installed
 ## make test: the whole suite (provisions what it needs; see scripts/test)
 test: $(VENV)/.installed
 	scripts/test
+
+## make test-fast: the unit tests only, in seconds, with no server (no Kafka, PostgreSQL or Chromium)
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 ## make bench: the benchmarks; figures go to bench/results/
 bench: $(VENV)/.installed

@@ -50,6 +50,10 @@ def register_error_handlers(app: Flask) -> None:
             message = f"The request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
         response = jsonify(error_body(code, message))
         response.status_code = error.code or 500
+        # keep what the HTTP error says in its headers (a 405's Allow), not its HTML body's type and length
+        for name, value in error.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
         return response
 
     @app.errorhandler(Exception)

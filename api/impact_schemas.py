@@ -114,14 +114,56 @@ class ValueChain(Schema):
     method = fields.String()
 
 
+class PayoutTotal(Schema):
+    """What the cooperative's miners are owed in one currency (``by_period``: in one month of sale too;
+    ``by_gender``: to the miners of one gender)."""
+
+    currency = fields.String(required=True)
+    amount_due = fields.String(required=True, metadata={"description": "decimal string, to the cent"})
+    period = fields.String(metadata={"description": "YYYY-MM of the sales (by_period)"})
+    gender = fields.String(metadata={"description": "the miners' gender (by_gender)"})
+
+
+class MinerPayout(Schema):
+    """What one miner is owed in one currency."""
+
+    miner_id = fields.String(required=True)
+    gender = fields.String(required=True)
+    currency = fields.String(required=True)
+    amount_due = fields.String(required=True)
+    fine_g = fields.Float(required=True, metadata={"description": "fine grams of the miner's gold in the pieces sold"})
+    sales = fields.Integer(required=True)
+    by_period = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                            metadata={"description": "amount due by month of sale (YYYY-MM)"})
+
+
+class SalePayout(Schema):
+    """One sale and how its payout was split."""
+
+    sale_event_id = fields.String(required=True)
+    product_id = fields.String(required=True)
+    sold_at = fields.String(required=True)
+    price = fields.String(required=True)
+    currency = fields.String(required=True)
+    payout = fields.String(required=True, metadata={"description": "the sale's whole payout"})
+    to_cooperative = fields.String(required=True, metadata={"description": "the part owed to this cooperative's miners"})
+    untraced = fields.String(required=True, metadata={"description": "the part of gold traced to no miner"})
+    to_others = fields.String(required=True, metadata={"description": "the part owed to other cooperatives' miners"})
+    recipients = fields.Integer(required=True)
+
+
 class Payouts(Schema):
     """``GET /v1/payouts``."""
 
     cooperative_id = fields.String(required=True)
     payout_share = fields.String(required=True)
+    from_ = fields.String(data_key="from", allow_none=True, required=True,
+                          metadata={"description": "first month of sale asked for (null: from the first sale)"})
+    to = fields.String(allow_none=True, required=True,
+                       metadata={"description": "last month of sale asked for (null: up to the latest sale)"})
     rounding = fields.String()
-    totals = fields.List(fields.Dict())
-    by_period = fields.List(fields.Dict())
-    by_gender = fields.List(fields.Dict())
-    by_miner = fields.List(fields.Dict())
-    sales = fields.List(fields.Dict())
+    totals = fields.List(fields.Nested(PayoutTotal))
+    by_period = fields.List(fields.Nested(PayoutTotal))
+    by_gender = fields.List(fields.Nested(PayoutTotal))
+    by_miner = fields.List(fields.Nested(MinerPayout))
+    sales = fields.List(fields.Nested(SalePayout))

@@ -142,7 +142,7 @@ def _admin_key(env: dict[str, str]) -> str:
 
 def _gunicorn(workers: int, threads: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--timeout", "120", "composition.wsgi:create_app()"]
+            "--worker-class", "gthread", "--timeout", "120", "--no-control-socket", "composition.wsgi:create_app()"]
 
 
 def measure_capture(env: dict[str, str], events: list[dict]) -> dict:

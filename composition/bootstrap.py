@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from api import diligence as diligence_api
 from api import findings as findings_api
 from api import impact as impact_api
-from api import labels, observability, public
+from api import docs, labels, landing, observability, public
 from api import value as value_api
 from api.app import create_app
 from api.context import AppContext
@@ -143,7 +143,7 @@ class Platform:
         )
         # the consumer's page behind the QR code, and label sheets for jewellers
         context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
-        context.blueprints += [public.blueprint, labels.blueprint]
+        context.blueprints += [public.blueprint, labels.blueprint, landing.blueprint, docs.blueprint]
         # spot the liar: findings, and a product's due diligence (sections of its provenance and a record)
         context.extras["findings"] = FindingsView(self.engine)
         context.extras["diligence"] = DiligenceView(self.engine)

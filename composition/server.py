@@ -39,4 +39,6 @@ def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
         "bind": f"{host}:{port}", "workers": 1, "threads": threads, "worker_class": "gthread",
         "timeout": 120, "accesslog": None, "loglevel": settings.log_level.lower(),
         "logger_class": "services.logs.GunicornLogger",
+        # no control socket: by default every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl
+        "control_socket_disable": True,
     }).run()

@@ -1,12 +1,33 @@
 """Fixtures: a fresh platform (SQLite log; read models on SQLite and on PostgreSQL) per test, and its HTTP client."""
 from __future__ import annotations
 
+import flask
 import pytest
+import requests
 
 from composition.bootstrap import build_platform
 from services.settings import Settings
+from tests.answers import Answer, AnswerChecker, checking_client_class, checking_send
 from tests.databases import BACKENDS, database_url_for
 from tests.kafka_fixtures import kafka_env, kafka_servers, kafka_settings, own_broker  # noqa: F401 - fixtures
+
+
+@pytest.fixture(scope="session")
+def answer_checker():
+    """The checker of answers against openapi.yaml, shared by the session (it reads the document once)."""
+    return AnswerChecker()
+
+
+@pytest.fixture(autouse=True)
+def checked_answers(answer_checker, monkeypatch) -> list[Answer]:
+    """Every test's answers, from the Flask test client and from requests, are checked against openapi.yaml;
+    the list of the answers this test got is there for tests of the checking itself."""
+    answers: list[Answer] = []
+    monkeypatch.setattr(flask.Flask, "test_client_class", checking_client_class(answer_checker))
+    monkeypatch.setattr(requests.Session, "send", checking_send(answer_checker, requests.Session.send))
+    answer_checker.listeners.append(answers.append)
+    yield answers
+    answer_checker.listeners.remove(answers.append)
 
 
 @pytest.fixture(params=BACKENDS)

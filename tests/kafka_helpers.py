@@ -62,7 +62,7 @@ def api_process(env: dict[str, str], output: Path, threads: int = 4) -> Iterator
     with open(output, "ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads",
-             str(threads), "--worker-class", "gthread", "--timeout", "120", "composition.wsgi:create_app()"],
+             str(threads), "--worker-class", "gthread", "--timeout", "120", "--no-control-socket", "composition.wsgi:create_app()"],
             env={**os.environ, **env}, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -99,7 +99,7 @@ def test_gunicorn_workers_share_metrics_and_log_json_lines(tmp_path, database_ur
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--logger-class", "services.logs.GunicornLogger", "composition.wsgi:create_app()"],
+         "--logger-class", "services.logs.GunicornLogger", "--no-control-socket", "composition.wsgi:create_app()"],
         env={**os.environ, **env, "ORETRAIL_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

@@ -118,3 +118,75 @@ def test_the_dockerfile_copies_what_exists_and_runs_a_real_command():
     assert {"events", "services", "api", "consumers", "composition"} <= set(packages)
     command = next(line for line in lines if line.startswith("CMD "))
     check_command(json.loads(command.removeprefix("CMD ")))
+
+
+HA = yaml.safe_load((ROOT / "docker-compose.ha.yml").read_text())
+BROKERS = ("kafka", "kafka-2", "kafka-3")
+
+
+def kafka_version_of_the_tests() -> str:
+    """The Kafka version scripts/kafka-local runs the tests against."""
+    return re.search(r'KAFKA_VERSION="\$\{ORETRAIL_KAFKA_VERSION:-([\d.]+)\}"', (ROOT / "scripts/kafka-local").read_text())[1]
+
+
+def test_the_compose_files_run_the_kafka_version_the_tests_use():
+    version = kafka_version_of_the_tests()
+    assert SERVICES["kafka"]["image"] == f"apache/kafka:{version}"
+    for broker in BROKERS[1:]:
+        assert HA["services"][broker]["image"] == f"apache/kafka:{version}"
+
+
+def test_qr_codes_point_to_a_configured_public_address():
+    for name in ("api", "cli"):
+        assert OURS[name]["environment"]["ORETRAIL_PUBLIC_BASE_URL"].startswith("http")
+
+
+def test_the_ha_file_runs_three_brokers_with_three_replicas_and_two_in_sync():
+    brokers = {name: HA["services"][name]["environment"] for name in BROKERS}
+    assert sorted(env["KAFKA_NODE_ID"] for env in brokers.values()) == ["1", "2", "3"]
+    for name, env in brokers.items():
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3" and env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+        assert env["CLUSTER_ID"] == brokers["kafka"]["CLUSTER_ID"]  # one cluster
+    for name in BROKERS[1:]:
+        volume = HA["services"][name]["volumes"][0].split(":")[0]
+        assert volume in HA["volumes"]
+
+
+def test_the_ha_file_points_every_oretrail_service_at_the_three_brokers():
+    from events.kafka_log import bootstrap_servers
+
+    overridden = set(HA["services"]) - set(BROKERS)
+    assert overridden == set(OURS), "the HA file must override exactly Oretrail's services"
+    for name in OURS:
+        environment = {**OURS[name]["environment"], **HA["services"][name]["environment"]}
+        settings = Settings.from_env({key: str(value) for key, value in environment.items()})
+        assert sorted(bootstrap_servers(settings.event_log_url)) == ["kafka-2:9092", "kafka-3:9092", "kafka:9092"]
+
+
+def test_no_gunicorn_shares_the_default_control_socket(monkeypatch):
+    commands = [argv_of(service) for service in OURS.values()]
+    commands.append(json.loads(next(line for line in (ROOT / "Dockerfile").read_text().splitlines()
+                                    if line.startswith("CMD ")).removeprefix("CMD ")))
+    for argv in commands:
+        if argv[0] == "gunicorn":
+            assert GunicornConfig().parser().parse_args(argv[1:]).control_socket_disable, shlex.join(argv)
+
+    from composition import server
+
+    configured = []
+    monkeypatch.setattr(server.EmbeddedServer, "run", lambda self: configured.append(self.cfg))
+    server.serve(Settings.from_env({}), "127.0.0.1", 0)
+    assert configured[0].control_socket_disable is True
+
+
+def test_the_readme_lists_every_compose_service_and_the_kafka_version():
+    readme = (ROOT / "README.md").read_text()
+    for name in list(SERVICES) + list(BROKERS):
+        assert f"`{name}`" in readme, f"the README does not name the service {name}"
+    assert f"apache/kafka:{kafka_version_of_the_tests()}" in readme
+    assert "docker-compose.ha.yml" in readme
