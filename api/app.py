@@ -19,6 +19,9 @@ def create_app(context: AppContext) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = context.settings.max_request_bytes
     app.extensions["oretrail"] = context
     register_error_handlers(app)
-    for blueprint in (capture.blueprint, provenance.blueprint, health.blueprint, *context.blueprints):
+    core = (capture.create_blueprint(context.capture),
+            provenance.create_blueprint(context.provenance, context.provenance_sections),
+            health.create_blueprint(context.readiness))
+    for blueprint in (*core, *context.blueprints):
         app.register_blueprint(blueprint)
     return app
