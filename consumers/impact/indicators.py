@@ -15,10 +15,9 @@ from typing import Iterable, Iterator
 from consumers.impact.arithmetic import AGE_BANDS, age_band, gap, median, ratio
 from consumers.impact.cells import ALL, Cell
 from consumers.impact.facts import Facts, Periods, Team, VslaRegistration
+from events.catalogue.impact import TRAINING_KINDS
+from events.catalogue.registry import GENDERS, WORK_ROLES
 
-GENDERS = ("female", "male", "other", "undisclosed")
-WORK_ROLES = ("digger", "processor", "transporter", "trader", "pit_owner", "team_lead")
-TRAINING_KINDS = ("literacy", "business", "dialogue", "safety", "other")
 BREAKDOWNS = ("gender", "age_band")
 
 
