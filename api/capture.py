@@ -7,6 +7,7 @@ from api.auth import current_principal
 from services.capture import CaptureService
 from services.errors import InvalidRequest
 
+
 def create_blueprint(capture: CaptureService) -> Blueprint:
     """The capture routes over ``capture``."""
     blueprint = Blueprint("capture", __name__)

@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, jsonify
 
+
 def create_blueprint(readiness: Callable[[], dict[str, Any]]) -> Blueprint:
     """The health routes; ``readiness`` gives the ``/readyz`` report."""
     blueprint = Blueprint("health", __name__)

@@ -7,6 +7,7 @@ from api.auth import current_principal
 from consumers.provenance.views import ProvenanceSection, ProvenanceView, with_sections
 from services.errors import NotFound
 
+
 def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection]) -> Blueprint:
     """The provenance routes over ``view``; a product's answer gets the keys of every section in ``sections``."""
     blueprint = Blueprint("provenance", __name__)
