@@ -21,6 +21,9 @@ def create_app(context: AppContext) -> Flask:
     app.extensions["oretrail"] = context
     register_error_handlers(app)
     register_security_headers(app)
-    for blueprint in (capture.blueprint, provenance.blueprint, health.blueprint, *context.blueprints):
+    core = (capture.create_blueprint(context.capture),
+            provenance.create_blueprint(context.provenance, context.provenance_sections),
+            health.create_blueprint(context.readiness))
+    for blueprint in (*core, *context.blueprints):
         app.register_blueprint(blueprint)
     return app

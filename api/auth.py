@@ -1,8 +1,9 @@
 """Bearer API keys on requests: the current principal."""
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
+from api.context import current_context
 from services.auth import Principal
 
 
@@ -13,6 +14,6 @@ def current_principal() -> Principal:
         header = request.headers.get("Authorization", "")
         scheme, _, key = header.partition(" ")
         key = key.strip() if scheme.lower() == "bearer" else ""
-        principal = current_app.extensions["oretrail"].keys.authenticate(key)
+        principal = current_context().keys.authenticate(key)
         g.principal = principal
     return principal

@@ -4,20 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
-from consumers.provenance.views import ProvenanceView
-from services.auth import ApiKeys, Principal
+from consumers.provenance.views import ProvenanceSection, ProvenanceView
+from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.settings import Settings
-
-#: a section of a product's provenance: ``section(product_id, provenance, principal) -> {key: value}``
-ProvenanceSection = Callable[[str, dict[str, Any], Principal], dict[str, Any]]
 
 
 @dataclass
 class AppContext:
-    """Everything the API needs; built in ``composition.bootstrap``, never at import time."""
+    """Everything the API needs; built in ``composition.app_wiring``, never at import time.
+
+    The core blueprints (capture, provenance, health) are built by ``create_app`` from the fields
+    below; every other blueprint comes already built over the typed views it needs.
+    """
 
     settings: Settings
     keys: ApiKeys
@@ -25,10 +26,13 @@ class AppContext:
     provenance: ProvenanceView
     #: returns the readiness report: log and database reachable, each projector's position and lag
     readiness: Callable[[], dict[str, Any]]
-    #: more blueprints to serve (one per audience: impact, public pages, EPCIS, ...)
+    #: more blueprints to serve (one per audience: impact, public pages, EPCIS, ...), each holding its views
     blueprints: list[Blueprint] = field(default_factory=list)
     #: sections added to a product's provenance: ``section(product_id, provenance, principal) -> dict``
     #: whose keys are merged into the answer (e.g. ``flags``, ``due_diligence``, ``impact``)
     provenance_sections: list[ProvenanceSection] = field(default_factory=list)
-    #: anything else a blueprint needs (views of other read models), by name
-    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def current_context() -> AppContext:
+    """The context of the app serving the current request (for what every blueprint shares: the API keys)."""
+    return current_app.extensions["oretrail"]

@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import Any
 
 from api.charts import Series, bar_chart, line_chart
-from consumers.impact.cells import render
 from consumers.impact.views import ImpactView, TableRequest
 from events.catalogue.vocabulary import TRAINING_KINDS, WORK_ROLES
 
@@ -53,12 +52,12 @@ def _percent(value: float) -> str:
 def dashboard_context(view: ImpactView, table: TableRequest) -> dict[str, Any]:
     """Charts, figures and pickers for the page (only suppressed, gender-disaggregated cells)."""
     table = replace(table, by=("gender",))
-    series_cells, _ = view.cells(table, reveal=False)
-    periods = list(dict.fromkeys(cell.period for cell in series_cells))
-    over_time = _Cells([render(cell, False, ("gender",)) for cell in series_cells])
+    series_cells = view.table(table, reveal=False)["cells"]
+    periods = list(dict.fromkeys(cell["period"] for cell in series_cells))
+    over_time = _Cells(series_cells)
     whole = replace(table, granularity="range")
-    span_cells, notes = view.cells(whole, reveal=False)
-    span = _Cells([render(cell, False, ("gender",)) for cell in span_cells])
+    span_table = view.table(whole, reveal=False)
+    span = _Cells(span_table["cells"])
     label = f"{whole.first}..{whole.last}"
     currency = table.currency
 
@@ -118,7 +117,7 @@ def dashboard_context(view: ImpactView, table: TableRequest) -> dict[str, Any]:
         ("Women in leadership", _shown_percent(span, "leadership_women_share", label)),
     ]
     return {"charts": charts, "figures": figures, "table": table, "periods": periods,
-            "scopes": view.scopes(), "sites_in_scope": notes.get("sites")}
+            "scopes": view.scopes(), "sites_in_scope": span_table["scope"]["sites"]}
 
 
 def _shown_percent(cells: _Cells, indicator: str, period: str, gender: str = "all") -> str:

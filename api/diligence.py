@@ -1,24 +1,17 @@
-"""Due-diligence blueprint: a product's due-diligence record (JSON or printable HTML), and the
-``flags`` and ``due_diligence`` sections of its provenance."""
+"""Due-diligence blueprint: a product's due-diligence record (JSON or printable HTML), and the schemas
+of the ``flags`` and ``due_diligence`` sections of its provenance (``DueDiligenceView.section``)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable
-
-import orjson
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import current_principal
 from api.findings import FindingOut, parse_query
-from consumers.checks.views import FindingsView
-from consumers.diligence.record import ancestry_of, build_record, refinings, status_of
-from consumers.diligence.views import DiligenceView
+from consumers.diligence.views import DueDiligenceView
+from consumers.provenance.views import ProvenanceView
 from events.catalogue.vocabulary import DILIGENCE_STATUSES, RISK_STATUSES, SEVERITIES
-from services.auth import Principal
 from services.errors import NotFound
-
-blueprint = Blueprint("diligence", __name__, template_folder="templates")
 
 
 class RecordQuery(Schema):
@@ -101,39 +94,6 @@ class DueDiligenceRecord(Schema):
     integrity = fields.Dict(required=True, metadata={"description": "hashes of every event behind the record"})
 
 
-def _with_timeline(provenance: dict[str, Any]) -> dict[str, Any]:
-    """The provenance with its timeline as a list (the API may hand sections a pre-serialised one)."""
-    if isinstance(provenance["timeline"], list):
-        return provenance
-    return {**provenance, "timeline": orjson.loads(orjson.dumps(provenance["timeline"]))}
-
-
-def _diligence(provenance: dict[str, Any], findings_view: FindingsView, diligence_view: DiligenceView):
-    ancestry = ancestry_of(_with_timeline(provenance))
-    findings = findings_view.for_nodes(ancestry.tainted_by)
-    risks = diligence_view.risks_for(ancestry.subjects)
-    audits = diligence_view.audits_for(ancestry.subjects)
-    refining_events = [n["created_by_event"] for n in provenance["lineage"]["nodes"]
-                       if n["kind"] == "refining" and n.get("created_by_event")]
-    balances = findings_view.balances(refining_events)
-    return ancestry, findings, risks, audits, balances
-
-
-def provenance_section(findings_view: FindingsView, diligence_view: DiligenceView) -> Callable[..., dict[str, Any]]:
-    """The ``flags`` (open findings of the ancestry) and ``due_diligence`` sections of a product's provenance."""
-
-    def section(product_id: str, provenance: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        _, findings, risks, audits, balances = _diligence(provenance, findings_view, diligence_view)
-        status, reasons = status_of(findings, risks, audits)
-        return {
-            "flags": [finding for finding in findings if finding["status"] == "open"],
-            "due_diligence": {"status": status, "reasons": reasons, "risks": risks, "audits": audits,
-                              "refinings": refinings(provenance, balances)},
-        }
-
-    return section
-
-
 def _wants_html() -> bool:
     chosen = parse_query(RecordQuery(), request.args).get("format")
     if chosen is not None:
@@ -142,47 +102,49 @@ def _wants_html() -> bool:
     return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
 
 
-@blueprint.get("/v1/products/<product_id>/due-diligence")
-def due_diligence(product_id: str):
-    """The due-diligence record of a product.
-    ---
-    get:
-      summary: Due-diligence record of a product (JSON or printable HTML)
-      description: >
-        What a jeweller files for a regulator (OECD five steps, EU 2017/821): the origin and chain of
-        custody, every organisation with its role and country, the findings of the checks and the
-        risks of the whole ancestry and how they were handled, audits, the recovery of every
-        refining, the status (`red` when a high-severity risk or a double use, mass gain or custody
-        break is open; `attention` when anything else is open; `clear` otherwise) with its reasons,
-        and the integrity hashes of every event behind it. `?format=html` (or `Accept: text/html`)
-        gives a printable page.
-      tags: [provenance]
-      security: [{bearer: []}]
-      parameters:
-        - {name: product_id, in: path, required: true, schema: {type: string}}
-        - {name: format, in: query, schema: {type: string, enum: [json, html]}}
-      responses:
-        200:
-          description: The record
-          content:
-            application/json:
-              schema: DueDiligenceRecord
-            text/html:
-              schema: {type: string}
-        401: {$ref: "#/components/responses/Unauthenticated"}
-        404: {$ref: "#/components/responses/NotFound"}
-        422: {$ref: "#/components/responses/Invalid"}
-    """
-    principal = current_principal()
-    html = _wants_html()
-    context = current_app.extensions["oretrail"]
-    provenance = context.provenance.product_provenance(product_id, principal.sees_restricted)
-    if provenance is None:
-        raise NotFound(f"No product {product_id!r} has been manufactured.")
-    ancestry, findings, risks, audits, balances = _diligence(provenance, context.extras["findings"], context.extras["diligence"])
-    record = build_record(provenance, ancestry, findings, risks, audits, balances,
-                          context.extras["findings"].actors(ancestry.organisations | ancestry.miners),
-                          datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    if html:
-        return render_template("due_diligence.html", record=record), 200, {"Content-Type": "text/html; charset=utf-8"}
-    return jsonify(record)
+def create_blueprint(provenance: ProvenanceView, diligence: DueDiligenceView) -> Blueprint:
+    """The due-diligence record's route: a product's provenance from ``provenance``, its record from ``diligence``."""
+    blueprint = Blueprint("diligence", __name__, template_folder="templates")
+
+    @blueprint.get("/v1/products/<product_id>/due-diligence")
+    def due_diligence(product_id: str):
+        """The due-diligence record of a product.
+        ---
+        get:
+          summary: Due-diligence record of a product (JSON or printable HTML)
+          description: >
+            What a jeweller files for a regulator (OECD five steps, EU 2017/821): the origin and chain of
+            custody, every organisation with its role and country, the findings of the checks and the
+            risks of the whole ancestry and how they were handled, audits, the recovery of every
+            refining, the status (`red` when a high-severity risk or a double use, mass gain or custody
+            break is open; `attention` when anything else is open; `clear` otherwise) with its reasons,
+            and the integrity hashes of every event behind it. `?format=html` (or `Accept: text/html`)
+            gives a printable page.
+          tags: [provenance]
+          security: [{bearer: []}]
+          parameters:
+            - {name: product_id, in: path, required: true, schema: {type: string}}
+            - {name: format, in: query, schema: {type: string, enum: [json, html]}}
+          responses:
+            200:
+              description: The record
+              content:
+                application/json:
+                  schema: DueDiligenceRecord
+                text/html:
+                  schema: {type: string}
+            401: {$ref: "#/components/responses/Unauthenticated"}
+            404: {$ref: "#/components/responses/NotFound"}
+            422: {$ref: "#/components/responses/Invalid"}
+        """
+        principal = current_principal()
+        html = _wants_html()
+        answer = provenance.product_provenance(product_id, principal.sees_restricted)
+        if answer is None:
+            raise NotFound(f"No product {product_id!r} has been manufactured.")
+        record = diligence.record(answer, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if html:
+            return render_template("due_diligence.html", record=record), 200, {"Content-Type": "text/html; charset=utf-8"}
+        return jsonify(record)
+
+    return blueprint

@@ -1,17 +1,13 @@
 """Findings blueprint: ``GET /v1/findings``, the inconsistencies the checks found, with their proof."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from api.auth import current_principal
-from consumers.checks.findings import KINDS
-from events.catalogue.vocabulary import FINDING_STATUSES as STATUSES, SEVERITIES
+from consumers.checks.views import KINDS, SEVERITIES, STATUSES, FindingsView
 from events.envelope import flatten_errors
 from services.errors import InvalidRequest
-
-blueprint = Blueprint("findings", __name__)
-
 
 class FindingsQuery(Schema):
     """The filters and page of ``GET /v1/findings``."""
@@ -61,40 +57,46 @@ def parse_query(schema: Schema, args) -> dict:
         raise InvalidRequest("Invalid query parameters.", flatten_errors(exc.messages)) from None
 
 
-@blueprint.get("/v1/findings")
-def list_findings():
-    """Findings of the checks.
-    ---
-    get:
-      summary: Findings of the custody checks, filtered and paged
-      description: >
-        Every inconsistency the checks found between recorded events ("spot the liar"): `double_use`,
-        `mass_gain`, `transit_discrepancy`, `inactive_pit`, `over_capacity`, `unknown_actor`,
-        `custody_break`, `time_order`, `export_without_permit`. `subject` matches the finding's
-        subject or a lot it taints. A finding is `open` while the events prove it and `withdrawn`
-        when later events resolve it. Ordered by kind, subject and id.
-      tags: [checks]
-      security: [{bearer: []}]
-      parameters:
-        - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit]}}
-        - {name: subject, in: query, schema: {type: string}}
-        - {name: status, in: query, schema: {type: string, enum: [open, withdrawn]}}
-        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
-        - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
-      responses:
-        200:
-          description: A page of findings
-          content:
-            application/json:
-              schema: FindingsPage
-        401: {$ref: "#/components/responses/Unauthenticated"}
-        422: {$ref: "#/components/responses/Invalid"}
-    """
-    current_principal()
-    query = parse_query(FindingsQuery(), request.args)
-    items, total = current_app.extensions["oretrail"].extras["findings"].list(
-        kind=query.get("kind"), subject=query.get("subject"), status=query.get("status"),
-        limit=query["limit"], offset=query["offset"])
-    following = query["offset"] + len(items)
-    return jsonify({"findings": items, "total": total, "limit": query["limit"], "offset": query["offset"],
-                    "next_offset": following if following < total else None})
+def create_blueprint(findings: FindingsView) -> Blueprint:
+    """The findings route over ``findings``."""
+    blueprint = Blueprint("findings", __name__)
+
+    @blueprint.get("/v1/findings")
+    def list_findings():
+        """Findings of the checks.
+        ---
+        get:
+          summary: Findings of the custody checks, filtered and paged
+          description: >
+            Every inconsistency the checks found between recorded events ("spot the liar"): `double_use`,
+            `mass_gain`, `transit_discrepancy`, `inactive_pit`, `over_capacity`, `unknown_actor`,
+            `custody_break`, `time_order`, `export_without_permit`. `subject` matches the finding's
+            subject or a lot it taints. A finding is `open` while the events prove it and `withdrawn`
+            when later events resolve it. Ordered by kind, subject and id.
+          tags: [checks]
+          security: [{bearer: []}]
+          parameters:
+            - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit]}}
+            - {name: subject, in: query, schema: {type: string}}
+            - {name: status, in: query, schema: {type: string, enum: [open, withdrawn]}}
+            - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+            - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
+          responses:
+            200:
+              description: A page of findings
+              content:
+                application/json:
+                  schema: FindingsPage
+            401: {$ref: "#/components/responses/Unauthenticated"}
+            422: {$ref: "#/components/responses/Invalid"}
+        """
+        current_principal()
+        query = parse_query(FindingsQuery(), request.args)
+        items, total = findings.list(
+            kind=query.get("kind"), subject=query.get("subject"), status=query.get("status"),
+            limit=query["limit"], offset=query["offset"])
+        following = query["offset"] + len(items)
+        return jsonify({"findings": items, "total": total, "limit": query["limit"], "offset": query["offset"],
+                        "next_offset": following if following < total else None})
+
+    return blueprint

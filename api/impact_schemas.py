@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from consumers.impact.facts import GRANULARITIES, months_between
+from consumers.impact.views import GRANULARITIES, months_between
 from events.catalogue.vocabulary import GENDERS
 from events.fields import Currency, Identifier, Period
 

@@ -14,19 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 
 from api.gs1 import normalise_gtin
 from api.i18n import Translator, negotiate
 from api.qr import qr_image
-from consumers.provenance.public_view import PublicProvenanceView
+from consumers.provenance.public_views import PublicProvenanceView
+from consumers.provenance.views import ProvenanceSection
 from events.fields import IDENTIFIER_PATTERN
-from services.auth import Principal
 
-blueprint = Blueprint("public", __name__)
-
-#: who the checks' sections see when they build the public page: no restricted field
-PUBLIC = Principal(key_id="public", org_id="public", role="public")
 PAGE_CACHE_CONTROL = "public, max-age=60"
 QR_CACHE_CONTROL = "public, max-age=86400"
 VARY = "Accept-Language, Cookie"
@@ -42,11 +38,16 @@ class RenderedPage:
 
 
 class PublicPages:
-    """Renders and caches public pages; one per app (each gunicorn worker has its own)."""
+    """Renders and caches public pages; one per app (each gunicorn worker has its own).
 
-    def __init__(self, view: PublicProvenanceView, context: Any, capacity: int = 512, max_staleness_s: float = 1.0):
+    ``sections`` (flags, due diligence, ...) are added to each story as the public sees them; the
+    list is read at each render, so a section added after wiring counts too.
+    """
+
+    def __init__(self, view: PublicProvenanceView, sections: list[ProvenanceSection], capacity: int = 512,
+                 max_staleness_s: float = 1.0):
         self.view = view
-        self.context = context
+        self.sections = sections
         self.capacity = capacity
         #: how long the read models' state is trusted before asking the database again (clients may
         #: already keep a page for ``max-age``=60 s, so one second more costs no honesty)
@@ -65,7 +66,7 @@ class PublicPages:
             if cached is not None and cached.freshness == freshness:
                 self._pages.move_to_end(key)
                 return cached
-        story = self.view.story(product_id, self.sections())
+        story = self.view.story(product_id, self.sections)
         if story is None:
             return None
         html = render_template("public_product.html", **page_context(story, lang, product_id))
@@ -86,11 +87,6 @@ class PublicPages:
             state = self.view.freshness()
             self._freshness = (now, state)
         return state
-
-    def sections(self) -> list:
-        """The provenance sections (flags, due diligence, ...) as the public sees them."""
-        return [lambda product_id, provenance, section=section: section(product_id, provenance, PUBLIC)
-                for section in self.context.provenance_sections]
 
     def exists(self, product_id: str) -> bool:
         """Whether the product exists (a product once made stays made: known ones are remembered)."""
@@ -122,21 +118,9 @@ def public_path(product_id: str) -> str:
     return f"/p/{quote(product_id, safe='')}"
 
 
-def public_url(product_id: str) -> str:
-    """The public URL of a product's page (what its QR code encodes)."""
-    return current_app.extensions["oretrail"].settings.public_base_url + public_path(product_id)
-
-
-def pages() -> PublicPages:
-    """This app's page renderer and cache."""
-    return current_app.extensions["oretrail_public"]
-
-
-@blueprint.record_once
-def _install(state) -> None:
-    context = state.app.extensions["oretrail"]
-    view = context.extras["public_provenance"]  # wired by the composition root
-    state.app.extensions["oretrail_public"] = PublicPages(view, context)
+def public_url(base_url: str, product_id: str) -> str:
+    """The public URL of a product's page under ``base_url`` (what its QR code encodes)."""
+    return base_url + public_path(product_id)
 
 
 def _language() -> str:
@@ -167,101 +151,104 @@ def friendly_error(status: int, lang: str, title_key: str, body_key: str, **valu
     return response
 
 
-@blueprint.get("/p/<product_id>")
-def product_page(product_id: str):
-    """The public page of a piece.
-    ---
-    get:
-      summary: The consumer's page behind the QR code (HTML, English or French)
-      description: >
-        Where the piece's gold came from, its journey from pit to piece, who mined it (in
-        aggregate only), the due-diligence status, what is not known, and how to check the record.
-        Language by `?lang=en|fr`, the `lang` cookie, then `Accept-Language`. Sends an `ETag`;
-        `If-None-Match` gets a 304.
-      tags: [public]
-      parameters:
-        - {name: product_id, in: path, required: true, schema: {type: string}}
-        - {name: lang, in: query, required: false, schema: {type: string, enum: [en, fr]}}
-      responses:
-        200: {description: The page, content: {text/html: {}}}
-        304: {description: Not modified}
-        404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
-    """
-    lang = _language()
-    page = pages().page(product_id, lang) if IDENTIFIER_PATTERN.fullmatch(product_id) else None
-    if page is None:
-        return friendly_error(404, lang, "notfound.title", "notfound.body")
-    response = _cached(page.html, page.etag, "text/html", PAGE_CACHE_CONTROL, VARY)
-    if request.args.get("lang") in ("en", "fr") and request.cookies.get("lang") != lang:
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
-    return response
+def create_blueprint(pages: PublicPages, public_base_url: str) -> Blueprint:
+    """The public routes: pages from ``pages``, QR codes of the pages' URLs under ``public_base_url``."""
+    blueprint = Blueprint("public", __name__)
 
+    def _qr(product_id: str, kind: str) -> Response:
+        """The QR code of a known piece's page; the friendly 404 page otherwise."""
+        if not IDENTIFIER_PATTERN.fullmatch(product_id) or not pages.exists(product_id):
+            return friendly_error(404, _language(), "notfound.title", "notfound.body")
+        image = qr_image(public_url(public_base_url, product_id), kind)
+        return _cached(image.body, image.etag, image.mimetype, QR_CACHE_CONTROL)
 
-@blueprint.get("/p/<product_id>/qr.svg")
-def product_qr_svg(product_id: str):
-    """The QR code of a piece's page, as SVG.
-    ---
-    get:
-      summary: QR code (SVG) encoding the public URL of the piece's page
-      tags: [public]
-      parameters:
-        - {name: product_id, in: path, required: true, schema: {type: string}}
-      responses:
-        200: {description: The QR code, content: {image/svg+xml: {}}}
-        304: {description: Not modified}
-        404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
-    """
-    return _qr(product_id, "svg")
+    @blueprint.get("/p/<product_id>")
+    def product_page(product_id: str):
+        """The public page of a piece.
+        ---
+        get:
+          summary: The consumer's page behind the QR code (HTML, English or French)
+          description: >
+            Where the piece's gold came from, its journey from pit to piece, who mined it (in
+            aggregate only), the due-diligence status, what is not known, and how to check the record.
+            Language by `?lang=en|fr`, the `lang` cookie, then `Accept-Language`. Sends an `ETag`;
+            `If-None-Match` gets a 304.
+          tags: [public]
+          parameters:
+            - {name: product_id, in: path, required: true, schema: {type: string}}
+            - {name: lang, in: query, required: false, schema: {type: string, enum: [en, fr]}}
+          responses:
+            200: {description: The page, content: {text/html: {}}}
+            304: {description: Not modified}
+            404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
+        """
+        lang = _language()
+        page = pages.page(product_id, lang) if IDENTIFIER_PATTERN.fullmatch(product_id) else None
+        if page is None:
+            return friendly_error(404, lang, "notfound.title", "notfound.body")
+        response = _cached(page.html, page.etag, "text/html", PAGE_CACHE_CONTROL, VARY)
+        if request.args.get("lang") in ("en", "fr") and request.cookies.get("lang") != lang:
+            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
+        return response
 
+    @blueprint.get("/p/<product_id>/qr.svg")
+    def product_qr_svg(product_id: str):
+        """The QR code of a piece's page, as SVG.
+        ---
+        get:
+          summary: QR code (SVG) encoding the public URL of the piece's page
+          tags: [public]
+          parameters:
+            - {name: product_id, in: path, required: true, schema: {type: string}}
+          responses:
+            200: {description: The QR code, content: {image/svg+xml: {}}}
+            304: {description: Not modified}
+            404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
+        """
+        return _qr(product_id, "svg")
 
-@blueprint.get("/p/<product_id>/qr.png")
-def product_qr_png(product_id: str):
-    """The QR code of a piece's page, as PNG.
-    ---
-    get:
-      summary: QR code (PNG) encoding the public URL of the piece's page
-      tags: [public]
-      parameters:
-        - {name: product_id, in: path, required: true, schema: {type: string}}
-      responses:
-        200: {description: The QR code, content: {image/png: {}}}
-        304: {description: Not modified}
-        404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
-    """
-    return _qr(product_id, "png")
+    @blueprint.get("/p/<product_id>/qr.png")
+    def product_qr_png(product_id: str):
+        """The QR code of a piece's page, as PNG.
+        ---
+        get:
+          summary: QR code (PNG) encoding the public URL of the piece's page
+          tags: [public]
+          parameters:
+            - {name: product_id, in: path, required: true, schema: {type: string}}
+          responses:
+            200: {description: The QR code, content: {image/png: {}}}
+            304: {description: Not modified}
+            404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
+        """
+        return _qr(product_id, "png")
 
+    @blueprint.get("/01/<gtin>/21/<serial>")
+    def gs1_digital_link(gtin: str, serial: str):
+        """GS1 Digital Link of a piece.
+        ---
+        get:
+          summary: Redirect a GS1 Digital Link (GTIN + serial) to the piece's page
+          tags: [public]
+          parameters:
+            - {name: gtin, in: path, required: true, schema: {type: string, pattern: '^(\\d{8}|\\d{12,14})$'}}
+            - {name: serial, in: path, required: true, schema: {type: string, maxLength: 20}}
+          responses:
+            307: {description: 'To /p/{product_id}'}
+            400: {description: Not a valid GTIN (a friendly HTML page), content: {text/html: {}}}
+            404: {description: No piece with this GTIN and serial (a friendly HTML page), content: {text/html: {}}}
+        """
+        lang = _language()
+        gtin14 = normalise_gtin(gtin)
+        if gtin14 is None:
+            return friendly_error(400, lang, "badcode.title", "badcode.body", gtin=gtin[:40])
+        known = len(serial) <= 20 and serial.isprintable()
+        product_id = pages.view.product_by_gs1(gtin14, serial) if known else None
+        if product_id is None:
+            return friendly_error(404, lang, "notfound.title", "notfound.gs1", gtin=gtin, serial=serial[:40])
+        target = public_path(product_id)
+        if request.args.get("lang") in ("en", "fr"):
+            target += f"?lang={request.args['lang']}"
+        return redirect(target, code=307)
 
-def _qr(product_id: str, kind: str) -> Response:
-    if not IDENTIFIER_PATTERN.fullmatch(product_id) or not pages().exists(product_id):
-        return friendly_error(404, _language(), "notfound.title", "notfound.body")
-    image = qr_image(public_url(product_id), kind)
-    return _cached(image.body, image.etag, image.mimetype, QR_CACHE_CONTROL)
-
-
-@blueprint.get("/01/<gtin>/21/<serial>")
-def gs1_digital_link(gtin: str, serial: str):
-    """GS1 Digital Link of a piece.
-    ---
-    get:
-      summary: Redirect a GS1 Digital Link (GTIN + serial) to the piece's page
-      tags: [public]
-      parameters:
-        - {name: gtin, in: path, required: true, schema: {type: string, pattern: '^(\\d{8}|\\d{12,14})$'}}
-        - {name: serial, in: path, required: true, schema: {type: string, maxLength: 20}}
-      responses:
-        307: {description: 'To /p/{product_id}'}
-        400: {description: Not a valid GTIN (a friendly HTML page), content: {text/html: {}}}
-        404: {description: No piece with this GTIN and serial (a friendly HTML page), content: {text/html: {}}}
-    """
-    lang = _language()
-    gtin14 = normalise_gtin(gtin)
-    if gtin14 is None:
-        return friendly_error(400, lang, "badcode.title", "badcode.body", gtin=gtin[:40])
-    known = len(serial) <= 20 and serial.isprintable()
-    product_id = pages().view.product_by_gs1(gtin14, serial) if known else None
-    if product_id is None:
-        return friendly_error(404, lang, "notfound.title", "notfound.gs1", gtin=gtin, serial=serial[:40])
-    target = public_path(product_id)
-    if request.args.get("lang") in ("en", "fr"):
-        target += f"?lang={request.args['lang']}"
-    return redirect(target, code=307)
+    return blueprint

@@ -68,9 +68,9 @@ def _seed_and_time_cold_render(env: dict[str, str]) -> tuple[str, dict]:
     platform = build_platform(Settings.from_env(env))
     try:
         product = seed_demo(platform)["products"][0]
-        app = platform.create_app()
-        client = app.test_client()
-        pages = app.extensions["oretrail_public"]
+        views = platform.views()
+        client = platform.create_app(views).test_client()
+        pages = views.pages
         samples = []
         for _ in range(20):
             pages._pages.clear()  # a cache miss each time

@@ -8,39 +8,28 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from flask import Flask
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from api import diligence as diligence_api
-from api import findings as findings_api
-from api import impact as impact_api
-from api import docs, labels, landing, observability, public
-from api import value as value_api
 from api.app import create_app
 from api.context import AppContext
+from composition.app_wiring import ReadViews, app_context, read_views
+from composition.readiness import Readiness
 from consumers.checks.projector import ChecksProjector
-from consumers.checks.views import FindingsView
 from consumers.diligence.projector import DiligenceProjector
-from consumers.diligence.views import DiligenceView
-from consumers.impact.ledger import PayoutsView
 from consumers.impact.projector import ImpactProjector
-from consumers.impact.section import impact_section
-from consumers.impact.value_chain import ValueChainView
-from consumers.impact.views import ImpactView
 from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
-from consumers.provenance.public_view import PublicProvenanceView
-from consumers.provenance.views import ProvenanceView
 from consumers.runner import ProjectionRunner, ProjectorThreads
 from consumers.runners import runner_for
 from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
-from services.capture import CaptureService
 from services.database import create_database_engine
 from services.event_index import IndexedLog
-from services.metrics import MeteredCapture, Metrics
+from services.metrics import Metrics
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -71,7 +60,11 @@ def open_runner(log: EventLog, engine: Engine, projector: Projector, settings: S
 
 @dataclass
 class Platform:
-    """The wired platform: log, database, projectors and their runners."""
+    """The wired platform: log, database, API keys, projectors and their runners, and the app over them.
+
+    Readiness is asked of ``composition.readiness``; the app's views and blueprints are built by
+    ``composition.app_wiring``.
+    """
 
     settings: Settings
     log: EventLog
@@ -80,6 +73,9 @@ class Platform:
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
     metrics: Metrics | None = None
+
+    def __post_init__(self) -> None:
+        self.health = Readiness(self.log, self.engine, self.runners)
 
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
@@ -108,59 +104,20 @@ class Platform:
 
     def readiness(self) -> dict[str, Any]:
         """The ``/readyz`` report."""
-        report: dict[str, Any] = {"status": "ready", "log": {}, "database": {}, "projectors": {}}
-        try:
-            end = self.log.end()
-            # end_position: the end's total (on SQLite the last event's position); end_offsets: per partition
-            report["log"] = {"reachable": True, "end_position": end.total, "end_offsets": end.as_json()}
-        except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it does not raise
-            end = None
-            report["status"] = "unavailable"
-            report["log"] = {"reachable": False, "error": str(exc)}
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            report["database"] = {"reachable": True, "backend": self.engine.dialect.name}
-            for name, runner in self.runners.items():
-                progress = runner.progress(end) if end is not None else {"position": runner.checkpoint().total, "lag": None}
-                report["projectors"][name] = {**progress, "dead_letters": runner.dead_letter_count()}
-        except Exception as exc:  # noqa: BLE001
-            report["status"] = "unavailable"
-            report["database"] = {"reachable": False, "error": str(exc)}
-        return report
+        return self.health.report()
 
-    def app_context(self) -> AppContext:
-        """What the Flask app needs."""
-        provenance = ProvenanceView(self.engine)
-        context = AppContext(
-            settings=self.settings,
-            keys=self.keys,
-            capture=MeteredCapture(CaptureService(self.log, self.settings.max_events_per_request), self.metrics),
-            provenance=provenance,
-            readiness=self.readiness,
-            blueprints=[observability.blueprint],
-            extras={"metrics": self.metrics},
-        )
-        # the consumer's page behind the QR code, and label sheets for jewellers
-        context.extras["public_provenance"] = PublicProvenanceView(self.engine, provenance)
-        context.blueprints += [public.blueprint, labels.blueprint, landing.blueprint, docs.blueprint]
-        # spot the liar: findings, and a product's due diligence (sections of its provenance and a record)
-        context.extras["findings"] = FindingsView(self.engine)
-        context.extras["diligence"] = DiligenceView(self.engine)
-        context.blueprints += [findings_api.blueprint, diligence_api.blueprint]
-        context.provenance_sections.append(
-            diligence_api.provenance_section(context.extras["findings"], context.extras["diligence"]))
-        impact = ImpactView(self.engine)
-        context.extras.update(impact=impact, value_chain=ValueChainView(self.engine, self.settings.payout_share),
-                              payouts=PayoutsView(self.engine, self.settings.payout_share))
-        context.blueprints += [impact_api.blueprint, value_api.blueprint]
-        context.provenance_sections.append(
-            lambda product_id, provenance, principal: impact_section(impact, provenance, principal.is_admin))
-        return context
+    def views(self) -> ReadViews:
+        """Fresh views of every read model (one set per app)."""
+        return read_views(self.engine, self.settings)
 
-    def create_app(self):
-        """The Flask app over this platform."""
-        return create_app(self.app_context())
+    def app_context(self, views: ReadViews | None = None) -> AppContext:
+        """What the Flask app needs, over ``views`` (fresh ones by default)."""
+        return app_context(self.settings, self.log, self.keys, self.metrics, self.readiness,
+                           views if views is not None else self.views())
+
+    def create_app(self, views: ReadViews | None = None) -> Flask:
+        """The Flask app over this platform (and over ``views``, fresh ones by default)."""
+        return create_app(self.app_context(views))
 
     def close(self) -> None:
         """Stop threads, close the log, dispose of the engine."""

@@ -1,4 +1,7 @@
-"""Read side of the checks model: findings (filtered, paged, or those of a product's ancestry), balances, actors."""
+"""Read side of the checks model: findings (filtered, paged, or those of a product's ancestry), balances, actors.
+
+Also the vocabulary a reader of findings needs (their kinds, severities and statuses).
+"""
 from __future__ import annotations
 
 import json
@@ -7,6 +10,10 @@ from typing import Any, Iterable
 from sqlalchemy import bindparam, Engine, func, or_, select
 
 from consumers.checks import tables as t
+from consumers.checks.findings import KINDS
+from events.catalogue.vocabulary import FINDING_STATUSES as STATUSES, SEVERITIES
+
+__all__ = ["FindingsView", "KINDS", "SEVERITIES", "STATUSES", "finding_out"]
 
 #: SQLite binds at most 32,766 parameters in one statement: look ids up in chunks below that
 _CHUNK = 5000

@@ -15,6 +15,7 @@ from consumers.impact.arithmetic import decimal, weighted_average
 from consumers.impact.catalogue import INDICATORS
 from consumers.impact.cells import ALL, render
 from consumers.impact.views import ImpactView, Scope, TableRequest
+from services.auth import Principal
 
 #: the indicators the section shows, and the groups of each
 SUMMARY: dict[str, tuple[str, ...]] = {
@@ -91,3 +92,14 @@ def impact_section(view: ImpactView, provenance: dict[str, Any], reveal: bool, c
                 "coverage": float(round(covered / traced, 4)) if traced else 0.0,
             }
     return {"impact": section}
+
+
+class ImpactSection:
+    """The ``impact`` section as one of a product's provenance sections (``consumers.provenance.views``)."""
+
+    def __init__(self, view: ImpactView):
+        self.view = view
+
+    def __call__(self, product_id: str, provenance: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """The section as ``principal`` may see it: small cells suppressed unless an admin asks."""
+        return impact_section(self.view, provenance, principal.is_admin)

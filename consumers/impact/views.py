@@ -1,7 +1,9 @@
 """Read side of the impact model: the indicator tables of a site, a cooperative or everything.
 
 ``ImpactView.table`` loads the facts in scope, computes every cell (``indicators.compute``) and
-suppresses small cells unless the reader may see them (admins only).
+suppresses small cells unless the reader may see them (admins only). The model's other views (a
+piece's value chain, the payouts ledger) and the vocabulary of a table request are handed on from
+here, so that readers need no other module of the model.
 """
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ from consumers.impact import tables as t
 from consumers.impact.catalogue import INDICATORS
 from consumers.impact.cells import MIN_CELL, Cell, render, suppress
 from consumers.impact.facts import (
-    Facts, Leadership, Miner, MinerSale, Periods, ProductionShare, Survey, Team, Training, VslaRegistration,
-    VslaReport, add_months,
+    GRANULARITIES, Facts, Leadership, Miner, MinerSale, Periods, ProductionShare, Survey, Team, Training,
+    VslaRegistration, VslaReport, add_months, months_between,
 )
 from consumers.impact.indicators import compute
+from consumers.impact.ledger import PayoutsView
+from consumers.impact.value_chain import ValueChainView
 
 DEFAULT_MONTHS = 24
 
@@ -268,4 +272,5 @@ def _leadership_in_scope(connection: Connection, scope: Scope, sites: list[str] 
         yield Leadership(row.person_id, row.gender, row.position, row.organisation_id, row.month, row.sort_key)
 
 
-__all__ = ["ImpactView", "Scope", "TableRequest", "load_facts", "scope_sites"]
+__all__ = ["GRANULARITIES", "ImpactView", "PayoutsView", "Scope", "TableRequest", "ValueChainView", "load_facts",
+           "months_between", "scope_sites"]

@@ -1,11 +1,12 @@
-"""Read side of the provenance model: a product's provenance, a lot, a lot's events.
+"""Read side of the provenance model: a product's provenance (and the sections other models add to
+it), a lot, a lot's events.
 
 The API reads through these functions; each answer is plain JSON-ready data, with restricted
 fields (names, photo-ID hashes, coordinates) only for principals allowed to see them.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import orjson
 
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, Engine, select
 from consumers.lineage.ancestry import in_ancestry
 from consumers.provenance import tables as t
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
+from services.auth import Principal
 from services.database import read_snapshot
 
 
@@ -216,3 +218,16 @@ class ProvenanceView:
                 .where(t.event_subjects.c.subject_id == lot_id).order_by(t.events.c.sort_key)
             ).all()
         return self._events_out(rows, sees_restricted, raw=False)
+
+
+#: a section that another read model adds to a product's provenance (``flags``, ``due_diligence``,
+#: ``impact``): ``section(product_id, provenance, principal) -> {key: value}``
+ProvenanceSection = Callable[[str, dict[str, Any], Principal], dict[str, Any]]
+
+
+def with_sections(product_id: str, provenance: dict[str, Any], principal: Principal,
+                  sections: Iterable[ProvenanceSection]) -> dict[str, Any]:
+    """The provenance with the keys of each section merged in, in order, as ``principal`` may see them."""
+    for section in sections:
+        provenance.update(section(product_id, provenance, principal))
+    return provenance

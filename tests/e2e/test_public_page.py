@@ -8,7 +8,6 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from api.app import create_app
 from tests import factories as f
 from tests.conftest import bearer
 
@@ -82,8 +81,10 @@ def test_the_page_speaks_french_by_the_browser_or_the_switch(client, ring):
     assert "Accept-Language" in remembered.headers["Vary"]
 
 
-def test_a_reload_costs_a_304_until_the_record_changes(app, client, admin_key, platform, ring):
-    app.extensions["oretrail_public"].max_staleness_s = 0  # see the change at once, not within a second
+def test_a_reload_costs_a_304_until_the_record_changes(admin_key, platform, ring):
+    views = platform.views()
+    views.pages.max_staleness_s = 0  # see the change at once, not within a second
+    client = platform.create_app(views).test_client()
     first = client.get("/p/ring-1")
     etag = first.headers["ETag"]
     assert "max-age" in first.headers["Cache-Control"]
@@ -168,9 +169,9 @@ def test_check_sections_show_their_outcome_on_the_page(platform, admin_key):
                            "subject_id": "miner-001", "description": "Esther Lokana's lot gained 3 g"}],
                 "due_diligence": {"status": "attention", "audits": [{"result": "pass"}]}}
 
-    context = platform.app_context()
-    context.provenance_sections.append(checks)
-    client = create_app(context).test_client()
+    views = platform.views()
+    views.sections.append(checks)
+    client = platform.create_app(views).test_client()
     assert client.post("/v1/events", json={"events": women_and_men_chain()}, headers=bearer(admin_key)).status_code == 200
     platform.catch_up()
     text = visible_text(client.get("/p/ring-1").get_data(as_text=True))
@@ -205,7 +206,7 @@ def test_pages_refresh_when_kafka_runners_move_their_offsets(platform, ring):
     """On Kafka the runners keep offsets per partition (``projector_offsets``): a move there is a change too."""
     from sqlalchemy import text
 
-    view = platform.app_context().extras["public_provenance"]
+    view = platform.views().public
     with platform.engine.begin() as connection:
         connection.execute(text('CREATE TABLE IF NOT EXISTS projector_offsets (projector VARCHAR(64), '
                                 'topic VARCHAR(249), "partition" INTEGER, "offset" BIGINT)'))  # consumers.tracking
@@ -217,8 +218,10 @@ def test_pages_refresh_when_kafka_runners_move_their_offsets(platform, ring):
     assert after != before and after[-1] == ("provenance", "oretrail.events", 0, 42)
 
 
-def test_within_a_second_a_cached_page_costs_no_database_query(app, client, ring):
-    pages = app.extensions["oretrail_public"]
+def test_within_a_second_a_cached_page_costs_no_database_query(platform, ring):
+    views = platform.views()
+    pages = views.pages
+    client = platform.create_app(views).test_client()
     calls = []
     real = pages.view.freshness
     pages.view.freshness = lambda: calls.append(1) or real()

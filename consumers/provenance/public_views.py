@@ -6,17 +6,18 @@ restricted fields, and miners appear only through aggregates.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Iterable
 
 from sqlalchemy import Engine, inspect, select, text
 
 from consumers.provenance import tables as t
 from consumers.provenance.claims import MinerFact, build_story
-from consumers.provenance.views import ProvenanceView
+from consumers.provenance.views import ProvenanceSection, ProvenanceView, with_sections
 from consumers.tracking import checkpoints
+from services.auth import Principal
 
-#: a section of a provenance (e.g. the flags of the "spot the liar" checks): ``(product_id, provenance) -> dict``
-PublicSection = Callable[[str, dict[str, Any]], dict[str, Any]]
+#: who the sections of the story see: the public, no restricted field
+PUBLIC = Principal(key_id="public", org_id="public", role="public")
 
 
 class PublicProvenanceView:
@@ -28,17 +29,16 @@ class PublicProvenanceView:
         self._offsets_seen = False
         self._offsets_checked = float("-inf")
 
-    def story(self, product_id: str, sections: list[PublicSection] = ()) -> dict[str, Any] | None:
+    def story(self, product_id: str, sections: Iterable[ProvenanceSection] = ()) -> dict[str, Any] | None:
         """The public story of a product, or None if it was never manufactured.
 
-        ``sections`` add keys to the provenance first (``flags``, ``due_diligence``); the story uses
-        them when present.
+        ``sections`` add keys to the provenance first, as the public sees them (``flags``,
+        ``due_diligence``); the story uses them when present.
         """
         provenance = self.provenance.product_provenance(product_id, sees_restricted=False)
         if provenance is None:
             return None
-        for section in sections:
-            provenance.update(section(product_id, provenance))
+        with_sections(product_id, provenance, PUBLIC, sections)
         lots = [node["id"] for node in provenance["lineage"]["nodes"] if node.get("pit_id") is not None]
         with self.engine.connect() as connection:
             organisations = {row.org_id: {"name": row.name, "role": row.role, "country": row.country}

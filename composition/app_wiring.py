@@ -1,0 +1,97 @@
+"""The app's context: the typed views of every read model, and the blueprints built over them.
+
+Each blueprint is handed the views it reads when it is built, so no route looks a view up by name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import Blueprint
+from sqlalchemy import Engine
+
+from api import diligence as diligence_api
+from api import findings as findings_api
+from api import impact as impact_api
+from api import docs, labels, landing, observability, public
+from api import value as value_api
+from api.context import AppContext
+from api.public import PublicPages
+from consumers.checks.views import FindingsView
+from consumers.diligence.views import DiligenceView, DueDiligenceView
+from consumers.impact.section import ImpactSection
+from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
+from consumers.provenance.public_views import PublicProvenanceView
+from consumers.provenance.views import ProvenanceSection, ProvenanceView
+from events.log import EventLog
+from services.auth import ApiKeys
+from services.capture import CaptureService
+from services.metrics import MeteredCapture, Metrics
+from services.settings import Settings
+
+
+@dataclass
+class ReadViews:
+    """The views of the read models the app serves, and the public pages' cache, over one database.
+
+    Built afresh for each app: their caches (impact tables, rendered pages) belong to that app.
+    """
+
+    provenance: ProvenanceView
+    public: PublicProvenanceView
+    findings: FindingsView
+    diligence: DueDiligenceView
+    impact: ImpactView
+    value_chains: ValueChainView
+    payouts: PayoutsView
+    #: what other read models add to a product's provenance, for buyers and (as the public sees them) on its page
+    sections: list[ProvenanceSection]
+    pages: PublicPages
+
+
+def read_views(engine: Engine, settings: Settings) -> ReadViews:
+    """Every view over ``engine``, with the provenance sections of the checks, due diligence and impact."""
+    provenance = ProvenanceView(engine)
+    findings = FindingsView(engine)
+    diligence = DueDiligenceView(findings, DiligenceView(engine))
+    impact = ImpactView(engine)
+    sections: list[ProvenanceSection] = [diligence.section, ImpactSection(impact)]
+    public_view = PublicProvenanceView(engine, provenance)
+    return ReadViews(
+        provenance=provenance, public=public_view, findings=findings, diligence=diligence, impact=impact,
+        value_chains=ValueChainView(engine, settings.payout_share), payouts=PayoutsView(engine, settings.payout_share),
+        sections=sections, pages=PublicPages(public_view, sections),
+    )
+
+
+def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics) -> list[Blueprint]:
+    """The blueprints beyond the core (capture, provenance, health), each over the views it reads."""
+    base_url = settings.public_base_url
+    return [
+        observability.create_blueprint(metrics),
+        # the consumer's page behind the QR code, and label sheets for jewellers
+        public.create_blueprint(views.pages, base_url),
+        labels.create_blueprint(views.public, base_url),
+        # a newcomer's way in: the landing page, the OpenAPI document and its rendering (offline)
+        landing.blueprint, docs.blueprint,
+        # spot the liar: findings, and a product's due-diligence record
+        findings_api.create_blueprint(views.findings),
+        diligence_api.create_blueprint(views.provenance, views.diligence),
+        # community impact: indicator tables and dashboard, value chains and payouts
+        impact_api.create_blueprint(views.impact),
+        value_api.create_blueprint(views.value_chains, views.payouts),
+    ]
+
+
+def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metrics,
+                readiness: Callable[[], dict[str, Any]], views: ReadViews) -> AppContext:
+    """What the Flask app needs: capture over ``log``, the views and every blueprint."""
+    return AppContext(
+        settings=settings,
+        keys=keys,
+        capture=MeteredCapture(CaptureService(log, settings.max_events_per_request), metrics),
+        provenance=views.provenance,
+        readiness=readiness,
+        blueprints=audience_blueprints(views, settings, metrics),
+        provenance_sections=views.sections,
+    )
