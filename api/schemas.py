@@ -40,12 +40,25 @@ class CaptureResponse(Schema):
     results = fields.List(fields.Nested(CaptureResult), required=True)
 
 
+class AttestedBy(Schema):
+    """The API key that recorded an event (a server field, never taken from the client)."""
+
+    organisation = fields.String(required=True, metadata={"description": "the key's organisation; for an admin key "
+                                                          "recording on behalf of ``recorded_by``, the admin's own"})
+    role = fields.String(required=True, metadata={"description": "the key's role (``admin``: recorded on behalf)"})
+    key_id = fields.String(required=True, metadata={"description": "the key's public id"})
+
+
 class RecordedEventOut(EnvelopeSchema):
     """An event as recorded: the envelope plus the server's fields."""
 
     recorded_at = fields.String(required=True)
     position = fields.Integer(required=True)
-    hash = fields.String(required=True, metadata={"description": "SHA-256 of the RFC 8785 canonical envelope"})
+    hash = fields.String(required=True, metadata={"description": "SHA-256 of the RFC 8785 canonical envelope "
+                                                  "(without the server's fields, attested_by included)"})
+    attested_by = fields.Nested(AttestedBy, allow_none=True, required=True,
+                                metadata={"description": "the key that recorded the event; null for events "
+                                                         "logged before attribution existed"})
 
 
 class EventList(Schema):

@@ -1,7 +1,7 @@
 """Canonical JSON (RFC 8785, the JSON Canonicalization Scheme) and the content hash of an event.
 
 Anyone can recompute an event's ``hash``: take the event as the API returns it, drop the fields
-the server adds (``recorded_at``, ``position``, ``hash``), canonicalise, SHA-256, hex.
+the server adds (``recorded_at``, ``position``, ``hash``, ``attested_by``), canonicalise, SHA-256, hex.
 
 ``rfc8785`` (Trail of Bits) is the reference implementation we rely on. It is pure Python and
 was the largest cost of capture, so values whose canonical form provably equals the standard
@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import rfc8785
 
-SERVER_FIELDS = ("recorded_at", "position", "hash")
+SERVER_FIELDS = ("recorded_at", "position", "hash", "attested_by")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
 _SAFE_INTEGER = 2**53
 

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from events.attestation import Attestation
 from events.canonical import canonical_json, submitted_part
 from events.catalogue import CATALOGUE
 from events.fields import EventId, Identifier, Sha256, Text, Timestamp, parse_timestamp
@@ -47,7 +48,8 @@ _DATA_SCHEMAS = {name: schema_class() for name, schema_class in CATALOGUE.items(
 
 @dataclass(frozen=True)
 class NewEvent:
-    """A validated event ready to append: its stream, canonical body and content hash."""
+    """A validated event ready to append: its stream, canonical body and content hash, and the key
+    that attests it (``None`` only where no key submitted it, e.g. a test writing to the log)."""
 
     event_id: str
     type: str
@@ -55,6 +57,7 @@ class NewEvent:
     recorded_by: str
     body: bytes
     hash: str
+    attested_by: Attestation | None = None
 
 
 def validation_errors(raw: Any, now: datetime | None = None) -> dict[str, list[str]]:
@@ -80,10 +83,11 @@ def validation_errors(raw: Any, now: datetime | None = None) -> dict[str, list[s
     return errors
 
 
-def prepare(raw: Mapping[str, Any]) -> NewEvent:
+def prepare(raw: Mapping[str, Any], attested_by: Attestation | None = None) -> NewEvent:
     """Turn a valid submitted event into a :class:`NewEvent` (call :func:`validation_errors` first).
 
-    The stored body is the canonical JSON of the submitted envelope, and the hash is its SHA-256.
+    The stored body is the canonical JSON of the submitted envelope, and the hash is its SHA-256;
+    ``attested_by`` (the submitting key) is stored beside it, outside the body and the hash.
     """
     body = canonical_json(submitted_part(raw))
     return NewEvent(
@@ -93,6 +97,7 @@ def prepare(raw: Mapping[str, Any]) -> NewEvent:
         recorded_by=raw["recorded_by"],
         body=body,
         hash=hashlib.sha256(body).hexdigest(),
+        attested_by=attested_by,
     )
 
 

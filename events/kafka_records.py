@@ -2,7 +2,9 @@
 
 A record's key is the event's stream id (so each stream stays in order in one partition), its value
 the canonical JSON body, and its headers carry ``event_id``, ``type``, ``hash`` and ``recorded_at``
-so a consumer can route and deduplicate without parsing the body.
+so a consumer can route and deduplicate without parsing the body. The header ``attested_by`` (JSON
+``{organisation, role, key_id}``) names the key that recorded the event; a record written before it
+existed has none and reads as ``attested_by: None``.
 
 Kafka has no global order, only (partition, offset). Readers track a per-partition
 :class:`~events.position.LogPosition`; but the v1 contract shows each event's ``position`` as a
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from events.attestation import Attestation
 from events.envelope import NewEvent
 from events.log import RecordedEvent
 
@@ -39,12 +42,15 @@ def split_position(position: int) -> tuple[int, int]:
 
 def headers_of(event: NewEvent, recorded_at: str) -> list[tuple[str, bytes]]:
     """The record headers of ``event``."""
-    return [
+    headers = [
         ("event_id", event.event_id.encode()),
         ("type", event.type.encode()),
         ("hash", event.hash.encode()),
         ("recorded_at", recorded_at.encode()),
     ]
+    if event.attested_by is not None:
+        headers.append(("attested_by", event.attested_by.to_json().encode()))
+    return headers
 
 
 def recorded_event(record: Any) -> RecordedEvent:
@@ -60,4 +66,5 @@ def recorded_event(record: Any) -> RecordedEvent:
         body=bytes(record.value),
         partition=record.partition,
         offset=record.offset,
+        attested_by=Attestation.from_json(headers.get("attested_by")),
     )

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from events.attestation import Attestation, attested_dict
 from events.envelope import NewEvent
 from events.position import LogPosition
 
@@ -31,7 +32,8 @@ class RecordedEvent:
     """An event as the log holds it: the submitted envelope plus the server's fields.
 
     ``position`` is the number the API shows; ``partition`` and ``offset`` say where the event sits,
-    which is what a reader's :class:`LogPosition` counts.
+    which is what a reader's :class:`LogPosition` counts. ``attested_by`` is the key that recorded
+    it (``None`` for events logged before the field existed).
     """
 
     position: int
@@ -43,6 +45,7 @@ class RecordedEvent:
     body: bytes = field(repr=False)
     partition: int = 0
     offset: int = 0
+    attested_by: Attestation | None = None
 
     @property
     def after(self) -> dict[int, int]:
@@ -54,9 +57,14 @@ class RecordedEvent:
         """The submitted envelope (event_id, type, occurred_at, recorded_by, data, evidence)."""
         return json.loads(self.body)
 
+    def server_fields(self) -> dict[str, Any]:
+        """What the server adds to the envelope: ``recorded_at``, ``position``, ``hash``, ``attested_by``."""
+        return {"recorded_at": self.recorded_at, "position": self.position, "hash": self.hash,
+                "attested_by": attested_dict(self.attested_by)}
+
     def as_dict(self) -> dict[str, Any]:
-        """The envelope with ``recorded_at``, ``position`` and ``hash``, as the API shows it."""
-        return {**self.envelope, "recorded_at": self.recorded_at, "position": self.position, "hash": self.hash}
+        """The envelope with the server's fields, as the API shows it."""
+        return {**self.envelope, **self.server_fields()}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The embedded event log: an append-only SQLite table, one file, no server.
 
 One partition (0) in one total order: an event's offset is its position minus one, so a reader's
-:class:`LogPosition` is ``{0: the position of the last event it read}``.
+:class:`LogPosition` is ``{0: the position of the last event it read}``. The key that recorded an
+event is the column ``attested_by`` (JSON), added to older files on open (their events read as
+``attested_by: null``).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from events.attestation import Attestation
 from events.envelope import NewEvent
 from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable, Page, RecordedEvent
 from events.position import LogPosition
@@ -26,7 +29,8 @@ CREATE TABLE IF NOT EXISTS events (
     recorded_by TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     hash        TEXT NOT NULL,
-    body        BLOB NOT NULL
+    body        BLOB NOT NULL,
+    attested_by TEXT                                 -- JSON {organisation, role, key_id}; NULL before it existed
 );
 CREATE INDEX IF NOT EXISTS events_stream ON events (stream_id, position);
 CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
@@ -34,6 +38,9 @@ BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 """
+
+#: columns added after the first release, with their definitions: added on open to an older file
+_ADDED_COLUMNS = {"attested_by": "TEXT"}
 
 #: SQLite allows 32,766 bound parameters; stay well under it when looking up event ids
 _LOOKUP_CHUNK = 900
@@ -50,6 +57,25 @@ def enable_wal(connection: sqlite3.Connection, attempts: int = 50) -> None:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.02 * (attempt + 1))
+
+
+def add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Migrate an events table made by an older version: add the columns it lacks (idempotent).
+
+    ``ALTER TABLE ... ADD COLUMN`` is neither an UPDATE nor a DELETE, so the append-only triggers
+    allow it; existing rows get NULL. Another process may add the column at the same moment, so the
+    check runs inside the writers' lock.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[1] for row in connection.execute("PRAGMA table_info(events)")}
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE events ADD COLUMN {name} {definition}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def utc_now_text() -> str:
@@ -71,7 +97,9 @@ class SqliteEventLog(EventLog):
         self._appended = threading.Condition()
         if self.path != ":memory:":
             private_database_file(self.path)
-        self._connection().executescript(SCHEMA)
+        connection = self._connection()
+        connection.executescript(SCHEMA)
+        add_missing_columns(connection)
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -107,9 +135,10 @@ class SqliteEventLog(EventLog):
                     results.append(AppendResult(event.event_id, "duplicate", position))
                     continue
                 cursor = connection.execute(
-                    "INSERT INTO events (event_id, type, stream_id, recorded_by, recorded_at, hash, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (event.event_id, event.type, event.stream_id, event.recorded_by, recorded_at, event.hash, event.body),
+                    "INSERT INTO events (event_id, type, stream_id, recorded_by, recorded_at, hash, body, attested_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (event.event_id, event.type, event.stream_id, event.recorded_by, recorded_at, event.hash, event.body,
+                     event.attested_by.to_json() if event.attested_by is not None else None),
                 )
                 in_batch[event.event_id] = (event.hash, cursor.lastrowid)
                 results.append(AppendResult(event.event_id, "accepted", cursor.lastrowid))
@@ -139,11 +168,12 @@ class SqliteEventLog(EventLog):
         """Events after ``after`` in position order."""
         last = after.offset(0)
         rows = self._connection().execute(
-            "SELECT position, event_id, type, stream_id, recorded_at, hash, body FROM events"
+            "SELECT position, event_id, type, stream_id, recorded_at, hash, body, attested_by FROM events"
             " WHERE position > ? ORDER BY position LIMIT ?",
             (last, limit),
         )
-        events = [RecordedEvent(*row, partition=0, offset=row[0] - 1) for row in rows]
+        events = [RecordedEvent(*row[:7], partition=0, offset=row[0] - 1, attested_by=Attestation.from_json(row[7]))
+                  for row in rows]
         return Page(events, after.advanced({0: events[-1].position}) if events else after)
 
     def end_position(self) -> int:

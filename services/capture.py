@@ -1,13 +1,25 @@
-"""Capture: authorise, validate every event of a batch, and append the batch all-or-nothing."""
+"""Capture: authorise, validate every event of a batch, and append the batch all-or-nothing.
+
+Every appended event carries ``attested_by``, the organisation, role and id of the key that
+submitted it: taken from the authenticated :class:`Principal`, never from the envelope (an envelope
+naming ``attested_by`` is refused like any unknown field).
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from events.attestation import Attestation
 from events.envelope import NewEvent, prepare, validation_errors
 from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable
 from services.auth import Principal
 from services.errors import Conflict, Forbidden, InvalidRequest, TooLarge, Unavailable
 from services.rights import refusals
+
+
+def attestation_of(principal: Principal) -> Attestation:
+    """The ``attested_by`` of the events ``principal`` records: its key's organisation, role and id."""
+    return Attestation(organisation=principal.org_id, role=principal.role, key_id=principal.key_id)
+
 
 class CaptureService:
     """Turns a submitted batch into appended events, or into one clear error and nothing appended."""
@@ -30,7 +42,8 @@ class CaptureService:
         if errors:
             raise InvalidRequest(f"{len(errors)} field(s) are invalid; nothing was recorded.", errors)
         self._authorise(principal, raw_events)
-        batch: list[NewEvent] = [prepare(raw) for raw in raw_events]
+        attested_by = attestation_of(principal)
+        batch: list[NewEvent] = [prepare(raw, attested_by) for raw in raw_events]
         try:
             return self.log.append(batch)
         except IdempotencyConflict as exc:

@@ -37,9 +37,11 @@ def fresh_read_model(env: dict[str, str], folder: Path) -> dict:
 
 
 def without_server_fields(value: Any) -> Any:
-    """An API answer without ``position`` and ``recorded_at`` (they differ between two logs)."""
+    """An API answer without ``position``, ``recorded_at`` and the key id of ``attested_by`` (they differ
+    between two deployments: two logs, each with keys of its own)."""
     if isinstance(value, dict):
-        return {key: without_server_fields(item) for key, item in value.items() if key not in ("position", "recorded_at")}
+        return {key: without_server_fields(item) for key, item in value.items()
+                if key not in ("position", "recorded_at", "key_id")}
     if isinstance(value, list):
         return [without_server_fields(item) for item in value]
     return value

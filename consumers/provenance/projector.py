@@ -20,8 +20,8 @@ from events.log import RecordedEvent
 
 
 def served_forms(event: RecordedEvent, envelope: dict[str, Any]) -> dict[str, str | None]:
-    """The event as the API serves it, and its public form when it has restricted fields to hide."""
-    served = {**envelope, "recorded_at": event.recorded_at, "position": event.position, "hash": event.hash}
+    """The event as the API serves it (with ``attested_by``), and its public form when it has restricted fields to hide."""
+    served = {**envelope, **event.server_fields()}
     hidden = RESTRICTED_FIELDS.get(event.type, frozenset()) & envelope["data"].keys()
     public = None
     if hidden:
@@ -36,7 +36,7 @@ class ProvenanceProjector(Projector):
     """Lots and products as a lineage graph with grams on every edge, plus who holds what."""
 
     name = "provenance"
-    version = 3
+    version = 4  # 4: served events carry attested_by
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",

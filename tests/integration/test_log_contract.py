@@ -14,6 +14,7 @@ from typing import Callable
 
 import pytest
 
+from events.attestation import Attestation
 from events.envelope import prepare
 from events.kafka_log import KafkaEventLog
 from events.log import EventLog, IdempotencyConflict, RecordedEvent
@@ -170,6 +171,31 @@ class LogContract:
             [later] = reopened.append(batch(f.site("c")))
             assert ids(everything(reopened, end)) == [later.event_id]
             assert later.position not in {r.position for r in results}
+        finally:
+            reopened.close()
+
+    def test_attested_by_is_read_back_and_survives_a_restart(self, open_log):
+        coop = Attestation(organisation="coop-mambasa", role="cooperative", key_id="0a1b2c3d")
+        admin = Attestation(organisation="oretrail-admin", role="admin", key_id="ffee0011")
+        own, on_behalf, unattested = (f.production("lot-1", "pit-a", 10.0), f.assay("lot-1", 0.9), f.site("a"))
+        log = open_log()
+        log.append([prepare(own, coop), prepare(on_behalf, admin), prepare(unattested)])
+
+        def attributions(reader: EventLog) -> dict[str, dict | None]:
+            return {event.event_id: event.as_dict()["attested_by"] for event in everything(reader)}
+
+        expected = {own["event_id"]: {"organisation": "coop-mambasa", "role": "cooperative", "key_id": "0a1b2c3d"},
+                    on_behalf["event_id"]: {"organisation": "oretrail-admin", "role": "admin", "key_id": "ffee0011"},
+                    unattested["event_id"]: None}
+        assert attributions(log) == expected
+        read = {event.event_id: event for event in everything(log)}
+        assert read[own["event_id"]].attested_by == coop
+        assert read[own["event_id"]].hash == prepare(own).hash  # attested_by is not part of the hash
+        assert read[own["event_id"]].envelope == own  # nor of the stored envelope
+        log.close()
+        reopened = open_log()
+        try:
+            assert attributions(reopened) == expected
         finally:
             reopened.close()
 

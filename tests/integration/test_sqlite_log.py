@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from events.attestation import Attestation
 from events.envelope import prepare
 from events.log import IdempotencyConflict
 from events.position import LogPosition
@@ -76,3 +77,47 @@ def test_concurrent_writers_get_distinct_gapless_positions(tmp_path):
     log = SqliteEventLog(path)
     positions = [event.position for event in log.read(limit=10_000)]
     assert positions == list(range(1, 401))
+
+
+#: the events table as the first release made it, before ``attested_by``
+OLD_SCHEMA = """
+CREATE TABLE events (
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT NOT NULL UNIQUE,
+    type        TEXT NOT NULL,
+    stream_id   TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    body        BLOB NOT NULL
+);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+"""
+
+
+def test_an_older_log_gains_attested_by_and_its_events_read_as_null(tmp_path):
+    path = tmp_path / "events.db"
+    old_event = prepare(f.site("old"))
+    raw = sqlite3.connect(path)
+    raw.executescript(OLD_SCHEMA)
+    raw.execute("INSERT INTO events (event_id, type, stream_id, recorded_by, recorded_at, hash, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", (old_event.event_id, old_event.type, old_event.stream_id,
+                                                 old_event.recorded_by, "2026-01-01T00:00:00Z", old_event.hash,
+                                                 old_event.body))
+    raw.commit()
+    raw.close()
+
+    coop = Attestation(organisation="coop-mambasa", role="cooperative", key_id="0a1b2c3d")
+    for _ in range(2):  # the migration runs on every open and changes nothing the second time
+        log = SqliteEventLog(path)
+        if log.end_position() == 1:
+            log.append([prepare(f.site("new"), coop)])
+        read = log.read()
+        log.close()
+        assert [event.as_dict()["attested_by"] for event in read] == [None, coop.as_dict()]
+        assert read[0].position == 1 and read[0].hash == old_event.hash
+    raw = sqlite3.connect(path)
+    columns = [row[1] for row in raw.execute("PRAGMA table_info(events)")]
+    raw.close()
+    assert columns.count("attested_by") == 1

@@ -8,6 +8,7 @@ import pytest
 import rfc8785
 from hypothesis import given, settings, strategies as st
 
+from events.attestation import Attestation
 from events.canonical import canonical_json, content_hash
 from events.envelope import prepare
 from tests import factories as f
@@ -25,8 +26,17 @@ def test_hash_is_sha256_of_the_canonical_envelope_without_server_fields():
     envelope = f.production("lot-1", "pit-a", 12.5, 0.9)
     expected = hashlib.sha256(json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
     assert content_hash(envelope) == expected
-    served = {**envelope, "recorded_at": "2026-03-02T09:00:00Z", "position": 7, "hash": "x"}
+    served = {**envelope, "recorded_at": "2026-03-02T09:00:00Z", "position": 7, "hash": "x",
+              "attested_by": {"organisation": "coop-mambasa", "role": "cooperative", "key_id": "0a1b2c3d"}}
     assert content_hash(served) == expected
+
+
+def test_attested_by_is_kept_beside_the_body_not_in_it():
+    envelope = f.production("lot-1", "pit-a", 12.5, 0.9)
+    attested = prepare(envelope, Attestation(organisation="oretrail-admin", role="admin", key_id="ffee0011"))
+    plain = prepare(envelope)
+    assert (attested.body, attested.hash) == (plain.body, plain.hash)
+    assert b"attested_by" not in attested.body and attested.attested_by.role == "admin"
 
 
 def test_any_change_of_content_changes_the_hash():

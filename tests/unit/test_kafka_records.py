@@ -5,7 +5,12 @@ import pytest
 from kafka.partitioner.default import DefaultPartitioner
 
 from events.kafka_log import StreamPartitioner, bootstrap_servers
-from events.kafka_records import MAX_PARTITIONS, position_of, split_position
+from kafka.consumer.fetcher import ConsumerRecord
+
+from events.attestation import Attestation
+from events.envelope import prepare
+from events.kafka_records import MAX_PARTITIONS, headers_of, position_of, recorded_event, split_position
+from tests import factories as f
 
 
 def test_a_position_encodes_partition_and_offset_and_zero_is_before_everything():
@@ -47,3 +52,22 @@ def test_the_log_url_names_one_or_more_brokers():
     for bad in ["kafka://", "kafka://host", "http://a:9092"]:
         with pytest.raises(ValueError):
             bootstrap_servers(bad)
+
+
+def _record(event, headers, partition=2, offset=41):
+    return ConsumerRecord(topic="t", partition=partition, leader_epoch=0, offset=offset, timestamp=0, timestamp_type=0,
+                          key=event.stream_id.encode(), value=event.body, headers=headers, checksum=None,
+                          serialized_key_size=0, serialized_value_size=0, serialized_header_size=0)
+
+
+def test_attested_by_travels_in_a_header_and_older_records_have_none():
+    coop = Attestation(organisation="coop-mambasa", role="cooperative", key_id="0a1b2c3d")
+    event = prepare(f.production("lot-1", "pit-a", 10.0), coop)
+    headers = headers_of(event, "2026-03-02T09:00:00Z")
+    assert dict(headers)["attested_by"] == b'{"key_id":"0a1b2c3d","organisation":"coop-mambasa","role":"cooperative"}'
+    read = recorded_event(_record(event, headers))
+    assert read.attested_by == coop
+    assert read.as_dict()["attested_by"] == {"organisation": "coop-mambasa", "role": "cooperative", "key_id": "0a1b2c3d"}
+    assert (read.position, read.hash, read.body) == (position_of(2, 41), event.hash, event.body)
+    older = recorded_event(_record(event, [h for h in headers if h[0] != "attested_by"]))
+    assert older.attested_by is None and older.as_dict()["attested_by"] is None
