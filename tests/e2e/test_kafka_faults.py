@@ -140,9 +140,11 @@ def test_while_the_broker_is_down_capture_answers_503_and_retries_give_exactly_t
         return found
 
     # a transaction the stopped broker left open holds read_committed readers back until the API
-    # re-initialises that producer's slot (right after its first success) or the transaction times out
+    # re-initialises that producer's slot (right after its first success) or the transaction times out:
+    # the producers' transaction timeout (20 s) plus the broker's sweep for timed-out transactions
+    # (every 10 s by default), with room for a loaded CI machine
     try:
-        wait_until(lambda: logged() == sent, 30, "every event sent to be readable")
+        wait_until(lambda: logged() == sent, 90, "every event sent to be readable")
     except AssertionError:
         seen = logged()
         missing = {index: history.get(index) for index, chain in enumerate(chains)
