@@ -117,3 +117,34 @@ def custody(steps: Iterable[Step]) -> Custody:
             holder = step.to_id
     verdict.holder = holder
     return verdict
+
+
+# -- GS1 identifiers ---------------------------------------------------------------------------
+def gtin_company_digits(gtin: str) -> str:
+    """The digits of a GTIN (8, 12, 13 or 14 digits) a GS1 company prefix is matched against.
+
+    The GTIN-13 form: a GTIN-14's first digit is its packaging indicator, not part of the prefix;
+    shorter GTINs are padded with zeros on the left as GS1 does (a UPC prefix ``0614141`` matches
+    the GTIN-12 ``614141...``).
+    """
+    return gtin.zfill(14)[1:]
+
+
+def gtin_owner(gtin: str, prefixes: dict[str, Iterable[str]]) -> str | None:
+    """The organisation whose GS1 company prefix the GTIN starts with (the longest prefix wins), else None.
+
+    ``prefixes`` maps each organisation to its declared prefixes. Two organisations declaring the
+    same prefix: the first by id, so the answer never depends on the order the declarations arrived.
+    """
+    digits = gtin_company_digits(gtin)
+    matches = [(len(prefix), org) for org, declared in prefixes.items() for prefix in declared if digits.startswith(prefix)]
+    if not matches:
+        return None
+    longest = max(length for length, _ in matches)
+    return min(org for length, org in matches if length == longest)
+
+
+def gtin_owned_by(gtin: str, declared: Iterable[str]) -> bool:
+    """Whether the GTIN starts with one of ``declared`` (an organisation's GS1 company prefixes)."""
+    digits = gtin_company_digits(gtin)
+    return any(digits.startswith(prefix) for prefix in declared)

@@ -109,7 +109,7 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         chain.event("organization.registered", program, "admin", {"org_id": COOPERATIVE, "name": "Coopérative minière Ituri Or", "role": "cooperative", "country": "CD"}),
         chain.event("organization.registered", program, "admin", {"org_id": EXPORTER, "name": "Bunia Metals SARL", "role": "exporter", "country": "CD"}),
         chain.event("organization.registered", program, "admin", {"org_id": REFINER, "name": "Lucerne Fine Gold AG", "role": "refiner", "country": "CH"}),
-        chain.event("organization.registered", program, "admin", {"org_id": MANUFACTURER, "name": "Atelier Lumen", "role": "manufacturer", "country": "FR"}),
+        chain.event("organization.registered", program, "admin", {"org_id": MANUFACTURER, "name": "Atelier Lumen", "role": "manufacturer", "country": "FR", "gs1_company_prefixes": ["376012345"]}),
         chain.event("organization.registered", program, "admin", {"org_id": RETAILER, "name": "Bijouterie Rivage", "role": "retailer", "country": "FR"}),
         chain.event("organization.registered", program, "admin", {"org_id": RECYCLER, "name": "Genève Recyclage SA", "role": "refiner", "country": "CH"}),
         chain.event("organization.registered", program, "admin", {"org_id": NGO, "name": "IMPACT Ituri field office", "role": "ngo", "country": "CD"}),

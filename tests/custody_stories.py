@@ -50,7 +50,7 @@ def honest_chain(capacity: float = 300.0) -> Story:
     s.add("coop", f.organisation("coop-mambasa", "cooperative", "CD"))
     s.add("exporter", f.organisation("exporter", "exporter", "CD"))
     s.add("refiner", f.organisation("refiner-x", "refiner", "CH"))
-    s.add("atelier", f.organisation("atelier", "manufacturer", "FR"))
+    s.add("atelier", f.organisation("atelier", "manufacturer", "FR", gs1_company_prefixes=["376012345"]))
     s.add("site", f.site("site-a"))
     s.add("pit", f.pit("pit-a", "site-a", capacity=capacity))
     s.add("inspection", f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}))
@@ -140,11 +140,20 @@ def lie_unknown_party() -> tuple[Story, str, list[str]]:
 
 
 def lie_custody_break() -> tuple[Story, str, list[str]]:
-    """The exporter ships a lot the cooperative never sold it."""
+    """The cooperative, which holds the lot, records it handed to the exporter by a trader who never had it:
+    a hand-over is missing from an honest holder's record."""
+    s = honest_chain()
+    s.drop("sell")
+    s.add("sell", f.transfer("coop-1", "trader-z", "exporter", 100.0))
+    return s, "custody_break", [s.id("merge"), s.id("sell")]
+
+
+def lie_ships_what_it_never_bought() -> tuple[Story, str, list[str]]:
+    """The exporter ships a lot the cooperative never sold it: its step counts for nothing."""
     s = honest_chain()
     s.drop("sell")
     s.drop("arrive")
-    return s, "custody_break", [s.id("merge"), s.id("ship")]
+    return s, "not_holder", [s.id("ship")]
 
 
 def lie_consumed_without_receipt() -> tuple[Story, str, list[str]]:
@@ -152,16 +161,16 @@ def lie_consumed_without_receipt() -> tuple[Story, str, list[str]]:
     s = honest_chain()
     s.drop("bar_out")
     s.drop("bar_in")
-    return s, "custody_break", [s.id("refine"), s.id("ring")]
+    return s, "not_holder", [s.id("ring")]
 
 
 def lie_time_order() -> tuple[Story, str, list[str]]:
-    """The ring is said to be made a day before the bar it is made from was refined."""
+    """The bar is said to be handed to the atelier a day before it was refined."""
     s = honest_chain()
-    s.drop("ring")
-    s.add("ring", f.manufacture("ring-1", {"bar-1": 7.5}, mass_g=10.0, fineness=0.75,
+    s.drop("bar_out")
+    s.add("bar_out", f.transfer("bar-1", "refiner-x", "atelier", BAR_G, recorded_by="refiner-x",
                                 at=f.BASE_TIME - timedelta(days=1)))
-    return s, "time_order", [s.id("refine"), s.id("ring")]
+    return s, "time_order", [s.id("refine"), s.id("bar_out")]
 
 
 def lie_export_without_permit() -> tuple[Story, str, list[str]]:
@@ -173,4 +182,4 @@ def lie_export_without_permit() -> tuple[Story, str, list[str]]:
 
 LIES = [lie_double_use, lie_overdrawn, lie_mass_gain, lie_transit, lie_inactive_pit, lie_over_capacity,
         lie_miner_over_capacity, lie_unknown_miner, lie_unknown_party, lie_custody_break,
-        lie_consumed_without_receipt, lie_time_order, lie_export_without_permit]
+        lie_ships_what_it_never_bought, lie_consumed_without_receipt, lie_time_order, lie_export_without_permit]

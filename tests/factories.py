@@ -25,9 +25,9 @@ def event(event_type: str, data: dict[str, Any], recorded_by: str = "coop-mambas
     }
 
 
-def organisation(org_id: str, role: str = "cooperative", country: str = "CD") -> dict:
-    return event("organization.registered", {"org_id": org_id, "name": org_id.title(), "role": role, "country": country},
-                 recorded_by="admin")
+def organisation(org_id: str, role: str = "cooperative", country: str = "CD", **extra) -> dict:
+    return event("organization.registered", {"org_id": org_id, "name": org_id.title(), "role": role, "country": country,
+                                             **extra}, recorded_by="admin")
 
 
 def site(site_id: str, region: str = "Ituri", **extra) -> dict:
@@ -56,6 +56,11 @@ def production(lot_id: str, pit_id: str, mass_g: float, fineness: float | None =
 
 def transfer(lot_id: str, from_id: str, to_id: str, mass_g: float, **kw) -> dict:
     return event("lot.transferred", {"lot_id": lot_id, "from_id": from_id, "to_id": to_id, "mass_g": mass_g}, **kw)
+
+
+def hand_over(lot_id: str, from_id: str, to_id: str, mass_g: float, **kw) -> dict:
+    """A transfer recorded by the one who hands the gold over (the holder: only its hand-over counts)."""
+    return transfer(lot_id, from_id, to_id, mass_g, **{"recorded_by": from_id, **kw})
 
 
 def merge(lot_id: str, inputs: dict[str, float], **kw) -> dict:
@@ -93,6 +98,8 @@ def two_site_ring_chain() -> list[dict]:
         production("lot-a", "pit-a", 100.0, 0.9),
         production("lot-b", "pit-b", 75.0, 0.8),
         merge("coop-1", {"lot-a": 100.0, "lot-b": 75.0}),
+        hand_over("coop-1", "coop-mambasa", "refiner-x", 175.0),
         refine({"coop-1": 175.0}, {"bar-1": (149.85, 0.999)}),
+        hand_over("bar-1", "refiner-x", "atelier", 149.85),
         manufacture("ring-1", {"bar-1": 7.5}, mass_g=10.0, fineness=0.75),
     ]

@@ -52,7 +52,10 @@ def community() -> list[dict]:
         f.merge("coop-1", lots, at=at("2026-02-20")),
         f.event("lot.transferred", {"lot_id": "coop-1", "from_id": "coop-mambasa", "to_id": "exporter-x",
                                     "mass_g": 120.0, "price_per_g": "90.00", "currency": "USD"}, at=at("2026-02-21")),
+        # each holder hands the gold on (an unpriced hand-over is no stage of the value chain)
+        f.transfer("coop-1", "exporter-x", "refiner-x", 120.0, recorded_by="exporter-x", at=at("2026-03-01")),
         f.refine({"coop-1": 120.0}, {"bar-1": (108.0, 0.9999)}, at=at("2026-03-10")),
+        f.transfer("bar-1", "refiner-x", "atelier", 108.0, recorded_by="refiner-x", at=at("2026-03-12")),
         f.manufacture("ring-1", {"bar-1": 7.5}, mass_g=10.0, fineness=0.75, at=at("2026-03-20")),
         f.event("product.sold", {"product_id": "ring-1", "price": "1500.00", "currency": "EUR"},
                 recorded_by="atelier", at=at("2026-04-02")),

@@ -6,8 +6,9 @@ raised while data was missing is withdrawn when the data arrives and clears it; 
 not yet seen appears when that data arrives. So the open findings are the same for any arrival order.
 
 Recording an event stores its facts and notes the scopes they touch; ``apply_batch`` records a whole
-batch, then recomputes every touched scope once, with a few queries per batch (``apply`` does the
-same for one event: the result is the same, as the scopes are recomputed from the stored facts).
+batch, then recomputes from the stored claims who may say what (custody refusals, registry owners:
+``consumers.lineage``), then every touched scope once, with a few queries per batch (``apply`` does
+the same for one event: the result is the same, as the scopes are recomputed from the stored facts).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from consumers.batch import BatchWrites, unseen_events
 from consumers.checks import tables as t
 from consumers.checks.facts import month_of
 from consumers.checks.recompute import Pending, Tolerances, recompute
+from consumers.checks.registry import registry
 from consumers.checks.store import FactStore
 from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.projector import Projector
@@ -29,16 +31,20 @@ class ChecksProjector(Projector):
     """Spots the liar: custody, mass-balance and production checks as findings with their proof."""
 
     name = "checks"
-    version = 1
+    #: 2: who may say what (custody refusals, registry owners, GTIN owners)
+    version = 2
     handles = frozenset({
-        "organization.registered", "pit.registered", "miner.registered", "pit.inspected",
+        "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
-        "lot.assayed", "lot.exported", "lot.refined", "product.manufactured",
+        "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
     })
 
     def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005):
         self.tolerances = Tolerances(mass_tolerance, transit_tolerance)
         self._pending = Pending()
+        #: the items and registry entities the batch being applied touched
+        self._items: set[str] = set()
+        self._entities: set[tuple[str, str]] = set()
 
     @property
     def metadata(self) -> MetaData:
@@ -58,11 +64,18 @@ class ChecksProjector(Projector):
         their own scopes, so the batch gives the same findings as its events one by one.
         """
         writes, store = BatchWrites(), FactStore(tx)
-        self._pending = Pending()
+        self._pending, self._items, self._entities = Pending(), set(), set()
         for event in unseen_events(tx, events, t.events.c.event_id):
             self._gather(writes, store, event)
         writes.flush(tx)
         pending, self._pending = self._pending, Pending()
+        # who may say what first: the rules then read only the steps that count
+        affected = t.ledger().recompute(tx, self._items)
+        registry().recompute(tx, self._entities)
+        pending.lots.update(affected)
+        pending.descendants_of.update(affected)
+        pending.scopes.update(f"item:{item}" for item in affected)
+        pending.scopes.update(f"entity:{kind}:{entity_id}" for kind, entity_id in self._entities)
         if pending:
             recompute(tx, pending, self.tolerances)
 
@@ -72,6 +85,10 @@ class ChecksProjector(Projector):
         facts = lineage_facts(envelope)
         key = facts.origin.sort_key
         writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key})
+        self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at))
+        entity = registry().gather(writes, envelope, event.recorded_at, key)
+        if entity is not None:
+            self._entities.add(entity)
         self._lineage(writes, facts)
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
@@ -88,7 +105,7 @@ class ChecksProjector(Projector):
                   "recorded_by": origin.recorded_by}
         outputs = [node for node in facts.created if node.kind != REFINING]
         writes.insert_ignore(t.creations, ({**common, "lot_id": node.node_id, "mass_g": node.mass_g,
-                                            "fineness": node.fineness} for node in outputs))
+                                            "fineness": node.fineness, "gtin": node.gtin} for node in outputs))
         if not facts.consumed:
             return
         writes.insert_ignore(t.consumptions, ({**common, "lot_id": item.lot_id, "mass_g": item.mass_g}
@@ -100,16 +117,13 @@ class ChecksProjector(Projector):
         self._pending.descendants_of.update(outs)
 
     # -- registry ---------------------------------------------------------------------------
+    # (the rows of organisations, pits and miners are their owners' latest registrations: see ``registry``)
     def _organization_registered(self, writes, store, event_id, envelope, data, key):
-        writes.upsert(t.organisations, {"org_id": data["org_id"], "name": data["name"], "role": data["role"],
-                                     "country": data["country"], "event_id": event_id},
-               update=("name", "role", "country", "event_id"))
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["org_id"]))
+        # its GS1 prefixes decide whether the GTINs of its pieces are its own
+        self._pending.scopes.update(f"item:{product}" for product in store.products_made_by(data["org_id"]))
 
     def _miner_registered(self, writes, store, event_id, envelope, data, key):
-        writes.upsert(t.miners, {"miner_id": data["miner_id"], "cooperative_id": data["cooperative_id"],
-                              "site_id": data["site_id"], "event_id": event_id},
-               update=("cooperative_id", "site_id", "event_id"))
         self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_by(data["miner_id"]))
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["miner_id"]))
 
@@ -124,8 +138,7 @@ class ChecksProjector(Projector):
         self._pending.scopes.update(f"minermonth:{month}:{miner}" for miner, month in store.miner_months_at(pit_id))
 
     def _pit_registered(self, writes, store, event_id, envelope, data, key):
-        writes.upsert(t.pits, {"pit_id": data["pit_id"], "site_id": data["site_id"], "event_id": event_id},
-               update=("site_id", "event_id"))
+        self._pending.scopes.add(f"entity:site:{data['site_id']}")  # its lots are now the site's
         self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_at(data["pit_id"]))
         self._capacity(writes, store, event_id, envelope, data, key)
 
@@ -146,6 +159,10 @@ class ChecksProjector(Projector):
         self._pending.scopes.update((f"prod:{event_id}", f"pitmonth:{month}:{data['pit_id']}"))
         self._pending.scopes.update(f"minermonth:{month}:{m}" for m in data["miner_ids"])
         self._pending.lots.add(data["lot_id"])
+        # a conflicting registration of its pit, site or miners taints this lot too
+        self._pending.scopes.add(f"entity:pit:{data['pit_id']}")
+        self._pending.scopes.update(f"entity:site:{site}" for site in store.sites_of([data["pit_id"]]))
+        self._pending.scopes.update(f"entity:miner:{m}" for m in data["miner_ids"])
 
     def _lot_transferred(self, writes, store, event_id, envelope, data, key):
         writes.insert_ignore(t.transfers, [{"event_id": event_id, "lot_id": data["lot_id"], "from_id": data["from_id"],

@@ -4,7 +4,11 @@ Scopes (units of recomputation) and their rules:
 - ``lot:ID``: double use, custody break, time order, transit, export permit, unknown transfer parties;
 - ``tx:EVENT``: mass balance and mass gain of a merge, split, refining or manufacturing;
 - ``prod:EVENT``: inactive pit and unknown producers of one production;
-- ``pitmonth:MONTH:PIT`` and ``minermonth:MONTH:MINER``: capacity.
+- ``pitmonth:MONTH:PIT`` and ``minermonth:MONTH:MINER``: capacity;
+- ``item:ID``: steps of a lot or piece outside the recorder's rights (``not_holder``, a conflicting
+  creation) and a piece's GTIN not owned by its maker;
+- ``entity:KIND:ID``: registrations of an organisation, site, pit or miner by another organisation
+  than its owner.
 
 Recomputing a scope reads only stored facts, so recomputing one more often than needed is always
 correct; the projector just tries not to.
@@ -18,10 +22,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from consumers.checks import authority as authority_rules
 from consumers.checks import balance as balance_rules
 from consumers.checks import custody, pits as pit_rules
 from consumers.checks import tables as t
 from consumers.checks.findings import Finding
+from consumers.checks.registry import registry
 from consumers.checks.store import FactStore, chunks
 from consumers.sql import insert_ignore, upsert_many
 
@@ -64,7 +70,35 @@ def recompute(tx: Connection, pending: Pending, tolerances: Tolerances) -> None:
     results.update(_productions(store, by_kind["prod"]))
     results.update(_pit_months(store, by_kind["pitmonth"]))
     results.update(_miner_months(store, by_kind["minermonth"]))
+    results.update(_items(store, by_kind["item"]))
+    results.update(_entities(tx, store, by_kind["entity"]))
     reconcile(tx, results)
+
+
+def _items(store: FactStore, item_ids: set[str]) -> dict[str, list[Finding]]:
+    if not item_ids:
+        return {}
+    refusals = store.refusals(item_ids)
+    results = {f"item:{item_id}": authority_rules.refused_steps(refusals.get(item_id, [])) for item_id in item_ids}
+    for piece in store.pieces(item_ids):
+        results[f"item:{piece.product_id}"] += authority_rules.gtin_not_owned(piece)
+    return results
+
+
+def _entities(tx: Connection, store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
+    if not keys:
+        return {}
+    entities = {tuple(key.split(":", 1)) for key in keys}
+    results: dict[str, list[Finding]] = {f"entity:{key}": [] for key in keys}
+    ledger = registry()
+    for entry in ledger.verdicts(tx, entities):
+        if not entry.conflicting:
+            continue
+        organisation_of = dict(tx.execute(select(ledger.claims.c.event_id, ledger.claims.c.organisation).where(
+            ledger.claims.c.event_id.in_(list(entry.conflicting)))).all())
+        results[f"entity:{entry.kind}:{entry.entity_id}"] = authority_rules.conflicting_registrations(
+            entry, organisation_of, store.lots_from(entry.kind, entry.entity_id))
+    return results
 
 
 def _lots(store: FactStore, lot_ids: set[str], tolerances: Tolerances) -> dict[str, list[Finding]]:
@@ -171,8 +205,14 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
     for scope, findings in results.items():
         for finding in findings:
             wanted[finding.finding_id] = (scope, finding)
+    links: dict[str, set[str]] = defaultdict(set)  # a finding's lots may change while its text does not
+    for chunk in chunks(existing):
+        for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
+                                              .where(t.finding_links.c.finding_id.in_(chunk))):
+            links[finding_id].add(node_id)
     changed = {finding_id: _row(scope, finding) for finding_id, (scope, finding) in wanted.items()}
-    changed = {finding_id: row for finding_id, row in changed.items() if existing.get(finding_id) != row}
+    changed = {finding_id: row for finding_id, row in changed.items()
+               if existing.get(finding_id) != row or links.get(finding_id, set()) != set(wanted[finding_id][1].links)}
     upsert_many(tx, t.findings, list(changed.values()),
                 update=[column.name for column in t.findings.columns if column.name != "finding_id"])
     for chunk in chunks(changed):

@@ -5,12 +5,14 @@ the projector recomputes all the scopes a batch of events touched together.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, Subquery, func, select
 
 from consumers.checks import tables as t
+from consumers.checks.authority import Piece, Refusal
 from consumers.checks.facts import (
     Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
     Transfer, Transformation,
@@ -23,11 +25,17 @@ TRANSFORMATIONS = ("lots.merged", "lot.split", "lot.refined", "product.manufactu
 CHUNK = 2000
 
 
+def refused_events():
+    """A ``SELECT`` of the ids of the events that do not count (a step by someone outside their rights)."""
+    return select(t.custody.refused.c.event_id)
+
+
 def lineage_edges() -> Subquery:
-    """The lineage graph of the checks: a transformation's every input is a parent of its every output."""
+    """The lineage graph of the checks: a counted transformation's every input is a parent of its every output."""
     consumed, created = t.consumptions.c, t.creations.c
     return (select(consumed.lot_id.label("parent_id"), created.lot_id.label("child_id"))
             .select_from(t.consumptions.join(t.creations, created.event_id == consumed.event_id))
+            .where(consumed.event_id.not_in(refused_events()))
             .subquery("chk_edges"))
 
 
@@ -48,6 +56,10 @@ class FactStore:
         for chunk in chunks(ids):
             yield from self.tx.execute(select(table).where(column.in_(chunk), *where)).all()
 
+    def _counted(self, table, column, ids: Iterable[str], *where):
+        """Rows of a custody fact table, without those of refused events: they count for nothing."""
+        return self._rows(table, column, ids, table.c.event_id.not_in(refused_events()), *where)
+
     # -- lots -------------------------------------------------------------------------------
     def lots(self, lot_ids: Iterable[str]) -> dict[str, LotFacts]:
         """Everything recorded about each of these lots."""
@@ -57,18 +69,18 @@ class FactStore:
         transfers: dict[str, list] = defaultdict(list)
         receipts: dict[str, list] = defaultdict(list)
         others: dict[str, list] = defaultdict(list)
-        created = list(self._rows(t.creations, t.creations.c.lot_id, wanted))
+        created = list(self._counted(t.creations, t.creations.c.lot_id, wanted))
         miners = self.miners_of(r.event_id for r in created if r.type == "production.recorded")
         for r in created:
             creations[r.lot_id].append(Creation(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g,
                                                 r.fineness, tuple(miners.get(r.event_id, ()))))
-        for r in self._rows(t.consumptions, t.consumptions.c.lot_id, wanted):
+        for r in self._counted(t.consumptions, t.consumptions.c.lot_id, wanted):
             consumptions[r.lot_id].append(Consumption(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g))
-        for r in self._rows(t.transfers, t.transfers.c.lot_id, wanted):
+        for r in self._counted(t.transfers, t.transfers.c.lot_id, wanted):
             transfers[r.lot_id].append(Transfer(r.event_id, r.sort_key, r.lot_id, r.from_id, r.to_id, r.mass_g))
-        for r in self._rows(t.receipts, t.receipts.c.lot_id, wanted):
+        for r in self._counted(t.receipts, t.receipts.c.lot_id, wanted):
             receipts[r.lot_id].append(Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by))
-        for r in self._rows(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
+        for r in self._counted(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
             others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key))
         return {lot_id: LotFacts(lot_id, tuple(creations[lot_id]), tuple(consumptions[lot_id]), tuple(transfers[lot_id]),
                                  tuple(receipts[lot_id]), tuple(others[lot_id])) for lot_id in wanted}
@@ -89,7 +101,8 @@ class FactStore:
         stamps = t.lot_stamps.c
         return list(self.tx.execute(
             select(stamps.event_id)
-            .where(stamps.type == "lot.exported", in_ancestry(stamps.lot_id, lineage_edges(), [lot_id]))
+            .where(stamps.type == "lot.exported", stamps.event_id.not_in(refused_events()),
+                   in_ancestry(stamps.lot_id, lineage_edges(), [lot_id]))
             .order_by(stamps.sort_key)).scalars())
 
     def descendants(self, lot_ids: Iterable[str]) -> set[str]:
@@ -118,6 +131,68 @@ class FactStore:
             select(t.transfers.c.lot_id).where((t.transfers.c.from_id == party) | (t.transfers.c.to_id == party))
             .distinct()).scalars())
 
+    # -- authority --------------------------------------------------------------------------
+    def refusals(self, item_ids: Iterable[str]) -> dict[str, list[Refusal]]:
+        """The refused custody steps of each of these items (with, for a conflicting creation, the owner's)."""
+        found: dict[str, list[Refusal]] = defaultdict(list)
+        r, c, e = t.custody.refused.c, t.custody.claims.c, t.events.c
+        rows = []
+        for chunk in chunks(item_ids):
+            rows += self.tx.execute(
+                select(r.event_id, r.item_id, r.reason, r.holder, c.organisation, e.type)
+                .join(t.custody.claims, (c.event_id == r.event_id) & (c.item_id == r.item_id))
+                .join(t.events, e.event_id == r.event_id)
+                .where(r.item_id.in_(chunk))).all()
+        owners = {(row.item_id, row.holder) for row in rows if row.reason == "conflicting_claim"}
+        basis = {}
+        for item_id, owner in owners:  # the owner's first creation, by the server's clock: the proof of ownership
+            basis[item_id] = self.tx.execute(
+                select(c.event_id).where(c.item_id == item_id, c.kind == "create", c.organisation == owner)
+                .order_by(c.recorded_at, c.event_id).limit(1)).scalar()
+        for row in rows:
+            found[row.item_id].append(Refusal(row.event_id, row.type, row.item_id, row.organisation, row.reason,
+                                              row.holder, basis.get(row.item_id) if row.reason == "conflicting_claim" else None))
+        return found
+
+    def pieces(self, item_ids: Iterable[str]) -> list[Piece]:
+        """The manufactured pieces among these items, as they count, with their maker's GS1 prefixes."""
+        creations: dict[str, list] = defaultdict(list)
+        for r in self._counted(t.creations, t.creations.c.lot_id, item_ids, t.creations.c.type == "product.manufactured"):
+            creations[r.lot_id].append(r)
+        counted = {lot_id: earliest_creation(rows) for lot_id, rows in creations.items()}
+        makers = {r.org_id: r for r in self._rows(t.organisations, t.organisations.c.org_id,
+                                                  {row.recorded_by for row in counted.values()})}
+        pieces = []
+        for product_id, row in sorted(counted.items()):
+            maker = makers.get(row.recorded_by)
+            prefixes = tuple(json.loads(maker.gs1_company_prefixes)) if maker is not None and maker.gs1_company_prefixes else ()
+            pieces.append(Piece(product_id, row.event_id, row.gtin, row.recorded_by, prefixes,
+                                maker.event_id if prefixes else None))
+        return pieces
+
+    def sites_of(self, pit_ids: Iterable[str]) -> set[str]:
+        """The sites these pits are registered at."""
+        return {r.site_id for r in self._rows(t.pits, t.pits.c.pit_id, pit_ids)}
+
+    def products_made_by(self, org_id: str) -> list[str]:
+        """Every product an organisation recorded making (counted or not)."""
+        return list(self.tx.execute(select(t.creations.c.lot_id).where(
+            t.creations.c.recorded_by == org_id, t.creations.c.type == "product.manufactured").distinct()).scalars())
+
+    def lots_from(self, kind: str, entity_id: str) -> set[str]:
+        """The production lots made at a site or pit, or by a miner (what a registry entity's claim taints)."""
+        p, pm = t.productions.c, t.production_miners.c
+        if kind == "site":
+            pits = select(t.pits.c.pit_id).where(t.pits.c.site_id == entity_id)
+            query = select(p.lot_id).where(p.pit_id.in_(pits))
+        elif kind == "pit":
+            query = select(p.lot_id).where(p.pit_id == entity_id)
+        elif kind == "miner":
+            query = select(p.lot_id).join(t.production_miners, pm.event_id == p.event_id).where(pm.miner_id == entity_id)
+        else:
+            return set()
+        return set(self.tx.execute(query.where(p.event_id.not_in(refused_events()))).scalars())
+
     # -- registry ---------------------------------------------------------------------------
     def registered(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are registered organisations or miners."""
@@ -145,9 +220,9 @@ class FactStore:
                  if r.type in TRANSFORMATIONS}
         ins: dict[str, list] = defaultdict(list)
         outs: dict[str, list] = defaultdict(list)
-        for r in self._rows(t.consumptions, t.consumptions.c.event_id, types):
+        for r in self._counted(t.consumptions, t.consumptions.c.event_id, types):
             ins[r.event_id].append(r)
-        for r in self._rows(t.creations, t.creations.c.event_id, types):
+        for r in self._counted(t.creations, t.creations.c.event_id, types):
             outs[r.event_id].append(r)
         fineness = self.fineness({r.lot_id for rows in (*ins.values(), *outs.values()) for r in rows})
         split_inputs = {rows[0].lot_id for event_id, rows in ins.items() if types[event_id] == "lot.split" and rows}
@@ -170,7 +245,7 @@ class FactStore:
         """The stated fineness of each lot: its latest assay, else the one declared at its creation."""
         wanted = set(lot_ids)
         creations: dict[str, list] = defaultdict(list)
-        for r in self._rows(t.creations, t.creations.c.lot_id, wanted):
+        for r in self._counted(t.creations, t.creations.c.lot_id, wanted):
             creations[r.lot_id].append(r)
         counted = {lot_id: earliest_creation(rows) for lot_id, rows in creations.items()}
         stated = {lot_id: row.fineness for lot_id, row in counted.items() if row.fineness is not None}

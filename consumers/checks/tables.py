@@ -1,13 +1,18 @@
 """Tables of the checks read model: the facts the rules need (one row per event) and the findings.
 
 The fact tables are this projector's own (projectors advance at different speeds, so it never
-reads another's). Fact rows are keyed by ``event_id`` (registrations by their id: the last one of
-their stream wins), so they are the same for any arrival order. ``chk_findings`` holds every
+reads another's). Fact rows are keyed by ``event_id``; registrations by their id: the owner's latest,
+recomputed from ``chk_registry_claims``. Custody steps that do not count are in
+``chk_custody_refused`` and left out of the facts the rules read. So the tables are the same for any
+arrival order. ``chk_findings`` holds every
 finding ever raised: ``open`` while the facts prove it, ``withdrawn`` once later facts resolve it.
 """
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, MetaData, String, Table, Text
+
+from consumers.lineage.custody import CustodyLedger, custody_tables
+from consumers.lineage.ownership import registry_claims_table
 
 from consumers.sql import Key
 
@@ -30,6 +35,7 @@ organisations = Table(
     Column("role", String(32), nullable=False),
     Column("country", String(2), nullable=False),
     Column("event_id", EVENT, nullable=False),
+    Column("gs1_company_prefixes", Text),  # JSON list of digit strings (NULL: none declared)
 )
 
 miners = Table(
@@ -94,6 +100,7 @@ creations = Table(
     Column("recorded_by", ID, nullable=False),
     Column("mass_g", Float, nullable=False),
     Column("fineness", Float),
+    Column("gtin", String(14)),  # of a product
     Index("chk_creations_lot", "lot_id"),
 )
 
@@ -151,6 +158,17 @@ balances = Table(
     Column("basis", String(16)),
     Column("recovery", Float),
 )
+
+#: every custody step claimed (kept as evidence) and those that do not count
+custody = custody_tables(metadata, "chk")
+#: every registration claimed (kept as evidence); the registration rows above are the owners' latest
+registry_claims = registry_claims_table(metadata, "chk")
+
+
+def ledger() -> CustodyLedger:
+    """The custody ledger of the checks (claims and refusals; the checks keep no node table)."""
+    return CustodyLedger(custody)
+
 
 findings = Table(
     "chk_findings", metadata,

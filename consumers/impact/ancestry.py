@@ -23,16 +23,17 @@ class Ancestry:
 
 def load_ancestry(connection: Connection, root: str) -> Ancestry:
     """The ancestry of ``root``; composition is keyed by production lot (not by site)."""
-    e, n, a, p = t.edges.c, t.nodes.c, t.assays.c, t.production_shares.c
-    edge_rows = connection.execute(select(e.parent_id, e.child_id, e.mass_g).where(in_ancestry(e.child_id, t.edges, [root]))
+    counted = t.counted_edges()
+    e, n, a, p = counted.c, t.nodes.c, t.assays.c, t.production_shares.c
+    edge_rows = connection.execute(select(e.parent_id, e.child_id, e.mass_g).where(in_ancestry(e.child_id, counted, [root]))
                                    .order_by(e.child_id, e.parent_id, e.event_id)).all()
     node_rows = connection.execute(select(n.node_id, n.kind, n.created_type, n.created_event_id, n.mass_g,
                                           n.declared_fineness)
-                                   .where(in_ancestry(n.node_id, t.edges, [root])).order_by(n.node_id)).all()
-    assay_rows = connection.execute(select(a.lot_id, a.fineness).where(in_ancestry(a.lot_id, t.edges, [root]))
+                                   .where(in_ancestry(n.node_id, counted, [root])).order_by(n.node_id)).all()
+    assay_rows = connection.execute(select(a.lot_id, a.fineness).where(in_ancestry(a.lot_id, counted, [root]))
                                     .order_by(a.sort_key)).all()
     share_rows = connection.execute(select(p.lot_id, p.event_id, p.miner_id, p.month)
-                                    .where(in_ancestry(p.lot_id, t.edges, [root])).order_by(p.lot_id, p.miner_id)).all()
+                                    .where(in_ancestry(p.lot_id, counted, [root])).order_by(p.lot_id, p.miner_id)).all()
     latest_assay = {lot_id: fineness for lot_id, fineness in assay_rows}  # ordered: the last wins
     creator = {row.node_id: row.created_event_id for row in node_rows}
     lot_miners: dict[str, list[str]] = {}
@@ -55,7 +56,10 @@ def load_ancestry(connection: Connection, root: str) -> Ancestry:
 
 
 def sold_descendants(connection: Connection, node_ids: Collection[str]) -> list[str]:
-    """The sold products whose ancestry holds one of ``node_ids`` (themselves included), sorted."""
+    """The sold products whose ancestry holds one of ``node_ids`` (themselves included), sorted.
+
+    Over every edge, counted or not: recomputing a product more often than needed is harmless.
+    """
     s = t.sales.c
     return list(connection.execute(select(s.product_id).where(in_descendants(s.product_id, t.edges, node_ids))
                                    .distinct().order_by(s.product_id)).scalars())

@@ -34,7 +34,9 @@ class PayoutsView:
     def sale_allocations(self, sale_event_ids: list[str] | None = None) -> list[dict[str, Any]]:
         """Every priced sale (or those named) with its payout and every line of it."""
         with self.engine.connect() as connection:
-            query = select(t.sales).where(t.sales.c.price.is_not(None)).order_by(t.sales.c.sort_key)
+            # a refused sale (by someone who did not hold the piece) is no sale
+            query = (select(t.sales).where(t.sales.c.price.is_not(None), t.sales.c.event_id.not_in(t.refused_events()))
+                     .order_by(t.sales.c.sort_key))
             if sale_event_ids is not None:
                 query = query.where(t.sales.c.event_id.in_(sale_event_ids))
             sales = list(connection.execute(query).mappings())

@@ -2,22 +2,26 @@
 
 It also keeps the payout weights of every sold product (who is owed what share of its sale),
 recomputing them whenever an event changes the lineage of a sold product, in any arrival order.
+Registrations and custody steps are kept as claims; at the end of each batch the registry rows and
+the custody of every entity and item the batch touched are recomputed from the claims
+(``consumers.lineage``): a sale by an organisation that does not hold the piece is no sale, and
+owes nobody anything.
 """
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Connection, MetaData, delete, select
 
-from consumers.batch import BatchWrites
+from consumers.batch import BatchWrites, unseen_events
 from consumers.impact import tables as t
 from consumers.impact.ancestry import load_ancestry, sold_descendants
 from consumers.impact.payouts import entitlements
 from consumers.lineage.graph import LineageFacts, lineage_facts
-from consumers.lineage.writes import write_lineage
+from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
 from consumers.projector import Projector
-from consumers.sql import insert_ignore, upsert
+from consumers.sql import insert_ignore
 from events.log import RecordedEvent
 
 #: events that change what the nodes they name are worth to a sale: an assay (their fineness), a sale
@@ -34,7 +38,8 @@ class ImpactProjector(Projector):
 
     name = "impact"
     #: 2: every lot a custody event names is a node (a placeholder until created), as in provenance
-    version = 2
+    #: 3: registry rows and custody from the claims (owners by the server's clock, steps by holders only)
+    version = 3
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
@@ -50,41 +55,34 @@ class ImpactProjector(Projector):
 
     def apply(self, tx: Connection, event: RecordedEvent) -> None:
         """Record the facts ``event`` states; a duplicate ``event_id`` changes nothing."""
-        already = tx.execute(select(t.events.c.event_id).where(t.events.c.event_id == event.event_id)).first()
-        if already is not None:
-            return
-        envelope = event.envelope
-        facts = lineage_facts(envelope)
+        self.apply_batch(tx, [event])
+
+    def apply_batch(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Record the facts of the batch's new events, then recompute from the stored claims the custody
+        and registry rows of what they touched, then the payout weights of the sold products downstream."""
         writes = BatchWrites()
-        write_lineage(writes, t.nodes, t.edges, facts)
+        items: set[str] = set()
+        entities: set[tuple[str, str]] = set()
+        revalued: set[str] = set()
+        for event in unseen_events(tx, events, t.events.c.event_id):
+            envelope = event.envelope
+            facts = lineage_facts(envelope)
+            items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at))
+            entity = registry().gather(writes, envelope, event.recorded_at, facts.origin.sort_key)
+            if entity is not None:
+                entities.add(entity)
+            handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
+            if handler is not None:
+                handler(tx, event, envelope, envelope["data"], facts.origin.sort_key)
+            tx.execute(t.events.insert().values(event_id=event.event_id, position=event.position, type=event.type))
+            revalued.update(changed_lineage(facts))
         writes.flush(tx)
-        handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
-        if handler is not None:
-            handler(tx, event, envelope, envelope["data"], facts.origin.sort_key)
-        tx.execute(t.events.insert().values(event_id=event.event_id, position=event.position, type=event.type))
-        touched = changed_lineage(facts)
+        touched = t.ledger().recompute(tx, items) | revalued
+        registry().recompute(tx, entities)
+        # descendants over every edge, counted or not: a product an edge no longer reaches changes too
         if touched and tx.execute(select(t.sales.c.event_id).limit(1)).first() is not None:
             for product_id in sold_descendants(tx, touched):
                 refresh_payout_weights(tx, product_id)
-
-    # -- registry ---------------------------------------------------------------------------
-    def _organization_registered(self, tx, event, envelope, data, key):
-        upsert(tx, t.organisations, {"org_id": data["org_id"], "name": data["name"], "role": data["role"]},
-               update=("name", "role"))
-
-    def _site_registered(self, tx, event, envelope, data, key):
-        row = {name: data[name] for name in ("site_id", "name", "country", "region")}
-        upsert(tx, t.sites, row, update=("name", "country", "region"))
-
-    def _miner_registered(self, tx, event, envelope, data, key):
-        row = {name: data[name] for name in ("miner_id", "cooperative_id", "site_id", "gender", "birth_year", "work_role")}
-        existing = tx.execute(select(t.miners.c.first_sort, t.miners.c.first_month)
-                              .where(t.miners.c.miner_id == data["miner_id"])).first()
-        first_sort, first_month = key, month_of(envelope["occurred_at"])
-        if existing is not None and existing.first_sort < first_sort:
-            first_sort, first_month = existing.first_sort, existing.first_month
-        upsert(tx, t.miners, {**row, "first_sort": first_sort, "first_month": first_month},
-               update=[name for name in row if name != "miner_id"] + ["first_sort", "first_month"])
 
     # -- custody ----------------------------------------------------------------------------
     def _production_recorded(self, tx, event, envelope, data, key):
@@ -155,9 +153,14 @@ def changed_lineage(facts: LineageFacts) -> list[str]:
 
 
 def refresh_payout_weights(tx: Connection, product_id: str) -> None:
-    """Recompute who is owed what share of every sale of ``product_id`` from its current ancestry."""
-    sale_ids = list(tx.execute(select(t.sales.c.event_id).where(t.sales.c.product_id == product_id)).scalars())
-    tx.execute(delete(t.payout_weights).where(t.payout_weights.c.sale_event_id.in_(sale_ids)))
+    """Recompute who is owed what share of every counted sale of ``product_id`` from its current ancestry.
+
+    A sale by an organisation that did not hold the piece is refused: it owes nobody anything.
+    """
+    all_sales = list(tx.execute(select(t.sales.c.event_id).where(t.sales.c.product_id == product_id)).scalars())
+    tx.execute(delete(t.payout_weights).where(t.payout_weights.c.sale_event_id.in_(all_sales)))
+    sale_ids = list(tx.execute(select(t.sales.c.event_id).where(
+        t.sales.c.product_id == product_id, t.sales.c.event_id.not_in(t.refused_events()))).scalars())
     ancestry = load_ancestry(tx, product_id)
     composition = ancestry.lineage.composition.get(product_id, {})
     node = tx.execute(select(t.nodes.c.mass_g).where(t.nodes.c.node_id == product_id)).first()
@@ -169,6 +172,21 @@ def refresh_payout_weights(tx: Connection, product_id: str) -> None:
             for sale_id in sale_ids for recipient, entry in sorted(shares.items())]
     if rows:
         tx.execute(t.payout_weights.insert(), rows)
+
+
+def _miner_row(entry: EntityVerdict) -> dict[str, Any]:
+    first = entry.counted[0]  # the owner's earliest registration: when the miner joined the record
+    return {**latest(entry, ("miner_id", "cooperative_id", "site_id", "gender", "birth_year", "work_role")),
+            "first_sort": first.sort_key, "first_month": month_of(first.occurred_at)}
+
+
+def registry() -> RegistryLedger:
+    """The registry ledger of the impact model: each entity's row is its owner's latest registration."""
+    return RegistryLedger(t.registry_claims, {
+        "organisation": latest_row_writer(t.organisations, lambda entry: latest(entry, ("org_id", "name", "role"))),
+        "site": latest_row_writer(t.sites, lambda entry: latest(entry, ("site_id", "name", "country", "region"))),
+        "miner": latest_row_writer(t.miners, _miner_row),
+    })
 
 
 __all__ = ["ImpactProjector", "refresh_payout_weights"]

@@ -1,14 +1,19 @@
 """Tables of the impact read model (``imp_*``), independent of the provenance read model.
 
 As in provenance, each row is either a fact stated by one event (keyed by its ``event_id``) or a
-registration (keyed by its id; the latest in its stream wins). Indicators are computed at query
+registration (keyed by its id: its owner's latest registration, recomputed from
+``imp_registry_claims``). Custody steps that do not count (``imp_custody_refused``) are left out
+of every ancestry, sale and transfer the views read. Indicators are computed at query
 time from these facts, so the tables are the same for any arrival order of events of different
 streams. The one derived table, ``imp_payout_weights``, is recomputed whenever an event changes
 the lineage of a sold product, and so converges to the same rows whatever the order.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Subquery, Table, Text
+
+from consumers.lineage.custody import CustodyLedger, custody_tables
+from consumers.lineage.ownership import registry_claims_table
 
 metadata = MetaData()
 ID = String(160)
@@ -62,6 +67,7 @@ nodes = Table(
     Column("created_event_id", EVENT),  # NULL: referenced, not yet created
     Column("created_sort", SORT),
     Column("created_type", String(40)),
+    Column("created_by", ID),
     Column("mass_g", Float),
     Column("declared_fineness", Float),
 )
@@ -209,3 +215,23 @@ leadership = Table(
     Column("month", MONTH, nullable=False),
     Column("sort_key", SORT, nullable=False),
 )
+
+#: every custody step claimed (kept as evidence) and those that do not count
+custody = custody_tables(metadata, "imp")
+#: every registration claimed (kept as evidence); the registration rows above are the owners' latest
+registry_claims = registry_claims_table(metadata, "imp")
+
+
+def ledger() -> CustodyLedger:
+    """The custody ledger of the impact model (its nodes, edges, claims and refusals)."""
+    return CustodyLedger(custody, nodes, edges)
+
+
+def counted_edges() -> Subquery:
+    """The lineage edges that count (not those of a refused event)."""
+    return ledger().counted_edges("imp_counted_edges")
+
+
+def refused_events():
+    """A ``SELECT`` of the ids of the events that do not count."""
+    return ledger().refused_events()

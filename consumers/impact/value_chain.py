@@ -79,7 +79,8 @@ class ValueChainView:
             x = t.transfers.c
             transfers = connection.execute(
                 select(x.lot_id, x.from_id, x.to_id, x.mass_g, x.price_per_g, x.currency, x.occurred_at, x.sort_key)
-                .where(in_ancestry(x.lot_id, t.edges, [product_id])).order_by(x.sort_key)).all()
+                .where(in_ancestry(x.lot_id, t.counted_edges(), [product_id]), x.event_id.not_in(t.refused_events()))
+                .order_by(x.sort_key)).all()
             prices = ReferencePrices([tuple(row) for row in connection.execute(
                 select(t.prices.c.date, t.prices.c.sort_key, t.prices.c.price_per_g_fine, t.prices.c.currency))])
             holders = {row.from_id for row in transfers}
@@ -88,7 +89,8 @@ class ValueChainView:
             roles = dict(connection.execute(select(t.organisations.c.org_id, t.organisations.c.role)).all())
             sale = connection.execute(
                 select(t.sales.c.price, t.sales.c.currency, t.sales.c.occurred_at, t.sales.c.event_id)
-                .where(t.sales.c.product_id == product_id, t.sales.c.price.is_not(None))
+                .where(t.sales.c.product_id == product_id, t.sales.c.price.is_not(None),
+                       t.sales.c.event_id.not_in(t.refused_events()))
                 .order_by(t.sales.c.sort_key.desc()).limit(1)).first()
         fineness = ancestry.lineage.fineness
         stages, stage_prices = self._stages(transfers, fineness, miners, roles, prices, reveal)

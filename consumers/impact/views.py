@@ -221,7 +221,7 @@ def load_facts(connection: Connection, request: TableRequest) -> tuple[Facts, di
     for miner_id, month, mass, price, money in rows(connection,
             select(x.from_id, x.month, x.mass_g, x.price_per_g, x.currency)
             .join_from(t.transfers, t.miners, m.miner_id == x.from_id)
-            .where(*_miner_filter(scope), x.month >= first, x.month <= last)):
+            .where(*_miner_filter(scope), x.month >= first, x.month <= last, x.event_id.not_in(t.refused_events()))):
         if price is not None and money != currency:
             notes["other_currency_excluded"] += 1
             price = None

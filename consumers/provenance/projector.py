@@ -1,7 +1,10 @@
 """The provenance projector: records each custody and registry fact of the log as rows.
 
-The lineage graph (nodes, placeholders, edges) comes from ``consumers.lineage``; this projector adds
-what only it keeps: the served events, holders, assays, transfers, receipts, exports and sales.
+The lineage graph (nodes, placeholders, edges) and who may say what (custody claims and refusals,
+registry claims and owners) come from ``consumers.lineage``; this projector adds what only it keeps:
+the served events, assays, transfers, receipts, exports and sales. At the end of each batch it
+recomputes, from the stored claims, the custody of every item and the registry row of every entity
+the batch touched.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlalchemy import Connection, MetaData, or_
 
 from consumers.batch import BatchWrites, unseen_events
 from consumers.lineage.graph import lineage_facts
-from consumers.lineage.writes import write_lineage
+from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
 from consumers.projector import Projector
 from consumers.provenance import tables as t
 from events.catalogue import RESTRICTED_FIELDS
@@ -36,12 +39,17 @@ class ProvenanceProjector(Projector):
     """Lots and products as a lineage graph with grams on every edge, plus who holds what."""
 
     name = "provenance"
-    version = 4  # 4: served events carry attested_by
+    version = 5  # 4: custody claims and refusals, registry owners by the server's clock; 5: attested_by served
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
     })
+
+    def __init__(self) -> None:
+        #: the items and registry entities the batch being applied touched
+        self._items: set[str] = set()
+        self._entities: set[tuple[str, str]] = set()
 
     @property
     def metadata(self) -> MetaData:
@@ -59,15 +67,23 @@ class ProvenanceProjector(Projector):
         batch's rows per table gives the same tables as applying its events one by one.
         """
         writes = BatchWrites()
+        self._items, self._entities = set(), set()
         for event in unseen_events(tx, events, t.events.c.event_id):
             self.gather(writes, event)
         writes.flush(tx)
+        # who may say what, from the stored claims of everything the batch touched
+        t.ledger().recompute(tx, self._items)
+        registry().recompute(tx, self._entities)
 
     def gather(self, writes: BatchWrites, event: RecordedEvent) -> None:
-        """Add the rows of one event (not recorded before) to ``writes``: its lineage facts, then its own rows."""
+        """Add the rows of one event (not recorded before) to ``writes``: its lineage facts and claims, then its
+        own rows; note the items and registry entities it touches."""
         envelope = event.envelope
         facts = lineage_facts(envelope)
-        write_lineage(writes, t.nodes, t.edges, facts)
+        self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at))
+        entity = registry().gather(writes, envelope, event.recorded_at, facts.origin.sort_key)
+        if entity is not None:
+            self._entities.add(entity)
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
             handler(writes, event, envelope, envelope["data"], facts.origin.sort_key)
@@ -86,22 +102,6 @@ class ProvenanceProjector(Projector):
                       where=lambda excluded: or_(t.nodes.c[sort_column].is_(None), excluded[sort_column] > t.nodes.c[sort_column]),
                       prefer=lambda old, new: new if new[sort_column] > old[sort_column] else old)
 
-    # -- registry ---------------------------------------------------------------------------
-    def _organization_registered(self, writes, event, envelope, data, key):
-        writes.upsert(t.organisations, dict(data), update=("name", "role", "country"))
-
-    def _site_registered(self, writes, event, envelope, data, key):
-        row = {"latitude": None, "longitude": None, "licence": None, **data}
-        writes.upsert(t.sites, row, update=[name for name in row if name != "site_id"])
-
-    def _pit_registered(self, writes, event, envelope, data, key):
-        row = {"capacity_g_per_month": None, **data}
-        writes.upsert(t.pits, row, update=("site_id", "capacity_g_per_month"))
-
-    def _miner_registered(self, writes, event, envelope, data, key):
-        row = {"name": None, "photo_id_sha256": None, **data}
-        writes.upsert(t.miners, row, update=[name for name in row if name != "miner_id"])
-
     # -- custody (beyond the lineage graph) ---------------------------------------------------
     def _production_recorded(self, writes, event, envelope, data, key):
         writes.insert_ignore(t.production_miners, (
@@ -109,7 +109,6 @@ class ProvenanceProjector(Projector):
         ))
 
     def _lot_transferred(self, writes, event, envelope, data, key):
-        self._latest(writes, data["lot_id"], holder_id=data["to_id"], holder_sort=key)
         writes.insert(t.transfers, dict(
             event_id=event.event_id, lot_id=data["lot_id"], from_id=data["from_id"], to_id=data["to_id"],
             mass_g=data["mass_g"], price_per_g=data.get("price_per_g"), currency=data.get("currency"),
@@ -142,3 +141,23 @@ class ProvenanceProjector(Projector):
             currency=data.get("currency"), recorded_by=envelope["recorded_by"],
             occurred_at=envelope["occurred_at"], sort_key=key,
         ))
+
+
+def _organisation_row(entry: EntityVerdict) -> dict[str, Any]:
+    row = latest(entry, ("org_id", "name", "role", "country"))
+    prefixes = entry.counted[-1].data.get("gs1_company_prefixes")
+    row["gs1_company_prefixes"] = orjson.dumps(sorted(prefixes)).decode() if prefixes else None
+    return row
+
+
+def registry() -> RegistryLedger:
+    """The registry ledger of the provenance model: each entity's row is its owner's latest registration."""
+    return RegistryLedger(t.registry_claims, {
+        "organisation": latest_row_writer(t.organisations, _organisation_row),
+        "site": latest_row_writer(t.sites, lambda entry: latest(
+            entry, ("site_id", "name", "country", "region", "mineral", "latitude", "longitude", "licence"))),
+        "pit": latest_row_writer(t.pits, lambda entry: latest(entry, ("pit_id", "site_id", "capacity_g_per_month"))),
+        "miner": latest_row_writer(t.miners, lambda entry: latest(
+            entry, ("miner_id", "cooperative_id", "site_id", "gender", "birth_year", "work_role", "name",
+                    "photo_id_sha256"))),
+    })

@@ -8,7 +8,10 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable
 
+import orjson
 from sqlalchemy import Engine, inspect, select, text
+
+from consumers.authority import gtin_owner
 
 from consumers.provenance import tables as t
 from consumers.provenance.claims import MinerFact, build_story
@@ -57,6 +60,8 @@ class PublicProvenanceView:
                 select(t.production_miners.c.lot_id, t.production_miners.c.miner_id, t.miners.c.gender,
                        t.miners.c.work_role)
                 .select_from(t.production_miners.outerjoin(t.miners, t.miners.c.miner_id == t.production_miners.c.miner_id))
+                .join(t.nodes, (t.nodes.c.node_id == t.production_miners.c.lot_id)
+                      & (t.nodes.c.created_event_id == t.production_miners.c.event_id))  # the counted production only
                 .where(t.production_miners.c.lot_id.in_(chunk))
             ).all()
             facts += [MinerFact(lot_id, miner_id, gender, role) for lot_id, miner_id, gender, role in rows]
@@ -70,15 +75,25 @@ class PublicProvenanceView:
         return row is not None and row.kind == "product" and row.created_event_id is not None
 
     def product_by_gs1(self, gtin14: str, serial: str) -> str | None:
-        """The first manufactured product carrying this GTIN (any length it was recorded in) and serial."""
+        """The manufactured product carrying this GTIN (any length it was recorded in) and serial.
+
+        Only a piece made by the GTIN's owner (the organisation whose GS1 company prefix it starts
+        with, the longest prefix winning) answers. Where no organisation declared a prefix of it, the
+        piece first recorded by the platform's clock answers: a client can back-date its field time,
+        never the server's.
+        """
         forms = {gtin14[14 - length:] for length in (8, 12, 13, 14) if set(gtin14[:14 - length]) <= {"0"}}
+        n = t.nodes.c
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(t.nodes.c.node_id).where(
-                    t.nodes.c.kind == "product", t.nodes.c.created_event_id.is_not(None),
-                    t.nodes.c.gtin.in_(sorted(forms)), t.nodes.c.serial == serial)
-                .order_by(t.nodes.c.created_sort, t.nodes.c.node_id).limit(1)
-            ).first()
+            prefixes = {org_id: orjson.loads(declared) for org_id, declared in connection.execute(
+                select(t.organisations.c.org_id, t.organisations.c.gs1_company_prefixes)
+                .where(t.organisations.c.gs1_company_prefixes.is_not(None)))}
+            query = select(n.node_id).where(n.kind == "product", n.created_event_id.is_not(None),
+                                            n.gtin.in_(sorted(forms)), n.serial == serial)
+            owner = gtin_owner(gtin14, prefixes)
+            if owner is not None:
+                query = query.where(n.created_by == owner)
+            row = connection.execute(query.order_by(n.created_recorded_at, n.created_sort, n.node_id).limit(1)).first()
         return row.node_id if row else None
 
     def products(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:

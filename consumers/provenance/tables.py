@@ -1,14 +1,18 @@
 """Tables of the provenance read model.
 
-Each row is a fact stated by one event (keyed by its ``event_id``) or a registration (keyed by
-its id, last one wins within its stream). Derived values (fineness of a merged lot, holder, origin
-shares) are computed at query time from these facts, so the tables are the same for any arrival
-order of events of different streams.
+Each row is a fact stated by one event (keyed by its ``event_id``). Registrations and custody steps
+are kept as claims (``prov_registry_claims``, ``prov_custody_claims``); the effective registry rows,
+the creation columns and holder of each node and the refused steps are recomputed from the set of
+claims at the end of every batch (``consumers.lineage``). Derived values (fineness of a merged lot,
+origin shares) are computed at query time, so the tables are the same for any arrival order of
+events of different streams.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Subquery, Table, Text
 
+from consumers.lineage.custody import CustodyLedger, custody_tables
+from consumers.lineage.ownership import registry_claims_table
 from consumers.sql import Key
 
 metadata = MetaData()
@@ -44,15 +48,16 @@ nodes = Table(
     Column("created_type", Key(40)),
     Column("created_by", ID),
     Column("created_at", Key(40)),
+    Column("created_recorded_at", Key(40)),  # server time of the counted creation
     Column("mass_g", Float),
     Column("declared_fineness", Float),
     Column("pit_id", ID),
     Column("gtin", String(14)),
     Column("serial", String(20)),
     Column("description", Text),
-    # the latest transfer and assay by (occurred_at, event_id): kept by max-upserts, so order free
+    # who holds it after the last counted transfer (recomputed from the custody claims)
     Column("holder_id", ID),
-    Column("holder_sort", Key(80)),
+    # the latest assay by (occurred_at, event_id): kept by a max-upsert, so order free
     Column("assay_fineness", Float),
     Column("assay_sort", Key(80)),
 )
@@ -133,6 +138,7 @@ organisations = Table(
     Column("name", String(200), nullable=False),
     Column("role", String(32), nullable=False),
     Column("country", String(2), nullable=False),
+    Column("gs1_company_prefixes", Text),  # JSON list of digit strings (NULL: none declared)
 )
 
 sites = Table(
@@ -165,3 +171,23 @@ miners = Table(
     Column("name", String(200)),  # restricted
     Column("photo_id_sha256", String(64)),  # restricted
 )
+
+#: every custody step claimed (kept as evidence) and those that do not count
+custody = custody_tables(metadata, "prov")
+#: every registration claimed (kept as evidence); the rows above are the owners' latest
+registry_claims = registry_claims_table(metadata, "prov")
+
+
+def ledger() -> CustodyLedger:
+    """The custody ledger of the provenance model (its nodes, edges, claims and refusals)."""
+    return CustodyLedger(custody, nodes, edges)
+
+
+def counted_edges() -> Subquery:
+    """The lineage edges that count (not those of a refused event)."""
+    return ledger().counted_edges("prov_counted_edges")
+
+
+def refused_events():
+    """A ``SELECT`` of the ids of the events that do not count."""
+    return ledger().refused_events()

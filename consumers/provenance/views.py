@@ -45,7 +45,8 @@ class ProvenanceView:
             timeline = self._timeline(connection, product_id, sees_restricted, raw_timeline)
             sales = [dict(row) for row in connection.execute(
                 select(t.sales.c.event_id, t.sales.c.price, t.sales.c.currency, t.sales.c.recorded_by, t.sales.c.occurred_at)
-                .where(t.sales.c.product_id == product_id).order_by(t.sales.c.sort_key)
+                .where(t.sales.c.product_id == product_id, t.sales.c.event_id.not_in(t.refused_events()))
+                .order_by(t.sales.c.sort_key)
             ).mappings()]
             origin = self._origin(connection, graph, product_id, sees_restricted)
         root = graph["nodes_by_id"][product_id]
@@ -70,15 +71,16 @@ class ProvenanceView:
         }
 
     def _ancestry_graph(self, connection: Connection, root: str) -> dict[str, Any]:
-        e, n = t.edges.c, t.nodes.c
+        counted = t.counted_edges()
+        e, n = counted.c, t.nodes.c
         edge_rows = connection.execute(
-            select(e.event_id, e.parent_id, e.child_id, e.mass_g).where(in_ancestry(e.child_id, t.edges, [root]))
+            select(e.event_id, e.parent_id, e.child_id, e.mass_g).where(in_ancestry(e.child_id, counted, [root]))
             .order_by(e.child_id, e.parent_id, e.event_id)).all()
         node_rows = connection.execute(
             select(n.node_id, n.kind, n.created_event_id, n.created_type, n.created_by, n.created_at, n.mass_g,
                    n.declared_fineness, n.pit_id, n.gtin, n.serial, n.holder_id, n.assay_fineness, t.pits.c.site_id)
             .select_from(t.nodes.outerjoin(t.pits, t.pits.c.pit_id == n.pit_id))
-            .where(in_ancestry(n.node_id, t.edges, [root])).order_by(n.node_id)).all()
+            .where(in_ancestry(n.node_id, counted, [root])).order_by(n.node_id)).all()
         rows = [tuple(row) for row in node_rows]
         facts: dict[str, NodeFacts] = {}
         for (node_id, kind, _, created_type, _, _, mass_g, declared, _, _, _, _, assayed, site_id) in rows:
@@ -148,9 +150,12 @@ class ProvenanceView:
         return {"sites": sites, "basis": basis}
 
     def _timeline(self, connection: Connection, root: str, sees_restricted: bool, raw: bool) -> Any:
-        subjects = select(t.event_subjects.c.event_id).where(in_ancestry(t.event_subjects.c.subject_id, t.edges, [root]))
+        # the steps of its history that count: a refused claim is evidence (``/v1/findings``), not history
+        subjects = (select(t.event_subjects.c.event_id)
+                    .where(in_ancestry(t.event_subjects.c.subject_id, t.counted_edges(), [root])))
         rows = connection.execute(select(t.events.c.served, t.events.c.served_public)
-                                  .where(t.events.c.event_id.in_(subjects)).order_by(t.events.c.sort_key)).all()
+                                  .where(t.events.c.event_id.in_(subjects), t.events.c.event_id.not_in(t.refused_events()))
+                                  .order_by(t.events.c.sort_key)).all()
         return self._events_out(rows, sees_restricted, raw)
 
     @staticmethod
@@ -172,22 +177,25 @@ class ProvenanceView:
                 return None
             graph = self._ancestry_graph(connection, lot_id)
             origin = self._origin(connection, graph, lot_id, sees_restricted)
+            counted = t.counted_edges()
             consumed = connection.execute(
-                select(t.edges.c.child_id, t.edges.c.mass_g, t.edges.c.event_id).where(t.edges.c.parent_id == lot_id)
-                .order_by(t.edges.c.event_id)
+                select(counted.c.child_id, counted.c.mass_g, counted.c.event_id).where(counted.c.parent_id == lot_id)
+                .order_by(counted.c.event_id)
             ).all()
             inputs = [edge for edge in graph["edges"] if edge["to"] == lot_id]
             transfers = [dict(r) for r in connection.execute(
                 select(t.transfers.c.event_id, t.transfers.c.from_id, t.transfers.c.to_id, t.transfers.c.mass_g,
                        t.transfers.c.price_per_g, t.transfers.c.currency, t.transfers.c.occurred_at)
-                .where(t.transfers.c.lot_id == lot_id).order_by(t.transfers.c.sort_key)).mappings()]
+                .where(t.transfers.c.lot_id == lot_id, t.transfers.c.event_id.not_in(t.refused_events()))
+                .order_by(t.transfers.c.sort_key)).mappings()]
             receipts = [dict(r) for r in connection.execute(
                 select(t.receipts.c.event_id, t.receipts.c.mass_g, t.receipts.c.recorded_by, t.receipts.c.occurred_at)
                 .where(t.receipts.c.lot_id == lot_id).order_by(t.receipts.c.sort_key)).mappings()]
             exports = [dict(r) for r in connection.execute(
                 select(t.exports.c.event_id, t.exports.c.export_permit, t.exports.c.destination_country,
                        t.exports.c.recorded_by, t.exports.c.occurred_at)
-                .where(t.exports.c.lot_id == lot_id).order_by(t.exports.c.occurred_at)).mappings()]
+                .where(t.exports.c.lot_id == lot_id, t.exports.c.event_id.not_in(t.refused_events()))
+                .order_by(t.exports.c.occurred_at)).mappings()]
             miners = connection.execute(
                 select(t.production_miners.c.miner_id).where(t.production_miners.c.lot_id == lot_id)
                 .order_by(t.production_miners.c.miner_id)).scalars().all()

@@ -1,19 +1,47 @@
 """Registry events: who and where (organisations, mine sites, pits, miners, inspections)."""
 from __future__ import annotations
 
+import re
+
+from marshmallow import ValidationError, fields, validate
+
 from events.catalogue.base import DataSchema
 from events.catalogue.vocabulary import GENDERS, ORGANISATION_ROLES, PIT_STATUSES, WORK_ROLES
 from events.fields import Country, Count, Flag, Identifier, Number, OneOf, Sha256, Text, Year
 
 
+#: a GS1 company prefix: 6 to 12 ASCII digits (matched against a GTIN's GTIN-13 form)
+GS1_PREFIX_PATTERN = re.compile(r"[0-9]{6,12}")
+
+
+class Gs1CompanyPrefix(fields.String):
+    """A GS1 company prefix as a string of 6 to 12 ASCII digits."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"pattern": f"^{GS1_PREFIX_PATTERN.pattern}$"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Not a string.")
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not GS1_PREFIX_PATTERN.fullmatch(text):
+            raise ValidationError("Not a GS1 company prefix (6 to 12 digits).")
+        return text
+
+
 class OrganizationRegistered(DataSchema):
-    """An organisation of the chain (cooperative, exporter, refiner, ...) and its country."""
+    """An organisation of the chain (cooperative, exporter, refiner, ...) and its country.
+
+    ``gs1_company_prefixes``: the GS1 company prefixes the organisation licenses; a GTIN on its
+    pieces must start with one of them (else the checks raise ``gtin_not_owned``).
+    """
 
     stream_field = "org_id"
     org_id = Identifier(required=True)
     name = Text(required=True, max_length=200)
     role = OneOf(ORGANISATION_ROLES, required=True)
     country = Country(required=True)
+    gs1_company_prefixes = fields.List(Gs1CompanyPrefix(), validate=validate.Length(min=1, max=100))
 
 
 class SiteRegistered(DataSchema):

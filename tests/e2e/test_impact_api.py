@@ -218,6 +218,7 @@ def test_a_piece_from_fewer_than_five_miners_hides_what_they_were_paid_from_a_bu
     from tests.impact_story import at
     events = [
         f.merge("coop-b", {"lot-b-0": 5.0, "lot-b-1": 5.0}, at=at("2026-02-20")),
+        f.hand_over("coop-b", "coop-mambasa", "atelier", 10.0, at=at("2026-02-25")),
         f.manufacture("pendant-b", {"coop-b": 2.0}, mass_g=2.4, fineness=0.75, at=at("2026-03-01")),
         f.event("product.sold", {"product_id": "pendant-b", "price": "400.00", "currency": "USD"},
                 recorded_by="atelier", at=at("2026-04-03")),

@@ -29,7 +29,9 @@ def test_the_openapi_document_is_served_as_committed(client):
 
 def test_the_docs_page_loads_swagger_ui_from_this_server(client):
     page = client.get("/docs").get_data(as_text=True)
-    assert 'src="/docs/assets/swagger-ui-bundle.js"' in page and 'url: "/openapi.yaml"' in page
+    assert 'src="/docs/assets/swagger-ui-bundle.js"' in page and 'data-document="/openapi.yaml"' in page
+    starter = client.get("/static/docs.js")
+    assert starter.status_code == 200 and "root.dataset.document" in starter.get_data(as_text=True)
     assert "http://" not in page and "https://" not in page  # no CDN
     script = client.get("/docs/assets/swagger-ui-bundle.js")
     assert script.status_code == 200 and "javascript" in script.mimetype and len(script.get_data()) > 500_000

@@ -45,7 +45,8 @@ def test_the_lineage_has_grams_on_every_edge(client, buyer_key, ring_chain):
 
 def test_the_timeline_holds_every_event_of_the_ancestry_with_verifiable_hashes(client, buyer_key, ring_chain):
     timeline = client.get("/v1/products/ring-1/provenance", headers=bearer(buyer_key)).get_json()["timeline"]
-    custody = [e for e in ring_chain if e["type"] in ("production.recorded", "lots.merged", "lot.refined", "product.manufactured")]
+    custody = [e for e in ring_chain if e["type"] in ("production.recorded", "lots.merged", "lot.transferred",
+                                                      "lot.refined", "product.manufactured")]
     assert [e["event_id"] for e in timeline] == [e["event_id"] for e in custody]
     for served in timeline:
         submitted = {k: v for k, v in served.items() if k not in ("recorded_at", "position", "hash", "attested_by")}
@@ -60,7 +61,8 @@ def test_restricted_fields_never_reach_a_buyer(client, buyer_key, admin_key, rin
 
 def test_coordinates_are_shown_to_an_admin(client, admin_key, platform):
     events = [f.site("site-a", latitude=1.54, longitude=30.27), f.pit("pit-a", "site-a"),
-              f.production("lot-a", "pit-a", 10.0, 0.9), f.manufacture("ring-1", {"lot-a": 5.0}, mass_g=6.0)]
+              f.production("lot-a", "pit-a", 10.0, 0.9), f.hand_over("lot-a", "coop-mambasa", "atelier", 10.0),
+              f.manufacture("ring-1", {"lot-a": 5.0}, mass_g=6.0)]
     client.post("/v1/events", json={"events": events}, headers=bearer(admin_key))
     platform.catch_up()
     buyer = platform.keys.create("atelier", "manufacturer")

@@ -32,7 +32,9 @@ def women_and_men_chain() -> list[dict]:
         f.transfer("lot-b", "miner-000", "coop-mambasa", 75.0),
         f.merge("coop-1", {"lot-a": 100.0, "lot-b": 75.0}),
         f.assay("coop-1", 0.86),
+        f.hand_over("coop-1", "coop-mambasa", "refiner-x", 175.0),
         f.refine({"coop-1": 175.0}, {"bar-1": (149.85, 0.999)}),
+        f.hand_over("bar-1", "refiner-x", "atelier", 149.85),
         f.manufacture("ring-1", {"bar-1": 7.5}, mass_g=10.0, fineness=0.75),
     ]
 

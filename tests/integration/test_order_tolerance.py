@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -19,7 +20,8 @@ from tests.readmodel import dump_tables
 
 
 def busy_chain() -> list[dict]:
-    """Two sites, productions, transfers, a merge, a split, an assay, refining with outside gold, two pieces."""
+    """Two sites, productions, transfers, a merge, a split, an assay, refining with outside gold, two pieces,
+    a piece passed on to a shop; and attacks by other organisations that must change nothing."""
     events = [f.site("site-a"), f.site("site-b"), f.pit("pit-a", "site-a"), f.pit("pit-b", "site-b"),
               f.miner("m-1", "site-a"), f.miner("m-2", "site-b", gender="male")]
     for i in range(4):
@@ -28,19 +30,41 @@ def busy_chain() -> list[dict]:
     events += [
         f.merge("coop-1", {f"lot-{i}": 10.0 + i for i in range(4)}),
         f.assay("coop-1", 0.87),
-        f.transfer("coop-1", "coop-mambasa", "exporter", 46.0),
-        f.split("coop-1", {"coop-1a": 30.0, "coop-1b": 16.0}),
-        f.transfer("outside-1", "recycler", "refiner-x", 20.0),
+        f.hand_over("coop-1", "coop-mambasa", "exporter", 46.0),
+        f.split("coop-1", {"coop-1a": 30.0, "coop-1b": 16.0}, recorded_by="exporter"),
+        f.hand_over("coop-1a", "exporter", "refiner-x", 30.0),
+        f.hand_over("outside-1", "recycler", "refiner-x", 20.0),
         f.refine({"coop-1a": 30.0, "outside-1": 20.0}, {"bar-1": (20.0, 0.9999), "bar-2": (20.0, 0.9999)}),
-        f.transfer("bar-2", "refiner-x", "atelier", 20.0),
+        f.hand_over("bar-1", "refiner-x", "atelier", 20.0),
+        f.hand_over("bar-2", "refiner-x", "atelier", 20.0),
+        f.hand_over("coop-1b", "exporter", "atelier", 16.0),
         f.manufacture("ring-1", {"bar-1": 3.0}, mass_g=4.0),
         f.manufacture("pendant-1", {"bar-2": 1.5, "coop-1b": 1.0}, mass_g=3.0),
         f.event("product.sold", {"product_id": "ring-1", "price": "450.00", "currency": "EUR"}, recorded_by="atelier"),
+        f.hand_over("pendant-1", "atelier", "shop-y", 3.0),
+        f.event("product.sold", {"product_id": "pendant-1", "price": "390.00", "currency": "EUR"}, recorded_by="shop-y"),
+        # attacks, recorded later by the server's clock (however they are dated), by other organisations
+        *ATTACKS,
     ]
     return events
 
 
+#: a second cooperative re-registers a site elsewhere, makes a fake ring back-dated to 2020 and
+#: sells a piece it never held; a thief hands over a bar it never had
+ATTACKS = [
+    f.event("site.registered", {"site_id": "site-a", "name": "Bahnhofstrasse", "country": "CH", "region": "Zurich",
+                                "mineral": "gold"}, recorded_by="coop-other"),
+    f.event("product.manufactured", {"product_id": "ring-1", "inputs": [{"lot_id": "scrap-9", "mass_g": 3.0}],
+                                     "mass_g": 4.0, "fineness": 0.375, "description": "Brass ring, gold-plated"},
+            recorded_by="coop-other", at=datetime(2020, 1, 1, tzinfo=timezone.utc)),
+    f.event("product.sold", {"product_id": "ring-1", "price": "999999.00", "currency": "EUR"}, recorded_by="shop-x"),
+    f.transfer("bar-1", "refiner-x", "thief", 20.0, recorded_by="thief"),
+]
+
+
 CHAIN = busy_chain()
+RECORDED_AT = {envelope["event_id"]: f"2026-03-02T00:{index // 60:02d}:{index % 60:02d}Z"
+               for index, envelope in enumerate(CHAIN)}
 STREAMS: dict[str, list[dict]] = defaultdict(list)
 for envelope in CHAIN:
     STREAMS[prepare(envelope).stream_id].append(envelope)
@@ -63,7 +87,9 @@ def project(order: list[dict], engine=None, batch_size: int = 1):
 
 def _recorded(position: int, envelope: dict) -> RecordedEvent:
     new = prepare(envelope)
-    return RecordedEvent(position, new.event_id, new.type, new.stream_id, "2026-03-02T00:00:00Z", new.hash, new.body)
+    # the server's clock stamps an event once, when it is captured: a property of the event, not of the
+    # order a projector later reads it in (here: its place in the story, so the attacks come last)
+    return RecordedEvent(position, new.event_id, new.type, new.stream_id, RECORDED_AT[new.event_id], new.hash, new.body)
 
 
 def strip_positions(value):
@@ -123,6 +149,19 @@ def test_the_reference_itself_is_sound():
     assert None in shares and "site-a" in shares and "site-b" in shares
     assert abs(sum(shares.values()) - 1) < 1e-6
     assert len(ring["timeline"]) > 10
+
+
+def test_the_attacks_in_the_reference_change_nothing():
+    ring, pendant = REFERENCE_VIEWS["ring-1"], REFERENCE_VIEWS["pendant-1"]
+    [site_a] = [entry for entry in ring["origin"] if entry["site_id"] == "site-a"]
+    assert site_a["country"] == "CD" and site_a["region"] == "Ituri"
+    assert ring["product"]["manufactured_by"] == "atelier" and ring["product"]["fineness"] == 0.75
+    assert [sale["recorded_by"] for sale in ring["product"]["sales"]] == ["atelier"]
+    assert [sale["recorded_by"] for sale in pendant["product"]["sales"]] == ["shop-y"]
+    assert pendant["product"]["holder_id"] == "shop-y"
+    attacks = {envelope["event_id"] for envelope in ATTACKS}
+    assert not attacks & {event["event_id"] for event in ring["timeline"]}
+    assert "scrap-9" not in {node["id"] for node in ring["lineage"]["nodes"]}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -139,7 +139,8 @@ def test_two_runners_of_one_projector_never_apply_the_same_batch(platform):
 def ring_chain(name: str) -> list[dict]:
     """A small supply chain from a pit of its own to the ring ``ring-NAME``."""
     return [f.site(f"site-{name}"), f.pit(f"pit-{name}", f"site-{name}"),
-            f.production(f"lot-{name}", f"pit-{name}", 50.0, 0.9), f.transfer(f"lot-{name}", "m-1", "coop", 50.0),
+            f.production(f"lot-{name}", f"pit-{name}", 50.0, 0.9),
+            f.hand_over(f"lot-{name}", "coop-mambasa", "atelier", 50.0),
             f.manufacture(f"ring-{name}", {f"lot-{name}": 5.0}, mass_g=6.0)]
 
 

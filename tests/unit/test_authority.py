@@ -87,3 +87,48 @@ def test_the_verdict_does_not_depend_on_the_order_steps_arrive_in(story, random)
     shuffled = list(story)
     random.shuffle(shuffled)
     assert custody(shuffled) == custody(story)
+
+
+# -- the claims an event makes, and GS1 owners -------------------------------------------------
+from consumers.authority import gtin_owned_by, gtin_owner  # noqa: E402
+from consumers.lineage.custody import custody_claims  # noqa: E402
+from consumers.lineage.graph import lineage_facts  # noqa: E402
+from tests import factories as f  # noqa: E402
+
+
+def claims_of(envelope: dict) -> set[tuple]:
+    return {(c["item_id"], c["kind"], c["organisation"], c["to_id"])
+            for c in custody_claims(lineage_facts(envelope), envelope["data"], at(1))}
+
+
+def test_each_custody_step_claims_what_it_creates_hands_over_or_uses():
+    assert claims_of(f.merge("coop-1", {"lot-1": 4.0, "lot-2": 6.0})) == {
+        ("coop-1", "create", "coop-mambasa", None), ("lot-1", "consume", "coop-mambasa", None),
+        ("lot-2", "consume", "coop-mambasa", None)}
+    assert claims_of(f.refine({"coop-1": 10.0}, {"bar-1": (9.0, 0.9999)})) == {
+        ("coop-1", "consume", "refiner-x", None), ("bar-1", "create", "refiner-x", None)}  # not its own hub node
+    assert claims_of(f.hand_over("ring-1", "atelier", "shop", 4.0)) == {("ring-1", "transfer", "atelier", "shop")}
+    sale = f.event("product.sold", {"product_id": "ring-1"}, recorded_by="shop")
+    assert claims_of(sale) == {("ring-1", "consume", "shop", None)}
+    export = f.event("lot.exported", {"lot_id": "coop-1", "export_permit": "P", "destination_country": "CH"})
+    assert claims_of(export) == {("coop-1", "consume", "coop-mambasa", None)}
+    assert claims_of(f.assay("coop-1", 0.9)) == set()  # measuring is no custody step
+
+
+def test_a_gtin_belongs_to_the_longest_declared_prefix_it_starts_with():
+    prefixes = {"atelier": ["376012345"], "big-brand": ["3760"], "us-maker": ["0614141"]}
+    assert gtin_owner("03760123450010", prefixes) == "atelier"  # GTIN-14: its indicator digit is no part of it
+    assert gtin_owner("3760999000017", prefixes) == "big-brand"
+    assert gtin_owner("614141000036", prefixes) == "us-maker"  # a GTIN-12 (UPC) with the GS1 US prefix
+    assert gtin_owner("4006381333931", prefixes) is None
+    assert gtin_owner("3760123450010", {"b": ["376012345"], "a": ["376012345"]}) == "a"  # the same, any order
+    assert gtin_owned_by("03760123450010", ["376012345"]) and not gtin_owned_by("03760123450010", [])
+
+
+def test_an_organisation_may_declare_gs1_company_prefixes_of_6_to_12_ascii_digits():
+    from events.catalogue.registry import OrganizationRegistered
+    base = {"org_id": "atelier", "name": "Atelier", "role": "manufacturer", "country": "FR"}
+    assert OrganizationRegistered().validate(base) == {}  # optional
+    assert OrganizationRegistered().validate({**base, "gs1_company_prefixes": ["376012", "376012345678"]}) == {}
+    for wrong in (["37601"], ["3760123456789"], ["٣٧٦٠١٢٣"], [376012], []):
+        assert "gs1_company_prefixes" in OrganizationRegistered().validate({**base, "gs1_company_prefixes": wrong}), wrong

@@ -1,0 +1,197 @@
+"""Attacks with ordinary keys: each organisation records only for itself, with a key of a role allowed to
+record the event type; each attack now changes nothing of the honest record and leaves a finding.
+
+Runs through the API on the SQLite log with read models on SQLite and on PostgreSQL; one story runs
+end to end on Kafka with PostgreSQL too (``test_on_kafka_*``).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from composition.bootstrap import build_platform
+from tests import factories as f
+from tests.conftest import bearer
+
+RING = "LUMEN-RING-0005"
+GTIN, SERIAL = "03760123450010", "000005"
+ROLES = {"coop-mambasa": "cooperative", "refiner-x": "refiner", "atelier": "manufacturer",
+         "coop-other": "cooperative", "maker-other": "manufacturer", "shop-x": "retailer"}
+COUNTRIES = {"coop-mambasa": "CD", "coop-other": "CD", "refiner-x": "CH"}
+BACK_THEN = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+def honest_story() -> list[dict]:
+    """From the Mabanga pit to a ring of Atelier Lumen, each step recorded by the organisation that did it."""
+    orgs = [f.organisation(org, role, COUNTRIES.get(org, "FR"),
+                           **({"gs1_company_prefixes": ["376012345"]} if org == "atelier" else {}))
+            for org, role in ROLES.items()]
+    site = f.event("site.registered", {"site_id": "site-mabanga", "name": "Mabanga", "country": "CD", "region": "Ituri",
+                                       "mineral": "gold"})
+    return [
+        *orgs, site, f.pit("pit-a", "site-mabanga"), f.miner("m-1", "site-mabanga"),
+        f.miner("m-2", "site-mabanga", gender="male"),
+        f.production("lot-1", "pit-a", 40.0, 0.85, miners=("m-1",)),
+        f.production("lot-2", "pit-a", 60.0, 0.88, miners=("m-2",)),
+        f.merge("coop-1", {"lot-1": 40.0, "lot-2": 60.0}),
+        f.event("lot.exported", {"lot_id": "coop-1", "export_permit": "CEEC-2026-7", "destination_country": "CH"}),
+        f.hand_over("coop-1", "coop-mambasa", "refiner-x", 100.0),
+        f.refine({"coop-1": 100.0}, {"bar-1": (86.0, 0.9999)}),
+        f.hand_over("bar-1", "refiner-x", "atelier", 86.0),
+        f.event("product.manufactured", {"product_id": RING, "gtin": GTIN, "serial": SERIAL,
+                                         "description": "Ituri gold ring, 18 ct", "inputs": [{"lot_id": "bar-1", "mass_g": 3.0}],
+                                         "mass_g": 4.0, "fineness": 0.75}, recorded_by="atelier"),
+        f.event("product.sold", {"product_id": RING, "price": "450.00", "currency": "EUR"}, recorded_by="atelier"),
+    ]
+
+
+def fake_site() -> dict:
+    """A second cooperative registers the ring's site as a street in Zurich."""
+    return f.event("site.registered", {"site_id": "site-mabanga", "name": "Bahnhofstrasse", "country": "CH",
+                                       "region": "Zurich", "mineral": "gold"}, recorded_by="coop-other")
+
+
+def fake_ring() -> dict:
+    """Another maker records the ring's making, back-dated to 2020, from its own brass."""
+    return f.event("product.manufactured", {
+        "product_id": RING, "description": "Brass ring, gold-plated", "inputs": [{"lot_id": "brass-1", "mass_g": 3.0}],
+        "mass_g": 4.0, "fineness": 0.375}, recorded_by="maker-other", at=BACK_THEN)
+
+
+def fake_label() -> dict:
+    """Another maker records a piece of its own with the ring's GTIN and serial, back-dated to 2020."""
+    return f.event("product.manufactured", {
+        "product_id": "FAKE-RING-1", "gtin": GTIN, "serial": SERIAL, "description": "Brass ring, gold-plated",
+        "inputs": [{"lot_id": "brass-2", "mass_g": 3.0}], "mass_g": 4.0, "fineness": 0.375},
+        recorded_by="maker-other", at=BACK_THEN)
+
+
+def fake_sale() -> dict:
+    """A retailer that never held the ring sells it for 999,999 EUR."""
+    return f.event("product.sold", {"product_id": RING, "price": "999999.00", "currency": "EUR"}, recorded_by="shop-x")
+
+
+class Organisations:
+    """One API key per organisation, of its own role; each posts only what it records itself."""
+
+    def __init__(self, platform, client):
+        self.client = client
+        self.keys = {"admin": platform.keys.create("oretrail-admin", "admin")}
+        self.keys.update({org: platform.keys.create(org, role) for org, role in ROLES.items()})
+
+    def record(self, events: list[dict]) -> None:
+        runs: list[list[dict]] = []
+        for event in events:  # consecutive events of one organisation go in one batch, with its key
+            if runs and runs[-1][0]["recorded_by"] == event["recorded_by"]:
+                runs[-1].append(event)
+            else:
+                runs.append([event])
+        for run in runs:
+            response = self.client.post("/v1/events", json={"events": run}, headers=bearer(self.keys[run[0]["recorded_by"]]))
+            assert response.status_code == 200, response.get_data(as_text=True)
+
+    def get(self, path: str, as_: str = "admin"):
+        response = self.client.get(path, headers=bearer(self.keys[as_]))
+        return response
+
+
+@pytest.fixture
+def chain(platform, client):
+    organisations = Organisations(platform, client)
+    organisations.record(honest_story())
+    platform.catch_up()
+    return organisations
+
+
+def open_findings(chain, kind: str, subject: str) -> list[dict]:
+    body = chain.get(f"/v1/findings?status=open&kind={kind}&subject={subject}").get_json()
+    return body["items"] if "items" in body else body["findings"]
+
+
+def snapshot(chain) -> dict:
+    """What a buyer, a consumer and the miners' cooperative see of the ring."""
+    provenance = chain.get(f"/v1/products/{RING}/provenance").get_json()
+    return {
+        "product": provenance["product"],
+        "origin": provenance["origin"],
+        "lineage": provenance["lineage"],
+        "timeline": [event["event_id"] for event in provenance["timeline"]],
+        "payouts": chain.get("/v1/payouts?cooperative_id=coop-mambasa").get_json(),
+        "link": chain.client.get(f"/01/{GTIN}/21/{SERIAL}").headers.get("Location"),
+    }
+
+
+def test_the_honest_story_is_clear(chain):
+    before = snapshot(chain)
+    assert before["product"]["manufactured_by"] == "atelier" and before["origin"][0]["country"] == "CD"
+    assert before["link"].endswith(f"/p/{RING}")
+    found = chain.get("/v1/findings?status=open").get_json()
+    assert found["total"] == 0, found
+    assert chain.get(f"/v1/products/{RING}/due-diligence").get_json()["status"] == "clear"
+
+
+@pytest.mark.parametrize("attack, kind, subject", [
+    (fake_site, "conflicting_claim", "site-mabanga"),
+    (fake_ring, "conflicting_claim", RING),
+    (fake_label, "gtin_not_owned", "FAKE-RING-1"),
+    (fake_sale, "not_holder", RING),
+], ids=["site_moved_to_zurich", "ring_made_again_in_2020", "gtin_and_serial_taken", "sale_by_a_shop_that_never_held_it"])
+def test_an_attack_changes_nothing_and_leaves_a_finding(chain, platform, attack, kind, subject):
+    before = snapshot(chain)
+    lie = attack()
+    chain.record([lie])
+    platform.catch_up()
+    assert snapshot(chain) == before
+    [finding] = open_findings(chain, kind, subject)
+    assert lie["event_id"] in finding["proof"]
+
+
+def test_a_moved_site_flags_the_ring_and_asks_for_attention_but_its_origin_stands(chain, platform):
+    chain.record([fake_site()])
+    platform.catch_up()
+    provenance = chain.get(f"/v1/products/{RING}/provenance").get_json()
+    assert [(o["name"], o["country"], o["region"]) for o in provenance["origin"]] == [("Mabanga", "CD", "Ituri")]
+    assert "conflicting_claim" in {flag["kind"] for flag in provenance["flags"]}
+    assert provenance["due_diligence"]["status"] == "attention"
+    page = chain.client.get(f"/p/{RING}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Zurich" not in page and "Ituri" in page
+
+
+def test_a_fake_sale_owes_the_miners_nothing_and_is_no_sale_of_the_ring(chain, platform):
+    chain.record([fake_sale()])
+    platform.catch_up()
+    ledger = chain.get("/v1/payouts?cooperative_id=coop-mambasa").get_json()
+    assert "999999" not in str(ledger)
+    sales = chain.get(f"/v1/products/{RING}/provenance").get_json()["product"]["sales"]
+    assert [sale["recorded_by"] for sale in sales] == ["atelier"]
+    [finding] = open_findings(chain, "not_holder", RING)
+    assert finding["detail"]["holder"] == "atelier" and finding["detail"]["recorded_by"] == "shop-x"
+
+
+def test_a_piece_passed_on_to_a_shop_is_the_shops_to_sell(chain, platform):
+    chain.record([f.hand_over(RING, "atelier", "shop-x", 4.0),
+                  f.event("product.sold", {"product_id": RING, "price": "520.00", "currency": "EUR"}, recorded_by="shop-x")])
+    platform.catch_up()
+    product = chain.get(f"/v1/products/{RING}/provenance").get_json()["product"]
+    assert product["holder_id"] == "shop-x"
+    assert [sale["recorded_by"] for sale in product["sales"]] == ["atelier", "shop-x"]
+    assert chain.get("/v1/findings?status=open&kind=not_holder").get_json()["total"] == 0
+
+
+def test_on_kafka_every_attack_changes_nothing_and_leaves_its_finding(kafka_settings):
+    """End to end on a Kafka log (read models on the test's backend: SQLite and PostgreSQL)."""
+    platform = build_platform(kafka_settings)
+    try:
+        chain = Organisations(platform, platform.create_app().test_client())
+        chain.record(honest_story())
+        platform.catch_up()
+        before = snapshot(chain)
+        chain.record([fake_site(), fake_ring(), fake_label(), fake_sale()])
+        platform.catch_up()
+        assert snapshot(chain) == before
+        for kind, subject in (("conflicting_claim", "site-mabanga"), ("conflicting_claim", RING),
+                              ("gtin_not_owned", "FAKE-RING-1"), ("not_holder", RING)):
+            assert open_findings(chain, kind, subject), (kind, subject)
+    finally:
+        platform.close()
