@@ -35,6 +35,16 @@ class Reason(Schema):
     message = fields.String(required=True)
 
 
+class RefusedResolution(Schema):
+    """A ``risk.resolved`` that does not count: by the flag's subject, or by someone not entitled."""
+
+    event_id = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+    resolution = fields.String(required=True)
+    resolved_at = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"enum": ["self_resolution", "unauthorised_resolution"]})
+
+
 class Risk(Schema):
     """An OECD Annex II risk on a subject of the ancestry, and how it was handled."""
 
@@ -50,6 +60,11 @@ class Risk(Schema):
     hash = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": list(RISK_STATUSES)})
     resolution = fields.Dict(allow_none=True, required=True)
+    refused_resolutions = fields.List(fields.Nested(RefusedResolution), required=True, metadata={
+        "description": "Resolutions that do not count (they leave the risk as it was) and why"})
+    conflicting_raisings = fields.List(fields.String(), required=True, metadata={
+        "description": "Event ids of risk.flagged events that reused this flag_id on another subject or "
+                       "by another organisation: they change nothing"})
 
 
 class Refining(Schema):

@@ -89,7 +89,8 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
     return AppContext(
         settings=settings,
         keys=keys,
-        capture=MeteredCapture(CaptureService(log, settings.max_events_per_request), metrics),
+        capture=MeteredCapture(CaptureService(log, settings.max_events_per_request,
+                                              flag_raisings=views.diligence.flag_raisings), metrics),
         provenance=views.provenance,
         readiness=readiness,
         blueprints=audience_blueprints(views, settings, metrics),

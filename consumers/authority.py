@@ -148,3 +148,93 @@ def gtin_owned_by(gtin: str, declared: Iterable[str]) -> bool:
     """Whether the GTIN starts with one of ``declared`` (an organisation's GS1 company prefixes)."""
     digits = gtin_company_digits(gtin)
     return any(digits.startswith(prefix) for prefix in declared)
+
+
+# -- red flags ---------------------------------------------------------------------------------
+#: the roles whose keys may resolve any flag (besides the organisation that raised it)
+RESOLVING_ROLES = frozenset({"auditor", "admin"})
+#: why a resolution does not count: by the flag's own subject, or by someone not entitled to resolve it
+ResolutionRefusal = Literal["self_resolution", "unauthorised_resolution"]
+
+
+@dataclass(frozen=True)
+class FlagClaim:
+    """One ``risk.flagged`` (or an inspection's automatic risk) naming a ``flag_id``."""
+
+    event_id: str
+    raised_by: str
+    subject_id: str
+    recorded_at: str
+    #: field time in UTC (``sort_key`` without its event id): flags and resolutions of one instant
+    #: are ordered by cause (the flag first), never by event id
+    moment: str
+
+
+@dataclass(frozen=True)
+class ResolutionClaim:
+    """One ``risk.resolved`` naming a ``flag_id``, with the role of the key that recorded it."""
+
+    event_id: str
+    recorded_by: str
+    #: ``attested_by.role``; None for an event logged before attestation existed
+    attested_role: str | None
+    moment: str
+
+
+@dataclass
+class FlagVerdict:
+    """What counts of a flag's claims: who raised it on what, whether it is open, what was refused."""
+
+    defining: FlagClaim | None = None
+    #: the event id of the counted resolution closing the flag; None while the flag is open
+    resolved_by: str | None = None
+    #: other flags reusing the id (another subject or another flagger): they change nothing
+    conflicting: tuple[str, ...] = ()
+    #: resolutions that do not count: event_id -> why
+    refused: dict[str, ResolutionRefusal] = field(default_factory=dict)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the risk is open (raised, and not resolved since its latest counted raising)."""
+        return self.defining is not None and self.resolved_by is None
+
+
+def resolution_refusal(flag: FlagClaim, resolution: ResolutionClaim) -> ResolutionRefusal | None:
+    """Why ``resolution`` may not close ``flag``, or None when it may.
+
+    Never the flag's subject (not even an admin recording on its behalf); otherwise the organisation
+    that raised the flag, or a key of an auditor or admin.
+    """
+    if resolution.recorded_by == flag.subject_id:
+        return "self_resolution"
+    if resolution.recorded_by == flag.raised_by or resolution.attested_role in RESOLVING_ROLES:
+        return None
+    return "unauthorised_resolution"
+
+
+def flag_verdict(flags: Iterable[FlagClaim], resolutions: Iterable[ResolutionClaim]) -> FlagVerdict:
+    """Decide a flag from every claim naming its id, the same for any arrival order.
+
+    The flag is defined by the first ``risk.flagged`` the platform recorded (server clock): a later
+    one by the same organisation on the same subject raises it again; any other reuse of the id
+    conflicts and counts for nothing. Counted raisings and resolutions are then replayed in field
+    time; at one instant a resolution comes after the raising it answers.
+    """
+    flags = list(flags)
+    if not flags:  # resolutions of a flag not (yet) seen: nothing to judge them against
+        return FlagVerdict()
+    defining = min(flags, key=lambda claim: (claim.recorded_at, claim.event_id))
+    counted = [claim for claim in flags
+               if (claim.raised_by, claim.subject_id) == (defining.raised_by, defining.subject_id)]
+    verdict = FlagVerdict(defining=defining,
+                          conflicting=tuple(sorted(claim.event_id for claim in flags if claim not in counted)))
+    steps: list[tuple[str, int, str]] = [(claim.moment, 0, claim.event_id) for claim in counted]
+    for resolution in resolutions:
+        refusal = resolution_refusal(defining, resolution)
+        if refusal is None:
+            steps.append((resolution.moment, 1, resolution.event_id))
+        else:
+            verdict.refused[resolution.event_id] = refusal
+    _moment, rank, event_id = max(steps)
+    verdict.resolved_by = event_id if rank == 1 else None
+    return verdict

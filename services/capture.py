@@ -6,7 +6,7 @@ naming ``attested_by`` is refused like any unknown field).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from events.attestation import Attestation
 from events.envelope import NewEvent, prepare, validation_errors
@@ -21,12 +21,27 @@ def attestation_of(principal: Principal) -> Attestation:
     return Attestation(organisation=principal.org_id, role=principal.role, key_id=principal.key_id)
 
 
-class CaptureService:
-    """Turns a submitted batch into appended events, or into one clear error and nothing appended."""
+#: ``raisings(flag_ids)``: the event ids already raising each of these flag ids (a read model's view)
+FlagRaisings = Callable[[Iterable[str]], Mapping[str, set[str]]]
 
-    def __init__(self, log: EventLog, max_events: int = 1000):
+
+def _no_raisings(flag_ids: Iterable[str]) -> Mapping[str, set[str]]:
+    return {}
+
+
+class CaptureService:
+    """Turns a submitted batch into appended events, or into one clear error and nothing appended.
+
+    ``flag_raisings`` lets capture answer 409 to a ``risk.flagged`` reusing a flag id: it reads the
+    due-diligence read model, so a reuse racing the first raising's projection can still be
+    appended; the read models then count only the first raising (by the server's clock) and raise
+    a finding on the reuse.
+    """
+
+    def __init__(self, log: EventLog, max_events: int = 1000, flag_raisings: FlagRaisings = _no_raisings):
         self.log = log
         self.max_events = max_events
+        self.flag_raisings = flag_raisings
 
     def capture(self, principal: Principal, payload: Any) -> list[AppendResult]:
         """Validate and append ``{"events": [...]}`` for ``principal``.
@@ -42,6 +57,7 @@ class CaptureService:
         if errors:
             raise InvalidRequest(f"{len(errors)} field(s) are invalid; nothing was recorded.", errors)
         self._authorise(principal, raw_events)
+        self._refuse_reused_flags(raw_events)
         attested_by = attestation_of(principal)
         batch: list[NewEvent] = [prepare(raw, attested_by) for raw in raw_events]
         try:
@@ -69,6 +85,24 @@ class CaptureService:
                 {"events": [f"Longer than {self.max_events}."]},
             )
         return raw_events
+
+    def _refuse_reused_flags(self, raw_events: list[Mapping[str, Any]]) -> None:
+        """409 when a ``risk.flagged`` names a flag id another event already raised (or another of the batch)."""
+        raisings = {index: raw for index, raw in enumerate(raw_events) if raw["type"] == "risk.flagged"}
+        if not raisings:
+            return
+        known = self.flag_raisings({raw["data"]["flag_id"] for raw in raisings.values()})
+        seen: dict[str, str] = {}
+        reused: dict[str, list[str]] = {}
+        for index, raw in raisings.items():
+            flag_id, event_id = raw["data"]["flag_id"], raw["event_id"]
+            others = (known.get(flag_id, set()) | ({seen[flag_id]} if flag_id in seen else set())) - {event_id}
+            if others:
+                reused[f"events.{index}.data.flag_id"] = [
+                    f"flag {flag_id!r} was already raised (event {min(others)}); a new risk needs a new flag_id."]
+            seen.setdefault(flag_id, event_id)
+        if reused:
+            raise Conflict("A flag_id was already used; nothing was recorded.", reused)
 
     @staticmethod
     def _authorise(principal: Principal, raw_events: list[Mapping[str, Any]]) -> None:

@@ -40,7 +40,7 @@ class TooLarge(OretrailError):
 
 
 class Conflict(OretrailError):
-    """An ``event_id`` was reused for a different event."""
+    """An ``event_id`` was reused for a different event, or a ``flag_id`` for another raising."""
 
     code = "conflict"
 

@@ -6,14 +6,19 @@ record; these findings make it visible.
 - ``conflicting_claim``: an organisation registered (or created) an entity that belongs to another;
 - ``not_holder``: an organisation handed over, used or sold a lot or piece it did not hold then;
 - ``gtin_not_owned``: a piece carries a GTIN that does not start with one of its maker's GS1
-  company prefixes.
+  company prefixes;
+- ``self_resolution``: the subject of a flag recorded its resolution (it counts for nothing);
+- ``unauthorised_resolution``: a flag was resolved by someone other than its flagger, an auditor or
+  an admin (it counts for nothing);
+- ``conflicting_claim`` on a flag: a ``risk.flagged`` reused a flag id another organisation raised,
+  or named another subject (it changes nothing).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
-from consumers.authority import gtin_owned_by
+from consumers.authority import FlagClaim, ResolutionClaim, flag_verdict, gtin_owned_by
 from consumers.checks.findings import Finding
 from consumers.lineage.ownership import EntityVerdict
 
@@ -106,3 +111,42 @@ def gtin_not_owned(piece: Piece) -> list[Finding]:
         detail={"gtin": piece.gtin, "maker": piece.maker, "prefixes": list(piece.prefixes)},
         links=(piece.product_id,),
     )]
+
+
+def flag_findings(flag_id: str, raisings: list[FlagClaim], resolutions: list[ResolutionClaim]) -> list[Finding]:
+    """A finding for each raising of ``flag_id`` that conflicts with its first and each refused resolution.
+
+    Each is about the flag's subject (a reused id also about the subject it named), so the due-diligence
+    record of every piece whose ancestry holds that subject shows it.
+    """
+    verdict = flag_verdict(raisings, resolutions)
+    flag = verdict.defining
+    if flag is None:
+        return []
+    by_id = {claim.event_id: claim for claim in [*raisings, *resolutions]}
+    findings = [
+        Finding(
+            kind="conflicting_claim", subject_id=flag.subject_id, key=event_id, severity="medium",
+            message=(f"{by_id[event_id].raised_by} raised flag {flag_id} on {by_id[event_id].subject_id}, but "
+                     f"{flag.raised_by} raised it first on {flag.subject_id}; the reuse changes nothing."),
+            proof=(flag.event_id, event_id),
+            detail={"entity_kind": "flag", "flag_id": flag_id, "owner": flag.raised_by,
+                    "claimed_by": by_id[event_id].raised_by, "claimed_subject": by_id[event_id].subject_id},
+            links=tuple(sorted({flag.subject_id, by_id[event_id].subject_id})),
+        )
+        for event_id in verdict.conflicting
+    ]
+    for event_id, reason in sorted(verdict.refused.items()):
+        recorder = by_id[event_id].recorded_by
+        why = ("it is the flag's own subject" if reason == "self_resolution"
+               else f"only {flag.raised_by} (who raised it), an auditor or an admin may resolve it")
+        findings.append(Finding(
+            kind=reason, subject_id=flag.subject_id, key=event_id,
+            severity="high" if reason == "self_resolution" else "medium",
+            message=f"{recorder} recorded a resolution of flag {flag_id} on {flag.subject_id}, but {why}; "
+                    f"the resolution counts for nothing.",
+            proof=(flag.event_id, event_id),
+            detail={"flag_id": flag_id, "raised_by": flag.raised_by, "resolved_by": recorder},
+            links=(flag.subject_id,),
+        ))
+    return findings

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 KINDS = (
     "double_use", "mass_gain", "transit_discrepancy", "inactive_pit", "over_capacity",
     "unknown_actor", "custody_break", "time_order", "export_without_permit",
-    "conflicting_claim", "not_holder", "gtin_not_owned",
+    "conflicting_claim", "not_holder", "gtin_not_owned", "self_resolution", "unauthorised_resolution",
 )
 #: kinds that make a product's due-diligence status red while open
 RED_KINDS = frozenset({"double_use", "mass_gain", "custody_break"})

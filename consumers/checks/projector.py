@@ -24,6 +24,7 @@ from consumers.checks.registry import registry
 from consumers.checks.store import FactStore
 from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.projector import Projector
+from events.catalogue.diligence import inspection_flag_id, inspection_risks
 from events.log import RecordedEvent
 
 
@@ -31,12 +32,13 @@ class ChecksProjector(Projector):
     """Spots the liar: custody, mass-balance and production checks as findings with their proof."""
 
     name = "checks"
-    #: 2: who may say what (custody refusals, registry owners, GTIN owners)
-    version = 2
+    #: 2: who may say what (custody refusals, registry owners, GTIN owners); 3: who may raise and resolve a flag
+    version = 3
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
+        "risk.flagged", "risk.resolved",
     })
 
     def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005):
@@ -93,6 +95,29 @@ class ChecksProjector(Projector):
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
             handler(writes, store, event.event_id, envelope, envelope["data"], key)
+        self._flag_claims(writes, event, key)
+
+    def _flag_claims(self, writes: BatchWrites, event: RecordedEvent, key: str) -> None:
+        """Record a raising or resolution of a flag, whoever recorded it: the flag's rule decides what counts."""
+        envelope, data = event.envelope, event.envelope["data"]
+        common = {"event_id": event.event_id, "sort_key": key}
+        if event.type == "risk.flagged":
+            raised = [(data["flag_id"], data["subject_id"])]
+        elif event.type == "pit.inspected":
+            raised = [(inspection_flag_id(event.event_id, category), data["pit_id"])
+                      for category, _severity, _description in inspection_risks(data)]
+        elif event.type == "risk.resolved":
+            writes.insert_ignore(t.flag_resolutions, [{
+                **common, "flag_id": data["flag_id"], "recorded_by": envelope["recorded_by"],
+                "resolution": data["resolution"], "attested_role": event.attested_by.role if event.attested_by else None}])
+            self._pending.scopes.add(f"flag:{data['flag_id']}")
+            return
+        else:
+            return
+        writes.insert_ignore(t.flag_raisings, ({**common, "flag_id": flag_id, "subject_id": subject_id,
+                                                "raised_by": envelope["recorded_by"], "recorded_at": event.recorded_at}
+                                               for flag_id, subject_id in raised))
+        self._pending.scopes.update(f"flag:{flag_id}" for flag_id, _subject in raised)
 
     # -- what an event touches --------------------------------------------------------------
     def _lineage(self, writes: BatchWrites, facts: LineageFacts) -> None:

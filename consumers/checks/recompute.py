@@ -8,7 +8,9 @@ Scopes (units of recomputation) and their rules:
 - ``item:ID``: steps of a lot or piece outside the recorder's rights (``not_holder``, a conflicting
   creation) and a piece's GTIN not owned by its maker;
 - ``entity:KIND:ID``: registrations of an organisation, site, pit or miner by another organisation
-  than its owner.
+  than its owner;
+- ``flag:ID``: raisings of a flag id that conflict with its first, resolutions by its subject or by
+  someone not entitled to resolve it.
 
 Recomputing a scope reads only stored facts, so recomputing one more often than needed is always
 correct; the projector just tries not to.
@@ -22,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from consumers.authority import FlagClaim, ResolutionClaim
 from consumers.checks import authority as authority_rules
 from consumers.checks import balance as balance_rules
 from consumers.checks import custody, pits as pit_rules
@@ -29,6 +32,7 @@ from consumers.checks import tables as t
 from consumers.checks.findings import Finding
 from consumers.checks.registry import registry
 from consumers.checks.store import FactStore, chunks
+from consumers.lineage.graph import moment_of
 from consumers.sql import insert_ignore, upsert_many
 
 
@@ -72,6 +76,7 @@ def recompute(tx: Connection, pending: Pending, tolerances: Tolerances) -> None:
     results.update(_miner_months(store, by_kind["minermonth"]))
     results.update(_items(store, by_kind["item"]))
     results.update(_entities(tx, store, by_kind["entity"]))
+    results.update(_flags(tx, by_kind["flag"]))
     reconcile(tx, results)
 
 
@@ -99,6 +104,24 @@ def _entities(tx: Connection, store: FactStore, keys: set[str]) -> dict[str, lis
         results[f"entity:{entry.kind}:{entry.entity_id}"] = authority_rules.conflicting_registrations(
             entry, organisation_of, store.lots_from(entry.kind, entry.entity_id))
     return results
+
+
+def _flags(tx: Connection, flag_ids: set[str]) -> dict[str, list[Finding]]:
+    """Raisings of a flag id that conflict with its first, and resolutions that may not close it."""
+    if not flag_ids:
+        return {}
+    raisings: dict[str, list[FlagClaim]] = defaultdict(list)
+    resolutions: dict[str, list[ResolutionClaim]] = defaultdict(list)
+    r, s = t.flag_raisings.c, t.flag_resolutions.c
+    for chunk in chunks(flag_ids):
+        for row in tx.execute(select(t.flag_raisings).where(r.flag_id.in_(chunk))).mappings():
+            raisings[row["flag_id"]].append(FlagClaim(row["event_id"], row["raised_by"], row["subject_id"],
+                                                      row["recorded_at"], moment_of(row["sort_key"])))
+        for row in tx.execute(select(t.flag_resolutions).where(s.flag_id.in_(chunk))).mappings():
+            resolutions[row["flag_id"]].append(ResolutionClaim(row["event_id"], row["recorded_by"],
+                                                               row["attested_role"], moment_of(row["sort_key"])))
+    return {f"flag:{flag_id}": authority_rules.flag_findings(flag_id, raisings[flag_id], resolutions[flag_id])
+            for flag_id in flag_ids}
 
 
 def _lots(store: FactStore, lot_ids: set[str], tolerances: Tolerances) -> dict[str, list[Finding]]:

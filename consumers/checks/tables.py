@@ -165,6 +165,30 @@ custody = custody_tables(metadata, "chk")
 registry_claims = registry_claims_table(metadata, "chk")
 
 
+#: every raising of a flag id (reported, or an inspection's automatic risk), whoever recorded it
+flag_raisings = Table(
+    "chk_flag_raisings", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("flag_id", ID, primary_key=True),
+    Column("subject_id", ID, nullable=False),
+    Column("raised_by", ID, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+    Index("chk_flag_raisings_flag", "flag_id"),
+)
+
+#: every ``risk.resolved``, with the role of the key that recorded it (NULL before attestation existed)
+flag_resolutions = Table(
+    "chk_flag_resolutions", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("flag_id", ID, nullable=False, index=True),
+    Column("recorded_by", ID, nullable=False),
+    Column("attested_role", String(16)),
+    Column("resolution", String(16), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+)
+
+
 def ledger() -> CustodyLedger:
     """The custody ledger of the checks (claims and refusals; the checks keep no node table)."""
     return CustodyLedger(custody)

@@ -7,22 +7,15 @@ from consumers.diligence import tables as t
 from consumers.lineage.graph import sort_key
 from consumers.projector import Projector
 from consumers.sql import insert_ignore
-from events.catalogue.diligence import inspection_flag_id
+from events.catalogue.diligence import inspection_flag_id, inspection_risks
 from events.log import RecordedEvent
-
-#: what an inspection that reports a condition raises: (data field, category, severity, description)
-INSPECTION_RISKS = (
-    ("children_present", "child_labour", "high", "Children were present at the pit during an inspection."),
-    ("armed_presence", "armed_group", "high", "Armed people were present at the pit during an inspection."),
-    ("mercury_use", "environment", "medium", "Mercury was in use at the pit during an inspection."),
-)
-
 
 class DiligenceProjector(Projector):
     """Records OECD Annex II risks (reported or seen at inspections), how they were handled, and audits."""
 
     name = "diligence"
-    version = 1
+    #: 2: who may resolve a flag (the server's clock and the attesting key's role are kept)
+    version = 2
     handles = frozenset({"risk.flagged", "risk.resolved", "audit.completed", "pit.inspected"})
 
     @property
@@ -36,6 +29,8 @@ class DiligenceProjector(Projector):
         data = envelope["data"]
         key = sort_key(envelope["occurred_at"], event.event_id)
         common = {"event_id": event.event_id, "occurred_at": envelope["occurred_at"], "sort_key": key, "hash": event.hash}
+        if event.type in ("risk.flagged", "pit.inspected"):
+            common["recorded_at"] = event.recorded_at
         if event.type == "risk.flagged":
             insert_ignore(tx, t.risks, [{**common, "flag_id": data["flag_id"], "subject_id": data["subject_id"],
                                          "category": data["category"], "severity": data["severity"],
@@ -46,11 +41,12 @@ class DiligenceProjector(Projector):
                 {**common, "flag_id": inspection_flag_id(event.event_id, category), "subject_id": data["pit_id"],
                  "category": category, "severity": severity, "description": description,
                  "raised_by": envelope["recorded_by"], "automatic": True}
-                for field, category, severity, description in INSPECTION_RISKS if data.get(field)
+                for category, severity, description in inspection_risks(data)
             ])
         elif event.type == "risk.resolved":
             insert_ignore(tx, t.resolutions, [{**common, "flag_id": data["flag_id"], "resolution": data["resolution"],
-                                               "note": data["note"], "recorded_by": envelope["recorded_by"]}])
+                                               "note": data["note"], "recorded_by": envelope["recorded_by"],
+                                               "attested_role": event.attested_by.role if event.attested_by else None}])
         elif event.type == "audit.completed":
             insert_ignore(tx, t.audits, [{**common, "subject_id": data["subject_id"], "auditor": data["auditor"],
                                           "result": data["result"], "report_sha256": data.get("report_sha256"),

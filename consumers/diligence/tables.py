@@ -1,8 +1,9 @@
 """Tables of the due-diligence read model: risks raised (reported or from inspections), resolutions, audits.
 
 Rows are keyed by event id (an automatic risk by its inspection's event id and category); the
-state of a risk (open or how it was handled) is computed at query time from all its rows, so the
-tables are the same for any arrival order.
+state of a risk (open or how it was handled), which raising defines it and which resolutions count
+are decided at query time from all its rows (``consumers.authority.flag_verdict``), so the tables
+are the same for any arrival order.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ risks = Table(
     Column("description", Text, nullable=False),
     Column("raised_by", ID, nullable=False),
     Column("occurred_at", String(40), nullable=False),
+    #: when the platform recorded it (server clock): the first recorded raising defines the flag
+    Column("recorded_at", String(40), nullable=False),
     Column("sort_key", SORT, nullable=False),
     #: raised by an inspection (children, armed presence, mercury) rather than reported
     Column("automatic", Boolean, nullable=False),
@@ -38,6 +41,8 @@ resolutions = Table(
     Column("resolution", String(16), nullable=False),
     Column("note", Text, nullable=False),
     Column("recorded_by", ID, nullable=False),
+    #: the role of the key that recorded it (``attested_by.role``; NULL before attestation existed)
+    Column("attested_role", String(16)),
     Column("occurred_at", String(40), nullable=False),
     Column("sort_key", SORT, nullable=False),
     Column("hash", String(64), nullable=False),

@@ -3,14 +3,16 @@ and a product's due diligence (its ``flags`` and ``due_diligence`` sections, its
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import orjson
 from sqlalchemy import bindparam, Engine, select
 
+from consumers.authority import FlagClaim, ResolutionClaim, flag_verdict
 from consumers.checks.views import FindingsView
 from consumers.diligence import tables as t
 from consumers.diligence.record import Ancestry, ancestry_of, build_record, refinings, status_of
+from consumers.lineage.graph import moment_of
 from services.auth import Principal
 
 _CHUNK = 5000
@@ -31,41 +33,64 @@ class DiligenceView:
     def risks_for(self, subject_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Risks on these subjects, each with its state: ``open``, or ``resolved`` with how and when.
 
-        A risk flagged again after its latest resolution is open again.
+        Each flag is decided by :func:`consumers.authority.flag_verdict`: its first recorded raising
+        names its subject and flagger, a reuse of its id elsewhere changes nothing, and only the
+        flagger, an auditor or an admin (never the subject) can resolve it. The refused resolutions
+        and conflicting raisings are listed with the risk. A risk raised again after its latest
+        resolution is open again.
         """
+        wanted = set(subject_ids)
         with self.engine.connect() as connection:
             flag_ids: set[str] = set()
-            for chunk in _chunks(subject_ids):
+            for chunk in _chunks(wanted):
                 flag_ids.update(connection.execute(
                     select(t.risks.c.flag_id).where(t.risks.c.subject_id.in_(bindparam("ids", chunk, expanding=True)))).scalars())
-            flags: dict[str, dict] = {}
-            resolved: dict[str, dict] = {}
+            raisings: dict[str, list[dict]] = {}
+            resolutions: dict[str, list[dict]] = {}
             for chunk in _chunks(flag_ids):
                 for row in connection.execute(select(t.risks).where(t.risks.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
-                    if row["flag_id"] not in flags or row["sort_key"] > flags[row["flag_id"]]["sort_key"]:
-                        flags[row["flag_id"]] = dict(row)
+                    raisings.setdefault(row["flag_id"], []).append(dict(row))
                 for row in connection.execute(select(t.resolutions).where(t.resolutions.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
-                    if row["flag_id"] not in resolved or row["sort_key"] > resolved[row["flag_id"]]["sort_key"]:
-                        resolved[row["flag_id"]] = dict(row)
-        wanted = set(subject_ids)
+                    resolutions.setdefault(row["flag_id"], []).append(dict(row))
         risks = []
-        for flag_id, flag in sorted(flags.items(), key=lambda item: (item[1]["sort_key"], item[0])):
-            if flag["subject_id"] not in wanted:  # flagged again on another subject
+        for flag_id, rows in raisings.items():
+            answered = resolutions.get(flag_id, [])
+            verdict = flag_verdict([_flag_claim(row) for row in rows], [_resolution_claim(row) for row in answered])
+            defining = verdict.defining
+            if defining is None or defining.subject_id not in wanted:
                 continue
-            resolution = resolved.get(flag_id)
-            is_open = resolution is None or resolution["sort_key"] < flag["sort_key"]
+            counted = [row for row in rows if row["event_id"] not in verdict.conflicting]
+            latest = max(counted, key=lambda row: row["sort_key"])  # the latest raising: its severity and words
+            resolution = next((row for row in answered if row["event_id"] == verdict.resolved_by), None)
             risks.append({
-                "flag_id": flag_id, "subject_id": flag["subject_id"], "category": flag["category"],
-                "severity": flag["severity"], "description": flag["description"], "raised_by": flag["raised_by"],
-                "raised_at": flag["occurred_at"], "source": "inspection" if flag["automatic"] else "reported",
-                "event_id": flag["event_id"], "hash": flag["hash"], "status": "open" if is_open else "resolved",
-                "resolution": None if is_open else {
+                "flag_id": flag_id, "subject_id": defining.subject_id, "category": latest["category"],
+                "severity": latest["severity"], "description": latest["description"], "raised_by": defining.raised_by,
+                "raised_at": latest["occurred_at"], "source": "inspection" if latest["automatic"] else "reported",
+                "event_id": latest["event_id"], "hash": latest["hash"], "status": "open" if verdict.is_open else "resolved",
+                "resolution": None if resolution is None else {
                     "resolution": resolution["resolution"], "note": resolution["note"],
                     "recorded_by": resolution["recorded_by"], "resolved_at": resolution["occurred_at"],
                     "event_id": resolution["event_id"], "hash": resolution["hash"],
                 },
+                "refused_resolutions": [
+                    {"event_id": row["event_id"], "recorded_by": row["recorded_by"], "resolution": row["resolution"],
+                     "resolved_at": row["occurred_at"], "reason": verdict.refused[row["event_id"]]}
+                    for row in sorted(answered, key=lambda row: row["sort_key"]) if row["event_id"] in verdict.refused],
+                "conflicting_raisings": list(verdict.conflicting),
+                "_sort": defining.moment,
             })
+        risks.sort(key=lambda risk: (risk.pop("_sort"), risk["flag_id"]))
         return risks
+
+    def raisings(self, flag_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The event ids raising each of these flag ids (reported or by an inspection), as projected so far."""
+        found: dict[str, set[str]] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(flag_ids):
+                for flag_id, event_id in connection.execute(select(t.risks.c.flag_id, t.risks.c.event_id).where(
+                        t.risks.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))):
+                    found.setdefault(flag_id, set()).add(event_id)
+        return found
 
     def audits_for(self, subject_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Audits of these subjects, in the order they happened."""
@@ -76,6 +101,16 @@ class DiligenceView:
                     select(t.audits).where(t.audits.c.subject_id.in_(bindparam("ids", chunk, expanding=True)))).mappings()]
         audits.sort(key=lambda row: row["sort_key"])
         return [{key: value for key, value in row.items() if key != "sort_key"} for row in audits]
+
+
+def _flag_claim(row: Mapping[str, Any]) -> FlagClaim:
+    return FlagClaim(event_id=row["event_id"], raised_by=row["raised_by"], subject_id=row["subject_id"],
+                     recorded_at=row["recorded_at"], moment=moment_of(row["sort_key"]))
+
+
+def _resolution_claim(row: Mapping[str, Any]) -> ResolutionClaim:
+    return ResolutionClaim(event_id=row["event_id"], recorded_by=row["recorded_by"],
+                           attested_role=row["attested_role"], moment=moment_of(row["sort_key"]))
 
 
 def _with_timeline(provenance: dict[str, Any]) -> dict[str, Any]:
@@ -95,13 +130,19 @@ class DueDiligenceView:
     def _gather(self, provenance: dict[str, Any]) -> tuple[Ancestry, list[dict], list[dict], list[dict], dict[str, dict]]:
         """The ancestry of the product and the findings, risks, audits and refining balances on it."""
         ancestry = ancestry_of(_with_timeline(provenance))
-        findings = self.findings.for_nodes(ancestry.tainted_by)
+        # findings on the ancestry's lots and pieces, and on its organisations, sites, pits and miners
+        # (a refused resolution of a flag on them, a conflicting registration)
+        findings = self.findings.for_nodes(ancestry.tainted_by | ancestry.subjects)
         risks = self.diligence.risks_for(ancestry.subjects)
         audits = self.diligence.audits_for(ancestry.subjects)
         refining_events = [n["created_by_event"] for n in provenance["lineage"]["nodes"]
                            if n["kind"] == "refining" and n.get("created_by_event")]
         balances = self.findings.balances(refining_events)
         return ancestry, findings, risks, audits, balances
+
+    def flag_raisings(self, flag_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The event ids already raising each of these flag ids (for capture's 409 on a reused flag id)."""
+        return self.diligence.raisings(flag_ids)
 
     def section(self, product_id: str, provenance: dict[str, Any], principal: Principal) -> dict[str, Any]:
         """The ``flags`` (open findings of the ancestry) and ``due_diligence`` sections of a product's provenance."""

@@ -33,6 +33,11 @@ def sort_key(occurred_at: str, event_id: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") + "|" + event_id
 
 
+def moment_of(key: str) -> str:
+    """The instant (UTC) of a ``sort_key``, without the event id that breaks ties."""
+    return key.partition("|")[0]
+
+
 def refining_node_id(event_id: str) -> str:
     """The id of the node standing for one refining (``/`` cannot occur in client identifiers)."""
     return f"refining/{event_id}"

@@ -66,7 +66,8 @@ def build_story(provenance: dict[str, Any], organisations: dict[str, dict[str, A
     weighing = weighing_check(timeline, names)
     assay = assay_check(nodes, edges, product_id)
     gaps = custody_gaps(timeline, nodes, names, product_id)
-    flags = flag_summary(provenance.get("flags"))
+    section = provenance.get("due_diligence")
+    flags = flag_summary(provenance.get("flags"), section.get("risks") if isinstance(section, dict) else None)
     diligence = diligence_summary(provenance.get("due_diligence"))
     crowd = miner_summary(miners)
     claim = {
@@ -90,6 +91,7 @@ def build_story(provenance: dict[str, Any], organisations: dict[str, dict[str, A
         "claim": claim,
         "unknowns": unknowns(origin, weighing, assay, gaps, crowd, flags),
         "integrity": integrity(provenance.get("timeline", [])),
+        "attribution": attribution(provenance.get("timeline", [])),
     }
 
 
@@ -201,14 +203,20 @@ def custody_gaps(timeline: list[dict[str, Any]], nodes: dict[str, dict[str, Any]
     return [{"holder": a, "user": b, "count": n} for (a, b), n in sorted(gaps.items())]
 
 
-def flag_summary(flags: Any) -> dict[str, Any] | None:
-    """Open and closed red flags by category and severity (never their text or subject); None if unchecked."""
-    if flags is None:
+def flag_summary(flags: Any, risks: Any = None) -> dict[str, Any] | None:
+    """Open and closed red flags by category and severity (never their text or subject); None if unchecked.
+
+    ``flags`` are the findings of the checks, ``risks`` the OECD Annex II risks reported on the
+    piece's ancestry (the ``due_diligence`` section): an open risk is an open red flag as much as
+    an open finding is, so the page never says "no red flag is open" beside a red status.
+    """
+    if flags is None and risks is None:
         return None
     if isinstance(flags, dict):  # tolerate {"items": [...]} or {"open": [...], ...}
         flags = flags.get("items", flags.get("flags", []))
+    items = [*(flags if isinstance(flags, list) else []), *(risks if isinstance(risks, list) else [])]
     open_flags, closed = [], 0
-    for flag in flags if isinstance(flags, list) else []:
+    for flag in items:
         if not isinstance(flag, dict):
             continue
         if _is_open(flag):
@@ -322,6 +330,25 @@ def integrity(timeline: list[dict[str, Any]]) -> dict[str, Any]:
         "fingerprint": digest,
         "last_recorded": recorded[-1][:10] if recorded else None,
     }
+
+
+def attribution(timeline: list[dict[str, Any]]) -> dict[str, int]:
+    """Who recorded the steps, as far as the platform can prove it from each event's ``attested_by``.
+
+    ``own_key``: recorded with a key of the organisation named as recorder; ``on_behalf``: with
+    another key (the platform's operator entering a step for an organisation); ``unattested``:
+    logged before the platform kept the key of each event.
+    """
+    own = on_behalf = unattested = 0
+    for event in timeline:
+        attested = event.get("attested_by")
+        if not isinstance(attested, dict):
+            unattested += 1
+        elif attested.get("organisation") == event.get("recorded_by"):
+            own += 1
+        else:
+            on_behalf += 1
+    return {"steps": len(timeline), "own_key": own, "on_behalf": on_behalf, "unattested": unattested}
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -6,6 +6,20 @@ from events.catalogue.vocabulary import AUDIT_RESULTS, RESOLUTIONS, RISK_CATEGOR
 from events.fields import Identifier, OneOf, Sha256, Text
 
 
+#: what an inspection that reports a condition raises: (data field, category, severity, description)
+INSPECTION_RISKS = (
+    ("children_present", "child_labour", "high", "Children were present at the pit during an inspection."),
+    ("armed_presence", "armed_group", "high", "Armed people were present at the pit during an inspection."),
+    ("mercury_use", "environment", "medium", "Mercury was in use at the pit during an inspection."),
+)
+
+
+def inspection_risks(data: dict) -> list[tuple[str, str, str]]:
+    """The risks a ``pit.inspected`` event's ``data`` raises: ``(category, severity, description)``."""
+    return [(category, severity, description)
+            for field, category, severity, description in INSPECTION_RISKS if data.get(field)]
+
+
 def inspection_flag_id(inspection_event_id: str, category: str) -> str:
     """The ``flag_id`` of the risk a ``pit.inspected`` event raises automatically (children present:
     ``child_labour``; armed presence: ``armed_group``; mercury use: ``environment``): a

@@ -11,6 +11,7 @@ import pytest
 from composition.bootstrap import build_platform
 from tests import factories as f
 from tests.conftest import bearer
+from tests.waiting import wait_until
 
 
 @pytest.fixture(params=["embedded", "kafka"])
@@ -114,3 +115,22 @@ def test_a_client_supplied_attested_by_is_refused_and_nothing_is_recorded(deploy
     deployment.catch_up()
     assert client.get("/v1/lots/lot-y/events", headers=bearer(keys["coop"])).status_code == 404
     assert client.get("/v1/lots/lot-z/events", headers=bearer(keys["coop"])).status_code == 404
+
+
+def test_the_public_page_claims_own_keys_only_where_attested_by_matches_the_recorder(deployment, keys, ring):
+    page = ring.get("/p/ring-1", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Each of its 7 steps was recorded with the key of the organisation that did it." in page
+    assert "on an organisation" not in page
+    # the platform's operator enters the ring's sale for the maker
+    sale = f.event("product.sold", {"product_id": "ring-1", "price": "450.00", "currency": "EUR"}, recorded_by="atelier")
+    assert post(ring, keys["admin"], [sale]).status_code == 200
+    deployment.catch_up()
+
+    def page_now() -> str:
+        return ring.get("/p/ring-1", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+    # a page trusts the read models' state for up to a second (PublicPages.max_staleness_s)
+    wait_until(lambda: "Each of its" not in page_now(), 10, "the page to show the operator's step")
+    page = page_now()
+    assert "7 steps were recorded with the key of the organisation that did them." in page
+    assert "1 step was entered by the platform&#39;s operator on an organisation&#39;s behalf." in page

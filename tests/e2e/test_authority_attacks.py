@@ -17,7 +17,8 @@ from tests.conftest import bearer
 RING = "LUMEN-RING-0005"
 GTIN, SERIAL = "03760123450010", "000005"
 ROLES = {"coop-mambasa": "cooperative", "refiner-x": "refiner", "atelier": "manufacturer",
-         "coop-other": "cooperative", "maker-other": "manufacturer", "shop-x": "retailer"}
+         "coop-other": "cooperative", "maker-other": "manufacturer", "shop-x": "retailer",
+         "ngo-watch": "ngo", "audit-co": "auditor"}
 COUNTRIES = {"coop-mambasa": "CD", "coop-other": "CD", "refiner-x": "CH"}
 BACK_THEN = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
@@ -70,6 +71,18 @@ def fake_label() -> dict:
 def fake_sale() -> dict:
     """A retailer that never held the ring sells it for 999,999 EUR."""
     return f.event("product.sold", {"product_id": RING, "price": "999999.00", "currency": "EUR"}, recorded_by="shop-x")
+
+
+def armed_group_flag(flag_id: str = "flag-armed-1", subject: str = "coop-mambasa") -> dict:
+    """An NGO reports an armed group taxing the cooperative's gold (high severity: the ring turns red)."""
+    return f.event("risk.flagged", {"flag_id": flag_id, "subject_id": subject, "category": "armed_group",
+                                    "severity": "high", "description": "Armed group levies at the Mabanga pits."},
+                   recorded_by="ngo-watch")
+
+
+def resolved(flag_id: str, by: str, resolution: str = "unfounded", **kw) -> dict:
+    return f.event("risk.resolved", {"flag_id": flag_id, "resolution": resolution, "note": f"closed by {by}"},
+                   recorded_by=by, **kw)
 
 
 class Organisations:
@@ -187,11 +200,91 @@ def test_on_kafka_every_attack_changes_nothing_and_leaves_its_finding(kafka_sett
         chain.record(honest_story())
         platform.catch_up()
         before = snapshot(chain)
-        chain.record([fake_site(), fake_ring(), fake_label(), fake_sale()])
+        chain.record([fake_site(), fake_ring(), fake_label(), fake_sale(), armed_group_flag(),
+                      resolved("flag-armed-1", "coop-mambasa")])
         platform.catch_up()
-        assert snapshot(chain) == before
+        assert {k: v for k, v in snapshot(chain).items()} == before
+        assert diligence(chain)["status"] == "red"
         for kind, subject in (("conflicting_claim", "site-mabanga"), ("conflicting_claim", RING),
-                              ("gtin_not_owned", "FAKE-RING-1"), ("not_holder", RING)):
+                              ("gtin_not_owned", "FAKE-RING-1"), ("not_holder", RING),
+                              ("self_resolution", "coop-mambasa")):
             assert open_findings(chain, kind, subject), (kind, subject)
     finally:
         platform.close()
+
+
+def diligence(chain) -> dict:
+    return chain.get(f"/v1/products/{RING}/due-diligence").get_json()
+
+
+def test_a_flagged_cooperative_cannot_clear_its_own_red_flag(chain, platform):
+    chain.record([armed_group_flag()])
+    platform.catch_up()
+    assert diligence(chain)["status"] == "red"
+    self_resolution = resolved("flag-armed-1", "coop-mambasa")
+    chain.record([self_resolution])
+    platform.catch_up()
+    record = diligence(chain)
+    assert record["status"] == "red"
+    [risk] = record["risks"]
+    assert risk["status"] == "open" and risk["resolution"] is None
+    assert [(r["event_id"], r["reason"]) for r in risk["refused_resolutions"]] == [(self_resolution["event_id"], "self_resolution")]
+    [finding] = open_findings(chain, "self_resolution", "coop-mambasa")
+    assert self_resolution["event_id"] in finding["proof"] and finding["severity"] == "high"
+    assert finding["finding_id"] in {f["finding_id"] for f in record["findings"]}
+    # the page behind the QR code says the risk is open
+    page = chain.client.get(f"/p/{RING}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "armed" in page.lower() and "No red flag is open" not in page
+
+
+def test_another_cooperative_cannot_resolve_a_flag_but_an_auditor_can(chain, platform):
+    chain.record([armed_group_flag(), resolved("flag-armed-1", "coop-other")])
+    platform.catch_up()
+    assert diligence(chain)["status"] == "red"
+    assert open_findings(chain, "unauthorised_resolution", "coop-mambasa")
+    chain.record([resolved("flag-armed-1", "audit-co", resolution="mitigated")])
+    platform.catch_up()
+    [risk] = diligence(chain)["risks"]
+    assert risk["status"] == "resolved" and risk["resolution"]["recorded_by"] == "audit-co"
+
+
+def test_a_flag_id_already_used_answers_409_and_records_nothing(chain, platform):
+    chain.record([armed_group_flag()])
+    platform.catch_up()
+    before = platform.log.end()
+    reuse = armed_group_flag(subject="coop-other")
+    response = chain.client.post("/v1/events", json={"events": [reuse]}, headers=bearer(chain.keys["ngo-watch"]))
+    assert response.status_code == 409
+    assert list(response.get_json()["error"]["details"]) == ["events.0.data.flag_id"]
+    assert platform.log.end() == before
+    twice = [armed_group_flag("flag-new"), armed_group_flag("flag-new", subject="coop-other")]
+    response = chain.client.post("/v1/events", json={"events": twice}, headers=bearer(chain.keys["ngo-watch"]))
+    assert response.status_code == 409 and list(response.get_json()["error"]["details"]) == ["events.1.data.flag_id"]
+    assert platform.log.end() == before
+
+
+def test_a_flag_reused_on_another_subject_in_a_race_erases_nothing(chain, platform):
+    """Capture checks reuse against the read model; a reuse appended before the first raising was
+    projected (two API processes, a lagging projector) is recorded, counts for nothing and is a finding."""
+    first, reuse = armed_group_flag(), armed_group_flag(subject="coop-other")
+    chain.record([first])
+    chain.record([reuse])  # the projectors have not caught up: capture cannot know yet
+    platform.catch_up()
+    [risk] = diligence(chain)["risks"]
+    assert risk["subject_id"] == "coop-mambasa" and risk["status"] == "open"
+    assert risk["conflicting_raisings"] == [reuse["event_id"]]
+    assert diligence(chain)["status"] == "red"
+    [finding] = open_findings(chain, "conflicting_claim", "coop-mambasa")
+    assert finding["proof"] == [first["event_id"], reuse["event_id"]]
+
+
+def test_a_resolution_at_the_flags_own_instant_resolves_it_whatever_the_event_ids(chain, platform):
+    moment = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+    flag = armed_group_flag()
+    flag.update(event_id="ffffffff-ffff-4fff-bfff-ffffffffffff", occurred_at=moment.isoformat())
+    resolution = resolved("flag-armed-1", "ngo-watch", resolution="mitigated", at=moment,
+                          event_id="00000000-0000-4000-8000-000000000000")
+    chain.record([flag, resolution])
+    platform.catch_up()
+    [risk] = diligence(chain)["risks"]
+    assert risk["status"] == "resolved" and risk["resolution"]["event_id"] == resolution["event_id"]
