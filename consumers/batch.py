@@ -13,6 +13,7 @@ order-tolerant read model is made of:
 """
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,6 +27,29 @@ from events.log import RecordedEvent
 Row = dict[str, Any]
 #: ``prefer(stored_in_batch, new) -> the row to keep`` among two rows of one key in the batch
 Prefer = Callable[[Row, Row], Row]
+
+
+class PerThread:
+    """A projector attribute holding the state of the batch being applied, one value per thread.
+
+    A rebuild beside the live tables replays the log through the same projector object as the
+    live runner, in another thread: a batch's notes (what it touched) must not mix with another's.
+    Set at the start of each ``apply_batch``, before any read.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def _values(self, obj: Any) -> threading.local:
+        return obj.__dict__.setdefault("_per_thread_state", threading.local())
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(self._values(obj), self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(self._values(obj), self.name, value)
 
 
 def keep_last(_old: Row, new: Row) -> Row:

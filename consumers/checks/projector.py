@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 from sqlalchemy import Connection, MetaData
 
-from consumers.batch import BatchWrites, unseen_events
+from consumers.batch import BatchWrites, PerThread, unseen_events
 from consumers.checks import tables as t
 from consumers.checks.facts import month_of
 from consumers.checks.recompute import Pending, Tolerances, recompute
@@ -41,12 +41,15 @@ class ChecksProjector(Projector):
         "risk.flagged", "risk.resolved",
     })
 
+    #: the scopes to recompute, and the items and registry entities the batch being applied touched
+    #: (per thread: a rebuild beside the live tables may share this projector; see ``PerThread``)
+    _pending = PerThread()
+    _items = PerThread()
+    _entities = PerThread()
+
     def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005):
         self.tolerances = Tolerances(mass_tolerance, transit_tolerance)
-        self._pending = Pending()
-        #: the items and registry entities the batch being applied touched
-        self._items: set[str] = set()
-        self._entities: set[tuple[str, str]] = set()
+        self._pending, self._items, self._entities = Pending(), set(), set()
 
     @property
     def metadata(self) -> MetaData:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import orjson
 from sqlalchemy import Connection, MetaData, or_
 
-from consumers.batch import BatchWrites, unseen_events
+from consumers.batch import BatchWrites, PerThread, unseen_events
 from consumers.lineage.graph import lineage_facts
 from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
 from consumers.projector import Projector
@@ -46,10 +46,12 @@ class ProvenanceProjector(Projector):
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
     })
 
+    #: the items and registry entities the batch being applied touched (per thread: see ``PerThread``)
+    _items = PerThread()
+    _entities = PerThread()
+
     def __init__(self) -> None:
-        #: the items and registry entities the batch being applied touched
-        self._items: set[str] = set()
-        self._entities: set[tuple[str, str]] = set()
+        self._items, self._entities = set(), set()
 
     @property
     def metadata(self) -> MetaData:

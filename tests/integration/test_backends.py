@@ -19,10 +19,13 @@ def mixed_case_chain() -> list[dict]:
         f.production("lot-a", "pit-a", 100.0, 0.9), f.production("Lot-B", "Pit-B", 75.0, 0.8),
         f.production("LOT-c", "pit-a", 20.0),  # no fineness: its merge is weighted by gross grams
         f.transfer("lot-a", "m-1", "coop-mambasa", 100.0), f.transfer("Lot-B", "m-1", "Coop-Z", 75.0),
+        f.hand_over("Lot-B", "Coop-Z", "coop-mambasa", 75.0),  # each step by the lot's holder then
         f.merge("coop-1", {"lot-a": 100.0, "Lot-B": 75.0, "LOT-c": 20.0}),
         f.assay("coop-1", 0.857),
         f.split("coop-1", {"Part-2": 95.0, "part-1": 100.0}),
+        f.hand_over("part-1", "coop-mambasa", "refiner-x", 100.0), f.hand_over("Part-2", "coop-mambasa", "atelier", 95.0),
         f.refine({"part-1": 100.0, "Outside-9": 5.0}, {"bar-1": (90.0, 0.999), "Bar-2": (14.0, 0.999)}),
+        f.hand_over("bar-1", "refiner-x", "atelier", 90.0), f.hand_over("Bar-2", "refiner-x", "atelier", 14.0),
         f.manufacture("ring-1", {"bar-1": 7.5, "Bar-2": 2.0, "Part-2": 1.0}, mass_g=12.0),
         f.event("product.sold", {"product_id": "ring-1", "price": "450.00", "currency": "EUR"}, recorded_by="atelier"),
     ]

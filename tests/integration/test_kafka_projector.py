@@ -23,14 +23,14 @@ def kafka_platform(kafka_settings):
 
 
 def many_chains(count: int, prefix: str = "c") -> list[list[dict]]:
-    """``count`` small, independent supply chains (each one product from its own pit)."""
+    """``count`` small, independent supply chains (each one product from its own pit), each step by its holder."""
     chains = []
     for number in range(count):
         name = f"{prefix}{number}"
         chains.append([
             f.site(f"site-{name}"), f.pit(f"pit-{name}", f"site-{name}"),
             f.production(f"lot-{name}", f"pit-{name}", 50.0, 0.9),
-            f.transfer(f"lot-{name}", "m-1", "coop", 50.0),
+            f.hand_over(f"lot-{name}", "coop-mambasa", "atelier", 50.0),  # the maker holds what it uses
             f.manufacture(f"ring-{name}", {f"lot-{name}": 5.0}, mass_g=6.0),
         ])
     return chains
