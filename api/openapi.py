@@ -1,23 +1,38 @@
 """The OpenAPI document, generated from the routes' docstrings and the marshmallow schemas."""
 from __future__ import annotations
 
-from apispec import APISpec
+from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 
 from api import schemas
 from events.catalogue import CATALOGUE
+from services.rights import rights_table_markdown
 
 _ERRORS = {
     "Unauthenticated": "No API key, or an unknown or revoked one",
     "Forbidden": "The key may not do this",
     "NotFound": "No such resource",
-    "Conflict": "An event_id was reused for a different event",
+    "Conflict": "An event_id was reused for a different event, or a flag_id for another risk",
     "TooLarge": "More than 1,000 events or 5 MB",
     "Invalid": "Malformed: details maps the path of each wrong field to its errors",
     "Unavailable": "A backend is unavailable; retry after Retry-After seconds",
 }
+
+
+class RightsTablePlugin(BasePlugin):
+    """Appends the rights of each role (``services.rights``, the table capture enforces) to the
+    description of ``POST /v1/events``, so the document cannot drift from the code."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        """Add the table to the capture operation."""
+        if path == "/v1/events" and operations and "post" in operations:
+            post = operations["post"]
+            post["description"] = (post.get("description", "").rstrip() + "\n\n"
+                                   "Who may record what (a key records only for its own organisation; a 403 "
+                                   "names the rule), and what the read models refuse, with the finding it "
+                                   "raises:\n\n" + rights_table_markdown() + "\n")
 
 
 def build_spec(app: Flask) -> APISpec:
@@ -26,7 +41,7 @@ def build_spec(app: Flask) -> APISpec:
         title="Oretrail API",
         version="1.0.0",
         openapi_version="3.0.3",
-        plugins=[FlaskPlugin(), MarshmallowPlugin()],
+        plugins=[FlaskPlugin(), MarshmallowPlugin(), RightsTablePlugin()],
         info={"description": "Provenance and impact data for responsible artisanal gold: capture events, "
                              "pull per-product histories."},
     )

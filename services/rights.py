@@ -88,6 +88,9 @@ RELATION_RULES: tuple[RelationRule, ...] = (
                              "product.manufactured", "product.sold"),
                  "only the organisation holding a lot or piece at that time may pass it on or transform it",
                  "not_holder"),
+    RelationRule("flag.id", ("risk.flagged",),
+                 "a flag_id names one flag, its first raising recorded: a reuse answers 409, or (racing the "
+                 "first raising's projection) is kept and changes nothing", "conflicting_claim"),
     RelationRule("flag.subject", ("risk.flagged", "risk.resolved"),
                  "a flag is never raised or resolved by its own subject", "self_resolution"),
     RelationRule("flag.resolver", ("risk.resolved",),

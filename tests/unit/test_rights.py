@@ -1,7 +1,10 @@
 """The rights table: every cell, allowed and refused, as the issue "who may say what" states it."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from events.catalogue import CATALOGUE
 from services.auth import ROLES
@@ -84,3 +87,11 @@ def test_the_markdown_table_lists_every_rule():
         assert f"`{event_type}`" in table
     assert "| `lot.refined` | refiner, admin | `custody.refining` |" in table
     assert "`not_holder`" in table and "`conflicting_claim`" in table
+
+
+def test_the_readme_and_the_openapi_document_show_the_table_of_the_code():
+    root = Path(__file__).resolve().parents[2]
+    table = rights_table_markdown()
+    assert table in (root / "README.md").read_text(), "README: paste rights_table_markdown() under 'Who may say what'"
+    description = yaml.safe_load((root / "openapi.yaml").read_text())["paths"]["/v1/events"]["post"]["description"]
+    assert table in description
