@@ -104,7 +104,7 @@ class KafkaFeed:
                 live = [record for record in records if record.offset >= (stored.get(tp.partition) or 0)]
                 events += [recorded_event(record) for record in live]
                 applied[tp.partition] = self.consumer.position(tp, timeout_ms=runner.timeout_ms)
-            runner.apply_events(tx, events)
+            runner.apply_events(tx, events, LogPosition(stored))
             if applied:
                 runner.save_position(tx, LogPosition(stored).advanced(applied))
             count = len(events)

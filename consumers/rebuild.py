@@ -8,7 +8,9 @@ Order of work (:func:`rebuild_beside`), and why:
    are untouched, and the API reads the old read model all along;
 3. switch in one write transaction holding the projector's lock: drop the live tables, create them
    as the code defines them now, copy the staged rows in, replace the projector's dead letters and
-   stored position by the rebuild's, and record the projector's version; commit. Readers see the
+   stored position by the rebuild's, and record the projector's version; commit. The projector's
+   retraction claims are replaced by the rebuild's too (the rebuild started from the live ones),
+   and the attesters it met are added to the shared table. Readers see the
    old read model until the commit, the new one after;
 4. a runner that was applying events all along reads the stored position inside its next
    transaction (on Kafka: the compare-and-set of :mod:`consumers.kafka_runner`), finds the
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING, Callable
 
 from consumers import tracking
 from consumers.offsets import replace_offsets
+from consumers.retractions import live_claims
+from consumers.sql import insert_ignore
 from consumers.staging import Staging, quote_literal
 from events.position import LogPosition
 
@@ -47,10 +51,13 @@ def rebuild_beside(runner: "ProjectionRunner", on_progress: Callable[[int, int],
             with connection.begin():
                 runner.projector.metadata.create_all(connection)
                 tracking.metadata.create_all(connection)
+                # the retractions known so far: an event retracted later in the log is dropped when met
+                insert_ignore(connection, tracking.retractions, live_claims(runner.engine, name))
             with closing(runner.replay(end)) as pages:
-                for events, position in pages:
+                for events, position_after in pages:
                     with connection.begin():
-                        runner.apply_events(connection, events)
+                        runner.apply_events(connection, events, position)
+                    position = position_after
                     done += len(events)
                     if on_progress is not None:
                         on_progress(done, max(total, done))
@@ -67,6 +74,8 @@ def _switch(runner: "ProjectionRunner", staging: Staging, position: LogPosition)
         runner.lock(connection)  # the runners of this projector wait for the switch
         live = staging.live_schema(connection)
         staging.swap_in(connection, runner.projector.metadata, live)
-        staging.replace(connection, [tracking.dead_letters], live, where=f"projector = {quote_literal(name)}")
+        staging.replace(connection, [tracking.dead_letters, tracking.retractions], live,
+                        where=f"projector = {quote_literal(name)}")
+        staging.add_missing(connection, tracking.event_attesters, live)
         replace_offsets(connection, name, runner.log.name, position)
         runner.save_position(connection, position)

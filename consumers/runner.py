@@ -30,6 +30,7 @@ from consumers import tracking
 from consumers.offsets import save_offsets, stored_offsets, stored_position
 from consumers.projector import Projector
 from consumers.rebuild import rebuild_beside
+from consumers.retractions import sort_batch
 from consumers.sql import upsert
 from events.log import EventLog, RecordedEvent
 from events.position import LogPosition
@@ -82,6 +83,8 @@ class ProjectionRunner:
         self.batch_size = batch_size
         #: set by :meth:`prepare` when the read model was built by another version of the projector
         self.stale = False
+        #: set when a retraction takes back an event this read model already applied (see ``apply_events``)
+        self.retraction_undo = False
         #: called after each committed batch with (projector name, events, seconds): metrics
         self.listeners: list[Callable[[str, int, float], None]] = []
 
@@ -167,15 +170,31 @@ class ProjectionRunner:
             page = self.log.page(position, self.batch_size)
             if page.next == position:
                 return 0
-            self.apply_events(tx, page.events)
+            self.apply_events(tx, page.events, position)
             self.save_position(tx, page.next)
         for listener in self.listeners:
             listener(self.projector.name, len(page.events), time.perf_counter() - started)
         return len(page.events)
 
-    def apply_events(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
-        """Apply ``events`` inside ``tx``; a poison event goes to the dead letters, the rest is applied."""
-        handled = [event for event in events if event.type in self.projector.handles]
+    def apply_events(self, tx: Connection, events: Sequence[RecordedEvent], applied: LogPosition | None = None) -> None:
+        """Apply ``events`` inside ``tx``; a poison event goes to the dead letters, the rest is applied.
+
+        Events validly retracted are not applied (:mod:`consumers.retractions`); a retraction of an
+        event already applied marks the read model stale: the next batch rebuilds it beside the
+        live one. ``applied``: the projector's position before ``events`` (default: the stored one).
+        """
+        if applied is None:
+            applied = self.checkpoint(tx)
+        batch = sort_batch(tx, self.projector.name, self.projector.handles, events, applied)
+        if batch.retracted:
+            keep_aside = getattr(self.projector, "apply_retracted", None)
+            if keep_aside is not None:
+                keep_aside(tx, batch.retracted)
+        if batch.undo:
+            logger.warning("%s: retractions %s take back events already applied: the read model will be rebuilt",
+                           self.projector.name, ", ".join(batch.undo))
+            self.stale = self.retraction_undo = True
+        handled = batch.apply
         try:
             with tx.begin_nested():
                 self.projector.apply_batch(tx, handled)
@@ -232,8 +251,10 @@ class ProjectionRunner:
         Readers see the old read model until the switch commits, the new one after.
         ``on_progress(done, total)`` follows the replay.
         """
+        self.retraction_undo = False
         done = rebuild_beside(self, on_progress)
-        self.stale = False
+        # a retraction met during the replay may take back an event the replay had applied: again
+        self.stale = self.retraction_undo
         self.analyze()
         return done
 

@@ -118,6 +118,18 @@ class Staging:
                 f" SELECT {columns} FROM {quote(self.schema)}.{quote(table.name)}{condition}"
             )
 
+    def add_missing(self, connection: Connection, table: Table, live: str) -> None:
+        """Inside the caller's write transaction: add the staged rows of a shared table the live one lacks."""
+        quote = connection.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(column.name) for column in table.columns)
+        keys = " AND ".join(f"l.{quote(column.name)} = s.{quote(column.name)}" for column in table.primary_key.columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {quote(live)}.{quote(table.name)} ({columns})"
+            f" SELECT {', '.join('s.' + quote(column.name) for column in table.columns)}"
+            f" FROM {quote(self.schema)}.{quote(table.name)} AS s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {quote(live)}.{quote(table.name)} AS l WHERE {keys})"
+        )
+
     def drop(self) -> None:
         """Remove the staging area (its file, or its schema)."""
         if self.dialect == "sqlite":

@@ -38,3 +38,28 @@ offsets = Table(
     Column("partition", Integer, primary_key=True),
     Column("offset", BigInteger, nullable=False),
 )
+
+#: who attested each event a projector handled, its type and its place in the log: a fact of the
+#: log, shared by the projectors (``consumers.retractions`` checks a retraction against it)
+event_attesters = Table(
+    "log_event_attesters",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("organisation", String(160), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+)
+
+#: each ``event.retracted`` a projector met, and what became of it there: ``pending`` (its event not
+#: seen yet), ``done`` (the event counts for nothing), ``refused`` or ``undo`` (to rebuild)
+retractions = Table(
+    "projector_retractions",
+    metadata,
+    Column("projector", String(64), primary_key=True),
+    Column("retraction_id", String(64), primary_key=True),
+    Column("target_id", String(64), nullable=False, index=True),
+    Column("retracted_by", String(160), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+)

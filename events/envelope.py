@@ -76,6 +76,8 @@ def validation_errors(raw: Any, now: datetime | None = None) -> dict[str, list[s
             _DATA_SCHEMAS[event_type].load(data)
         except ValidationError as exc:
             errors.update(flatten_errors(exc.messages, prefix="data"))
+    if event_type == "event.retracted" and isinstance(data, Mapping) and data.get("event_id") == raw.get("event_id"):
+        errors["data.event_id"] = ["An event cannot retract itself."]
     if "occurred_at" not in errors and isinstance(raw.get("occurred_at"), str):
         moment = parse_timestamp(raw["occurred_at"])
         if moment > (now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE:

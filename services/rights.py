@@ -77,6 +77,8 @@ ROLE_RULES: tuple[RoleRule, ...] = (
              "community data is collected by the NGOs and cooperatives that work with the community"),
     RoleRule("markets.reference_price", ("market.price_recorded",), frozenset(),
              "the reference price every payout and check relies on is entered by the platform's operator"),
+    RoleRule("corrections.retractions", ("event.retracted",), EVERY_ROLE,
+             "anyone may take back what it said; whose event it is is a relation rule"),
 )
 
 RELATION_RULES: tuple[RelationRule, ...] = (
@@ -96,6 +98,11 @@ RELATION_RULES: tuple[RelationRule, ...] = (
     RelationRule("flag.resolver", ("risk.resolved",),
                  "a flag is resolved only by the organisation that raised it, an auditor or an admin",
                  "unauthorised_resolution"),
+    RelationRule("retraction", ("event.retracted",),
+                 "only the organisation that attested an event (its key's organisation) may retract it, and "
+                 "a retraction cannot itself be retracted: a 403 at capture when the event is known; a "
+                 "retraction racing its event is kept, shown as refused in the timeline, and changes nothing",
+                 "unauthorised_retraction"),
 )
 
 _RULE_OF_TYPE: dict[str, RoleRule] = {event_type: rule for rule in ROLE_RULES for event_type in rule.event_types}

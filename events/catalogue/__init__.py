@@ -1,7 +1,7 @@
 """The catalogue of event types: one registry from a type name to the schema of its ``data``."""
 from __future__ import annotations
 
-from events.catalogue import custody, diligence, impact, registry
+from events.catalogue import corrections, custody, diligence, impact, registry
 from events.catalogue.base import DataSchema
 
 CATALOGUE: dict[str, type[DataSchema]] = {
@@ -9,12 +9,14 @@ CATALOGUE: dict[str, type[DataSchema]] = {
     **custody.SCHEMAS,
     **diligence.SCHEMAS,
     **impact.SCHEMAS,
+    **corrections.SCHEMAS,
 }
 
 REGISTRY_TYPES = frozenset(registry.SCHEMAS)
 CUSTODY_TYPES = frozenset(custody.SCHEMAS)
 DILIGENCE_TYPES = frozenset(diligence.SCHEMAS)
 IMPACT_TYPES = frozenset(impact.SCHEMAS)
+CORRECTION_TYPES = frozenset(corrections.SCHEMAS)
 
 #: fields an ordinary buyer must never see, by event type (personal or dangerous data)
 RESTRICTED_FIELDS: dict[str, frozenset[str]] = {

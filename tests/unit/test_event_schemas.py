@@ -24,7 +24,17 @@ def test_every_contract_type_is_in_the_catalogue():
         "survey.completed", "vsla.registered", "vsla.reported", "training.held", "leadership.recorded",
         "market.price_recorded",
     }
-    assert contract == set(CATALOGUE)
+    # v1 plus what later issues added (extend, never rename or narrow)
+    added = {"event.retracted"}
+    assert contract | added == set(CATALOGUE)
+
+
+def test_a_retraction_names_another_event_and_says_why():
+    envelope = f.event("event.retracted", {"event_id": "not-a-uuid", "reason": ""})
+    assert set(validation_errors(envelope)) == {"data.event_id", "data.reason"}
+    itself = f.event("event.retracted", {"event_id": "5b1d3c2e-0000-4000-8000-000000000001", "reason": "typo"},
+                     event_id="5b1d3c2e-0000-4000-8000-000000000001")
+    assert validation_errors(itself) == {"data.event_id": ["An event cannot retract itself."]}
 
 
 @pytest.mark.parametrize("mass", [-1.0, 0, "12.5", True, None, math.inf, math.nan, 10**16])

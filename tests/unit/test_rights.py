@@ -39,6 +39,7 @@ EXPECTED = {
     "training.held": {"ngo", "cooperative"},
     "leadership.recorded": {"ngo", "cooperative"},
     "market.price_recorded": set(),
+    "event.retracted": EVERYONE,
 }
 
 
