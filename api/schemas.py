@@ -59,6 +59,9 @@ class RecordedEventOut(EnvelopeSchema):
     attested_by = fields.Nested(AttestedBy, allow_none=True, required=True,
                                 metadata={"description": "the key that recorded the event; null for events "
                                                          "logged before attribution existed"})
+    retracted_by_event = fields.String(metadata={
+        "description": "present when the event was retracted: the event_id of the event.retracted that took it "
+                       "back (the event then counts for nothing; both stay in the timeline)"})
 
 
 class EventList(Schema):

@@ -23,6 +23,7 @@ from consumers.impact.section import ImpactSection
 from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
 from consumers.provenance.public_views import PublicProvenanceView
 from consumers.provenance.views import ProvenanceSection, ProvenanceView
+from consumers.retractions import AttesterView
 from events.log import EventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
@@ -44,6 +45,8 @@ class ReadViews:
     impact: ImpactView
     value_chains: ValueChainView
     payouts: PayoutsView
+    #: who attested the events projected so far (capture refuses a retraction of another's event)
+    attesters: AttesterView
     #: what other read models add to a product's provenance, for buyers and (as the public sees them) on its page
     sections: list[ProvenanceSection]
     pages: PublicPages
@@ -60,7 +63,7 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
     return ReadViews(
         provenance=provenance, public=public_view, findings=findings, diligence=diligence, impact=impact,
         value_chains=ValueChainView(engine, settings.payout_share), payouts=PayoutsView(engine, settings.payout_share),
-        sections=sections, pages=PublicPages(public_view, sections),
+        sections=sections, pages=PublicPages(public_view, sections), attesters=AttesterView(engine),
     )
 
 
@@ -90,7 +93,8 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
         settings=settings,
         keys=keys,
         capture=MeteredCapture(CaptureService(log, settings.max_events_per_request,
-                                              flag_raisings=views.diligence.flag_raisings), metrics),
+                                              flag_raisings=views.diligence.flag_raisings,
+                                              attesters=views.attesters.attesters), metrics),
         provenance=views.provenance,
         readiness=readiness,
         blueprints=audience_blueprints(views, settings, metrics),

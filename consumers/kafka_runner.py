@@ -216,9 +216,12 @@ class KafkaProjectionRunner(ProjectionRunner):
         try:
             consumer.assign(partitions)
             feed.take(partitions)
-            return self._drain(consumer, feed, ends)
+            applied = self._drain(consumer, feed, ends)
         finally:
             consumer.close(autocommit=False)
+        if self.stale:  # a retraction of an event already applied: the read model is rebuilt now
+            self.rebuild()
+        return applied
 
     def _drain(self, consumer: KafkaConsumer, feed: KafkaFeed, ends: Mapping[int, int]) -> int:
         applied = 0

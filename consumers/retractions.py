@@ -122,6 +122,21 @@ def sort_batch(tx: Connection, projector: str, handles: frozenset[str], events: 
     return result
 
 
+class AttesterView:
+    """Who attested the events the projectors have met (for capture's 403 on another's retraction)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def attesters(self, event_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """``{event_id: (organisation, type)}`` for those of ``event_ids`` a projector has met."""
+        with self.engine.connect() as connection:
+            if not connection.dialect.has_table(connection, tracking.event_attesters.name):
+                return {}
+            return {event_id: (row["organisation"], row["type"])
+                    for event_id, row in _attesters(connection, set(event_ids)).items()}
+
+
 def live_claims(engine: Engine, projector: str) -> list[dict[str, Any]]:
     """A projector's retraction claims, as a rebuild starts from them (every one ``pending`` again)."""
     with engine.connect() as connection:

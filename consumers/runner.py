@@ -186,10 +186,14 @@ class ProjectionRunner:
         if applied is None:
             applied = self.checkpoint(tx)
         batch = sort_batch(tx, self.projector.name, self.projector.handles, events, applied)
-        if batch.retracted:
-            keep_aside = getattr(self.projector, "apply_retracted", None)
-            if keep_aside is not None:
-                keep_aside(tx, batch.retracted)
+        keep_aside = getattr(self.projector, "apply_retracted", None)
+        if batch.retracted and keep_aside is not None:
+            try:
+                with tx.begin_nested():
+                    keep_aside(tx, batch.retracted)
+            except Exception as exc:  # noqa: BLE001 - kept as dead letters, never silently dropped
+                for event, _retraction in batch.retracted:
+                    self._dead_letter(tx, event, exc)
         if batch.undo:
             logger.warning("%s: retractions %s take back events already applied: the read model will be rebuilt",
                            self.projector.name, ", ".join(batch.undo))
@@ -206,12 +210,16 @@ class ProjectionRunner:
                 with tx.begin_nested():
                     self.projector.apply(tx, event)
             except Exception as exc:  # noqa: BLE001 - a poison event is kept, never silently dropped
-                logger.error("%s: event %s at %s failed: %s", self.projector.name, event.event_id, event.position, exc)
-                upsert(tx, tracking.dead_letters, {
-                    "projector": self.projector.name, "position": event.position, "event_id": event.event_id,
-                    "error": "".join(traceback.format_exception_only(exc)).strip()[:4000],
-                    "failed_at": datetime.now(timezone.utc),
-                }, update=("error", "failed_at"))
+                self._dead_letter(tx, event, exc)
+
+    def _dead_letter(self, tx: Connection, event: RecordedEvent, exc: Exception) -> None:
+        """Keep an event the projector could not apply, with its error."""
+        logger.error("%s: event %s at %s failed: %s", self.projector.name, event.event_id, event.position, exc)
+        upsert(tx, tracking.dead_letters, {
+            "projector": self.projector.name, "position": event.position, "event_id": event.event_id,
+            "error": "".join(traceback.format_exception_only(exc)).strip()[:4000],
+            "failed_at": datetime.now(timezone.utc),
+        }, update=("error", "failed_at"))
 
     def save_position(self, tx: Connection, position: LogPosition) -> None:
         """Store ``position`` (each partition's next offset) and the projector's version, inside ``tx``."""
@@ -232,6 +240,8 @@ class ProjectionRunner:
             if count == 0:
                 break
             applied += count
+        if self.stale:  # a retraction of an event already applied: the read model is rebuilt now
+            self.rebuild()
         return applied
 
     def replay(self, until: LogPosition) -> Iterator[tuple[list[RecordedEvent], LogPosition]]:

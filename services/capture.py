@@ -25,7 +25,15 @@ def attestation_of(principal: Principal) -> Attestation:
 FlagRaisings = Callable[[Iterable[str]], Mapping[str, set[str]]]
 
 
+#: ``attesters(event_ids)``: ``{event_id: (organisation, type)}`` of the events already projected
+Attesters = Callable[[Iterable[str]], Mapping[str, tuple[str, str]]]
+
+
 def _no_raisings(flag_ids: Iterable[str]) -> Mapping[str, set[str]]:
+    return {}
+
+
+def _no_attesters(event_ids: Iterable[str]) -> Mapping[str, tuple[str, str]]:
     return {}
 
 
@@ -35,13 +43,17 @@ class CaptureService:
     ``flag_raisings`` lets capture answer 409 to a ``risk.flagged`` reusing a flag id: it reads the
     due-diligence read model, so a reuse racing the first raising's projection can still be
     appended; the read models then count only the first raising (by the server's clock) and raise
-    a finding on the reuse.
+    a finding on the reuse. ``attesters`` lets it answer 403 to a retraction of another
+    organisation's event (and 422 to a retraction of a retraction) when the event has been
+    projected; one racing its event is decided by the read models the same way.
     """
 
-    def __init__(self, log: EventLog, max_events: int = 1000, flag_raisings: FlagRaisings = _no_raisings):
+    def __init__(self, log: EventLog, max_events: int = 1000, flag_raisings: FlagRaisings = _no_raisings,
+                 attesters: Attesters = _no_attesters):
         self.log = log
         self.max_events = max_events
         self.flag_raisings = flag_raisings
+        self.attesters = attesters
 
     def capture(self, principal: Principal, payload: Any) -> list[AppendResult]:
         """Validate and append ``{"events": [...]}`` for ``principal``.
@@ -58,6 +70,7 @@ class CaptureService:
             raise InvalidRequest(f"{len(errors)} field(s) are invalid; nothing was recorded.", errors)
         self._authorise(principal, raw_events)
         self._refuse_reused_flags(raw_events)
+        self._refuse_foreign_retractions(principal, raw_events)
         attested_by = attestation_of(principal)
         batch: list[NewEvent] = [prepare(raw, attested_by) for raw in raw_events]
         try:
@@ -103,6 +116,32 @@ class CaptureService:
             seen.setdefault(flag_id, event_id)
         if reused:
             raise Conflict("A flag_id was already used; nothing was recorded.", reused)
+
+    def _refuse_foreign_retractions(self, principal: Principal, raw_events: list[Mapping[str, Any]]) -> None:
+        """403 for a retraction of an event another organisation attested; 422 for one of a retraction."""
+        retractions = {index: raw for index, raw in enumerate(raw_events) if raw["type"] == "event.retracted"}
+        if not retractions:
+            return
+        known = dict(self.attesters({raw["data"]["event_id"] for raw in retractions.values()}))
+        # the batch's own events are attested by this key
+        known.update({raw["event_id"]: (principal.org_id, raw["type"]) for raw in raw_events})
+        denied: dict[str, list[str]] = {}
+        invalid: dict[str, list[str]] = {}
+        for index, raw in retractions.items():
+            seen = known.get(raw["data"]["event_id"])
+            if seen is None:
+                continue
+            organisation, event_type = seen
+            if event_type == "event.retracted":
+                invalid[f"events.{index}.data.event_id"] = ["A retraction cannot be retracted."]
+            elif organisation != principal.org_id:
+                denied[f"events.{index}.data.event_id"] = [
+                    f"rule retraction: only {organisation}, which attested this event, may retract it."]
+        if invalid:
+            raise InvalidRequest("A retraction names a retraction; nothing was recorded.", invalid)
+        if denied:
+            raise Forbidden("This key may not retract some of these events (see the rights table); "
+                            "nothing was recorded.", denied)
 
     @staticmethod
     def _authorise(principal: Principal, raw_events: list[Mapping[str, Any]]) -> None:

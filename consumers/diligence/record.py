@@ -44,6 +44,8 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
     miners: set[str] = set()
     months: set[str] = set()
     for event in provenance["timeline"]:
+        if event.get("type") == "event.retracted" or event.get("retracted_by_event"):
+            continue  # a retracted event (and its retraction) names no party of the gold's path
         data = event.get("data", {})
         organisations.add(event["recorded_by"])
         if event["type"] == "lot.transferred":

@@ -59,7 +59,9 @@ def build_story(provenance: dict[str, Any], organisations: dict[str, dict[str, A
     """
     names = _Names(organisations, provenance.get("timeline", []))
     product_id = provenance["product"]["product_id"]
-    timeline = [event for event in provenance.get("timeline", []) if _belongs(event, product_id)]
+    # a retracted event and its retraction say nothing of the piece's story (integrity counts them)
+    timeline = [event for event in provenance.get("timeline", [])
+                if _belongs(event, product_id) and counts(event)]
     origin = origin_summary(provenance.get("origin", []), provenance.get("origin_basis"))
     nodes = {node["id"]: node for node in provenance.get("lineage", {}).get("nodes", [])}
     edges = provenance.get("lineage", {}).get("edges", [])
@@ -330,6 +332,11 @@ def integrity(timeline: list[dict[str, Any]]) -> dict[str, Any]:
         "fingerprint": digest,
         "last_recorded": recorded[-1][:10] if recorded else None,
     }
+
+
+def counts(event: dict[str, Any]) -> bool:
+    """Whether a timeline event counts for the story: not retracted, and not itself a retraction."""
+    return event.get("type") != "event.retracted" and not event.get("retracted_by_event")
 
 
 def attribution(timeline: list[dict[str, Any]]) -> dict[str, int]:

@@ -11,20 +11,25 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import orjson
-from sqlalchemy import Connection, MetaData, or_
+from sqlalchemy import Connection, MetaData, or_, select
 
 from consumers.batch import BatchWrites, PerThread, unseen_events
 from consumers.lineage.graph import lineage_facts
 from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
 from consumers.projector import Projector
+from consumers.retractions import RETRACTION
+from consumers.sql import insert_ignore
 from consumers.provenance import tables as t
 from events.catalogue import RESTRICTED_FIELDS
 from events.log import RecordedEvent
 
 
-def served_forms(event: RecordedEvent, envelope: dict[str, Any]) -> dict[str, str | None]:
-    """The event as the API serves it (with ``attested_by``), and its public form when it has restricted fields to hide."""
+def served_forms(event: RecordedEvent, envelope: dict[str, Any], retracted_by: str | None = None) -> dict[str, str | None]:
+    """The event as the API serves it (with ``attested_by``, and ``retracted_by_event`` when a retraction
+    took it back), and its public form when it has restricted fields to hide."""
     served = {**envelope, **event.server_fields()}
+    if retracted_by is not None:
+        served["retracted_by_event"] = retracted_by
     hidden = RESTRICTED_FIELDS.get(event.type, frozenset()) & envelope["data"].keys()
     public = None
     if hidden:
@@ -39,11 +44,14 @@ class ProvenanceProjector(Projector):
     """Lots and products as a lineage graph with grams on every edge, plus who holds what."""
 
     name = "provenance"
-    version = 5  # 4: custody claims and refusals, registry owners by the server's clock; 5: attested_by served
+    #: 4: custody claims and refusals, registry owners by the server's clock; 5: attested_by served;
+    #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing)
+    version = 6
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
+        "event.retracted",
     })
 
     #: the items and registry entities the batch being applied touched (per thread: see ``PerThread``)
@@ -76,6 +84,27 @@ class ProvenanceProjector(Projector):
         # who may say what, from the stored claims of everything the batch touched
         t.ledger().recompute(tx, self._items)
         registry().recompute(tx, self._entities)
+        link_retractions(tx, [event.event_id for event in events]
+                         + [event.envelope["data"]["event_id"] for event in events if event.type == RETRACTION])
+
+    def apply_retracted(self, tx: Connection, retracted: Sequence[tuple[RecordedEvent, str]]) -> None:
+        """Keep validly retracted events in the timelines, marked with their retraction, and nothing else:
+        no lineage, no custody, no registry row (the runner hands them here instead of applying them)."""
+        writes = BatchWrites()
+        fresh = {event.event_id for event in unseen_events(tx, [event for event, _ in retracted], t.events.c.event_id)}
+        for event, retraction_id in retracted:
+            if event.event_id not in fresh:
+                continue
+            envelope = event.envelope
+            facts = lineage_facts(envelope)
+            writes.insert(t.events, dict(
+                event_id=event.event_id, position=event.position, type=event.type, sort_key=facts.origin.sort_key,
+                recorded_at=event.recorded_at, hash=event.hash, **served_forms(event, envelope, retraction_id),
+            ))
+            writes.insert_ignore(t.event_subjects, ({"subject_id": subject, "event_id": event.event_id}
+                                                    for subject in set(facts.subjects)))
+        writes.flush(tx)
+        link_retractions(tx, sorted(fresh))
 
     def gather(self, writes: BatchWrites, event: RecordedEvent) -> None:
         """Add the rows of one event (not recorded before) to ``writes``: its lineage facts and claims, then its
@@ -89,6 +118,9 @@ class ProvenanceProjector(Projector):
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
             handler(writes, event, envelope, envelope["data"], facts.origin.sort_key)
+        if event.type == RETRACTION:
+            writes.insert_ignore(t.retractions, [{"retraction_id": event.event_id,
+                                                  "target_id": envelope["data"]["event_id"]}])
         writes.insert(t.events, dict(
             event_id=event.event_id, position=event.position, type=event.type, sort_key=facts.origin.sort_key,
             recorded_at=event.recorded_at, hash=event.hash, **served_forms(event, envelope),
@@ -150,6 +182,21 @@ def _organisation_row(entry: EntityVerdict) -> dict[str, Any]:
     prefixes = entry.counted[-1].data.get("gs1_company_prefixes")
     row["gs1_company_prefixes"] = orjson.dumps(sorted(prefixes)).decode() if prefixes else None
     return row
+
+
+def link_retractions(tx: Connection, event_ids: Sequence[str]) -> None:
+    """Put each retraction in the timelines of the event it names: the subjects of ``event_ids``
+    (events just recorded, or named by retractions just recorded) become its subjects too."""
+    if not event_ids:
+        return
+    r, s = t.retractions.c, t.event_subjects.c
+    rows = []
+    for start in range(0, len(event_ids), 500):
+        chunk = sorted(set(event_ids))[start:start + 500]
+        rows += [{"subject_id": subject, "event_id": retraction} for retraction, subject in tx.execute(
+            select(r.retraction_id, s.subject_id).join(t.event_subjects, s.event_id == r.target_id)
+            .where(r.target_id.in_(chunk)))]
+    insert_ignore(tx, t.event_subjects, rows)
 
 
 def registry() -> RegistryLedger:

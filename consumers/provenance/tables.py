@@ -39,6 +39,13 @@ event_subjects = Table(
     Column("event_id", Key(36), primary_key=True),
 )
 
+#: each ``event.retracted`` and the event it names (it joins that event's timelines)
+retractions = Table(
+    "prov_retractions", metadata,
+    Column("retraction_id", Key(36), primary_key=True),
+    Column("target_id", Key(36), nullable=False, index=True),
+)
+
 nodes = Table(
     "prov_nodes", metadata,
     Column("node_id", ID, primary_key=True),

@@ -1,0 +1,122 @@
+"""Corrections: an organisation retracts an event it attested; the read models count it for nothing,
+whether the retraction comes after the event (the read model is rebuilt beside the live one) or
+before it; the timeline shows both. Nobody retracts another organisation's event.
+
+Through the API with a key per organisation, on the SQLite log with read models on SQLite and on
+PostgreSQL, and end to end on Kafka.
+"""
+from __future__ import annotations
+
+from composition.bootstrap import build_platform
+from events.attestation import Attestation
+from events.envelope import prepare
+from tests import factories as f
+from tests.conftest import bearer
+from tests.e2e.test_authority_attacks import RING, Organisations, honest_story, snapshot
+
+
+def wrong_sale() -> dict:
+    """Atelier records a second sale of the ring by mistake, at ten times the price."""
+    return f.event("product.sold", {"product_id": RING, "price": "4500.00", "currency": "EUR"}, recorded_by="atelier")
+
+
+def retraction(event: dict, by: str, reason: str = "recorded twice by mistake") -> dict:
+    return f.event("event.retracted", {"event_id": event["event_id"], "reason": reason}, recorded_by=by)
+
+
+def without_timeline(state: dict) -> dict:
+    return {key: value for key, value in state.items() if key != "timeline"}
+
+
+def timeline(chain) -> dict[str, dict]:
+    events = chain.get(f"/v1/products/{RING}/provenance").get_json()["timeline"]
+    return {event["event_id"]: event for event in events}
+
+
+def story(platform, client) -> Organisations:
+    chain = Organisations(platform, client)
+    chain.record(honest_story())
+    platform.catch_up()
+    return chain
+
+
+def test_a_retracted_sale_counts_for_nothing_and_the_timeline_shows_both(platform, client):
+    chain = story(platform, client)
+    before = snapshot(chain)
+    mistake = wrong_sale()
+    chain.record([mistake])
+    platform.catch_up()
+    assert snapshot(chain)["payouts"] != before["payouts"]  # the mistake was counted
+
+    correction = retraction(mistake, "atelier")
+    chain.record([correction])
+    platform.catch_up()  # the read models that counted the sale are rebuilt beside the live ones
+    assert without_timeline(snapshot(chain)) == without_timeline(before)
+    shown = timeline(chain)
+    assert shown[mistake["event_id"]]["retracted_by_event"] == correction["event_id"]
+    assert shown[correction["event_id"]]["data"]["event_id"] == mistake["event_id"]
+    assert "retracted_by_event" not in shown[before["timeline"][0]]
+    page = client.get(f"/p/{RING}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "4,500" not in page and "4500" not in page
+
+
+def test_a_retraction_recorded_before_its_event_drops_the_event_when_it_arrives(platform, client):
+    chain = story(platform, client)
+    before = snapshot(chain)
+    mistake = wrong_sale()
+    chain.record([retraction(mistake, "atelier", reason="the shop's system will resend yesterday's sale")])
+    platform.catch_up()
+    chain.record([mistake])
+    platform.catch_up()
+    assert without_timeline(snapshot(chain)) == without_timeline(before)
+    assert timeline(chain)[mistake["event_id"]]["retracted_by_event"]
+
+
+def test_nobody_retracts_another_organisations_event(platform, client):
+    chain = story(platform, client)
+    before = snapshot(chain)
+    sale = before["timeline"][-1]
+    end = platform.log.end()
+    response = client.post("/v1/events", json={"events": [retraction({"event_id": sale}, "shop-x")]},
+                           headers=bearer(chain.keys["shop-x"]))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["details"] == {
+        "events.0.data.event_id": ["rule retraction: only atelier, which attested this event, may retract it."]}
+    assert platform.log.end() == end
+
+    # a retraction racing its event's projection reaches the log: the read models refuse it
+    raced = retraction({"event_id": sale}, "shop-x")
+    platform.log.append([prepare(raced, Attestation("shop-x", "retailer", "k-shop"))])
+    platform.catch_up()
+    assert without_timeline(snapshot(chain)) == without_timeline(before)
+    shown = timeline(chain)
+    assert "retracted_by_event" not in shown[sale] and raced["event_id"] in shown
+
+
+def test_a_retraction_of_a_retraction_is_refused(platform, client):
+    chain = story(platform, client)
+    mistake = wrong_sale()
+    correction = retraction(mistake, "atelier")
+    chain.record([mistake, correction])
+    platform.catch_up()
+    response = client.post("/v1/events", json={"events": [retraction(correction, "atelier")]},
+                           headers=bearer(chain.keys["atelier"]))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"] == {"events.0.data.event_id": ["A retraction cannot be retracted."]}
+
+
+def test_on_kafka_a_retraction_takes_back_an_event_already_projected(kafka_settings):
+    platform = build_platform(kafka_settings)
+    try:
+        chain = story(platform, platform.create_app().test_client())
+        before = snapshot(chain)
+        mistake = wrong_sale()
+        chain.record([mistake])
+        platform.catch_up()
+        assert snapshot(chain)["payouts"] != before["payouts"]
+        chain.record([retraction(mistake, "atelier")])
+        platform.catch_up()
+        assert without_timeline(snapshot(chain)) == without_timeline(before)
+        assert timeline(chain)[mistake["event_id"]]["retracted_by_event"]
+    finally:
+        platform.close()
