@@ -202,12 +202,15 @@ def test_on_kafka_every_attack_changes_nothing_and_leaves_its_finding(kafka_sett
         before = snapshot(chain)
         chain.record([fake_site(), fake_ring(), fake_label(), fake_sale(), armed_group_flag(),
                       resolved("flag-armed-1", "coop-mambasa")])
+        chain.record([armed_group_flag(subject="coop-other")])  # a reuse racing the first flag's projection
         platform.catch_up()
+        [risk] = diligence(chain)["risks"]
+        assert risk["subject_id"] == "coop-mambasa" and risk["status"] == "open" and risk["conflicting_raisings"]
         assert {k: v for k, v in snapshot(chain).items()} == before
         assert diligence(chain)["status"] == "red"
         for kind, subject in (("conflicting_claim", "site-mabanga"), ("conflicting_claim", RING),
                               ("gtin_not_owned", "FAKE-RING-1"), ("not_holder", RING),
-                              ("self_resolution", "coop-mambasa")):
+                              ("self_resolution", "coop-mambasa"), ("conflicting_claim", "coop-mambasa")):
             assert open_findings(chain, kind, subject), (kind, subject)
     finally:
         platform.close()
