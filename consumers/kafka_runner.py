@@ -295,7 +295,9 @@ class KafkaProjectionRunner(ProjectionRunner):
 
     def _consume(self, consumer: KafkaConsumer, feed: KafkaFeed, stop: threading.Event, poll_interval: float) -> None:
         failures = 0
-        while not stop.is_set():
+        # a retraction of an event already applied marks the read model stale: leave the group to
+        # rebuild it beside the live one (``run_forever``), then join again from the switched offsets
+        while not stop.is_set() and not self.stale:
             try:
                 polled = consumer.poll(timeout_ms=int(poll_interval * 1000), max_records=self.batch_size)
                 if polled:

@@ -137,6 +137,12 @@ class AttesterView:
                     for event_id, row in _attesters(connection, set(event_ids)).items()}
 
 
+def pending_undo(tx: Connection, projector: str) -> bool:
+    """Whether a retraction of an event ``projector`` had applied still waits for its rebuild."""
+    c = tracking.retractions.c
+    return tx.execute(select(c.retraction_id).where(c.projector == projector, c.status == "undo").limit(1)).first() is not None
+
+
 def live_claims(engine: Engine, projector: str) -> list[dict[str, Any]]:
     """A projector's retraction claims, as a rebuild starts from them (every one ``pending`` again)."""
     with engine.connect() as connection:

@@ -30,7 +30,7 @@ from consumers import tracking
 from consumers.offsets import save_offsets, stored_offsets, stored_position
 from consumers.projector import Projector
 from consumers.rebuild import rebuild_beside
-from consumers.retractions import sort_batch
+from consumers.retractions import pending_undo, sort_batch
 from consumers.sql import upsert
 from events.log import EventLog, RecordedEvent
 from events.position import LogPosition
@@ -105,6 +105,12 @@ class ProjectionRunner:
             if self.stale:
                 logger.warning("%s: read model is version %s, code is %s: it will be rebuilt beside the live one",
                                self.projector.name, stored.version, self.projector.version)
+            elif pending_undo(tx, self.projector.name):
+                # a retraction took back an event this read model had applied, and the process stopped
+                # before rebuilding: the claim's ``undo`` status kept the need, in the batch's transaction
+                logger.warning("%s: a retraction waits to be undone: the read model will be rebuilt",
+                               self.projector.name)
+                self.stale = True
             elif stored is not None and stored.position and not stored_offsets(tx, self.projector.name, self.log.name):
                 self._adopt_single_number(tx, int(stored.position))
 

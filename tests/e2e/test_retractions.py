@@ -13,6 +13,7 @@ from events.envelope import prepare
 from tests import factories as f
 from tests.conftest import bearer
 from tests.e2e.test_authority_attacks import RING, Organisations, honest_story, snapshot
+from tests.waiting import wait_until
 
 
 def wrong_sale() -> dict:
@@ -118,5 +119,46 @@ def test_on_kafka_a_retraction_takes_back_an_event_already_projected(kafka_setti
         platform.catch_up()
         assert without_timeline(snapshot(chain)) == without_timeline(before)
         assert timeline(chain)[mistake["event_id"]]["retracted_by_event"]
+    finally:
+        platform.close()
+
+
+def test_an_undo_is_not_lost_when_the_projector_stops_before_its_rebuild(settings):
+    """The batch that meets the retraction stores its claim as ``undo``; a process that stops before
+    rebuilding finds it on start and rebuilds then."""
+    first = build_platform(settings)
+    chain = story(first, first.create_app().test_client())
+    before = snapshot(chain)
+    mistake = wrong_sale()
+    chain.record([mistake])
+    first.catch_up()
+    chain.record([retraction(mistake, "atelier")])
+    for runner in first.runners.values():
+        runner.run_batch()  # the batch holding the retraction is committed; the rebuild would be next
+    first.close()
+
+    again = build_platform(settings)
+    try:
+        chain.client = again.create_app().test_client()
+        again.catch_up()
+        assert without_timeline(snapshot(chain)) == without_timeline(before)
+    finally:
+        again.close()
+
+
+def test_on_kafka_a_running_projector_undoes_a_retracted_event(kafka_settings):
+    """The projector processes on Kafka run ``run_forever`` as group members: a retraction of an event
+    they applied makes them leave the group, rebuild beside, and join again."""
+    platform = build_platform(kafka_settings)
+    try:
+        chain = story(platform, platform.create_app().test_client())
+        before = snapshot(chain)
+        platform.start_projectors()
+        mistake = wrong_sale()
+        chain.record([mistake])
+        wait_until(lambda: snapshot(chain)["payouts"] != before["payouts"], 60, "the mistaken sale to be counted")
+        chain.record([retraction(mistake, "atelier")])
+        wait_until(lambda: without_timeline(snapshot(chain)) == without_timeline(before), 60,
+                   "the retracted sale to count for nothing")
     finally:
         platform.close()
