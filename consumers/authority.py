@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
 #: what a custody step does to an item: creates it, hands it over, or uses it (merge, split, refine,
-#: manufacture, export, sale)
-StepKind = Literal["create", "transfer", "consume"]
+#: manufacture, export, sale); ``retracted_create``: a creation its author retracted, which still
+#: holds the item's id for its author (a correction must not hand the id to a squatter)
+StepKind = Literal["create", "transfer", "consume", "retracted_create"]
 _KIND_ORDER = {"create": 0, "transfer": 1, "consume": 2}
 
 
@@ -94,19 +95,20 @@ class Custody:
 def custody(steps: Iterable[Step]) -> Custody:
     """Walk an item's steps in field time and decide which count.
 
-    The owner (the first to record a creation) holds it from the start; a transfer counts when its
+    The owner (the first to record a creation, retracted or not) holds it from the start; a transfer counts when its
     recorder holds the item and makes ``to_id`` the holder; a use counts when its recorder holds the
     item. An item never created here (gold from outside the platform) is held by whoever first
     recorded a step of it (by the server's clock): the gap in the record is the custody checks' business.
     """
     steps = list(steps)
-    creations = [step for step in steps if step.kind == "create"]
+    creations = [step for step in steps if step.kind in ("create", "retracted_create")]
     owned = ownership(Claim(step.event_id, step.organisation, step.recorded_at) for step in creations)
-    verdict = Custody(creator=owned.owner, conflicting=owned.conflicting)
+    verdict = Custody(creator=owned.owner, conflicting=frozenset(
+        step.event_id for step in creations if step.kind == "create" and step.event_id in owned.conflicting))
     # the creator holds the item from the start, even for a step it dates a little before the creation;
     # an item never created here (gold from outside) is first held by whoever recorded a step of it
     # first, by the server's clock, so that a back-dated step cannot take it over
-    others = [step for step in steps if step.kind != "create"]
+    others = [step for step in steps if step.kind in ("transfer", "consume")]
     first = min(others, key=lambda s: (s.recorded_at, s.event_id), default=None)
     holder: str | None = owned.owner or (first.organisation if first is not None else None)
     for step in sorted(others, key=lambda s: (s.sort_key, _KIND_ORDER[s.kind], s.event_id)):

@@ -23,6 +23,7 @@ from consumers.checks.recompute import Pending, Tolerances, recompute
 from consumers.checks.registry import registry
 from consumers.checks.store import FactStore
 from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
+from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
 from events.catalogue.diligence import inspection_flag_id, inspection_risks
 from events.log import RecordedEvent
@@ -32,8 +33,9 @@ class ChecksProjector(Projector):
     """Spots the liar: custody, mass-balance and production checks as findings with their proof."""
 
     name = "checks"
-    #: 2: who may say what (custody refusals, registry owners, GTIN owners); 3: who may raise and resolve a flag
-    version = 3
+    #: 2: who may say what (custody refusals, registry owners, GTIN owners); 3: who may raise and resolve a
+    #: flag; 4: a retracted creation or registration still holds its id for its author
+    version = 4
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -81,6 +83,22 @@ class ChecksProjector(Projector):
         pending.descendants_of.update(affected)
         pending.scopes.update(f"item:{item}" for item in affected)
         pending.scopes.update(f"entity:{kind}:{entity_id}" for kind, entity_id in self._entities)
+        if pending:
+            recompute(tx, pending, self.tolerances)
+
+    def apply_retracted(self, tx: Connection, retracted: Sequence[tuple[RecordedEvent, str]]) -> None:
+        """Validly retracted events count for nothing; the ids they created or registered stay their
+        authors' (``consumers.lineage.retracted``), and the findings of what they touch are recomputed."""
+        writes = BatchWrites()
+        items, entities = gather_retracted(writes, t.ledger(), registry(), [event for event, _ in retracted])
+        writes.flush(tx)
+        affected = t.ledger().recompute(tx, items)
+        registry().recompute(tx, entities)
+        pending = Pending()
+        pending.lots.update(affected)
+        pending.descendants_of.update(affected)
+        pending.scopes.update(f"item:{item}" for item in affected)
+        pending.scopes.update(f"entity:{kind}:{entity_id}" for kind, entity_id in entities)
         if pending:
             recompute(tx, pending, self.tolerances)
 

@@ -20,6 +20,7 @@ from consumers.impact.ancestry import load_ancestry, sold_descendants
 from consumers.impact.payouts import entitlements
 from consumers.lineage.graph import LineageFacts, lineage_facts
 from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
+from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
 from consumers.sql import insert_ignore
 from events.log import RecordedEvent
@@ -39,7 +40,8 @@ class ImpactProjector(Projector):
     name = "impact"
     #: 2: every lot a custody event names is a node (a placeholder until created), as in provenance
     #: 3: registry rows and custody from the claims (owners by the server's clock, steps by holders only)
-    version = 3
+    #: 4: a retracted creation or registration still holds its id for its author
+    version = 4
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
@@ -80,6 +82,18 @@ class ImpactProjector(Projector):
         touched = t.ledger().recompute(tx, items) | revalued
         registry().recompute(tx, entities)
         # descendants over every edge, counted or not: a product an edge no longer reaches changes too
+        if touched and tx.execute(select(t.sales.c.event_id).limit(1)).first() is not None:
+            for product_id in sold_descendants(tx, touched):
+                refresh_payout_weights(tx, product_id)
+
+    def apply_retracted(self, tx: Connection, retracted: Sequence[tuple[RecordedEvent, str]]) -> None:
+        """Validly retracted events count for nothing; the ids they created or registered stay their
+        authors' (``consumers.lineage.retracted``)."""
+        writes = BatchWrites()
+        items, entities = gather_retracted(writes, t.ledger(), registry(), [event for event, _ in retracted])
+        writes.flush(tx)
+        touched = t.ledger().recompute(tx, items)
+        registry().recompute(tx, entities)
         if touched and tx.execute(select(t.sales.c.event_id).limit(1)).first() is not None:
             for product_id in sold_descendants(tx, touched):
                 refresh_payout_weights(tx, product_id)

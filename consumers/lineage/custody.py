@@ -131,6 +131,17 @@ class CustodyLedger:
         writes.insert_ignore(self.claims, claims)
         return [claim["item_id"] for claim in claims]
 
+    def gather_retracted(self, writes: BatchWrites, facts: LineageFacts, recorded_at: str) -> list[str]:
+        """Add the claims a retracted event keeps: its creations, as ``retracted_create`` (they hold the
+        ids for their author and nothing else); the items it touches."""
+        origin = facts.origin
+        claims = [{"event_id": origin.event_id, "organisation": origin.recorded_by, "sort_key": origin.sort_key,
+                   "recorded_at": recorded_at, "to_id": None, "creation": None, "item_id": node.node_id,
+                   "kind": "retracted_create"}
+                  for node in facts.created if node.kind != REFINING]
+        writes.insert_ignore(self.claims, claims)
+        return [claim["item_id"] for claim in claims]
+
     def _node_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
         assert self.nodes is not None
         return {name: value for name, value in row.items() if name in self.nodes.c}

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import Column, Connection, MetaData, Table, Text, delete, select, tuple_
+from sqlalchemy import Boolean, Column, Connection, MetaData, Table, Text, delete, select, tuple_
 
 from consumers.authority import Claim, ownership
 from consumers.batch import BatchWrites
@@ -69,6 +69,8 @@ def registry_claims_table(metadata: MetaData, prefix: str) -> Table:
         Column("sort_key", Key(80), nullable=False),
         Column("occurred_at", Key(40), nullable=False),
         Column("data", Text, nullable=False),  # JSON: the registration's data
+        # False: retracted by its author; it still holds the entity for its author, but says nothing
+        Column("counts", Boolean, nullable=False),
     )
 
 
@@ -79,8 +81,13 @@ class RegistryLedger:
         self.claims = claims
         self.writers = writers
 
-    def gather(self, writes: BatchWrites, envelope: Mapping[str, Any], recorded_at: str, sort_key: str) -> tuple[str, str] | None:
-        """Add the claim of a registration to ``writes``; the (kind, id) it touches (None: not a registration)."""
+    def gather(self, writes: BatchWrites, envelope: Mapping[str, Any], recorded_at: str, sort_key: str,
+               counts: bool = True) -> tuple[str, str] | None:
+        """Add the claim of a registration to ``writes``; the (kind, id) it touches (None: not a registration).
+
+        ``counts=False`` for a registration its author retracted: it keeps the entity its author's
+        (a squatter's later claim stays a conflicting one) but its data is no longer the entity's.
+        """
         registration = REGISTRATIONS.get(envelope["type"])
         if registration is None or registration[0] not in self.writers:
             return None
@@ -89,7 +96,7 @@ class RegistryLedger:
         writes.insert_ignore(self.claims, [{
             "entity_kind": kind, "entity_id": data[field], "event_id": envelope["event_id"],
             "organisation": envelope["recorded_by"], "recorded_at": recorded_at, "sort_key": sort_key,
-            "occurred_at": envelope["occurred_at"], "data": json.dumps(data, sort_keys=True),
+            "occurred_at": envelope["occurred_at"], "data": json.dumps(data, sort_keys=True), "counts": counts,
         }])
         return kind, data[field]
 
@@ -115,16 +122,22 @@ class RegistryLedger:
 
 
 def verdict(kind: str, entity_id: str, rows: Iterable[Any]) -> EntityVerdict:
-    """The verdict on one entity from its claim rows (pure)."""
+    """The verdict on one entity from its claim rows (pure).
+
+    Ownership counts every claim, retracted ones too: an author who retracts its registration to
+    correct it keeps the entity. Only claims that count give the entity its data or conflict.
+    """
     rows = list(rows)
     owned = ownership(Claim(row.event_id, row.organisation, row.recorded_at) for row in rows)
-    counted = sorted((row for row in rows if row.event_id in owned.counted), key=lambda row: (row.sort_key, row.event_id))
+    live = {row.event_id for row in rows if row.counts}
+    counted = sorted((row for row in rows if row.event_id in owned.counted and row.event_id in live),
+                     key=lambda row: (row.sort_key, row.event_id))
     first = min((row for row in rows if row.event_id in owned.counted),
                 key=lambda row: (row.recorded_at, row.event_id), default=None)
     return EntityVerdict(
         kind, entity_id, owned.owner,
         tuple(Registration(row.event_id, row.sort_key, row.occurred_at, json.loads(row.data)) for row in counted),
-        tuple(sorted(owned.conflicting)), first.event_id if first is not None else None,
+        tuple(sorted(owned.conflicting & live)), first.event_id if first is not None else None,
     )
 
 

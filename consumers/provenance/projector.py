@@ -16,6 +16,7 @@ from sqlalchemy import Connection, MetaData, or_, select
 from consumers.batch import BatchWrites, PerThread, unseen_events
 from consumers.lineage.graph import lineage_facts
 from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
+from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
 from consumers.retractions import RETRACTION
 from consumers.sql import insert_ignore
@@ -45,8 +46,9 @@ class ProvenanceProjector(Projector):
 
     name = "provenance"
     #: 4: custody claims and refusals, registry owners by the server's clock; 5: attested_by served;
-    #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing)
-    version = 6
+    #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing);
+    #: 7: a retracted creation or registration still holds its id for its author
+    version = 7
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -89,7 +91,8 @@ class ProvenanceProjector(Projector):
 
     def apply_retracted(self, tx: Connection, retracted: Sequence[tuple[RecordedEvent, str]]) -> None:
         """Keep validly retracted events in the timelines, marked with their retraction, and nothing else:
-        no lineage, no custody, no registry row (the runner hands them here instead of applying them)."""
+        no lineage, no custody, no registry row (the runner hands them here instead of applying them);
+        the ids they created or registered stay their authors' (``consumers.lineage.retracted``)."""
         writes = BatchWrites()
         fresh = {event.event_id for event in unseen_events(tx, [event for event, _ in retracted], t.events.c.event_id)}
         for event, retraction_id in retracted:
@@ -103,7 +106,11 @@ class ProvenanceProjector(Projector):
             ))
             writes.insert_ignore(t.event_subjects, ({"subject_id": subject, "event_id": event.event_id}
                                                     for subject in set(facts.subjects)))
+        items, entities = gather_retracted(writes, t.ledger(), registry(),
+                                           [event for event, _ in retracted if event.event_id in fresh])
         writes.flush(tx)
+        t.ledger().recompute(tx, items)
+        registry().recompute(tx, entities)
         link_retractions(tx, sorted(fresh))
 
     def gather(self, writes: BatchWrites, event: RecordedEvent) -> None:

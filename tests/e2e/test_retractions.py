@@ -10,9 +10,11 @@ from __future__ import annotations
 from composition.bootstrap import build_platform
 from events.attestation import Attestation
 from events.envelope import prepare
+from events.position import LogPosition
 from tests import factories as f
 from tests.conftest import bearer
-from tests.e2e.test_authority_attacks import RING, Organisations, honest_story, snapshot
+from tests.e2e.test_authority_attacks import (RING, Organisations, fake_ring, fake_site, honest_story, open_findings,
+                                              snapshot)
 from tests.waiting import wait_until
 
 
@@ -162,3 +164,48 @@ def test_on_kafka_a_running_projector_undoes_a_retracted_event(kafka_settings):
                    "the retracted sale to count for nothing")
     finally:
         platform.close()
+
+
+def origin_names(chain) -> list[tuple]:
+    provenance = chain.get(f"/v1/products/{RING}/provenance").get_json()
+    return [(o.get("name"), o.get("country"), o.get("region")) for o in provenance["origin"]]
+
+
+def logged(platform, event_type: str, recorded_by: str) -> dict:
+    """The envelope of the first event of ``event_type`` by ``recorded_by`` in the log."""
+    for recorded in platform.log.page(LogPosition.start(), 10_000).events:
+        envelope = recorded.envelope
+        if envelope["type"] == event_type and envelope["recorded_by"] == recorded_by:
+            return envelope
+    raise AssertionError(f"no {event_type} by {recorded_by}")
+
+
+def test_a_site_corrected_by_its_owner_is_not_taken_over_by_a_squatter(platform, client):
+    """A squatter's registration of the site was refused; the owner then corrects its own (retracts it
+    and registers again): the retracted registration still holds the site for its owner."""
+    chain = story(platform, client)
+    chain.record([fake_site()])
+    platform.catch_up()
+    corrected = f.event("site.registered", {"site_id": "site-mabanga", "name": "Mabanga", "country": "CD",
+                                            "region": "Ituri", "mineral": "gold", "licence": "PE-2026-114"})
+    chain.record([retraction(logged(platform, "site.registered", "coop-mambasa"), "coop-mambasa",
+                             reason="licence missing"), corrected])
+    platform.catch_up()
+    assert origin_names(chain) == [("Mabanga", "CD", "Ituri")]
+    assert open_findings(chain, "conflicting_claim", "site-mabanga")
+
+
+def test_a_ring_corrected_by_its_maker_is_not_taken_over_by_a_squatter(platform, client):
+    """A back-dated fake making of the ring was refused; atelier retracts its making (the mass was wrong)
+    and records it again: the ring stays atelier's."""
+    chain = story(platform, client)
+    chain.record([fake_ring()])
+    platform.catch_up()
+    making = logged(platform, "product.manufactured", "atelier")
+    redo = f.event("product.manufactured", {**making["data"], "mass_g": 4.1}, recorded_by="atelier")
+    chain.record([retraction(making, "atelier", reason="mass was 4.1 g"), redo])
+    platform.catch_up()
+    product = chain.get(f"/v1/products/{RING}/provenance").get_json()["product"]
+    assert (product["manufactured_by"], product["description"], product["mass_g"]) == (
+        "atelier", "Ituri gold ring, 18 ct", 4.1)
+    assert open_findings(chain, "conflicting_claim", RING)
