@@ -14,6 +14,7 @@ from api import diligence as diligence_api
 from api import findings as findings_api
 from api import impact as impact_api
 from api import docs, labels, landing, observability, public
+from api import log as log_api
 from api import value as value_api
 from api.context import AppContext
 from api.public import PublicPages
@@ -29,6 +30,7 @@ from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
+from services.transparency import TransparencyLog
 
 
 @dataclass
@@ -67,10 +69,13 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
     )
 
 
-def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics) -> list[Blueprint]:
+def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
+                        transparency: TransparencyLog | None = None) -> list[Blueprint]:
     """The blueprints beyond the core (capture, provenance, health), each over the views it reads."""
     base_url = settings.public_base_url
-    return [
+    # anyone's check that the log was not rewritten: checkpoints, key and proofs (logs with a tree)
+    verifiable = [log_api.create_blueprint(transparency)] if transparency is not None else []
+    return verifiable + [
         observability.create_blueprint(metrics),
         # the consumer's page behind the QR code, and label sheets for jewellers
         public.create_blueprint(views.pages, base_url),
@@ -87,7 +92,8 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics) 
 
 
 def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metrics,
-                readiness: Callable[[], dict[str, Any]], views: ReadViews) -> AppContext:
+                readiness: Callable[[], dict[str, Any]], views: ReadViews,
+                transparency: TransparencyLog | None = None) -> AppContext:
     """What the Flask app needs: capture over ``log``, the views and every blueprint."""
     return AppContext(
         settings=settings,
@@ -97,6 +103,6 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
                                               attesters=views.attesters.attesters), metrics),
         provenance=views.provenance,
         readiness=readiness,
-        blueprints=audience_blueprints(views, settings, metrics),
+        blueprints=audience_blueprints(views, settings, metrics, transparency),
         provenance_sections=views.sections,
     )

@@ -30,7 +30,10 @@ from services.auth import ApiKeys
 from services.database import create_database_engine
 from services.event_index import IndexedLog
 from services.metrics import Metrics
+from services.checkpointer import Checkpointer
+from services.log_key import load_or_create_signer
 from services.settings import Settings
+from services.transparency import TransparencyLog
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,15 @@ def open_log(settings: Settings) -> EventLog:
     raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path or kafka://host:port)")
 
 
+def open_transparency(log: EventLog, settings: Settings) -> TransparencyLog | None:
+    """Checkpoints and proofs over the log's Merkle tree, signed with the configured key (a log with a tree)."""
+    tree = getattr(log, "tree", None)
+    if tree is None:
+        return None
+    signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+    return TransparencyLog(tree, signer, settings.log_origin)
+
+
 def open_runner(log: EventLog, engine: Engine, projector: Projector, settings: Settings) -> ProjectionRunner:
     """The runner of a projector on this log, of the kind the log names (``consumers.runners``)."""
     return runner_for(log, engine, projector, settings.projector_batch, settings.kafka_prefix)
@@ -73,6 +85,9 @@ class Platform:
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
     metrics: Metrics | None = None
+    #: the signed checkpoints and proofs of the log's Merkle tree (logs that keep one: SQLite)
+    transparency: TransparencyLog | None = None
+    checkpointer: Checkpointer | None = None
 
     def __post_init__(self) -> None:
         self.health = Readiness(self.log, self.engine, self.runners)
@@ -101,6 +116,13 @@ class Platform:
         """Run every projector in a background thread (the embedded mode)."""
         self.threads = ProjectorThreads(list(self.runners.values()))
         self.threads.start()
+        self.start_checkpointer()
+
+    def start_checkpointer(self) -> None:
+        """Sign checkpoints in a background thread while the log grows (the embedded mode)."""
+        if self.transparency is not None and self.checkpointer is None:
+            self.checkpointer = Checkpointer(self.transparency, self.settings.checkpoint_interval)
+            self.checkpointer.start()
 
     def readiness(self) -> dict[str, Any]:
         """The ``/readyz`` report."""
@@ -113,7 +135,7 @@ class Platform:
     def app_context(self, views: ReadViews | None = None) -> AppContext:
         """What the Flask app needs, over ``views`` (fresh ones by default)."""
         return app_context(self.settings, self.log, self.keys, self.metrics, self.readiness,
-                           views if views is not None else self.views())
+                           views if views is not None else self.views(), self.transparency)
 
     def create_app(self, views: ReadViews | None = None) -> Flask:
         """The Flask app over this platform (and over ``views``, fresh ones by default)."""
@@ -123,6 +145,8 @@ class Platform:
         """Stop threads, close the log, dispose of the engine."""
         if self.threads is not None:
             self.threads.stop()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.log.close()
         self.engine.dispose()
 
@@ -134,6 +158,7 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
     capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
     platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
+    platform.transparency = open_transparency(log, settings)
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors(settings):
         runner = open_runner(log, engine, projector, settings)

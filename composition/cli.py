@@ -1,4 +1,4 @@
-"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi, migrate, status."""
+"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi, migrate, status, verify."""
 from __future__ import annotations
 
 import argparse
@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="print the readiness report")
     status.set_defaults(handler=_status)
+
+    verify = commands.add_parser("verify", help="check the log against its Merkle tree and signed checkpoint")
+    verify.add_argument("--log", action="store_true", required=True,
+                        help="recompute every event hash and the tree; name the first position that differs")
+    verify.set_defaults(handler=_verify_log)
     return parser
 
 
@@ -186,6 +191,27 @@ def _status(settings: Settings, args) -> int:
     report = _platform(settings).readiness()
     print(json.dumps(report, indent=2))
     return 0 if report["status"] == "ready" else 1
+
+
+def _verify_log(settings: Settings, args) -> int:
+    from services.log_audit import audit_log
+
+    platform = _platform(settings)
+    try:
+        if platform.transparency is None:
+            raise ValueError("this log keeps no Merkle tree (verify --log checks the SQLite log)")
+        transparency = platform.transparency
+        report = audit_log(platform.log, transparency.tree, transparency.signer.verifier(), transparency.origin)
+    finally:
+        platform.close()
+    for problem in report.problems:
+        print(f"verify: {problem}", file=sys.stderr)
+    if not report.ok:
+        return 1
+    signed = "no checkpoint signed yet" if report.checkpoint_size is None else \
+        f"the signed checkpoint of tree size {report.checkpoint_size} matches"
+    print(f"verify: {report.events} events hash to their leaves; {signed}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 #: every environment variable Oretrail reads, with what it is for (the README documents the same list)
 SETTINGS: dict[str, str] = {
@@ -27,6 +28,9 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_KAFKA_PREFIX": "Kafka log: prefix of consumer groups (PREFIX.NAME) and transactional ids (default oretrail)",
     "ORETRAIL_METRICS_PORT": "port of the Prometheus /metrics server of an `oretrail project` process (default: none)",
     "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by gunicorn's workers: /metrics then sums every worker (default: none)",
+    "ORETRAIL_LOG_SIGNING_KEY": "file of the log's checkpoint signing key (default: log-signing.key in the data dir, made on first start)",
+    "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
+    "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
     "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
 }
 
@@ -54,6 +58,24 @@ class Settings:
     kafka_topic: str = "oretrail.events"
     kafka_partitions: int = 6
     kafka_prefix: str = "oretrail"
+    #: the checkpoint signing key's file (``None``: ``log-signing.key`` in the data dir)
+    log_signing_key: Path | None = None
+    #: the log's origin line and key name (``None``: the public base URL's host + ``/log``)
+    log_origin_setting: str | None = None
+    checkpoint_interval: float = 10.0
+
+    @property
+    def log_origin(self) -> str:
+        """The log's origin: unique to this deployment, a schema-less URL by C2SP's convention."""
+        if self.log_origin_setting:
+            return self.log_origin_setting
+        parts = urlsplit(self.public_base_url)
+        return f"{parts.netloc or 'localhost'}{parts.path.rstrip('/')}/log"
+
+    @property
+    def log_signing_key_path(self) -> Path:
+        """Where the checkpoint signing key is read from (and made, the first time)."""
+        return self.log_signing_key or self.data_dir / "log-signing.key"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -81,6 +103,9 @@ class Settings:
             kafka_topic=env.get("ORETRAIL_KAFKA_TOPIC") or "oretrail.events",
             kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
             kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",
+            log_signing_key=Path(env["ORETRAIL_LOG_SIGNING_KEY"]) if env.get("ORETRAIL_LOG_SIGNING_KEY") else None,
+            log_origin_setting=env.get("ORETRAIL_LOG_ORIGIN") or None,
+            checkpoint_interval=_seconds(env, "ORETRAIL_CHECKPOINT_INTERVAL", 10.0),
         )
 
 
@@ -131,4 +156,17 @@ def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from None
     if not 0 <= value < 1:
         raise SettingsError(f"{name} must be a fraction in [0, 1), not {value}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 3600:
+        raise SettingsError(f"{name} must lie between 0 and 3600 seconds, not {raw!r}")
     return value

@@ -21,7 +21,12 @@ from tests.impact_story import at, community
 #: a value for each path parameter of the app's routes, all of them known in the story
 PATH_VALUES = {"product_id": "ring-1", "lot_id": "coop-1", "gtin": "03760123450010", "serial": "000001"}
 #: query strings a route needs to answer 200 in the story
-QUERIES = {"/v1/payouts": "?cooperative_id=coop-mambasa"}
+QUERIES = {
+    "/v1/payouts": "?cooperative_id=coop-mambasa",
+    # the log's proofs: the story's first event in the tree of the first two, and those two trees
+    "/v1/log/proof/inclusion": lambda log: f"?event_id={log.read(limit=1)[0].event_id}&tree_size=2",
+    "/v1/log/proof/consistency": "?from=1&to=2",
+}
 
 
 def story() -> list[dict]:
@@ -45,13 +50,14 @@ def json_operations() -> dict[tuple[str, str], dict]:
                    for status, answer in operation["responses"].items())}
 
 
-def url_of(template: str) -> str:
+def url_of(template: str, log=None) -> str:
     """A URL of a route of the story, from its template (e.g. /v1/lots/{lot_id})."""
     url = template
     for name, value in PATH_VALUES.items():
         url = url.replace("{" + name + "}", value)
     assert "{" not in url, f"no value in PATH_VALUES for a parameter of {template}"
-    return url + QUERIES.get(template, "")
+    query = QUERIES.get(template, "")
+    return url + (query(log) if callable(query) else query)
 
 
 def test_every_json_route_answers_as_the_document_says(app, client, platform, admin_key, buyer_key, checked_answers):
@@ -69,8 +75,8 @@ def test_every_json_route_answers_as_the_document_says(app, client, platform, ad
                 continue
             walked.add((method.lower(), template))
             for headers in (bearer(admin_key), bearer(buyer_key), {}):
-                client.get(url_of(template), headers=headers)
-            client.get(url_of(template).replace("ring-1", "no-such-ring").replace("coop-1", "no-such-lot"),
+                client.get(url_of(template, platform.log), headers=headers)
+            client.get(url_of(template, platform.log).replace("ring-1", "no-such-ring").replace("coop-1", "no-such-lot"),
                        headers=bearer(buyer_key))
     succeeded = {(answer.method, answer.path) for answer in checked_answers
                  if 200 <= answer.status < 300 and answer.content_type == "application/json"}

@@ -1,0 +1,142 @@
+"""Transparency log blueprint: the signed checkpoint, the verifier key, inclusion and consistency proofs.
+
+Public: a verifier needs no key, and trusts none of these answers: it checks them against the
+verifier key it obtained out of band (RFC 9162 proofs, C2SP signed notes).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
+
+from api.findings import parse_query
+from services.transparency import TransparencyLog
+
+_SIZE = validate.Range(min=1, max=2**62)
+
+
+class InclusionQuery(Schema):
+    """The parameters of an inclusion proof."""
+
+    class Meta:
+        unknown = RAISE
+
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    tree_size = fields.Integer(required=True, strict=False, validate=_SIZE)
+
+
+class ConsistencyQuery(Schema):
+    """The parameters of a consistency proof (``from`` is a keyword in Python)."""
+
+    class Meta:
+        unknown = RAISE
+
+    old = fields.Integer(required=True, data_key="from", validate=_SIZE)
+    new = fields.Integer(required=True, data_key="to", validate=_SIZE)
+
+
+class InclusionProof(Schema):
+    """An RFC 9162 inclusion proof of an event's leaf (leaf data: the 32 bytes of the event's hash)."""
+
+    leaf_index = fields.Integer(required=True, metadata={"description": "the event's position - 1"})
+    tree_size = fields.Integer(required=True)
+    hashes = fields.List(fields.String(), required=True, metadata={"description": "base64 (standard), leaf side first"})
+
+
+class ConsistencyProof(Schema):
+    """An RFC 9162 consistency proof between two tree sizes."""
+
+    from_size = fields.Integer(required=True, data_key="from")
+    to_size = fields.Integer(required=True, data_key="to")
+    hashes = fields.List(fields.String(), required=True, metadata={"description": "base64 (standard)"})
+
+
+def create_blueprint(transparency: TransparencyLog) -> Blueprint:
+    """The log's routes over ``transparency``."""
+    blueprint = Blueprint("log", __name__)
+
+    @blueprint.get("/v1/log/checkpoint")
+    def checkpoint():
+        """The latest signed checkpoint.
+        ---
+        get:
+          summary: The latest signed checkpoint of the log (C2SP tlog-checkpoint in a C2SP signed-note)
+          description: >
+            Three lines (the log's origin, the tree size, the base64 RFC 9162 root hash), a blank line and
+            an Ed25519 signature line, verifiable with the key of `GET /v1/log/key`. A new one is signed at
+            least every 10 seconds while events arrive; every tree size once published stays provable.
+          tags: [transparency]
+          responses:
+            200:
+              description: The signed note
+              content:
+                text/plain:
+                  schema: {type: string}
+        """
+        return Response(transparency.latest_checkpoint(), mimetype="text/plain")
+
+    @blueprint.get("/v1/log/key")
+    def key():
+        """The log's verifier key.
+        ---
+        get:
+          summary: The note verifier key of the checkpoints, `<name>+<hex key id>+<base64 key>` (Go's sumdb/note)
+          description: >
+            Obtain it once, out of band if you can (the README, a printed certificate), and keep it: a
+            verifier that fetches the key with every checkpoint trusts the server after all.
+          tags: [transparency]
+          responses:
+            200:
+              description: The verifier key, on one line
+              content:
+                text/plain:
+                  schema: {type: string}
+        """
+        return Response(transparency.verifier_key() + "\n", mimetype="text/plain")
+
+    @blueprint.get("/v1/log/proof/inclusion")
+    def inclusion():
+        """An event's inclusion proof.
+        ---
+        get:
+          summary: RFC 9162 inclusion proof of an event in the tree of a given size
+          description: >
+            The leaf is SHA-256(0x00 || the 32 bytes of the event's `hash`); `hashes` is the audit path
+            from the leaf to the root of the tree of `tree_size` leaves (that of a signed checkpoint).
+          tags: [transparency]
+          parameters:
+            - {name: event_id, in: query, required: true, schema: {type: string}}
+            - {name: tree_size, in: query, required: true, schema: {type: integer, minimum: 1}}
+          responses:
+            200:
+              description: The proof
+              content:
+                application/json:
+                  schema: InclusionProof
+            404: {$ref: "#/components/responses/NotFound"}
+            422: {$ref: "#/components/responses/Invalid"}
+        """
+        query = parse_query(InclusionQuery(), request.args)
+        return jsonify(transparency.inclusion_proof(query["event_id"], query["tree_size"]))
+
+    @blueprint.get("/v1/log/proof/consistency")
+    def consistency():
+        """A consistency proof.
+        ---
+        get:
+          summary: RFC 9162 consistency proof that the tree of `from` leaves is a prefix of the tree of `to`
+          tags: [transparency]
+          parameters:
+            - {name: from, in: query, required: true, schema: {type: integer, minimum: 1}}
+            - {name: to, in: query, required: true, schema: {type: integer, minimum: 1}}
+          responses:
+            200:
+              description: The proof
+              content:
+                application/json:
+                  schema: ConsistencyProof
+            422: {$ref: "#/components/responses/Invalid"}
+        """
+        query = parse_query(ConsistencyQuery(), request.args)
+        return jsonify(transparency.consistency_proof(query["old"], query["new"]))
+
+    return blueprint
