@@ -43,6 +43,8 @@ class SigningKey:
     valid_from: datetime
     registered_at: datetime
     revoked_at: datetime | None = None
+    #: the ``organization.key_registered`` event that registered it (a retried upload of it is no conflict)
+    event_id: str = ""
 
 
 def new_private_key() -> Ed25519PrivateKey:

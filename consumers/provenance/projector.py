@@ -19,15 +19,17 @@ from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, l
 from consumers.projector import Projector
 from consumers.retractions import RETRACTION
 from consumers.sql import insert_ignore
+from consumers.provenance import signatures
 from consumers.provenance import tables as t
 from events.catalogue import RESTRICTED_FIELDS
 from events.log import RecordedEvent
 
 
 def served_forms(event: RecordedEvent, envelope: dict[str, Any], retracted_by: str | None = None) -> dict[str, str | None]:
-    """The event as the API serves it (with ``attested_by``, and ``retracted_by_event`` when a retraction
-    took it back), and its public form when it has restricted fields to hide."""
-    served = {**envelope, **event.server_fields()}
+    """The event as the API serves it (with ``attested_by``, ``signed_by`` (null until its signature is
+    verified, see ``signatures``), and ``retracted_by_event`` when a retraction took it back), and its
+    public form when it has restricted fields to hide."""
+    served = {**envelope, **event.server_fields(), "signed_by": None}
     if retracted_by is not None:
         served["retracted_by_event"] = retracted_by
     hidden = RESTRICTED_FIELDS.get(event.type, frozenset()) & envelope["data"].keys()
@@ -45,21 +47,25 @@ class ProvenanceProjector(Projector):
 
     name = "provenance"
     #: 4: custody claims and refusals, registry owners by the server's clock; 5: attested_by served;
-    #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing)
-    version = 6
+    #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing);
+    #: 7: signing keys, and ``signed_by`` served
+    version = 7
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
-        "event.retracted",
+        "event.retracted", signatures.KEY_REGISTERED, signatures.KEY_REVOKED,
     })
 
     #: the items and registry entities the batch being applied touched (per thread: see ``PerThread``)
     _items = PerThread()
     _entities = PerThread()
+    #: the signing keys and signed events the batch touched
+    _keys = PerThread()
+    _signed = PerThread()
 
     def __init__(self) -> None:
-        self._items, self._entities = set(), set()
+        self._items, self._entities, self._keys, self._signed = set(), set(), set(), set()
 
     @property
     def metadata(self) -> MetaData:
@@ -77,10 +83,11 @@ class ProvenanceProjector(Projector):
         batch's rows per table gives the same tables as applying its events one by one.
         """
         writes = BatchWrites()
-        self._items, self._entities = set(), set()
+        self._items, self._entities, self._keys, self._signed = set(), set(), set(), set()
         for event in unseen_events(tx, events, t.events.c.event_id):
             self.gather(writes, event)
         writes.flush(tx)
+        signatures.recompute(tx, self._keys, self._signed)
         # who may say what, from the stored claims of everything the batch touched
         t.ledger().recompute(tx, self._items)
         registry().recompute(tx, self._entities)
@@ -92,10 +99,15 @@ class ProvenanceProjector(Projector):
         no lineage, no custody, no registry row (the runner hands them here instead of applying them)."""
         writes = BatchWrites()
         fresh = {event.event_id for event in unseen_events(tx, [event for event, _ in retracted], t.events.c.event_id)}
+        signed: set[str] = set()
         for event, retraction_id in retracted:
             if event.event_id not in fresh:
                 continue
             envelope = event.envelope
+            if "signature" in envelope and event.type not in (signatures.KEY_REGISTERED, signatures.KEY_REVOKED):
+                # a retracted step still shows who signed it; a retracted key registration registers nothing
+                signatures.gather(writes, event, envelope)
+                signed.add(event.event_id)
             facts = lineage_facts(envelope)
             writes.insert(t.events, dict(
                 event_id=event.event_id, position=event.position, type=event.type, sort_key=facts.origin.sort_key,
@@ -104,6 +116,7 @@ class ProvenanceProjector(Projector):
             writes.insert_ignore(t.event_subjects, ({"subject_id": subject, "event_id": event.event_id}
                                                     for subject in set(facts.subjects)))
         writes.flush(tx)
+        signatures.recompute(tx, (), signed)
         link_retractions(tx, sorted(fresh))
 
     def gather(self, writes: BatchWrites, event: RecordedEvent) -> None:
@@ -118,6 +131,9 @@ class ProvenanceProjector(Projector):
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
             handler(writes, event, envelope, envelope["data"], facts.origin.sort_key)
+        self._keys.update(signatures.gather(writes, event, envelope))
+        if "signature" in envelope:
+            self._signed.add(event.event_id)
         if event.type == RETRACTION:
             writes.insert_ignore(t.retractions, [{"retraction_id": event.event_id,
                                                   "target_id": envelope["data"]["event_id"]}])
