@@ -105,3 +105,24 @@ def test_a_key_registration_carries_32_raw_bytes_of_public_key():
 def test_a_private_key_file_round_trips():
     loaded = signing.load_private_key(signing.private_key_pem(PRIVATE))
     assert signing.public_key_b64(loaded) == signing.public_key_b64(PRIVATE)
+
+
+def test_oretrail_keygen_and_sign_make_an_envelope_the_platform_accepts(tmp_path, monkeypatch, capsys):
+    import io
+    import json
+
+    from composition.cli import main
+
+    key_file = tmp_path / "atelier.pem"
+    assert main(["keygen", "--out", str(key_file)]) == 0
+    public_key = capsys.readouterr().out.strip()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert main(["keygen", "--out", str(key_file)]) == 2  # never overwritten
+    capsys.readouterr()
+    envelope = f.assay("lot-1", 0.995, recorded_by="atelier")
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"events": [envelope]})))
+    assert main(["sign", "--key", str(key_file), "--key-id", "atelier-1"]) == 0
+    [out] = json.loads(capsys.readouterr().out)["events"]
+    assert validation_errors(out) == {}
+    key = signing.SigningKey("atelier", "atelier-1", public_key, NOW - timedelta(days=1), NOW - timedelta(days=1))
+    assert signing.signature_problem(out["signature"], signing.event_hash(out), "atelier", key, NOW) is None
