@@ -69,8 +69,8 @@ class RecordedEventOut(EnvelopeSchema):
                                                          "logged before attribution existed"})
     signed_by = fields.Nested(SignedBy, allow_none=True, metadata={
         "description": "the organisation whose own key signed the event (its signature verified against a key "
-                       "it registered, valid and not revoked when the event was recorded); null: recorded "
-                       "through an API key only, or a signature the platform has not verified (yet)"})
+                       "it registered, valid and not revoked when the event was recorded); present only on events "
+                       "that carry a signature; null: a signature the platform has not verified (yet)"})
     retracted_by_event = fields.String(metadata={
         "description": "present when the event was retracted: the event_id of the event.retracted that took it "
                        "back (the event then counts for nothing; both stay in the timeline)"})

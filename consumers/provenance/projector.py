@@ -26,10 +26,15 @@ from events.log import RecordedEvent
 
 
 def served_forms(event: RecordedEvent, envelope: dict[str, Any], retracted_by: str | None = None) -> dict[str, str | None]:
-    """The event as the API serves it (with ``attested_by``, ``signed_by`` (null until its signature is
-    verified, see ``signatures``), and ``retracted_by_event`` when a retraction took it back), and its
-    public form when it has restricted fields to hide."""
-    served = {**envelope, **event.server_fields(), "signed_by": None}
+    """The event as the API serves it (with ``attested_by``, ``signed_by`` when it carries a signature
+    (null until the signature is verified, see ``signatures``), and ``retracted_by_event`` when a
+    retraction took it back), and its public form when it has restricted fields to hide.
+
+    An unsigned event has no ``signed_by``: its served form stays the envelope plus the v1 server
+    fields, so a client that drops those to recompute the hash still can."""
+    served = {**envelope, **event.server_fields()}
+    if "signature" in envelope:
+        served["signed_by"] = None
     if retracted_by is not None:
         served["retracted_by_event"] = retracted_by
     hidden = RESTRICTED_FIELDS.get(event.type, frozenset()) & envelope["data"].keys()
