@@ -49,16 +49,28 @@ class AttestedBy(Schema):
     key_id = fields.String(required=True, metadata={"description": "the key's public id"})
 
 
+class SignedBy(Schema):
+    """The organisation whose own registered key signed the event (its signature verified by the platform)."""
+
+    organisation = fields.String(required=True, metadata={"description": "the signing organisation (= recorded_by)"})
+    key_id = fields.String(required=True, metadata={"description": "the key it registered "
+                                                    "(organization.key_registered)"})
+
+
 class RecordedEventOut(EnvelopeSchema):
     """An event as recorded: the envelope plus the server's fields."""
 
     recorded_at = fields.String(required=True)
     position = fields.Integer(required=True)
     hash = fields.String(required=True, metadata={"description": "SHA-256 of the RFC 8785 canonical envelope "
-                                                  "(without the server's fields, attested_by included)"})
+                                                  "(without the server's fields, attested_by included, and without signature)"})
     attested_by = fields.Nested(AttestedBy, allow_none=True, required=True,
                                 metadata={"description": "the key that recorded the event; null for events "
                                                          "logged before attribution existed"})
+    signed_by = fields.Nested(SignedBy, allow_none=True, metadata={
+        "description": "the organisation whose own key signed the event (its signature verified against a key "
+                       "it registered, valid and not revoked when the event was recorded); present only on events "
+                       "that carry a signature; null: a signature the platform has not verified (yet)"})
     retracted_by_event = fields.String(metadata={
         "description": "present when the event was retracted: the event_id of the event.retracted that took it "
                        "back (the event then counts for nothing; both stay in the timeline)"})

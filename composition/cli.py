@@ -1,9 +1,10 @@
-"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi, migrate, status, verify."""
+"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi, migrate, status, verify, keygen, sign."""
 from __future__ import annotations
 
 import argparse
-import signal
 import json
+import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -78,7 +79,49 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--log", action="store_true", required=True,
                         help="recompute every event hash and the tree; name the first position that differs")
     verify.set_defaults(handler=_verify_log)
+    add_signing_commands(commands)
     return parser
+
+
+def add_signing_commands(commands) -> None:
+    """``oretrail keygen`` and ``oretrail sign``: an organisation's Ed25519 key and its signed envelopes."""
+    keygen = commands.add_parser("keygen", help="make an Ed25519 signing key (PEM file, 0600); print its public key")
+    keygen.add_argument("--out", type=Path, required=True, help="the private key file to create")
+    keygen.set_defaults(handler=_keygen)
+    sign = commands.add_parser("sign", help="sign an envelope (or {\"events\": [...]}) read from stdin")
+    sign.add_argument("--key", type=Path, required=True, help="the private key file (from oretrail keygen)")
+    sign.add_argument("--key-id", required=True, help="the key_id it was registered under")
+    sign.set_defaults(handler=_sign)
+
+
+def _keygen(settings: Settings, args) -> int:
+    from events import signing
+
+    key = signing.new_private_key()
+    try:
+        descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ValueError(f"{args.out} exists; a signing key is never overwritten") from None
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(signing.private_key_pem(key))
+    print(signing.public_key_b64(key))
+    return 0
+
+
+def _sign(settings: Settings, args) -> int:
+    from events import signing
+
+    key = signing.load_private_key(args.key.read_bytes())
+    document = json.load(sys.stdin)
+    if isinstance(document, dict) and isinstance(document.get("events"), list):
+        document = {**document, "events": [signing.sign_envelope(event, key, args.key_id) for event in document["events"]]}
+    elif isinstance(document, dict):
+        document = signing.sign_envelope(document, key, args.key_id)
+    else:
+        raise ValueError("stdin must hold one event envelope or {\"events\": [...]}")
+    json.dump(document, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
 
 
 def _platform(settings: Settings):

@@ -1,7 +1,9 @@
 """Canonical JSON (RFC 8785, the JSON Canonicalization Scheme) and the content hash of an event.
 
 Anyone can recompute an event's ``hash``: take the event as the API returns it, drop the fields
-the server adds (``recorded_at``, ``position``, ``hash``, ``attested_by``), canonicalise, SHA-256, hex.
+the server adds (``recorded_at``, ``position``, ``hash``, ``attested_by``, ``signed_by``,
+``retracted_by_event``) and the organisation's ``signature`` (it signs the hash, so it cannot be
+part of it), canonicalise, SHA-256, hex. The stored body keeps the signature, so anyone can check it.
 
 ``rfc8785`` (Trail of Bits) is the reference implementation we rely on. It is pure Python and
 was the largest cost of capture, so values whose canonical form provably equals the standard
@@ -21,6 +23,10 @@ from typing import Any, Mapping
 import rfc8785
 
 SERVER_FIELDS = ("recorded_at", "position", "hash", "attested_by")
+#: fields the read models add to a served event (never submitted, never hashed)
+SERVED_FIELDS = ("signed_by", "retracted_by_event")
+#: what is not hashed: the server's and the read models' fields, and the signature over the hash
+UNHASHED_FIELDS = (*SERVER_FIELDS, *SERVED_FIELDS, "signature")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
 _SAFE_INTEGER = 2**53
 
@@ -34,13 +40,18 @@ def canonical_json(value: Any) -> bytes:
 
 
 def content_hash(envelope: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of an event envelope, without the server's fields."""
-    return hashlib.sha256(canonical_json(submitted_part(envelope))).hexdigest()
+    """SHA-256 (hex) of the canonical JSON of an event envelope, without the server's fields and its signature."""
+    return hashlib.sha256(canonical_json(hashed_part(envelope))).hexdigest()
 
 
 def submitted_part(envelope: Mapping[str, Any]) -> dict[str, Any]:
     """The envelope as the client submitted it (without the server's fields)."""
     return {key: value for key, value in envelope.items() if key not in SERVER_FIELDS}
+
+
+def hashed_part(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of the envelope its ``hash`` covers: the submitted envelope without ``signature``."""
+    return {key: value for key, value in envelope.items() if key not in UNHASHED_FIELDS}
 
 
 #: the mark of a value the fast path cannot prove canonical

@@ -9,9 +9,10 @@ from typing import Any, Mapping
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from events.attestation import Attestation
-from events.canonical import canonical_json, submitted_part
+from events.canonical import canonical_json, hashed_part, submitted_part
 from events.catalogue import CATALOGUE
-from events.fields import EventId, Identifier, Sha256, Text, Timestamp, parse_timestamp
+from events.fields import Base64Bytes, EventId, Identifier, Sha256, Text, Timestamp, parse_timestamp
+from events.signing import ALG
 
 #: how far in the future an ``occurred_at`` may lie (clock skew of a field phone), no further
 FUTURE_TOLERANCE = timedelta(hours=24)
@@ -28,6 +29,18 @@ class EvidenceSchema(Schema):
     uri = Text(max_length=2000)
 
 
+class SignatureSchema(Schema):
+    """The organisation's own signature of the event: Ed25519 over the 32 raw bytes of its ``hash``."""
+
+    class Meta:
+        unknown = RAISE
+
+    key_id = Identifier(required=True, metadata={"description": "a key its organisation registered "
+                                                                "(organization.key_registered)"})
+    alg = fields.String(required=True, validate=validate.OneOf([ALG]))
+    value = Base64Bytes(64, required=True, metadata={"description": "standard base64 of the 64-byte signature"})
+
+
 class EnvelopeSchema(Schema):
     """The v1 envelope; ``data`` is checked separately against the schema of ``type``."""
 
@@ -40,6 +53,9 @@ class EnvelopeSchema(Schema):
     recorded_by = Identifier(required=True)
     data = fields.Dict(required=True)
     evidence = fields.List(fields.Nested(EvidenceSchema), validate=validate.Length(max=50))
+    signature = fields.Nested(SignatureSchema, metadata={
+        "description": "optional: the recording organisation's Ed25519 signature of the event's hash (the hash "
+                       "of the envelope without signature); see README, Signed events"})
 
 
 _ENVELOPE = EnvelopeSchema()
@@ -88,17 +104,19 @@ def validation_errors(raw: Any, now: datetime | None = None) -> dict[str, list[s
 def prepare(raw: Mapping[str, Any], attested_by: Attestation | None = None) -> NewEvent:
     """Turn a valid submitted event into a :class:`NewEvent` (call :func:`validation_errors` first).
 
-    The stored body is the canonical JSON of the submitted envelope, and the hash is its SHA-256;
-    ``attested_by`` (the submitting key) is stored beside it, outside the body and the hash.
+    The stored body is the canonical JSON of the submitted envelope, and the hash is the SHA-256 of
+    the same without ``signature`` (which signs that hash); ``attested_by`` (the submitting key) is
+    stored beside it, outside the body and the hash.
     """
     body = canonical_json(submitted_part(raw))
+    hashed = body if "signature" not in raw else canonical_json(hashed_part(raw))
     return NewEvent(
         event_id=raw["event_id"],
         type=raw["type"],
         stream_id=stream_of(raw["type"], raw["data"]),
         recorded_by=raw["recorded_by"],
         body=body,
-        hash=hashlib.sha256(body).hexdigest(),
+        hash=hashlib.sha256(hashed).hexdigest(),
         attested_by=attested_by,
     )
 

@@ -5,6 +5,8 @@ An attestation about gold must not be guessed at, so these fields accept exactly
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 import uuid
@@ -196,6 +198,24 @@ class Sha256(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not SHA256_PATTERN.fullmatch(text):
             raise ValidationError("Not a SHA-256 digest (64 lower-case hex digits).")
+        return text
+
+
+class Base64Bytes(fields.String):
+    """Standard base64 (RFC 4648, padded) of exactly ``size`` bytes, kept as the client wrote it."""
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            raw = base64.b64decode(text.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise ValidationError("Not standard base64 (A-Z a-z 0-9 + /, padded with =).") from None
+        if len(raw) != self.size:
+            raise ValidationError(f"Must decode to {self.size} bytes, not {len(raw)}.")
         return text
 
 

@@ -6,10 +6,14 @@ naming ``attested_by`` is refused like any unknown field).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from events.attestation import Attestation
 from events.envelope import NewEvent, prepare, validation_errors
+from events.fields import parse_timestamp
+from events.signing import SigningKey, signature_problem
 from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable
 from services.auth import Principal
 from services.errors import Conflict, Forbidden, InvalidRequest, TooLarge, Unavailable
@@ -29,12 +33,23 @@ FlagRaisings = Callable[[Iterable[str]], Mapping[str, set[str]]]
 Attesters = Callable[[Iterable[str]], Mapping[str, tuple[str, str]]]
 
 
+#: ``signing_keys(key_ids)``: ``{key_id: SigningKey}`` of the keys registered so far (a read model's view)
+SigningKeys = Callable[[Iterable[str]], Mapping[str, SigningKey]]
+
+
+def _no_keys(key_ids: Iterable[str]) -> Mapping[str, SigningKey]:
+    return {}
+
+
 def _no_raisings(flag_ids: Iterable[str]) -> Mapping[str, set[str]]:
     return {}
 
 
 def _no_attesters(event_ids: Iterable[str]) -> Mapping[str, tuple[str, str]]:
     return {}
+
+
+_KEY_EVENTS = frozenset({"organization.key_registered", "organization.key_revoked"})
 
 
 class CaptureService:
@@ -46,14 +61,20 @@ class CaptureService:
     a finding on the reuse. ``attesters`` lets it answer 403 to a retraction of another
     organisation's event (and 422 to a retraction of a retraction) when the event has been
     projected; one racing its event is decided by the read models the same way.
+
+    ``signing_keys`` lets it check each ``signature``: the key must be registered (in the read model,
+    or earlier in the same batch), belong to the event's ``recorded_by``, be valid and not revoked
+    now, and have signed the event's hash; otherwise 422 and nothing is recorded. A key registered
+    but not yet projected is unknown: the client retries (the answer says so).
     """
 
     def __init__(self, log: EventLog, max_events: int = 1000, flag_raisings: FlagRaisings = _no_raisings,
-                 attesters: Attesters = _no_attesters):
+                 attesters: Attesters = _no_attesters, signing_keys: SigningKeys = _no_keys):
         self.log = log
         self.max_events = max_events
         self.flag_raisings = flag_raisings
         self.attesters = attesters
+        self.signing_keys = signing_keys
 
     def capture(self, principal: Principal, payload: Any) -> list[AppendResult]:
         """Validate and append ``{"events": [...]}`` for ``principal``.
@@ -73,6 +94,7 @@ class CaptureService:
         self._refuse_foreign_retractions(principal, raw_events)
         attested_by = attestation_of(principal)
         batch: list[NewEvent] = [prepare(raw, attested_by) for raw in raw_events]
+        self._check_signatures(raw_events, batch)
         try:
             return self.log.append(batch)
         except IdempotencyConflict as exc:
@@ -142,6 +164,51 @@ class CaptureService:
         if denied:
             raise Forbidden("This key may not retract some of these events (see the rights table); "
                             "nothing was recorded.", denied)
+
+    def _check_signatures(self, raw_events: list[Mapping[str, Any]], batch: list[NewEvent]) -> None:
+        """422 for a signature that does not prove its organisation signed the event, and for a key
+        registration or revocation that cannot stand (a key_id taken, an unknown or another's key).
+
+        Judged now, in the batch's order: a key registered earlier in the batch signs the events after
+        it; one revoked earlier in the batch signs none after it.
+        """
+        named = {raw["signature"]["key_id"] for raw in raw_events if "signature" in raw}
+        named |= {raw["data"]["key_id"] for raw in raw_events if raw["type"] in _KEY_EVENTS}
+        if not named:
+            return
+        now = datetime.now(timezone.utc)
+        keys = dict(self.signing_keys(named))
+        revoked_in_batch: set[str] = set()
+        errors: dict[str, list[str]] = {}
+        for index, (raw, event) in enumerate(zip(raw_events, batch)):
+            data = raw["data"]
+            if raw["type"] == "organization.key_registered":
+                if data["key_id"] in keys and keys[data["key_id"]].event_id != raw["event_id"]:
+                    errors[f"events.{index}.data.key_id"] = [
+                        f"Key id {data['key_id']!r} is already registered; a new key needs a new key_id."]
+                elif data["key_id"] not in keys:
+                    keys[data["key_id"]] = SigningKey(data["organisation_id"], data["key_id"], data["public_key"],
+                                                      parse_timestamp(data["valid_from"]), registered_at=now,
+                                                      event_id=raw["event_id"])
+            elif raw["type"] == "organization.key_revoked":
+                key = keys.get(data["key_id"])
+                if key is None or key.organisation != data["organisation_id"]:
+                    errors[f"events.{index}.data.key_id"] = [
+                        f"No key {data['key_id']!r} of {data['organisation_id']!r} is registered."]
+                else:
+                    keys[data["key_id"]] = replace(key, revoked_at=key.revoked_at or now)
+                    revoked_in_batch.add(data["key_id"])
+            if "signature" in raw:
+                signature = raw["signature"]
+                problem = (("key_id", f"Key {signature['key_id']!r} was revoked earlier in this batch.")
+                           if signature["key_id"] in revoked_in_batch
+                           else signature_problem(signature, event.hash, raw["recorded_by"],
+                                                  keys.get(signature["key_id"]), now))
+                if problem is not None:
+                    errors[f"events.{index}.signature.{problem[0]}"] = [problem[1]]
+        if errors:
+            raise InvalidRequest(f"{len(errors)} signature(s) or signing key(s) are invalid; nothing was recorded.",
+                                 errors)
 
     @staticmethod
     def _authorise(principal: Principal, raw_events: list[Mapping[str, Any]]) -> None:

@@ -3,7 +3,8 @@ community data (savings groups, trainings, surveys, leadership; ``services.demo_
 refining with gold from another source, rings and pendants with serial numbers, and their sales.
 
 Everything goes through ``POST /v1/events`` (the API's own capture path) with deterministic event
-ids, so seeding twice records nothing new.
+ids, so seeding twice records nothing new. The refiner and the jeweller register Ed25519 signing
+keys (kept in the data dir, so a second seeding signs alike) and sign every step they record.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from events import signing
 from events.catalogue.diligence import inspection_flag_id
 from services.demo_impact import community_events
 
@@ -326,6 +328,40 @@ def organisation_roles(chain: DemoChain) -> dict[str, str]:
             for batch in chain.batches for event in batch if event["type"] == "organization.registered"}
 
 
+#: the organisations of the demo that sign their own steps (Ed25519 keys they registered)
+SIGNERS = (REFINER, MANUFACTURER)
+
+
+def signing_key_id(org: str) -> str:
+    """The id of ``org``'s demo signing key."""
+    return f"{org}-demo-1"
+
+
+def demo_signing_key(data_dir, org: str) -> signing.Ed25519PrivateKey:
+    """``org``'s demo signing key: read from ``signing-keys/ORG.pem`` in the data dir, made there (0600) the first time."""
+    path = data_dir / "signing-keys" / f"{org}.pem"
+    if path.exists():
+        return signing.load_private_key(path.read_bytes())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = signing.new_private_key()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(signing.private_key_pem(key))
+    return key
+
+
+def key_registration(org: str, key: signing.Ed25519PrivateKey) -> dict[str, Any]:
+    """``org`` registers its demo signing key (a deterministic event id: seeding again is a duplicate)."""
+    return {
+        "event_id": str(uuid.uuid5(DEMO_NAMESPACE, f"signing-key:{org}")),
+        "type": "organization.key_registered",
+        "occurred_at": "2024-05-01T09:00:00+01:00",
+        "recorded_by": org,
+        "data": {"organisation_id": org, "key_id": signing_key_id(org), "public_key": signing.public_key_b64(key),
+                 "valid_from": "2024-05-01T00:00:00Z"},
+    }
+
+
 def runs_by_recorder(batch: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """A batch cut where ``recorded_by`` changes, order kept: each run is sent with its recorder's key."""
     runs: list[list[dict[str, Any]]] = []
@@ -352,16 +388,23 @@ def seed_demo(platform, force: bool = False) -> dict[str, Any]:
                 "keys_file": str(keys_file) if keys_file.exists() else None}
     keys = {"admin": platform.keys.create("oretrail-admin", "admin")}
     keys.update({org: platform.keys.create(org, role) for org, role in organisation_roles(chain).items()})
+    signers = {org: demo_signing_key(settings.data_dir, org) for org in SIGNERS}
     client = platform.create_app().test_client()
     recorded = 0
-    for batch in chain.batches:
+    registrations = [key_registration(org, key) for org, key in signers.items()]
+    for batch in [registrations, *chain.batches]:
         for run in runs_by_recorder(batch):
+            if run[0]["recorded_by"] in signers:
+                run = [signing.sign_envelope(event, signers[event["recorded_by"]], signing_key_id(event["recorded_by"]))
+                       for event in run]
             key = keys[run[0]["recorded_by"]]
             response = client.post("/v1/events", json={"events": run}, headers={"Authorization": f"Bearer {key}"})
             if response.status_code != 200:
                 raise RuntimeError(
                     f"demo batch refused: {response.status_code} {response.get_data(as_text=True)[:2000]}")
             recorded += sum(1 for result in response.get_json()["results"] if result["status"] == "accepted")
+        if batch is registrations:
+            platform.catch_up()  # capture checks signatures against the keys the read model has seen
     platform.catch_up()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys_file.write_text(json.dumps({"admin": keys["admin"], "manufacturer": keys[MANUFACTURER]}, indent=2))

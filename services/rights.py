@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from events.catalogue import CATALOGUE
+from events.catalogue import CATALOGUE, KEY_TYPES
 from events.catalogue.registry import ORGANISATION_ROLES
 
 ADMIN = "admin"
@@ -79,6 +79,8 @@ ROLE_RULES: tuple[RoleRule, ...] = (
              "the reference price every payout and check relies on is entered by the platform's operator"),
     RoleRule("corrections.retractions", ("event.retracted",), EVERY_ROLE,
              "anyone may take back what it said; whose event it is is a relation rule"),
+    RoleRule("registry.signing_keys", tuple(sorted(KEY_TYPES)), EVERY_ROLE,
+             "an organisation registers and revokes its own signing keys (data.organisation_id is its own)"),
 )
 
 RELATION_RULES: tuple[RelationRule, ...] = (
@@ -121,8 +123,8 @@ def may_record(role: str, event_type: str) -> bool:
 def refusals(role: str, org_id: str, raw_events: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     """Why a key of ``role`` for ``org_id`` may not record some of ``raw_events``: ``{path: [message]}``.
 
-    Decides what the key alone decides: its role, the organisation it records for, and a flag about
-    its own organisation. Empty when every event may be recorded.
+    Decides what the key alone decides: its role, the organisation it records for, a flag about
+    its own organisation, and the signing keys of its own organisation only. Empty when every event may be recorded.
     """
     denied: dict[str, list[str]] = {}
     for index, raw in enumerate(raw_events):
@@ -136,6 +138,9 @@ def refusals(role: str, org_id: str, raw_events: Iterable[Mapping[str, Any]]) ->
             allowed = ", ".join(sorted(rule.roles | {ADMIN}))
             denied[f"events.{index}.type"] = [
                 f"rule {rule.name}: only {allowed} keys may record {raw['type']} ({rule.why}); this key is {role}."]
+        if raw["type"] in KEY_TYPES and raw["data"].get("organisation_id") != org_id:
+            denied[f"events.{index}.data.organisation_id"] = [
+                f"rule registry.signing_keys: this key registers and revokes signing keys only for {org_id!r}."]
         if raw["type"] == "risk.flagged" and raw["data"].get("subject_id") == org_id:
             denied[f"events.{index}.data.subject_id"] = [
                 "rule flag.subject: an organisation may not flag itself; ask an auditor or an NGO."]

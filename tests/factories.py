@@ -89,6 +89,20 @@ def manufacture(product_id: str, inputs: dict[str, float], mass_g: float, finene
     }, **{"recorded_by": "atelier", **kw})
 
 
+def key_registered(organisation_id: str, key_id: str, public_key: str,
+                   valid_from: str = "2020-01-01T00:00:00Z", **kw) -> dict:
+    """An organisation registers the Ed25519 public key (base64 of its 32 raw bytes) that signs its events."""
+    return event("organization.key_registered", {"organisation_id": organisation_id, "key_id": key_id,
+                                                 "public_key": public_key, "valid_from": valid_from},
+                 recorded_by=kw.pop("recorded_by", organisation_id), **kw)
+
+
+def key_revoked(organisation_id: str, key_id: str, reason: str = "laptop lost", **kw) -> dict:
+    """An organisation revokes one of its signing keys."""
+    return event("organization.key_revoked", {"organisation_id": organisation_id, "key_id": key_id, "reason": reason},
+                 recorded_by=kw.pop("recorded_by", organisation_id), **kw)
+
+
 def two_site_ring_chain() -> list[dict]:
     """A ring made from a bar refined from two mine sites' gold (60 % / 40 % of the fine gold)."""
     return [

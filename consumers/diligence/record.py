@@ -146,7 +146,10 @@ def integrity(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     listed = [{"event_id": e["event_id"], "type": e["type"], "hash": e["hash"]} for e in events]
     digest = hashlib.sha256("\n".join(e["hash"] for e in listed).encode()).hexdigest()
     return {
-        "algorithm": "SHA-256 of each event's RFC 8785 canonical JSON (without recorded_at, position, hash, attested_by)",
+        "algorithm": "SHA-256 of each event's RFC 8785 canonical JSON (without recorded_at, position, hash, "
+                     "attested_by, signed_by, retracted_by_event and signature)",
+        "signature_algorithm": "Ed25519 over the 32 raw bytes of an event's hash, by a key its organisation "
+                               "registered (organization.key_registered); signed_by names it where verified",
         "digest_algorithm": "SHA-256 of the listed hashes joined by newlines, in the order listed",
         "digest": digest,
         "events": listed,
@@ -161,7 +164,7 @@ def build_record(provenance: dict[str, Any], ancestry: Ancestry, findings: list[
     chain = [{
         "event_id": e["event_id"], "type": e["type"], "occurred_at": e["occurred_at"], "recorded_by": e["recorded_by"],
         "data": e.get("data", {}), "evidence": e.get("evidence", []), "hash": e["hash"],
-        "attested_by": e.get("attested_by"),
+        "attested_by": e.get("attested_by"), "signature": e.get("signature"), "signed_by": e.get("signed_by"),
     } for e in provenance["timeline"]]
     diligence_events = ([{"event_id": r["event_id"], "type": "risk.flagged" if r["source"] == "reported" else "pit.inspected",
                           "hash": r["hash"]} for r in risks]

@@ -344,10 +344,15 @@ def attribution(timeline: list[dict[str, Any]]) -> dict[str, int]:
 
     ``own_key``: recorded with a key of the organisation named as recorder; ``on_behalf``: with
     another key (the platform's operator entering a step for an organisation); ``unattested``:
-    logged before the platform kept the key of each event.
+    logged before the platform kept the key of each event. ``signed``: besides, carrying the verified
+    signature of the recording organisation's own key (``signed_by``), which only it holds, where an
+    API key is a secret the platform holds too.
     """
-    own = on_behalf = unattested = 0
+    own = on_behalf = unattested = signed = 0
     for event in timeline:
+        signed_by = event.get("signed_by")
+        if isinstance(signed_by, dict) and signed_by.get("organisation") == event.get("recorded_by"):
+            signed += 1
         attested = event.get("attested_by")
         if not isinstance(attested, dict):
             unattested += 1
@@ -355,7 +360,8 @@ def attribution(timeline: list[dict[str, Any]]) -> dict[str, int]:
             own += 1
         else:
             on_behalf += 1
-    return {"steps": len(timeline), "own_key": own, "on_behalf": on_behalf, "unattested": unattested}
+    return {"steps": len(timeline), "own_key": own, "on_behalf": on_behalf, "unattested": unattested,
+            "signed": signed}
 
 
 # -- helpers ----------------------------------------------------------------------------------

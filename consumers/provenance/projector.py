@@ -20,15 +20,22 @@ from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
 from consumers.retractions import RETRACTION
 from consumers.sql import insert_ignore
+from consumers.provenance import signatures
 from consumers.provenance import tables as t
 from events.catalogue import RESTRICTED_FIELDS
 from events.log import RecordedEvent
 
 
 def served_forms(event: RecordedEvent, envelope: dict[str, Any], retracted_by: str | None = None) -> dict[str, str | None]:
-    """The event as the API serves it (with ``attested_by``, and ``retracted_by_event`` when a retraction
-    took it back), and its public form when it has restricted fields to hide."""
+    """The event as the API serves it (with ``attested_by``, ``signed_by`` when it carries a signature
+    (null until the signature is verified, see ``signatures``), and ``retracted_by_event`` when a
+    retraction took it back), and its public form when it has restricted fields to hide.
+
+    An unsigned event has no ``signed_by``: its served form stays the envelope plus the v1 server
+    fields, so a client that drops those to recompute the hash still can."""
     served = {**envelope, **event.server_fields()}
+    if "signature" in envelope:
+        served["signed_by"] = None
     if retracted_by is not None:
         served["retracted_by_event"] = retracted_by
     hidden = RESTRICTED_FIELDS.get(event.type, frozenset()) & envelope["data"].keys()
@@ -48,20 +55,24 @@ class ProvenanceProjector(Projector):
     #: 4: custody claims and refusals, registry owners by the server's clock; 5: attested_by served;
     #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing);
     #: 7: a retracted creation or registration still holds its id for its author
-    version = 7
+    #: 8: signing keys, and ``signed_by`` served
+    version = 8
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
-        "event.retracted",
+        "event.retracted", signatures.KEY_REGISTERED, signatures.KEY_REVOKED,
     })
 
     #: the items and registry entities the batch being applied touched (per thread: see ``PerThread``)
     _items = PerThread()
     _entities = PerThread()
+    #: the signing keys and signed events the batch touched
+    _keys = PerThread()
+    _signed = PerThread()
 
     def __init__(self) -> None:
-        self._items, self._entities = set(), set()
+        self._items, self._entities, self._keys, self._signed = set(), set(), set(), set()
 
     @property
     def metadata(self) -> MetaData:
@@ -79,10 +90,11 @@ class ProvenanceProjector(Projector):
         batch's rows per table gives the same tables as applying its events one by one.
         """
         writes = BatchWrites()
-        self._items, self._entities = set(), set()
+        self._items, self._entities, self._keys, self._signed = set(), set(), set(), set()
         for event in unseen_events(tx, events, t.events.c.event_id):
             self.gather(writes, event)
         writes.flush(tx)
+        signatures.recompute(tx, self._keys, self._signed)
         # who may say what, from the stored claims of everything the batch touched
         t.ledger().recompute(tx, self._items)
         registry().recompute(tx, self._entities)
@@ -95,10 +107,15 @@ class ProvenanceProjector(Projector):
         the ids they created or registered stay their authors' (``consumers.lineage.retracted``)."""
         writes = BatchWrites()
         fresh = {event.event_id for event in unseen_events(tx, [event for event, _ in retracted], t.events.c.event_id)}
+        signed: set[str] = set()
         for event, retraction_id in retracted:
             if event.event_id not in fresh:
                 continue
             envelope = event.envelope
+            if "signature" in envelope and event.type not in (signatures.KEY_REGISTERED, signatures.KEY_REVOKED):
+                # a retracted step still shows who signed it; a retracted key registration registers nothing
+                signatures.gather(writes, event, envelope)
+                signed.add(event.event_id)
             facts = lineage_facts(envelope)
             writes.insert(t.events, dict(
                 event_id=event.event_id, position=event.position, type=event.type, sort_key=facts.origin.sort_key,
@@ -111,6 +128,7 @@ class ProvenanceProjector(Projector):
         writes.flush(tx)
         t.ledger().recompute(tx, items)
         registry().recompute(tx, entities)
+        signatures.recompute(tx, (), signed)
         link_retractions(tx, sorted(fresh))
 
     def gather(self, writes: BatchWrites, event: RecordedEvent) -> None:
@@ -125,6 +143,9 @@ class ProvenanceProjector(Projector):
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
             handler(writes, event, envelope, envelope["data"], facts.origin.sort_key)
+        self._keys.update(signatures.gather(writes, event, envelope))
+        if "signature" in envelope:
+            self._signed.add(event.event_id)
         if event.type == RETRACTION:
             writes.insert_ignore(t.retractions, [{"retraction_id": event.event_id,
                                                   "target_id": envelope["data"]["event_id"]}])

@@ -46,6 +46,40 @@ retractions = Table(
     Column("target_id", Key(36), nullable=False, index=True),
 )
 
+#: every ``organization.key_registered`` (a claim: the earliest of a key_id counts, see ``signatures``)
+signing_keys = Table(
+    "prov_signing_keys", metadata,
+    Column("event_id", Key(36), primary_key=True),
+    Column("key_id", ID, nullable=False, index=True),
+    Column("organisation_id", ID, nullable=False),
+    Column("public_key", String(44), nullable=False),  # base64 of the 32 raw Ed25519 public key bytes
+    Column("valid_from", Key(40), nullable=False),  # RFC 3339 as registered
+    Column("recorded_at", Key(40), nullable=False),
+)
+
+#: every ``organization.key_revoked``; the first by the key's organisation revokes it
+key_revocations = Table(
+    "prov_key_revocations", metadata,
+    Column("event_id", Key(36), primary_key=True),
+    Column("key_id", ID, nullable=False, index=True),
+    Column("organisation_id", ID, nullable=False),
+    Column("recorded_at", Key(40), nullable=False),
+)
+
+#: each signed event's signature, and whether it proves that its organisation signed it
+event_signatures = Table(
+    "prov_event_signatures", metadata,
+    Column("event_id", Key(36), primary_key=True),
+    Column("key_id", ID, nullable=False, index=True),
+    Column("recorded_by", ID, nullable=False),
+    Column("value", String(88), nullable=False),  # base64 of the 64-byte Ed25519 signature
+    Column("hash", String(64), nullable=False),
+    Column("recorded_at", Key(40), nullable=False),
+    # the key_id when the signature verifies against a registered, valid, unrevoked key of
+    # ``recorded_by`` (served as ``signed_by``); NULL while it does not (e.g. its key not seen yet)
+    Column("signed_with", ID),
+)
+
 nodes = Table(
     "prov_nodes", metadata,
     Column("node_id", ID, primary_key=True),

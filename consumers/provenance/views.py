@@ -13,8 +13,10 @@ import orjson
 from sqlalchemy import Connection, Engine, select
 
 from consumers.lineage.ancestry import in_ancestry
+from consumers.provenance import signatures
 from consumers.provenance import tables as t
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
+from events.signing import SigningKey
 from services.auth import Principal
 from services.database import read_snapshot
 
@@ -167,6 +169,12 @@ class ProvenanceView:
         if raw:
             return orjson.Fragment("[" + ",".join(texts) + "]")
         return [orjson.loads(text_) for text_ in texts]
+
+    # -- signing keys -------------------------------------------------------------------------
+    def signing_keys(self, key_ids: Iterable[str]) -> dict[str, SigningKey]:
+        """The registered signing keys among ``key_ids`` (capture checks signatures against them)."""
+        with read_snapshot(self.engine) as connection:
+            return signatures.signing_keys(connection, key_ids)
 
     # -- lot --------------------------------------------------------------------------------
     def lot(self, lot_id: str, sees_restricted: bool = False) -> dict[str, Any] | None:

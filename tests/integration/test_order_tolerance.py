@@ -5,12 +5,14 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
+from events import signing
 from events.envelope import prepare
 from events.log import RecordedEvent
 from services.database import create_database_engine
@@ -19,10 +21,16 @@ from tests.databases import fresh_postgres_database, postgres_server_url
 from tests.readmodel import dump_tables
 
 
+#: the refiner's signing key (fixed, so every run signs alike)
+REFINER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+
+
 def busy_chain() -> list[dict]:
     """Two sites, productions, transfers, a merge, a split, an assay, refining with outside gold, two pieces,
     a piece passed on to a shop; and attacks by other organisations that must change nothing."""
-    events = [f.site("site-a"), f.site("site-b"), f.pit("pit-a", "site-a"), f.pit("pit-b", "site-b"),
+    # the refiner signs its refining with a key it registered first (and revokes after: the signature stands)
+    events = [f.key_registered("refiner-x", "refiner-x-1", signing.public_key_b64(REFINER_KEY)),
+              f.site("site-a"), f.site("site-b"), f.pit("pit-a", "site-a"), f.pit("pit-b", "site-b"),
               f.miner("m-1", "site-a"), f.miner("m-2", "site-b", gender="male")]
     for i in range(4):
         events.append(f.production(f"lot-{i}", "pit-a" if i % 2 else "pit-b", 10.0 + i, 0.85 + i / 100, miners=(f"m-{1 + i % 2}",)))
@@ -34,7 +42,8 @@ def busy_chain() -> list[dict]:
         f.split("coop-1", {"coop-1a": 30.0, "coop-1b": 16.0}, recorded_by="exporter"),
         f.hand_over("coop-1a", "exporter", "refiner-x", 30.0),
         f.hand_over("outside-1", "recycler", "refiner-x", 20.0),
-        f.refine({"coop-1a": 30.0, "outside-1": 20.0}, {"bar-1": (20.0, 0.9999), "bar-2": (20.0, 0.9999)}),
+        signing.sign_envelope(f.refine({"coop-1a": 30.0, "outside-1": 20.0},
+                                       {"bar-1": (20.0, 0.9999), "bar-2": (20.0, 0.9999)}), REFINER_KEY, "refiner-x-1"),
         f.hand_over("bar-1", "refiner-x", "atelier", 20.0),
         f.hand_over("bar-2", "refiner-x", "atelier", 20.0),
         f.hand_over("coop-1b", "exporter", "atelier", 16.0),
@@ -43,6 +52,7 @@ def busy_chain() -> list[dict]:
         f.event("product.sold", {"product_id": "ring-1", "price": "450.00", "currency": "EUR"}, recorded_by="atelier"),
         f.hand_over("pendant-1", "atelier", "shop-y", 3.0),
         f.event("product.sold", {"product_id": "pendant-1", "price": "390.00", "currency": "EUR"}, recorded_by="shop-y"),
+        f.key_revoked("refiner-x", "refiner-x-1"),
         # attacks, recorded later by the server's clock (however they are dated), by other organisations
         *ATTACKS,
     ]
@@ -149,6 +159,10 @@ def test_the_reference_itself_is_sound():
     assert None in shares and "site-a" in shares and "site-b" in shares
     assert abs(sum(shares.values()) - 1) < 1e-6
     assert len(ring["timeline"]) > 10
+    # the refining is signed by the refiner (verified in every order: its key may come after it on Kafka)
+    signers = {event["type"]: event.get("signed_by") for event in ring["timeline"]}
+    assert signers["lot.refined"] == {"organisation": "refiner-x", "key_id": "refiner-x-1"}
+    assert signers["product.manufactured"] is None
 
 
 def test_the_attacks_in_the_reference_change_nothing():

@@ -40,6 +40,8 @@ EXPECTED = {
     "leadership.recorded": {"ngo", "cooperative"},
     "market.price_recorded": set(),
     "event.retracted": EVERYONE,
+    "organization.key_registered": EVERYONE,
+    "organization.key_revoked": EVERYONE,
 }
 
 
@@ -53,7 +55,7 @@ def test_every_catalogued_type_has_one_rule_and_the_table_covers_the_catalogue()
 def test_each_cell_of_the_table(role, event_type):
     allowed = role == "admin" or role in EXPECTED[event_type]
     assert may_record(role, event_type) is allowed
-    event = {"type": event_type, "recorded_by": "org-a", "data": {"subject_id": "lot-1"}}
+    event = {"type": event_type, "recorded_by": "org-a", "data": {"subject_id": "lot-1", "organisation_id": "org-a"}}
     denied = refusals(role, "org-a", [event])
     if allowed:
         assert denied == {}
@@ -74,6 +76,17 @@ def test_an_organisation_may_not_flag_itself():
     assert list(denied) == ["events.0.data.subject_id"]
     assert "rule flag.subject" in denied["events.0.data.subject_id"][0]
     assert refusals("ngo", "ngo-watch", [{**flag, "recorded_by": "ngo-watch"}]) == {}
+
+
+@pytest.mark.parametrize("event_type", ["organization.key_registered", "organization.key_revoked"])
+def test_an_organisation_registers_and_revokes_only_its_own_signing_keys(event_type):
+    own = {"type": event_type, "recorded_by": "ref-a", "data": {"organisation_id": "ref-a", "key_id": "k1"}}
+    assert refusals("refiner", "ref-a", [own]) == {}
+    foreign = {**own, "data": {"organisation_id": "ref-b", "key_id": "k1"}}
+    denied = refusals("refiner", "ref-a", [foreign])
+    assert list(denied) == ["events.0.data.organisation_id"]
+    assert "rule registry.signing_keys" in denied["events.0.data.organisation_id"][0]
+    assert refusals("admin", "platform", [{**foreign, "recorded_by": "ref-b"}]) == {}
 
 
 def test_the_paths_name_the_event_of_the_batch():
