@@ -16,7 +16,7 @@ models stay order tolerant.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Mapping
 
 #: what a custody step does to an item: creates it, hands it over, or uses it (merge, split, refine,
 #: manufacture, export, sale); ``retracted_create``: a creation its author retracted, which still
@@ -110,15 +110,62 @@ def custody(steps: Iterable[Step]) -> Custody:
     # first, by the server's clock, so that a back-dated step cannot take it over
     others = [step for step in steps if step.kind in ("transfer", "consume")]
     first = min(others, key=lambda s: (s.recorded_at, s.event_id), default=None)
-    holder: str | None = owned.owner or (first.organisation if first is not None else None)
-    for step in sorted(others, key=lambda s: (s.sort_key, _KIND_ORDER[s.kind], s.event_id)):
+    start: str | None = owned.owner or (first.organisation if first is not None else None)
+    ordered = sorted(others, key=lambda s: (s.sort_key, _KIND_ORDER[s.kind], s.event_id))
+    # a holder passes an item on once: a hand-over it records later but dates before one it recorded
+    # earlier (a double sale, back-dated) must not take the item from the first buyer. Such a
+    # displacing hand-over is set aside and the walk done again, until none is left (each round
+    # sets one aside, so at most as many rounds as steps)
+    displaced: dict[str, str | None] = {}
+    while True:
+        not_holder, holder = _walk(ordered, start, displaced)
+        culprit = _displacing_hand_over(ordered, not_holder, displaced)
+        if culprit is None:
+            break
+        displaced[culprit.event_id] = None
+    # each double sale names whom the seller had handed the item to, by the hand-over it recorded first
+    for step in ordered:
+        if step.event_id in displaced:
+            first_sale = min((other for other in ordered if other.kind == "transfer" and other.event_id not in not_holder
+                              and other.event_id not in displaced and other.organisation == step.organisation
+                              and other.sort_key > step.sort_key and other.recorded_at < step.recorded_at),
+                             key=lambda other: other.sort_key, default=None)
+            displaced[step.event_id] = first_sale.to_id if first_sale is not None else None
+    verdict.not_holder = {**not_holder, **displaced}
+    verdict.holder = holder
+    return verdict
+
+
+def _walk(ordered: list[Step], holder: str | None, skipped: Mapping[str, str | None]) -> tuple[dict[str, str | None], str | None]:
+    """Walk ``ordered`` steps (field time) from ``holder``; the steps refused (event -> holder then) and the last holder."""
+    refused: dict[str, str | None] = {}
+    for step in ordered:
+        if step.event_id in skipped:
+            continue
         if step.organisation != holder:
-            verdict.not_holder[step.event_id] = holder
+            refused[step.event_id] = holder
             continue
         if step.kind == "transfer" and step.to_id is not None:
             holder = step.to_id
-    verdict.holder = holder
-    return verdict
+    return refused, holder
+
+
+def _displacing_hand_over(ordered: list[Step], refused: Mapping[str, str | None],
+                          skipped: Mapping[str, str | None]) -> Step | None:
+    """A counted hand-over that made an earlier-recorded step of the same organisation refused: it is
+    dated before that step but was recorded after it. The latest recorded such hand-over."""
+    found: list[tuple[Step, Step]] = []
+    for victim in ordered:
+        if victim.event_id not in refused:
+            continue
+        for step in ordered:
+            if (step.kind == "transfer" and step.event_id not in refused and step.event_id not in skipped
+                    and step.organisation == victim.organisation and step.sort_key < victim.sort_key
+                    and (step.recorded_at, step.event_id) > (victim.recorded_at, victim.event_id)):
+                found.append((step, victim))
+    if not found:
+        return None
+    return max(found, key=lambda pair: (pair[0].recorded_at, pair[0].event_id))[0]
 
 
 # -- GS1 identifiers ---------------------------------------------------------------------------

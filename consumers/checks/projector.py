@@ -34,8 +34,9 @@ class ChecksProjector(Projector):
 
     name = "checks"
     #: 2: who may say what (custody refusals, registry owners, GTIN owners); 3: who may raise and resolve a
-    #: flag; 4: a retracted creation or registration still holds its id for its author
-    version = 4
+    #: flag; 4: a retracted creation or registration still holds its id for its author; 5: a back-dated
+    #: double hand-over is refused
+    version = 5
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",

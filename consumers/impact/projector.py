@@ -40,8 +40,9 @@ class ImpactProjector(Projector):
     name = "impact"
     #: 2: every lot a custody event names is a node (a placeholder until created), as in provenance
     #: 3: registry rows and custody from the claims (owners by the server's clock, steps by holders only)
-    #: 4: a retracted creation or registration still holds its id for its author
-    version = 4
+    #: 4: a retracted creation or registration still holds its id for its author; 5: a back-dated double
+    #: hand-over is refused
+    version = 5
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",

@@ -6,7 +6,7 @@ end to end on Kafka with PostgreSQL too (``test_on_kafka_*``).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -180,6 +180,23 @@ def test_a_fake_sale_owes_the_miners_nothing_and_is_no_sale_of_the_ring(chain, p
     assert [sale["recorded_by"] for sale in sales] == ["atelier"]
     [finding] = open_findings(chain, "not_holder", RING)
     assert finding["detail"]["holder"] == "atelier" and finding["detail"]["recorded_by"] == "shop-x"
+
+
+def test_a_seller_back_dating_a_second_hand_over_does_not_take_the_lot_from_its_buyer(chain, platform):
+    """coop-mambasa handed coop-1 to refiner-x, who refined it into the ring's bar; later it records a
+    hand-over of the same lot to coop-other dated a minute before the real one (a double sale). The
+    buyer's record stands and the finding names the seller's second hand-over."""
+    before = snapshot(chain)
+    timeline = chain.get(f"/v1/products/{RING}/provenance").get_json()["timeline"]
+    real = next(e for e in timeline if e["type"] == "lot.transferred" and e["data"]["lot_id"] == "coop-1")
+    back_dated = datetime.fromisoformat(real["occurred_at"]) - timedelta(minutes=1)
+    double_sale = f.hand_over("coop-1", "coop-mambasa", "coop-other", 100.0, at=back_dated)
+    chain.record([double_sale])
+    platform.catch_up()
+    assert snapshot(chain) | {"timeline": None} == before | {"timeline": None}
+    [finding] = open_findings(chain, "not_holder", "coop-1")
+    assert finding["proof"] == [double_sale["event_id"]]
+    assert (finding["detail"]["recorded_by"], finding["detail"]["holder"]) == ("coop-mambasa", "refiner-x")
 
 
 def test_a_piece_passed_on_to_a_shop_is_the_shops_to_sell(chain, platform):

@@ -132,3 +132,41 @@ def test_an_organisation_may_declare_gs1_company_prefixes_of_6_to_12_ascii_digit
     assert OrganizationRegistered().validate({**base, "gs1_company_prefixes": ["376012", "376012345678"]}) == {}
     for wrong in (["37601"], ["3760123456789"], ["٣٧٦٠١٢٣"], [376012], []):
         assert "gs1_company_prefixes" in OrganizationRegistered().validate({**base, "gs1_company_prefixes": wrong}), wrong
+
+
+def test_a_back_dated_second_hand_over_by_the_seller_does_not_take_the_item_from_its_buyer():
+    # the cooperative hands the lot to the refiner (recorded first); later it records a hand-over of the
+    # same lot to another buyer, dated before the real one: a double sale
+    honest = [
+        Step("make", "create", "coop", at(1), recorded_at=at(1, 9)),
+        Step("to-refiner", "transfer", "coop", at(3), recorded_at=at(3, 9), to_id="refiner"),
+        Step("refining", "consume", "refiner", at(4), recorded_at=at(4, 9)),
+    ]
+    double_sale = Step("to-other", "transfer", "coop", at(2), recorded_at=at(10), to_id="other")
+    verdict = custody([*honest, double_sale])
+    assert verdict.not_holder == {"to-other": "refiner"}
+    assert verdict.counts("to-refiner") and verdict.counts("refining") and verdict.holder == "refiner"
+
+
+def test_a_late_record_of_a_round_trip_is_no_double_sale():
+    # the cooperative lent the lot to an assayer and got it back, and records that only later
+    steps = [
+        Step("make", "create", "coop", at(1), recorded_at=at(1, 9)),
+        Step("to-refiner", "transfer", "coop", at(5), recorded_at=at(5, 9), to_id="refiner"),
+        Step("to-lab", "transfer", "coop", at(2), recorded_at=at(9), to_id="lab"),
+        Step("back", "transfer", "lab", at(3), recorded_at=at(9, 10), to_id="coop"),
+    ]
+    verdict = custody(steps)
+    assert verdict.not_holder == {} and verdict.holder == "refiner"
+
+
+@given(st.permutations([
+    Step("make", "create", "coop", at(1), recorded_at=at(1, 9)),
+    Step("to-refiner", "transfer", "coop", at(3), recorded_at=at(3, 9), to_id="refiner"),
+    Step("to-other", "transfer", "coop", at(2), recorded_at=at(10), to_id="other"),
+    Step("to-third", "transfer", "coop", at(2, 1), recorded_at=at(11), to_id="third"),
+    Step("refining", "consume", "refiner", at(4), recorded_at=at(4, 9)),
+]))
+def test_double_sales_are_decided_the_same_in_any_order(steps):
+    verdict = custody(steps)
+    assert set(verdict.not_holder) == {"to-other", "to-third"} and verdict.holder == "refiner"
