@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 #: every environment variable Oretrail reads, with what it is for (the README documents the same list)
@@ -146,27 +146,25 @@ def _share(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
     return value
 
 
-def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, within: Callable[[float], bool], unit: str,
+           bounds: str) -> float:
+    """The number ``name`` (``default`` when unset), refused unless ``within`` it."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-    if not 0 <= value < 1:
-        raise SettingsError(f"{name} must be a fraction in [0, 1), not {value}")
+        raise SettingsError(f"{name} must be {unit}, not {raw!r}") from None
+    if not within(value):
+        raise SettingsError(f"{name} must {bounds}, not {raw!r}")
     return value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    return _float(env, name, default, lambda value: 0 <= value < 1, "a number", "be a fraction in [0, 1)")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not 0 < value <= 3600:
-        raise SettingsError(f"{name} must lie between 0 and 3600 seconds, not {raw!r}")
-    return value
+    return _float(env, name, default, lambda value: 0 < value <= 3600, "a number of seconds",
+                  "lie between 0 and 3600 seconds")
