@@ -88,8 +88,8 @@ RELATION_RULES: tuple[RelationRule, ...] = (
                                "production.recorded", "product.manufactured"),
                  "an entity belongs to the organisation that first registered or created it; a claim on an "
                  "existing id by another organisation changes nothing", "conflicting_claim"),
-    RelationRule("custody", ("lot.transferred", "lots.merged", "lot.split", "lot.refined", "lot.exported",
-                             "product.manufactured", "product.sold"),
+    RelationRule("custody", ("lot.transferred", "lot.received", "lots.merged", "lot.split", "lot.refined",
+                             "lot.exported", "product.manufactured", "product.sold"),
                  "only the organisation holding a lot or piece at that time may pass it on or transform it",
                  "not_holder"),
     RelationRule("flag.id", ("risk.flagged",),

@@ -35,8 +35,8 @@ class ChecksProjector(Projector):
     name = "checks"
     #: 2: who may say what (custody refusals, registry owners, GTIN owners); 3: who may raise and resolve a
     #: flag; 4: a retracted creation or registration still holds its id for its author; 5: a back-dated
-    #: double hand-over is refused
-    version = 5
+    #: double hand-over is refused; 6: a receipt counts only from the lot's holder
+    version = 6
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",

@@ -41,8 +41,8 @@ class ImpactProjector(Projector):
     #: 2: every lot a custody event names is a node (a placeholder until created), as in provenance
     #: 3: registry rows and custody from the claims (owners by the server's clock, steps by holders only)
     #: 4: a retracted creation or registration still holds its id for its author; 5: a back-dated double
-    #: hand-over is refused
-    version = 5
+    #: hand-over is refused; 6: a receipt counts only from the lot's holder
+    version = 6
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",

@@ -31,8 +31,10 @@ CREATION_COLUMNS = ("created_event_id", "created_sort", "created_type", "created
                     "created_recorded_at", "mass_g", "declared_fineness", "pit_id", "gtin", "serial", "description")
 #: SQLite binds at most 32,766 parameters in one statement
 _CHUNK = 2000
-#: event types whose subject (``lot_id`` or ``product_id``) the recorder uses up without making anything
-_USES = {"lot.exported": "lot_id", "product.sold": "product_id"}
+#: event types whose subject (``lot_id`` or ``product_id``) the recorder acts on without making anything:
+#: only its holder then may export or sell it, or weigh it on arrival (a receipt counts from the
+#: organisation the lot was handed to, not from a stranger claiming an arrival weight)
+_USES = {"lot.exported": "lot_id", "product.sold": "product_id", "lot.received": "lot_id"}
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,9 @@ class ProvenanceProjector(Projector):
     #: 4: custody claims and refusals, registry owners by the server's clock; 5: attested_by served;
     #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing);
     #: 7: a retracted creation or registration still holds its id for its author
-    #: 8: signing keys, and ``signed_by`` served; 9: a back-dated double hand-over is refused
-    version = 9
+    #: 8: signing keys, and ``signed_by`` served; 9: a back-dated double hand-over is refused;
+    #: 10: a receipt counts only from the lot's holder
+    version = 10
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",

@@ -199,6 +199,21 @@ def test_a_seller_back_dating_a_second_hand_over_does_not_take_the_lot_from_its_
     assert (finding["detail"]["recorded_by"], finding["detail"]["holder"]) == ("coop-mambasa", "refiner-x")
 
 
+def test_a_receipt_by_a_shop_that_never_got_the_lot_changes_nothing_of_the_ring(chain, platform):
+    """shop-x records receiving the ring's bar at 860 g; it never got it: not in the ring's story, no
+    transit finding against the honest hand-over, a not_holder finding on the shop's claim."""
+    before = snapshot(chain)
+    lie = f.event("lot.received", {"lot_id": "bar-1", "mass_g": 860.0}, recorded_by="shop-x")
+    chain.record([lie])
+    platform.catch_up()
+    assert snapshot(chain) == before
+    assert chain.get("/v1/findings?status=open&kind=transit_discrepancy").get_json()["total"] == 0
+    [finding] = open_findings(chain, "not_holder", "bar-1")
+    assert finding["proof"] == [lie["event_id"]] and finding["detail"]["recorded_by"] == "shop-x"
+    page = chain.client.get(f"/p/{RING}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Shop-X" not in page and "shop-x" not in page.lower()
+
+
 def test_a_piece_passed_on_to_a_shop_is_the_shops_to_sell(chain, platform):
     chain.record([f.hand_over(RING, "atelier", "shop-x", 4.0),
                   f.event("product.sold", {"product_id": RING, "price": "520.00", "currency": "EUR"}, recorded_by="shop-x")])
