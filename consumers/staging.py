@@ -86,12 +86,23 @@ class Staging:
         return connection.exec_driver_sql("SELECT current_schema()").scalar()
 
     def swap_in(self, connection: Connection, metadata: MetaData, live: str) -> None:
-        """Inside the caller's write transaction: drop the live tables of ``metadata``, create them
-        again as the code defines them now, and fill them with the staged rows."""
+        """Inside the caller's write transaction: drop the live tables of ``metadata`` and put the
+        staged ones (created as the code defines them now) in their place: on PostgreSQL moved into
+        the live schema, on SQLite created again and filled with the staged rows."""
         # named with their schema: an unqualified name could resolve to the staged table instead
         in_live = MetaData()
         tables = [table.to_metadata(in_live, schema=live) for table in metadata.sorted_tables]
         in_live.drop_all(connection)
+        if self.dialect == "postgresql":
+            # move the staged tables in rather than copy their rows: a reader whose statement waited
+            # on the drop resolves the name again and finds the moved table, whose rows were committed
+            # before its snapshot; rows copied inside this transaction would be invisible to it, and
+            # the read model would look empty for that one statement
+            quote = connection.dialect.identifier_preparer.quote
+            for table in metadata.sorted_tables:
+                connection.exec_driver_sql(
+                    f"ALTER TABLE {quote(self.schema)}.{quote(table.name)} SET SCHEMA {quote(live)}")
+            return
         in_live.create_all(connection)
         quote = connection.dialect.identifier_preparer.quote
         for table in tables:
