@@ -14,6 +14,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
+import orjson
+
 from events.catalogue import RESTRICTED_FIELDS
 from events.evidence import FORMAT
 from events.log import RecordedEvent
@@ -42,7 +44,7 @@ class EvidenceBundler:
     def bundle(self, product_id: str, history: Sequence[str], sees_restricted: bool) -> dict[str, Any]:
         """The bundle of ``product_id`` whose history is the events ``history`` (in the order to show)."""
         events = self._in_log(history)
-        envelopes = {event.event_id: json.loads(event.body) for event in events}
+        envelopes = {event.event_id: orjson.loads(event.body) for event in events}
         signed_with = {envelope["signature"]["key_id"] for envelope in envelopes.values() if "signature" in envelope}
         keys = self.signing_keys(signed_with)
         registrations = self._in_log(sorted({key.event_id for key in keys.values()}))
