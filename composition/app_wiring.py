@@ -14,6 +14,7 @@ from api import diligence as diligence_api
 from api import findings as findings_api
 from api import impact as impact_api
 from api import docs, labels, landing, observability, public
+from api import evidence as evidence_api
 from api import log as log_api
 from api import value as value_api
 from api.context import AppContext
@@ -22,12 +23,14 @@ from consumers.checks.views import FindingsView
 from consumers.diligence.views import DiligenceView, DueDiligenceView
 from consumers.impact.section import ImpactSection
 from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
+from consumers.provenance.history_views import HistoryView
 from consumers.provenance.public_views import PublicProvenanceView
 from consumers.provenance.views import ProvenanceSection, ProvenanceView
 from consumers.retractions import AttesterView
 from events.log import EventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
+from services.evidence_bundle import EvidenceBundler
 from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
 from services.transparency import TransparencyLog
@@ -41,6 +44,8 @@ class ReadViews:
     """
 
     provenance: ProvenanceView
+    #: which events make up a product's history (what its evidence bundle proves)
+    history: HistoryView
     public: PublicProvenanceView
     findings: FindingsView
     diligence: DueDiligenceView
@@ -63,18 +68,22 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
     sections: list[ProvenanceSection] = [diligence.section, ImpactSection(impact)]
     public_view = PublicProvenanceView(engine, provenance)
     return ReadViews(
-        provenance=provenance, public=public_view, findings=findings, diligence=diligence, impact=impact,
+        provenance=provenance, history=HistoryView(engine), public=public_view, findings=findings, diligence=diligence, impact=impact,
         value_chains=ValueChainView(engine, settings.payout_share), payouts=PayoutsView(engine, settings.payout_share),
         sections=sections, pages=PublicPages(public_view, sections), attesters=AttesterView(engine),
     )
 
 
 def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
-                        transparency: TransparencyLog | None = None) -> list[Blueprint]:
+                        transparency: TransparencyLog | None = None, log: EventLog | None = None) -> list[Blueprint]:
     """The blueprints beyond the core (capture, provenance, health), each over the views it reads."""
     base_url = settings.public_base_url
     # anyone's check that the log was not rewritten: checkpoints, key and proofs (logs with a tree)
     verifiable = [log_api.create_blueprint(transparency)] if transparency is not None else []
+    # a product's history proven against a checkpoint, from the stored bodies (a log that looks events up by id)
+    if transparency is not None and hasattr(log, "recorded"):
+        bundler = EvidenceBundler(transparency, log, views.provenance.signing_keys)
+        verifiable.append(evidence_api.create_blueprint(views.history, bundler))
     return verifiable + [
         observability.create_blueprint(metrics),
         # the consumer's page behind the QR code, and label sheets for jewellers
@@ -104,6 +113,6 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
                                               signing_keys=views.provenance.signing_keys), metrics),
         provenance=views.provenance,
         readiness=readiness,
-        blueprints=audience_blueprints(views, settings, metrics, transparency),
+        blueprints=audience_blueprints(views, settings, metrics, transparency, log),
         provenance_sections=views.sections,
     )

@@ -14,6 +14,7 @@ verifiers follow the algorithms of 2.1.3.2 and 2.1.4.2 step by step.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from typing import Callable, Iterable, Mapping, Sequence
 
 #: a complete subtree: (level, index), covering 2**level leaves from index * 2**level
@@ -121,6 +122,33 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
             ranges.append((start, start + k))
             start += k
     return list(reversed(ranges))
+
+
+def inclusion_paths(indexes: Sequence[int], size: int) -> dict[int, list[Range]]:
+    """:func:`inclusion_ranges` of many leaves at once, each split of the tree visited once for all
+    the leaves below it (the proofs of a product's events share most of their upper ranges)."""
+    leaves = sorted(set(indexes))
+    if leaves and not (0 <= leaves[0] and leaves[-1] < size):
+        raise ValueError(f"leaves {leaves[0]}..{leaves[-1]} are not all in a tree of {size}")
+    paths: dict[int, list[Range]] = {index: [] for index in leaves}
+
+    def walk(start: int, end: int, below: list[int]) -> None:
+        if end - start <= 1:
+            return
+        middle = start + split_point(end - start)
+        cut = bisect_left(below, middle)
+        left, right = below[:cut], below[cut:]
+        if left:  # the deeper siblings first: a proof goes from the leaf up
+            walk(start, middle, left)
+            for index in left:
+                paths[index].append((middle, end))
+        if right:
+            walk(middle, end, right)
+            for index in right:
+                paths[index].append((start, middle))
+
+    walk(0, size, leaves)
+    return paths
 
 
 def consistency_ranges(old: int, new: int) -> list[Range]:

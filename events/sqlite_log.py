@@ -185,6 +185,22 @@ class SqliteEventLog(EventLog):
                   for row in rows]
         return Page(events, after.advanced({0: events[-1].position}) if events else after)
 
+    def recorded(self, event_ids: Sequence[str]) -> dict[str, RecordedEvent]:
+        """The stored events among ``event_ids`` (body bytes exactly as stored), by id."""
+        ids = list(dict.fromkeys(event_ids))
+        found: dict[str, RecordedEvent] = {}
+        connection = self._connection()
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in connection.execute(
+                "SELECT position, event_id, type, stream_id, recorded_at, hash, body, attested_by FROM events"
+                f" WHERE event_id IN ({marks})", chunk
+            ):
+                found[row[1]] = RecordedEvent(*row[:7], partition=0, offset=row[0] - 1,
+                                              attested_by=Attestation.from_json(row[7]))
+        return found
+
     def end_position(self) -> int:
         """The position of the last event (0 for an empty log): one total order, so one number."""
         row = self._connection().execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()

@@ -39,6 +39,8 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 
 #: events hashed into the tree per transaction when an older file is migrated
 _MIGRATION_BATCH = 10_000
+#: ids per ``IN`` query (below SQLite's default limit of host parameters)
+_LOOKUP_CHUNK = 500
 
 
 class SqliteTree(TreeStore):
@@ -135,6 +137,21 @@ class SqliteTree(TreeStore):
         if row is None or row[0] > self._size(connection):
             return None
         return row[0] - 1
+
+    def leaf_indexes(self, event_ids: Sequence[str]) -> dict[str, int]:
+        """Each event's position - 1 where the tree covers it, in chunked ``IN`` queries."""
+        connection = self._connect()
+        size = self._size(connection)
+        ids = list(dict.fromkeys(event_ids))
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start:start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for event_id, position in connection.execute(
+                    f"SELECT event_id, position FROM events WHERE event_id IN ({marks})", chunk):
+                if position <= size:
+                    found[event_id] = position - 1
+        return found
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         """The checkpoint of the largest tree size."""

@@ -51,6 +51,11 @@ class TreeStore(ABC):
     def leaf_index(self, event_id: str) -> int | None:
         """The leaf index of an event, or None if the tree has no such event."""
 
+    def leaf_indexes(self, event_ids: Sequence[str]) -> dict[str, int]:
+        """The leaf index of each of ``event_ids`` the tree holds (a store may answer them in one query)."""
+        found = {event_id: self.leaf_index(event_id) for event_id in event_ids}
+        return {event_id: index for event_id, index in found.items() if index is not None}
+
     @abstractmethod
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         """The signed checkpoint of the largest tree size, if any."""

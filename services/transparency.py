@@ -7,6 +7,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
+from events import merkle
 from events.checkpoint import Checkpoint
 from events.signed_note import NoteSigner
 from events.tree_store import StoredCheckpoint, TreeStore
@@ -52,6 +53,22 @@ class TransparencyLog:
             self.sign_checkpoint()
             latest = self.tree.latest_checkpoint()
         return latest.note
+
+    def checkpoint_covering(self, size: int) -> StoredCheckpoint:
+        """The latest signed checkpoint if its tree holds at least ``size`` leaves; else one signed now."""
+        latest = self.tree.latest_checkpoint()
+        if latest is None or latest.tree_size < size:
+            self.sign_checkpoint()
+            latest = self.tree.latest_checkpoint()  # ours, or a larger one another thread signed meanwhile
+        return latest
+
+    def inclusion_proofs(self, indexes: list[int], tree_size: int) -> dict[int, list[str]]:
+        """The inclusion proof (base64 hashes) of each leaf of ``indexes`` in the tree of ``tree_size``,
+        with every node they need read in one go (proofs of neighbouring leaves share most of theirs)."""
+        paths = merkle.inclusion_paths(indexes, tree_size)
+        ranges = list(dict.fromkeys(part for path in paths.values() for part in path))  # each shared range hashed once
+        hashes = dict(zip(ranges, encoded(merkle.hashes_of(ranges, self.tree.read))))
+        return {index: [hashes[part] for part in path] for index, path in paths.items()}
 
     def inclusion_proof(self, event_id: str, tree_size: int) -> dict[str, Any]:
         """``{"leaf_index", "tree_size", "hashes"}``: the event's leaf in the tree of ``tree_size`` leaves."""

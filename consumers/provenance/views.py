@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select
 from consumers.lineage.ancestry import in_ancestry
 from consumers.provenance import signatures
 from consumers.provenance import tables as t
+from consumers.provenance.history_views import timeline_condition
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
 from events.signing import SigningKey
 from services.auth import Principal
@@ -152,12 +153,8 @@ class ProvenanceView:
         return {"sites": sites, "basis": basis}
 
     def _timeline(self, connection: Connection, root: str, sees_restricted: bool, raw: bool) -> Any:
-        # the steps of its history that count: a refused claim is evidence (``/v1/findings``), not history
-        subjects = (select(t.event_subjects.c.event_id)
-                    .where(in_ancestry(t.event_subjects.c.subject_id, t.counted_edges(), [root])))
         rows = connection.execute(select(t.events.c.served, t.events.c.served_public)
-                                  .where(t.events.c.event_id.in_(subjects), t.events.c.event_id.not_in(t.refused_events()))
-                                  .order_by(t.events.c.sort_key)).all()
+                                  .where(timeline_condition(root)).order_by(t.events.c.sort_key)).all()
         return self._events_out(rows, sees_restricted, raw)
 
     @staticmethod

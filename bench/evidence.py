@@ -1,0 +1,135 @@
+"""Issue 11's evidence-bundle benchmark, on the embedded default (``oretrail serve``, SQLite log and read models).
+
+``GET /v1/products/{id}/evidence`` latency for a ring with more than 1,000 ancestor nodes whose
+refiner and jeweller sign their steps, in a log of ``BENCH_EVIDENCE_BACKGROUND`` other events (so
+proofs have the depth of a used log), against ``GET /v1/products/{id}/provenance`` of the same ring
+measured in the same run, request for request. Target: p99 <= 100 ms. When it is missed, the
+bundle is profiled in process (cProfile) and the top functions by cumulative time are reported.
+"""
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
+from bench.common import latency_summary, served
+from composition.bootstrap import build_platform
+from events import signing
+from services.settings import Settings
+
+NAME = "evidence"
+BACKGROUND = int(os.environ.get("BENCH_EVIDENCE_BACKGROUND", "50000"))
+SAMPLES = int(os.environ.get("BENCH_EVIDENCE_SAMPLES", "200"))
+BATCH = 500
+TARGET_P99_MS = 100.0
+SIGNERS = ("refiner", "atelier")
+
+
+def run() -> dict:
+    """Evidence and provenance latency of one deep ring, side by side; a profile if the target is missed."""
+    with tempfile.TemporaryDirectory(prefix="oretrail-bench-evidence-") as scratch:
+        data_dir = Path(scratch)
+        key = _admin_key(data_dir)
+        headers = {"Authorization": f"Bearer {key}"}
+        with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:
+            product = _record(session, base, headers)
+            figures = _measure(session, base, headers, product)
+        if figures["evidence"]["p99_ms"] > TARGET_P99_MS:
+            figures["profile"] = _profile(data_dir, key, product)
+    figures["targets"] = {"evidence_p99_ms": f"<= {TARGET_P99_MS:g}"}
+    return figures
+
+
+def _admin_key(data_dir: Path) -> str:
+    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
+    try:
+        return platform.keys.create("bench-admin", "admin")
+    finally:
+        platform.close()
+
+
+def _chain() -> tuple[list[dict], list[dict], str]:
+    """The registry and the signing keys, then the deep ring's steps (the refiner's and the jeweller's
+    signed with those keys), and the ring's id."""
+    make = EventFactory("deep", spacing_minutes=360)  # six hours apart: no capacity findings
+    chain, product = deep_product_chain(make, "deep", lots=1200)
+    keys = {org: signing.new_private_key() for org in SIGNERS}
+    registrations = [make("organization.key_registered", {
+        "organisation_id": org, "key_id": f"{org}-bench", "public_key": signing.public_key_b64(private),
+        "valid_from": "2020-01-01T00:00:00Z"}, org) for org, private in keys.items()]
+    signed = [signing.sign_envelope(event, keys[event["recorded_by"]], f"{event['recorded_by']}-bench")
+              if event["recorded_by"] in keys else event for event in chain]
+    return registry(make, capacity_g_per_month=100_000.0) + registrations, signed, product
+
+
+def _record(session: requests.Session, base: str, headers: dict) -> str:
+    """Post the background events, then the ring; wait until the projectors caught up."""
+    setup, steps, product = _chain()
+    background = bulk_stream(EventFactory("background"), BACKGROUND, "bg")
+    for part in (background, setup, None, steps):
+        if part is None:
+            _caught_up(session, base)  # the keys must be known before the steps they sign
+            continue
+        for start in range(0, len(part), BATCH):
+            session.post(f"{base}/v1/events", json={"events": part[start:start + BATCH]}, headers=headers).raise_for_status()
+    _caught_up(session, base)
+    return product
+
+
+def _caught_up(session: requests.Session, base: str) -> None:
+    deadline = time.monotonic() + 900
+    while any(state["lag"] > 0 for state in session.get(f"{base}/readyz").json()["projectors"].values()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("projectors did not catch up")
+        time.sleep(0.2)
+
+
+def _measure(session: requests.Session, base: str, headers: dict, product: str) -> dict:
+    urls = {"evidence": f"{base}/v1/products/{product}/evidence",
+            "provenance": f"{base}/v1/products/{product}/provenance"}
+    bundle = session.get(urls["evidence"], headers=headers).json()
+    provenance = session.get(urls["provenance"], headers=headers).json()
+    samples: dict[str, list[float]] = {name: [] for name in urls}
+    sizes: dict[str, int] = {}
+    for round_ in range(20 + SAMPLES):  # 20 warm-up rounds; the two alternate, so both see the same machine
+        for name, url in urls.items():
+            started = time.perf_counter()
+            response = session.get(url, headers=headers)
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            sizes[name] = len(response.content)
+            if round_ >= 20:
+                samples[name].append(elapsed)
+    figures = {name: {**latency_summary(values), "response_bytes": sizes[name]} for name, values in samples.items()}
+    figures["evidence"].update(events=len(bundle["events"]), signed=sum(1 for e in bundle["events"] if e["signature"]),
+                               tree_size=bundle["tree_size"], keys=len(bundle["keys"]))
+    figures["provenance"].update(ancestor_nodes=len(provenance["lineage"]["nodes"]) - 1,
+                                 timeline_events=len(provenance["timeline"]))
+    figures["p99_ratio_evidence_to_provenance"] = round(figures["evidence"]["p99_ms"] / figures["provenance"]["p99_ms"], 2)
+    return figures
+
+
+def _profile(data_dir: Path, key: str, product: str) -> list[str]:
+    """The top functions of 20 bundles built in process, by cumulative time."""
+    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
+    try:
+        client = platform.create_app().test_client()
+        headers = {"Authorization": f"Bearer {key}"}
+        client.get(f"/v1/products/{product}/evidence", headers=headers)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(20):
+            client.get(f"/v1/products/{product}/evidence", headers=headers)
+        profiler.disable()
+    finally:
+        platform.close()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    return [line.strip() for line in out.getvalue().splitlines() if line.strip()][:40]
