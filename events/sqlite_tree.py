@@ -64,17 +64,27 @@ class SqliteTree(TreeStore):
         return 0 if row[0] is None else row[0] + 1
 
     def read(self, nodes: Sequence[Node]) -> Mapping[Node, bytes]:
-        """Point lookups of complete subtrees; a missing one means the tree was cut behind the triggers."""
+        """The hashes of complete subtrees; a missing one means the tree was cut behind the triggers."""
         return self._read(self._connect(), nodes)
 
     @staticmethod
     def _read(connection: sqlite3.Connection, nodes: Sequence[Node]) -> dict[Node, bytes]:
-        found: dict[Node, bytes] = {}
+        # one IN query per level and chunk, not one query per node: a bundle's proofs need thousands
+        by_level: dict[int, list[int]] = {}
         for level, idx in nodes:
-            row = connection.execute("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", (level, idx)).fetchone()
-            if row is None:
-                raise TreeMismatch(f"the tree has no node ({level}, {idx}): it was cut behind the triggers")
-            found[(level, idx)] = bytes(row[0])
+            by_level.setdefault(level, []).append(idx)
+        found: dict[Node, bytes] = {}
+        for level, wanted in by_level.items():
+            wanted = list(dict.fromkeys(wanted))
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start:start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for idx, value in connection.execute(
+                        f"SELECT idx, hash FROM tree_nodes WHERE level = ? AND idx IN ({marks})", (level, *chunk)):
+                    found[(level, idx)] = bytes(value)
+        if len(found) < len(set(nodes)):
+            level, idx = next(node for node in nodes if node not in found)
+            raise TreeMismatch(f"the tree has no node ({level}, {idx}): it was cut behind the triggers")
         return found
 
     def append_leaves(self, first_index: int, leaf_data: Sequence[bytes]) -> None:
