@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -78,6 +79,12 @@ def add_missing_columns(connection: sqlite3.Connection) -> None:
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+
+
+@lru_cache(maxsize=1024)
+def stored_attestation(text: str | None) -> Attestation | None:
+    """The ``attested_by`` column parsed, once per distinct text: a log has few keys, each on many events."""
+    return Attestation.from_json(text)
 
 
 def utc_now_text() -> str:
@@ -181,7 +188,7 @@ class SqliteEventLog(EventLog):
             " WHERE position > ? ORDER BY position LIMIT ?",
             (last, limit),
         )
-        events = [RecordedEvent(*row[:7], partition=0, offset=row[0] - 1, attested_by=Attestation.from_json(row[7]))
+        events = [RecordedEvent(*row[:7], partition=0, offset=row[0] - 1, attested_by=stored_attestation(row[7]))
                   for row in rows]
         return Page(events, after.advanced({0: events[-1].position}) if events else after)
 
@@ -198,7 +205,7 @@ class SqliteEventLog(EventLog):
                 f" WHERE event_id IN ({marks})", chunk
             ):
                 found[row[1]] = RecordedEvent(*row[:7], partition=0, offset=row[0] - 1,
-                                              attested_by=Attestation.from_json(row[7]))
+                                              attested_by=stored_attestation(row[7]))
         return found
 
     def end_position(self) -> int:
