@@ -41,6 +41,23 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 _MIGRATION_BATCH = 10_000
 #: ids per ``IN`` query (below SQLite's default limit of host parameters)
 _LOOKUP_CHUNK = 500
+#: node indexes this close together are read as one range (the few between them read too, and kept)
+_RUN_GAP = 4
+#: a run of at least this many indexes is read with BETWEEN, a shorter one with IN
+_RANGE_READ = 16
+
+
+def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted ``indexes`` as runs ``(first, last)`` whose neighbours lie at most ``_RUN_GAP`` apart."""
+    runs: list[tuple[int, int]] = []
+    first = previous = indexes[0]
+    for idx in indexes[1:]:
+        if idx - previous > _RUN_GAP:
+            runs.append((first, previous))
+            first = idx
+        previous = idx
+    runs.append((first, previous))
+    return runs
 
 
 class SqliteTree(TreeStore):
@@ -69,22 +86,30 @@ class SqliteTree(TreeStore):
 
     @staticmethod
     def _read(connection: sqlite3.Connection, nodes: Sequence[Node]) -> dict[Node, bytes]:
-        # one IN query per level and chunk, not one query per node: a bundle's proofs need thousands
-        by_level: dict[int, list[int]] = {}
+        # a few queries per level, not one per node: a bundle's proofs need thousands of nodes, most
+        # of them in dense runs (a product's events are near each other in the log), read as ranges
+        wanted: dict[int, set[int]] = {}
         for level, idx in nodes:
-            by_level.setdefault(level, []).append(idx)
+            wanted.setdefault(level, set()).add(idx)
         found: dict[Node, bytes] = {}
-        for level, wanted in by_level.items():
-            wanted = list(dict.fromkeys(wanted))
-            for start in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[start:start + _LOOKUP_CHUNK]
+        for level, indexes in wanted.items():
+            scattered: list[int] = []
+            for first, last in _runs(sorted(indexes)):
+                if last - first + 1 >= _RANGE_READ:
+                    for idx, value in connection.execute(
+                            "SELECT idx, hash FROM tree_nodes WHERE level = ? AND idx BETWEEN ? AND ?", (level, first, last)):
+                        found[(level, idx)] = bytes(value)
+                else:
+                    scattered.extend(range(first, last + 1))
+            for start in range(0, len(scattered), _LOOKUP_CHUNK):
+                chunk = scattered[start:start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 for idx, value in connection.execute(
                         f"SELECT idx, hash FROM tree_nodes WHERE level = ? AND idx IN ({marks})", (level, *chunk)):
                     found[(level, idx)] = bytes(value)
-        if len(found) < len(set(nodes)):
-            level, idx = next(node for node in nodes if node not in found)
-            raise TreeMismatch(f"the tree has no node ({level}, {idx}): it was cut behind the triggers")
+        missing = next((node for node in nodes if node not in found), None)
+        if missing is not None:
+            raise TreeMismatch(f"the tree has no node {missing}: it was cut behind the triggers")
         return found
 
     def append_leaves(self, first_index: int, leaf_data: Sequence[bytes]) -> None:
