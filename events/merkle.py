@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 #: a complete subtree: (level, index), covering 2**level leaves from index * 2**level
 Node = tuple[int, int]
@@ -124,31 +124,57 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
     return list(reversed(ranges))
 
 
-def inclusion_paths(indexes: Sequence[int], size: int) -> dict[int, list[Range]]:
-    """:func:`inclusion_ranges` of many leaves at once, each split of the tree visited once for all
-    the leaves below it (the proofs of a product's events share most of their upper ranges)."""
-    leaves = sorted(set(indexes))
-    if leaves and not (0 <= leaves[0] and leaves[-1] < size):
-        raise ValueError(f"leaves {leaves[0]}..{leaves[-1]} are not all in a tree of {size}")
-    paths: dict[int, list[Range]] = {index: [] for index in leaves}
+def proof_ranges(indexes: Sequence[int], size: int) -> list[Range]:
+    """Every range the inclusion proofs of ``indexes`` in the tree of ``size`` are made of, each once."""
+    ranges: list[Range] = []
 
     def walk(start: int, end: int, below: list[int]) -> None:
         if end - start <= 1:
             return
         middle = start + split_point(end - start)
         cut = bisect_left(below, middle)
-        left, right = below[:cut], below[cut:]
-        if left:  # the deeper siblings first: a proof goes from the leaf up
-            walk(start, middle, left)
-            for index in left:
-                paths[index].append((middle, end))
-        if right:
-            walk(middle, end, right)
-            for index in right:
-                paths[index].append((start, middle))
+        if cut:  # a child is visited once, so each range it contributes is new
+            ranges.append((middle, end))
+            walk(start, middle, below[:cut])
+        if cut < len(below):
+            ranges.append((start, middle))
+            walk(middle, end, below[cut:])
 
-    walk(0, size, leaves)
+    leaves = _leaves_in(indexes, size)
+    if leaves:
+        walk(0, size, leaves)
+    return ranges
+
+
+def inclusion_paths(indexes: Sequence[int], size: int,
+                    value: Callable[[Range], Any] = lambda part: part) -> dict[int, list[Any]]:
+    """:func:`inclusion_ranges` of many leaves at once (each as ``value`` of the range, e.g. its hash),
+    each split of the tree visited once for all the leaves below it: the proofs of a product's events
+    share most of their upper ranges, so a subtree's list is built once and each child's copied from it."""
+    paths: dict[int, list[Any]] = {}
+
+    def walk(start: int, end: int, below: list[int], upper: list[Any]) -> None:
+        if end - start <= 1:
+            paths[start] = upper  # a proof goes from the leaf up: the deeper siblings first
+            return
+        middle = start + split_point(end - start)
+        cut = bisect_left(below, middle)
+        if cut:
+            walk(start, middle, below[:cut], [value((middle, end))] + upper)
+        if cut < len(below):
+            walk(middle, end, below[cut:], [value((start, middle))] + upper)
+
+    leaves = _leaves_in(indexes, size)
+    if leaves:
+        walk(0, size, leaves, [])
     return paths
+
+
+def _leaves_in(indexes: Sequence[int], size: int) -> list[int]:
+    leaves = sorted(set(indexes))
+    if leaves and not (0 <= leaves[0] and leaves[-1] < size):
+        raise ValueError(f"leaves {leaves[0]}..{leaves[-1]} are not all in a tree of {size}")
+    return leaves
 
 
 def consistency_ranges(old: int, new: int) -> list[Range]:
@@ -178,8 +204,8 @@ def consistency_ranges(old: int, new: int) -> list[Range]:
 def hashes_of(ranges: Sequence[Range], read: Callable[[Sequence[Node]], Mapping[Node, bytes]]) -> list[bytes]:
     """The MTH of each range, reading the complete subtrees they are made of in one call of ``read``."""
     parts = [range_nodes(start, end) for start, end in ranges]
-    found = read(sorted({node for nodes in parts for node in nodes}))
-    return [fold([found[node] for node in nodes]) for nodes in parts]
+    found = read(list({node for nodes in parts for node in nodes}))
+    return [found[nodes[0]] if len(nodes) == 1 else fold([found[node] for node in nodes]) for nodes in parts]
 
 
 def tree_root(size: int, read: Callable[[Sequence[Node]], Mapping[Node, bytes]]) -> bytes:

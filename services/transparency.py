@@ -65,10 +65,9 @@ class TransparencyLog:
     def inclusion_proofs(self, indexes: list[int], tree_size: int) -> dict[int, list[str]]:
         """The inclusion proof (base64 hashes) of each leaf of ``indexes`` in the tree of ``tree_size``,
         with every node they need read in one go (proofs of neighbouring leaves share most of theirs)."""
-        paths = merkle.inclusion_paths(indexes, tree_size)
-        ranges = list(dict.fromkeys(part for path in paths.values() for part in path))  # each shared range hashed once
+        ranges = merkle.proof_ranges(indexes, tree_size)  # each shared range read and hashed once
         hashes = dict(zip(ranges, encoded(merkle.hashes_of(ranges, self.tree.read))))
-        return {index: [hashes[part] for part in path] for index, path in paths.items()}
+        return merkle.inclusion_paths(indexes, tree_size, hashes.__getitem__)
 
     def inclusion_proof(self, event_id: str, tree_size: int) -> dict[str, Any]:
         """``{"leaf_index", "tree_size", "hashes"}``: the event's leaf in the tree of ``tree_size`` leaves."""

@@ -162,3 +162,15 @@ def test_inclusion_paths_of_many_leaves_are_each_leafs_own(case):
     size, indexes = case
     paths = merkle.inclusion_paths(indexes, size)
     assert paths == {index: merkle.inclusion_ranges(index, size) for index in set(indexes)}
+
+
+@given(st.integers(min_value=1, max_value=300).flatmap(
+    lambda size: st.tuples(st.just(size), st.lists(st.integers(0, size - 1), max_size=40))))
+def test_the_ranges_of_many_proofs_are_listed_once_each(case):
+    size, indexes = case
+    ranges = merkle.proof_ranges(indexes, size)
+    assert len(ranges) == len(set(ranges))
+    assert set(ranges) == {part for index in indexes for part in merkle.inclusion_ranges(index, size)}
+    paths = merkle.inclusion_paths(indexes, size, value=lambda part: f"{part[0]}-{part[1]}")
+    assert paths == {index: [f"{start}-{end}" for start, end in merkle.inclusion_ranges(index, size)]
+                     for index in sorted(set(indexes))}
