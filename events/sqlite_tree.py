@@ -11,6 +11,7 @@ import sqlite3
 from typing import Callable, Mapping, Sequence
 
 from events import merkle
+from events.log import RecordedEvent
 from events.merkle import Node
 from events.tree_store import StoredCheckpoint, TreeMismatch, TreeStore
 
@@ -187,6 +188,11 @@ class SqliteTree(TreeStore):
                 if position <= size:
                     found[event_id] = position - 1
         return found
+
+    def leaf_indexes_of(self, events: Sequence[RecordedEvent]) -> dict[str, int]:
+        """Each event's position - 1 where the tree covers it: events of this file's log need no lookup."""
+        size = self.size()
+        return {event.event_id: event.position - 1 for event in events if event.position <= size}
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         """The checkpoint of the largest tree size."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from events import merkle
+from events.log import RecordedEvent
 from events.merkle import Node
 
 
@@ -55,6 +56,11 @@ class TreeStore(ABC):
         """The leaf index of each of ``event_ids`` the tree holds (a store may answer them in one query)."""
         found = {event_id: self.leaf_index(event_id) for event_id in event_ids}
         return {event_id: index for event_id, index in found.items() if index is not None}
+
+    def leaf_indexes_of(self, events: Sequence[RecordedEvent]) -> dict[str, int]:
+        """:meth:`leaf_indexes` of events already read from the log (a store whose leaves follow the
+        log's positions needs no lookup)."""
+        return self.leaf_indexes([event.event_id for event in events])
 
     @abstractmethod
     def latest_checkpoint(self) -> StoredCheckpoint | None:

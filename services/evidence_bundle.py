@@ -48,7 +48,7 @@ class EvidenceBundler:
         signed_with = {envelope["signature"]["key_id"] for envelope in envelopes.values() if "signature" in envelope}
         keys = self.signing_keys(signed_with)
         registrations = self._in_log(sorted({key.event_id for key in keys.values()}))
-        indexes = self.transparency.tree.leaf_indexes([event.event_id for event in events + registrations])
+        indexes = self.transparency.tree.leaf_indexes_of(events + registrations)
         checkpoint = self.transparency.checkpoint_covering(max(indexes.values(), default=-1) + 1)
         proofs = self.transparency.inclusion_proofs(list(indexes.values()), checkpoint.tree_size)
 

@@ -7,8 +7,12 @@ import sqlite3
 import pytest
 
 from events import merkle
+from events.envelope import prepare
+from events.position import LogPosition
+from events.sqlite_log import SqliteEventLog
 from events.sqlite_tree import SqliteTree
 from events.tree_store import TreeMismatch
+from tests import factories as f
 
 LEAVES = [f"entry {n}".encode() for n in range(300)]
 
@@ -49,3 +53,14 @@ def test_a_node_the_tree_lacks_is_a_mismatch(tree):
         tree.read([(0, 5), (0, 300)])
     with pytest.raises(TreeMismatch, match=r"\(0, 300\)"):
         tree.read([(0, idx) for idx in range(280, 321)])
+
+
+def test_the_leaves_of_events_read_from_the_log_are_those_its_ids_look_up(tmp_path):
+    log = SqliteEventLog(tmp_path / "events.db")
+    try:
+        log.append([prepare(f.site(f"site-{n}")) for n in range(5)])
+        stored = list(log.recorded([event.event_id for event in log.read(LogPosition({0: 0}), 10)]).values())
+        assert log.tree.leaf_indexes_of(stored) == log.tree.leaf_indexes([event.event_id for event in stored])
+        assert sorted(log.tree.leaf_indexes_of(stored).values()) == [0, 1, 2, 3, 4]
+    finally:
+        log.close()
