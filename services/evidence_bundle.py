@@ -54,8 +54,8 @@ class EvidenceBundler:
 
         def entry(event: RecordedEvent, envelope: dict[str, Any]) -> dict[str, Any]:
             index = indexes[event.event_id]
-            hidden = RESTRICTED_FIELDS.get(event.type, frozenset()) & envelope.get("data", {}).keys()
-            withheld = bool(hidden) and not sees_restricted
+            restricted = None if sees_restricted else RESTRICTED_FIELDS.get(event.type)
+            withheld = restricted is not None and not restricted.isdisjoint(envelope.get("data", {}))
             return {"event_id": event.event_id, "type": event.type, "recorded_by": envelope["recorded_by"],
                     **event.server_fields(), "leaf_index": index, "signature": envelope.get("signature"),
                     "body": None if withheld else event.body.decode("utf-8"),
