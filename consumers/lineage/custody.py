@@ -1,8 +1,8 @@
 """Custody authority in a projector's lineage tables: which steps count, recomputed from the set of claims.
 
 Every custody step of a lot or piece (its creation, a hand-over, a use: merge, split, refining,
-manufacturing, export, sale, receipt, assay) is kept as a *claim* row, whoever recorded it. At the end of a batch the
-projector calls :meth:`CustodyLedger.recompute` for the items the batch touched: it runs
+manufacturing, export, sale, receipt, assay) is kept as a *claim* row, whoever recorded it. At the
+end of a batch the projector calls :meth:`CustodyLedger.recompute` for the items the batch touched: it runs
 :func:`consumers.authority.custody` on each item's claims and stores the steps that do not count in a
 *refused* table (``not_holder``: recorded by someone who did not hold the item then;
 ``conflicting_claim``: a creation of an item another organisation owns).
@@ -10,8 +10,8 @@ projector calls :meth:`CustodyLedger.recompute` for the items the batch touched:
 An event refused for any item it touches counts for nothing: its edges are left out of every ancestry
 (:meth:`CustodyLedger.counted_edges`), its creations do not count (a node's creation columns are those
 of its earliest creation among the events that count) and the projectors leave its transfers,
-receipts, assays and sales out. Everything here is a function of the set of claims, so the tables are the same for any
-arrival order.
+receipts, assays and sales out. Everything here is a function of the set of claims, so the tables
+are the same for any arrival order.
 """
 from __future__ import annotations
 
