@@ -19,10 +19,25 @@ from dataclasses import dataclass, field
 from typing import Iterable, Literal, Mapping
 
 #: what a custody step does to an item: creates it, hands it over, or uses it (merge, split, refine,
-#: manufacture, export, sale); ``retracted_create``: a creation its author retracted, which still
-#: holds the item's id for its author (a correction must not hand the id to a squatter)
-StepKind = Literal["create", "transfer", "consume", "retracted_create"]
+#: manufacture, export, sale, a receipt or an assay by the holder); ``retracted_create``: a creation its
+#: author retracted, which still holds the item's id for its author (a correction must not hand the id
+#: to a squatter); ``independent``: a measurement by an independent party (see :func:`independent`),
+#: which needs no custody: never refused, and no part of the walk (it neither holds nor passes anything)
+StepKind = Literal["create", "transfer", "consume", "retracted_create", "independent"]
 _KIND_ORDER = {"create": 0, "transfer": 1, "consume": 2}
+
+#: the roles whose keys measure a lot without holding it: an authority's assay office, an auditor's
+#: sample. Their assays count whoever held the lot; anyone else's count only from the holder
+INDEPENDENT_ROLES = frozenset({"authority", "auditor"})
+
+
+def independent(attested_role: str | None) -> bool:
+    """Whether a key of ``attested_role`` (``attested_by.role``) speaks as an independent party.
+
+    The key's role, a server field, not the organisation the envelope names: an admin recording on
+    behalf of an organisation speaks for it (its assay counts when that organisation holds the lot).
+    """
+    return attested_role in INDEPENDENT_ROLES
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,7 @@ def custody(steps: Iterable[Step]) -> Custody:
 
     The owner (the first to record a creation, retracted or not) holds it from the start; a transfer counts when its
     recorder holds the item and makes ``to_id`` the holder; a use counts when its recorder holds the
-    item. An item never created here (gold from outside the platform) is held by whoever first
+    item; an ``independent`` step always counts and changes no holder. An item never created here (gold from outside the platform) is held by whoever first
     recorded a step of it (by the server's clock): the gap in the record is the custody checks' business.
     """
     steps = list(steps)

@@ -237,9 +237,6 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
             "lot_id": merged, "inputs": [{"lot_id": lot, "mass_g": mass} for lot, mass in purchased]}))
         total = round(sum(mass for _, mass in purchased), 2)
         assayed = round(rng.uniform(0.865, 0.895), 4)
-        # the exporter's laboratory assays the merged lot before buying it
-        batch.append(chain.event("lot.assayed", merge_day + timedelta(hours=4), EXPORTER, {
-            "lot_id": merged, "fineness": assayed, "method": "XRF"}))
         batch.append(chain.event("lot.transferred", merge_day + timedelta(days=1), COOPERATIVE, {
             "lot_id": merged, "from_id": COOPERATIVE, "to_id": EXPORTER, "mass_g": total,
             "price_per_g": str((reference_price * Decimal(str(assayed)) * Decimal("0.9")).quantize(Decimal("0.01"))),
@@ -247,6 +244,10 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         received = round(total - rng.uniform(0.0, 0.05), 2)
         batch.append(chain.event("lot.received", merge_day + timedelta(days=1, hours=5), EXPORTER, {
             "lot_id": merged, "mass_g": received}))
+        # the exporter's laboratory assays the lot once the exporter holds it (an assay counts from the
+        # lot's holder or an independent party); the price above was agreed on that assay's sample
+        batch.append(chain.event("lot.assayed", merge_day + timedelta(days=1, hours=7), EXPORTER, {
+            "lot_id": merged, "fineness": assayed, "method": "XRF"}))
         bars.append((merged, received, assayed))
         chain.batches.append(batch)
 

@@ -88,9 +88,10 @@ RELATION_RULES: tuple[RelationRule, ...] = (
                                "production.recorded", "product.manufactured"),
                  "an entity belongs to the organisation that first registered or created it; a claim on an "
                  "existing id by another organisation changes nothing", "conflicting_claim"),
-    RelationRule("custody", ("lot.transferred", "lot.received", "lots.merged", "lot.split", "lot.refined",
-                             "lot.exported", "product.manufactured", "product.sold"),
-                 "only the organisation holding a lot or piece at that time may pass it on or transform it",
+    RelationRule("custody", ("lot.transferred", "lot.received", "lot.assayed", "lots.merged", "lot.split",
+                             "lot.refined", "lot.exported", "product.manufactured", "product.sold"),
+                 "only the organisation holding a lot or piece at that time may pass it on, weigh, assay or "
+                 "transform it; an assay also counts from an authority's or auditor's key (an independent party)",
                  "not_holder"),
     RelationRule("flag.id", ("risk.flagged",),
                  "a flag_id names one flag, its first raising recorded: a reuse answers 409, or (racing the "

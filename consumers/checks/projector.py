@@ -22,6 +22,7 @@ from consumers.checks.facts import month_of
 from consumers.checks.recompute import Pending, Tolerances, recompute
 from consumers.checks.registry import registry
 from consumers.checks.store import FactStore
+from consumers.lineage.custody import attested_role
 from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
@@ -35,8 +36,9 @@ class ChecksProjector(Projector):
     name = "checks"
     #: 2: who may say what (custody refusals, registry owners, GTIN owners); 3: who may raise and resolve a
     #: flag; 4: a retracted creation or registration still holds its id for its author; 5: a back-dated
-    #: double hand-over is refused; 6: a receipt counts only from the lot's holder
-    version = 6
+    #: double hand-over is refused; 6: a receipt counts only from the lot's holder; 7: an assay counts only
+    #: from the lot's holder or an independent party (an authority's or auditor's key)
+    version = 7
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -109,7 +111,7 @@ class ChecksProjector(Projector):
         facts = lineage_facts(envelope)
         key = facts.origin.sort_key
         writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key})
-        self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at))
+        self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
         entity = registry().gather(writes, envelope, event.recorded_at, key)
         if entity is not None:
             self._entities.add(entity)

@@ -242,7 +242,8 @@ class FactStore:
         return found
 
     def fineness(self, lot_ids: Iterable[str]) -> dict[str, float]:
-        """The stated fineness of each lot: its latest assay, else the one declared at its creation."""
+        """The stated fineness of each lot: its latest counted assay (by its holder or an independent party),
+        else the one declared at its creation."""
         wanted = set(lot_ids)
         creations: dict[str, list] = defaultdict(list)
         for r in self._counted(t.creations, t.creations.c.lot_id, wanted):
@@ -250,7 +251,7 @@ class FactStore:
         counted = {lot_id: earliest_creation(rows) for lot_id, rows in creations.items()}
         stated = {lot_id: row.fineness for lot_id, row in counted.items() if row.fineness is not None}
         latest: dict[str, tuple[str, float]] = {}
-        for r in self._rows(t.lot_stamps, t.lot_stamps.c.lot_id, wanted, t.lot_stamps.c.type == "lot.assayed"):
+        for r in self._counted(t.lot_stamps, t.lot_stamps.c.lot_id, wanted, t.lot_stamps.c.type == "lot.assayed"):
             if r.lot_id not in latest or r.sort_key > latest[r.lot_id][0]:  # the latest assay counts
                 latest[r.lot_id] = (r.sort_key, r.fineness)
         stated.update({lot_id: value for lot_id, (_, value) in latest.items()})

@@ -30,7 +30,9 @@ def load_ancestry(connection: Connection, root: str) -> Ancestry:
     node_rows = connection.execute(select(n.node_id, n.kind, n.created_type, n.created_event_id, n.mass_g,
                                           n.declared_fineness)
                                    .where(in_ancestry(n.node_id, counted, [root])).order_by(n.node_id)).all()
-    assay_rows = connection.execute(select(a.lot_id, a.fineness).where(in_ancestry(a.lot_id, counted, [root]))
+    # only counted assays (by the lot's holder or an independent party): a rival's fineness changes nothing
+    assay_rows = connection.execute(select(a.lot_id, a.fineness).where(in_ancestry(a.lot_id, counted, [root]),
+                                                                       a.event_id.not_in(t.refused_events()))
                                     .order_by(a.sort_key)).all()
     share_rows = connection.execute(select(p.lot_id, p.event_id, p.miner_id, p.month)
                                     .where(in_ancestry(p.lot_id, counted, [root])).order_by(p.lot_id, p.miner_id)).all()

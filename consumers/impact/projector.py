@@ -18,6 +18,7 @@ from consumers.batch import BatchWrites, unseen_events
 from consumers.impact import tables as t
 from consumers.impact.ancestry import load_ancestry, sold_descendants
 from consumers.impact.payouts import entitlements
+from consumers.lineage.custody import attested_role
 from consumers.lineage.graph import LineageFacts, lineage_facts
 from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
 from consumers.lineage.retracted import gather_retracted
@@ -41,8 +42,9 @@ class ImpactProjector(Projector):
     #: 2: every lot a custody event names is a node (a placeholder until created), as in provenance
     #: 3: registry rows and custody from the claims (owners by the server's clock, steps by holders only)
     #: 4: a retracted creation or registration still holds its id for its author; 5: a back-dated double
-    #: hand-over is refused; 6: a receipt counts only from the lot's holder
-    version = 6
+    #: hand-over is refused; 6: a receipt counts only from the lot's holder; 7: an assay counts only from
+    #: the lot's holder or an independent party (an authority's or auditor's key)
+    version = 7
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
@@ -70,7 +72,7 @@ class ImpactProjector(Projector):
         for event in unseen_events(tx, events, t.events.c.event_id):
             envelope = event.envelope
             facts = lineage_facts(envelope)
-            items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at))
+            items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
             entity = registry().gather(writes, envelope, event.recorded_at, facts.origin.sort_key)
             if entity is not None:
                 entities.add(entity)

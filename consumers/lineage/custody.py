@@ -1,17 +1,17 @@
 """Custody authority in a projector's lineage tables: which steps count, recomputed from the set of claims.
 
 Every custody step of a lot or piece (its creation, a hand-over, a use: merge, split, refining,
-manufacturing, export, sale) is kept as a *claim* row, whoever recorded it. At the end of a batch the
-projector calls :meth:`CustodyLedger.recompute` for the items the batch touched: it runs
+manufacturing, export, sale, receipt, assay) is kept as a *claim* row, whoever recorded it. At the
+end of a batch the projector calls :meth:`CustodyLedger.recompute` for the items the batch touched: it runs
 :func:`consumers.authority.custody` on each item's claims and stores the steps that do not count in a
 *refused* table (``not_holder``: recorded by someone who did not hold the item then;
 ``conflicting_claim``: a creation of an item another organisation owns).
 
 An event refused for any item it touches counts for nothing: its edges are left out of every ancestry
 (:meth:`CustodyLedger.counted_edges`), its creations do not count (a node's creation columns are those
-of its earliest creation among the events that count) and the projectors leave its transfers and
-sales out. Everything here is a function of the set of claims, so the tables are the same for any
-arrival order.
+of its earliest creation among the events that count) and the projectors leave its transfers,
+receipts, assays and sales out. Everything here is a function of the set of claims, so the tables
+are the same for any arrival order.
 """
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Column, Connection, Index, MetaData, Subquery, Table, Text, delete, select
 
-from consumers.authority import Custody, Step, custody
+from consumers.authority import Custody, Step, custody, independent
 from consumers.batch import BatchWrites
 from consumers.lineage.graph import REFINING, LineageFacts, Node, Origin
 from consumers.sql import Key, upsert_many
+from events.log import RecordedEvent
 
 #: the columns of a node row that its creation fills (a node table has those it needs)
 CREATION_COLUMNS = ("created_event_id", "created_sort", "created_type", "created_by", "created_at",
@@ -32,9 +33,12 @@ CREATION_COLUMNS = ("created_event_id", "created_sort", "created_type", "created
 #: SQLite binds at most 32,766 parameters in one statement
 _CHUNK = 2000
 #: event types whose subject (``lot_id`` or ``product_id``) the recorder acts on without making anything:
-#: only its holder then may export or sell it, or weigh it on arrival (a receipt counts from the
-#: organisation the lot was handed to, not from a stranger claiming an arrival weight)
-_USES = {"lot.exported": "lot_id", "product.sold": "product_id", "lot.received": "lot_id"}
+#: only its holder then may export or sell it, weigh it on arrival (a receipt counts from the
+#: organisation the lot was handed to, not from a stranger claiming an arrival weight) or assay it
+#: (a rival's fineness must not rewrite the fine gold of someone else's lot)
+_USES = {"lot.exported": "lot_id", "product.sold": "product_id", "lot.received": "lot_id", "lot.assayed": "lot_id"}
+#: uses an independent party may record without holding the item (see ``consumers.authority.independent``)
+_INDEPENDENT_USES = frozenset({"lot.assayed"})
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def custody_tables(metadata: MetaData, prefix: str) -> CustodyTables:
         f"{prefix}_custody_claims", metadata,
         Column("item_id", Key(160), primary_key=True),
         Column("event_id", Key(36), primary_key=True),
-        Column("kind", Key(16), nullable=False),  # create, transfer, consume
+        Column("kind", Key(16), nullable=False),  # create, transfer, consume, retracted_create, independent
         Column("organisation", Key(160), nullable=False),
         Column("sort_key", Key(80), nullable=False),
         Column("recorded_at", Key(40), nullable=False),
@@ -81,8 +85,13 @@ def creation_row(origin: Origin, node: Node, recorded_at: str) -> dict[str, Any]
     }
 
 
-def custody_claims(facts: LineageFacts, data: Mapping[str, Any], recorded_at: str) -> list[dict[str, Any]]:
-    """The custody claims of one event: what it creates, hands over or uses, by whom (pure)."""
+def custody_claims(facts: LineageFacts, data: Mapping[str, Any], recorded_at: str,
+                   attested_role: str | None = None) -> list[dict[str, Any]]:
+    """The custody claims of one event: what it creates, hands over or uses, by whom (pure).
+
+    ``attested_role`` is the role of the key that recorded it (``attested_by.role``): an assay by an
+    authority's or auditor's key is an ``independent`` claim, which custody never refuses.
+    """
     origin = facts.origin
     common = {"event_id": origin.event_id, "organisation": origin.recorded_by, "sort_key": origin.sort_key,
               "recorded_at": recorded_at, "to_id": None, "creation": None}
@@ -93,11 +102,17 @@ def custody_claims(facts: LineageFacts, data: Mapping[str, Any], recorded_at: st
     if origin.type == "lot.transferred":  # of a lot, or of a piece passed on (its id as ``lot_id``)
         claims.append({**common, "item_id": data["lot_id"], "kind": "transfer", "to_id": data["to_id"]})
     elif origin.type in _USES:
-        claims.append({**common, "item_id": data[_USES[origin.type]], "kind": "consume"})
+        kind = "independent" if origin.type in _INDEPENDENT_USES and independent(attested_role) else "consume"
+        claims.append({**common, "item_id": data[_USES[origin.type]], "kind": kind})
     unique: dict[str, dict[str, Any]] = {}
     for claim in claims:  # one claim per item and event (a lot named twice in a merge is one use)
         unique.setdefault(claim["item_id"], claim)
     return list(unique.values())
+
+
+def attested_role(event: RecordedEvent) -> str | None:
+    """The role of the key that recorded ``event`` (None for an event logged before attestation existed)."""
+    return event.attested_by.role if event.attested_by is not None else None
 
 
 def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
@@ -116,9 +131,13 @@ class CustodyLedger:
         self.edges = edges
 
     # -- writing ----------------------------------------------------------------------------
-    def gather(self, writes: BatchWrites, facts: LineageFacts, data: Mapping[str, Any], recorded_at: str) -> list[str]:
-        """Add the event's placeholders, edges and claims to ``writes``; the items it touches."""
-        claims = custody_claims(facts, data, recorded_at)
+    def gather(self, writes: BatchWrites, facts: LineageFacts, data: Mapping[str, Any], recorded_at: str,
+               attested_role: str | None = None) -> list[str]:
+        """Add the event's placeholders, edges and claims to ``writes``; the items it touches.
+
+        ``attested_role``: the role of the key that recorded the event (``attested_by.role``, None when
+        the event has no attestation)."""
+        claims = custody_claims(facts, data, recorded_at, attested_role)
         if self.nodes is not None:
             writes.insert_ignore(self.nodes, ({"node_id": ref.node_id, "kind": ref.kind} for ref in facts.referenced))
             writes.insert_ignore(self.nodes, ({"node_id": node.node_id, "kind": node.kind}

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import orjson
-from sqlalchemy import Connection, MetaData, or_, select
+from sqlalchemy import Connection, MetaData, select
 
 from consumers.batch import BatchWrites, PerThread, unseen_events
+from consumers.lineage.custody import attested_role
 from consumers.lineage.graph import lineage_facts
 from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
 from consumers.lineage.retracted import gather_retracted
@@ -21,6 +22,7 @@ from consumers.projector import Projector
 from consumers.retractions import RETRACTION
 from consumers.sql import insert_ignore
 from consumers.provenance import signatures
+from consumers.provenance.assays import refresh_assays
 from consumers.provenance import tables as t
 from events.catalogue import RESTRICTED_FIELDS
 from events.log import RecordedEvent
@@ -56,8 +58,9 @@ class ProvenanceProjector(Projector):
     #: 6: retractions (a retracted event stays in the timeline, marked, and counts for nothing);
     #: 7: a retracted creation or registration still holds its id for its author
     #: 8: signing keys, and ``signed_by`` served; 9: a back-dated double hand-over is refused;
-    #: 10: a receipt counts only from the lot's holder
-    version = 10
+    #: 10: a receipt counts only from the lot's holder; 11: an assay counts only from the lot's holder or
+    #: an independent party, and a node's assay is its latest counted one (recomputed, no longer a max-upsert)
+    version = 11
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -96,8 +99,9 @@ class ProvenanceProjector(Projector):
             self.gather(writes, event)
         writes.flush(tx)
         signatures.recompute(tx, self._keys, self._signed)
-        # who may say what, from the stored claims of everything the batch touched
-        t.ledger().recompute(tx, self._items)
+        # who may say what, from the stored claims of everything the batch touched; then each touched
+        # lot's assay, from the assays that count
+        refresh_assays(tx, t.ledger().recompute(tx, self._items))
         registry().recompute(tx, self._entities)
         link_retractions(tx, [event.event_id for event in events]
                          + [event.envelope["data"]["event_id"] for event in events if event.type == RETRACTION])
@@ -127,7 +131,7 @@ class ProvenanceProjector(Projector):
         items, entities = gather_retracted(writes, t.ledger(), registry(),
                                            [event for event, _ in retracted if event.event_id in fresh])
         writes.flush(tx)
-        t.ledger().recompute(tx, items)
+        refresh_assays(tx, t.ledger().recompute(tx, items))
         registry().recompute(tx, entities)
         signatures.recompute(tx, (), signed)
         link_retractions(tx, sorted(fresh))
@@ -137,7 +141,7 @@ class ProvenanceProjector(Projector):
         own rows; note the items and registry entities it touches."""
         envelope = event.envelope
         facts = lineage_facts(envelope)
-        self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at))
+        self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
         entity = registry().gather(writes, envelope, event.recorded_at, facts.origin.sort_key)
         if entity is not None:
             self._entities.add(entity)
@@ -156,14 +160,6 @@ class ProvenanceProjector(Projector):
         ))
         writes.insert_ignore(t.event_subjects, ({"subject_id": subject, "event_id": event.event_id}
                                                 for subject in set(facts.subjects)))
-
-    @staticmethod
-    def _latest(writes: BatchWrites, node_id: str, **values: Any) -> None:
-        """Keep on the node the values of the latest event of one kind (by sort key): order free."""
-        sort_column = next(name for name in values if name.endswith("_sort"))
-        writes.upsert(t.nodes, {"node_id": node_id, "kind": "lot", **values}, update=list(values), group=sort_column,
-                      where=lambda excluded: or_(t.nodes.c[sort_column].is_(None), excluded[sort_column] > t.nodes.c[sort_column]),
-                      prefer=lambda old, new: new if new[sort_column] > old[sort_column] else old)
 
     # -- custody (beyond the lineage graph) ---------------------------------------------------
     def _production_recorded(self, writes, event, envelope, data, key):
@@ -185,7 +181,6 @@ class ProvenanceProjector(Projector):
         ))
 
     def _lot_assayed(self, writes, event, envelope, data, key):
-        self._latest(writes, data["lot_id"], assay_fineness=data["fineness"], assay_sort=key)
         writes.insert(t.assays, dict(
             event_id=event.event_id, lot_id=data["lot_id"], fineness=data["fineness"],
             method=data.get("method"), sort_key=key,

@@ -98,7 +98,7 @@ nodes = Table(
     Column("description", Text),
     # who holds it after the last counted transfer (recomputed from the custody claims)
     Column("holder_id", ID),
-    # the latest assay by (occurred_at, event_id): kept by a max-upsert, so order free
+    # the latest counted assay by (occurred_at, event_id): recomputed with custody (``consumers.provenance.assays``)
     Column("assay_fineness", Float),
     Column("assay_sort", Key(80)),
 )

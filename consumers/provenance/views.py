@@ -195,7 +195,8 @@ class ProvenanceView:
                 .order_by(t.transfers.c.sort_key)).mappings()]
             receipts = [dict(r) for r in connection.execute(
                 select(t.receipts.c.event_id, t.receipts.c.mass_g, t.receipts.c.recorded_by, t.receipts.c.occurred_at)
-                .where(t.receipts.c.lot_id == lot_id).order_by(t.receipts.c.sort_key)).mappings()]
+                .where(t.receipts.c.lot_id == lot_id, t.receipts.c.event_id.not_in(t.refused_events()))
+                .order_by(t.receipts.c.sort_key)).mappings()]
             exports = [dict(r) for r in connection.execute(
                 select(t.exports.c.event_id, t.exports.c.export_permit, t.exports.c.destination_country,
                        t.exports.c.recorded_by, t.exports.c.occurred_at)

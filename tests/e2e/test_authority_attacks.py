@@ -210,8 +210,53 @@ def test_a_receipt_by_a_shop_that_never_got_the_lot_changes_nothing_of_the_ring(
     assert chain.get("/v1/findings?status=open&kind=transit_discrepancy").get_json()["total"] == 0
     [finding] = open_findings(chain, "not_holder", "bar-1")
     assert finding["proof"] == [lie["event_id"]] and finding["detail"]["recorded_by"] == "shop-x"
+    assert lie["event_id"] not in {r["event_id"] for r in chain.get("/v1/lots/bar-1").get_json()["receipts"]}
     page = chain.client.get(f"/p/{RING}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Shop-X" not in page and "shop-x" not in page.lower()
+
+
+def _fineness(chain, lot_id: str) -> tuple[float, str]:
+    [node] = [node for node in snapshot(chain)["lineage"]["nodes"] if node["id"] == lot_id]
+    return node["fineness"], node["fineness_source"]
+
+
+def test_an_assay_by_a_rival_refiner_does_not_rewrite_the_fineness_of_someone_elses_lot(chain, platform):
+    """refiner-rival (a refiner: allowed lot.assayed) never held coop-1. It records an assay of 0.20,
+    dated a few minutes ago, after every real step. Were it counted, refiner-x's honest refining would
+    put out 86 g of fine gold from 20 g in: a red mass_gain finding blaming the honest refiner. It is
+    refused: the lineage, the ring's story and its payouts stay as they were; not_holder on the rival."""
+    chain.keys["refiner-rival"] = platform.keys.create("refiner-rival", "refiner")
+    before = snapshot(chain)
+    lie = f.assay("coop-1", 0.20, recorded_by="refiner-rival", at=datetime.now(timezone.utc) - timedelta(minutes=5))
+    chain.record([lie])
+    platform.catch_up()
+    assert snapshot(chain) == before
+    # no mass_gain on the honest refining: the ring asks for attention to the rival's claim only, as for
+    # any refused step in its ancestry
+    record = diligence(chain)
+    assert record["status"] == "attention" and {r["kind"] for r in record["reasons"]} == {"not_holder"}, record["reasons"]
+    assert chain.get("/v1/findings?status=open&kind=mass_gain").get_json()["total"] == 0
+    [finding] = open_findings(chain, "not_holder", "coop-1")
+    assert finding["proof"] == [lie["event_id"]]
+    assert (finding["detail"]["recorded_by"], finding["detail"]["holder"]) == ("refiner-rival", "refiner-x")
+
+
+def test_an_auditors_assay_of_a_lot_it_never_held_counts(chain, platform):
+    """audit-co (an auditor's key) never held coop-1: its assay is an independent measurement and counts;
+    so does the holder's own, recorded by an admin on its behalf; neither is a finding."""
+    assert _fineness(chain, "coop-1") == (0.868, "derived")
+    lab = f.assay("coop-1", 0.9, recorded_by="audit-co")
+    chain.record([lab])
+    platform.catch_up()
+    assert _fineness(chain, "coop-1") == (0.9, "assay")
+    assert lab["event_id"] in snapshot(chain)["timeline"]
+    on_behalf = f.assay("coop-1", 0.91, recorded_by="refiner-x")  # later in field time: the latest counts
+    response = chain.client.post("/v1/events", json={"events": [on_behalf]}, headers=bearer(chain.keys["admin"]))
+    assert response.status_code == 200, response.get_json()
+    platform.catch_up()
+    assert _fineness(chain, "coop-1") == (0.91, "assay")
+    assert chain.get("/v1/findings?status=open").get_json()["total"] == 0
+    assert diligence(chain)["status"] == "clear"
 
 
 def test_a_piece_passed_on_to_a_shop_is_the_shops_to_sell(chain, platform):

@@ -71,7 +71,8 @@ def test_coordinates_are_shown_to_an_admin(client, admin_key, platform):
 
 
 def test_a_lot_shows_holder_inputs_uses_and_events(client, buyer_key, admin_key, platform, ring_chain):
-    extra = [f.transfer("lot-a", "m-1", "coop-mambasa", 100.0), f.assay("coop-1", 0.857)]
+    # the assay by coop-1's holder then (refiner-x): an assay counts only from the holder or an independent party
+    extra = [f.transfer("lot-a", "m-1", "coop-mambasa", 100.0), f.assay("coop-1", 0.857, recorded_by="refiner-x")]
     client.post("/v1/events", json={"events": extra}, headers=bearer(admin_key))
     platform.catch_up()
     lot = client.get("/v1/lots/lot-a", headers=bearer(buyer_key)).get_json()

@@ -3,7 +3,7 @@ gives the same open findings and mass balances, provisional findings included (r
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -32,7 +32,12 @@ def story_with_lies() -> list[dict]:
     s.add("fake_ring", f.manufacture("ring-1", {"scrap-9": 3.0}, mass_g=4.0, fineness=0.375, recorded_by="coop-other",
                                      at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
     s.add("grab", f.transfer("bar-1", "atelier", "thief", 20.0, recorded_by="thief"))
+    s.add("rival_assay", RIVAL_ASSAY)
     return s.events
+
+
+#: a rival refiner assays lot-3b (which it never held) at 0.20: refused, out of every balance
+RIVAL_ASSAY = f.assay("lot-3b", 0.20, recorded_by="refiner-rival", at=f.BASE_TIME + timedelta(days=1))
 
 
 CHAIN = story_with_lies()
@@ -51,6 +56,13 @@ def test_the_reference_catches_every_lie_told():
     kinds = {finding[1] for finding in REFERENCE_FINDINGS}
     assert {"double_use", "transit_discrepancy", "over_capacity", "mass_gain", "unknown_actor",
             "conflicting_claim", "not_holder"} <= kinds
+    assert any(kind == "not_holder" and proof == (RIVAL_ASSAY["event_id"],)
+               for _id, kind, _subject, _severity, _message, proof, *_ in REFERENCE_FINDINGS)
+
+
+def test_the_rival_assay_changes_no_balance():
+    honest = [event for event in CHAIN if event is not RIVAL_ASSAY]
+    assert balances(project_checks(honest, batch=1, recorded_at=RECORDED_AT)) == REFERENCE_BALANCES
     assert len(STREAMS) > 10
 
 

@@ -4,7 +4,7 @@ keeps each stream's own order gives the same tables and the same ledger."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -55,6 +55,8 @@ def story() -> list[dict]:
         f.event("miner.registered", {"miner_id": "m-0", "cooperative_id": "coop-other", "site_id": "site-b",
                                      "gender": "male", "birth_year": 1970, "work_role": "trader"},
                 recorded_by="coop-other"),
+        # and an assay of a lot of the pendant by a rival refiner that never held it
+        RIVAL_ASSAY,
         f.event("vsla.registered", {"group_id": "vsla-1", "site_id": "site-a", "members_female": 20,
                                     "members_male": 6, "committee_female": 4, "committee_male": 1}),
         f.event("vsla.reported", {"group_id": "vsla-1", "period": "2026-03", "savings": "112.00", "loans": "40.00",
@@ -65,6 +67,8 @@ def story() -> list[dict]:
     return events
 
 
+#: a rival refiner assays a lot of the pendant, which it never held, at 0.20: refused, it changes no share
+RIVAL_ASSAY = f.assay("coop-1b", 0.20, recorded_by="refiner-rival", at=f.BASE_TIME + timedelta(days=1))
 CHAIN = story()
 STREAMS: dict[str, list[dict]] = defaultdict(list)
 for envelope in CHAIN:
@@ -106,6 +110,10 @@ def test_any_interleaving_of_streams_gives_the_same_impact_tables_and_ledger(int
     engine = project(order)
     assert dump_tables(engine, ImpactProjector().metadata, frozenset({"position"})) == REFERENCE_TABLES
     assert ledger(engine) == REFERENCE_LEDGER
+
+
+def test_the_rival_assay_changes_no_payout():
+    assert ledger(project([event for event in CHAIN if event is not RIVAL_ASSAY])) == REFERENCE_LEDGER
 
 
 def test_a_sale_recorded_before_the_piece_was_made_converges_once_it_is():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
 from events import signing
+from events.attestation import Attestation
 from events.envelope import prepare
 from events.log import RecordedEvent
 from services.database import create_database_engine
@@ -47,6 +48,7 @@ def busy_chain() -> list[dict]:
         f.hand_over("bar-1", "refiner-x", "atelier", 20.0),
         f.hand_over("bar-2", "refiner-x", "atelier", 20.0),
         f.hand_over("coop-1b", "exporter", "atelier", 16.0),
+        AUDITOR_ASSAY,
         f.manufacture("ring-1", {"bar-1": 3.0}, mass_g=4.0),
         f.manufacture("pendant-1", {"bar-2": 1.5, "coop-1b": 1.0}, mass_g=3.0),
         f.event("product.sold", {"product_id": "ring-1", "price": "450.00", "currency": "EUR"}, recorded_by="atelier"),
@@ -59,8 +61,15 @@ def busy_chain() -> list[dict]:
     return events
 
 
+#: an auditor's key assays a lot the auditor never held: an independent measurement, it counts
+AUDITOR_ASSAY = f.assay("coop-1b", 0.86, recorded_by="audit-co", at=f.BASE_TIME + timedelta(days=1))
+#: the keys that recorded events (by event id) where the role matters; the others have no attestation
+ATTESTED = {AUDITOR_ASSAY["event_id"]: Attestation("audit-co", "auditor", "key-audit-co")}
+#: a rival refiner assays the ring's lot at 0.20, a lot it never held (refused, whenever it arrives)
+RIVAL_ASSAY = f.assay("coop-1a", 0.20, recorded_by="refiner-rival", at=f.BASE_TIME + timedelta(days=1))
+
 #: a second cooperative re-registers a site elsewhere, makes a fake ring back-dated to 2020 and
-#: sells a piece it never held; a thief hands over a bar it never had
+#: sells a piece it never held; a thief hands over a bar it never had; a rival assays a lot it never had
 ATTACKS = [
     f.event("site.registered", {"site_id": "site-a", "name": "Bahnhofstrasse", "country": "CH", "region": "Zurich",
                                 "mineral": "gold"}, recorded_by="coop-other"),
@@ -69,6 +78,7 @@ ATTACKS = [
             recorded_by="coop-other", at=datetime(2020, 1, 1, tzinfo=timezone.utc)),
     f.event("product.sold", {"product_id": "ring-1", "price": "999999.00", "currency": "EUR"}, recorded_by="shop-x"),
     f.transfer("bar-1", "refiner-x", "thief", 20.0, recorded_by="thief"),
+    RIVAL_ASSAY,
 ]
 
 
@@ -99,7 +109,8 @@ def _recorded(position: int, envelope: dict) -> RecordedEvent:
     new = prepare(envelope)
     # the server's clock stamps an event once, when it is captured: a property of the event, not of the
     # order a projector later reads it in (here: its place in the story, so the attacks come last)
-    return RecordedEvent(position, new.event_id, new.type, new.stream_id, RECORDED_AT[new.event_id], new.hash, new.body)
+    return RecordedEvent(position, new.event_id, new.type, new.stream_id, RECORDED_AT[new.event_id], new.hash, new.body,
+                         attested_by=ATTESTED.get(new.event_id))
 
 
 def strip_positions(value):
@@ -176,6 +187,10 @@ def test_the_attacks_in_the_reference_change_nothing():
     attacks = {envelope["event_id"] for envelope in ATTACKS}
     assert not attacks & {event["event_id"] for event in ring["timeline"]}
     assert "scrap-9" not in {node["id"] for node in ring["lineage"]["nodes"]}
+    # the rival's assay of coop-1a counts for nothing (its fineness is coop-1's assay); the auditor's counts
+    fineness = {node["id"]: (node["fineness"], node["fineness_source"])
+                for view in (ring, pendant) for node in view["lineage"]["nodes"]}
+    assert fineness["coop-1a"] == (0.87, "derived") and fineness["coop-1b"] == (0.86, "assay")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

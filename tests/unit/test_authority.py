@@ -70,12 +70,30 @@ def test_ownership_goes_to_the_first_claim_recorded_whatever_its_field_date():
     assert ownership([]).owner is None
 
 
+def test_an_assay_by_a_rival_that_never_held_the_lot_does_not_count():
+    rival = Step("rival-assay", "consume", "refiner-rival", at(6), recorded_at=at(20))
+    holders = Step("shop-assay", "consume", "shop", at(6), recorded_at=at(6, 9))
+    verdict = custody([*ring_story(), rival, holders])
+    assert verdict.not_holder == {"rival-assay": "shop"} and verdict.counts("shop-assay")
+
+
+def test_an_independent_assay_counts_whoever_holds_the_lot_and_moves_nothing():
+    lab = Step("lab", "independent", "audit-co", at(3), recorded_at=at(3, 9))
+    verdict = custody([*ring_story(), lab])
+    assert verdict.counts("lab") and verdict.not_holder == {} and verdict.holder == "shop"
+    # of gold from outside, an independent assay recorded first does not make its author the holder
+    first_lab = Step("lab", "independent", "audit-co", at(1), recorded_at=at(1, 9))
+    honest = Step("in", "transfer", "recycler", at(2), recorded_at=at(2, 9), to_id="refiner")
+    verdict = custody([first_lab, honest])
+    assert verdict.counts("in") and verdict.holder == "refiner"
+
+
 @st.composite
 def steps(draw) -> list[Step]:
     orgs = ["a", "b", "c"]
     out = []
     for index in range(draw(st.integers(1, 8))):
-        kind = draw(st.sampled_from(["create", "transfer", "consume"]))
+        kind = draw(st.sampled_from(["create", "transfer", "consume", "independent"]))
         out.append(Step(f"e{index}", kind, draw(st.sampled_from(orgs)), at(draw(st.integers(1, 4))),
                         recorded_at=at(draw(st.integers(1, 4)), draw(st.integers(0, 2))),
                         to_id=draw(st.sampled_from(orgs)) if kind == "transfer" else None))
@@ -96,9 +114,9 @@ from consumers.lineage.graph import lineage_facts  # noqa: E402
 from tests import factories as f  # noqa: E402
 
 
-def claims_of(envelope: dict) -> set[tuple]:
+def claims_of(envelope: dict, attested_role: str | None = None) -> set[tuple]:
     return {(c["item_id"], c["kind"], c["organisation"], c["to_id"])
-            for c in custody_claims(lineage_facts(envelope), envelope["data"], at(1))}
+            for c in custody_claims(lineage_facts(envelope), envelope["data"], at(1), attested_role)}
 
 
 def test_each_custody_step_claims_what_it_creates_hands_over_or_uses():
@@ -112,7 +130,19 @@ def test_each_custody_step_claims_what_it_creates_hands_over_or_uses():
     assert claims_of(sale) == {("ring-1", "consume", "shop", None)}
     export = f.event("lot.exported", {"lot_id": "coop-1", "export_permit": "P", "destination_country": "CH"})
     assert claims_of(export) == {("coop-1", "consume", "coop-mambasa", None)}
-    assert claims_of(f.assay("coop-1", 0.9)) == set()  # measuring is no custody step
+    assert claims_of(f.assay("coop-1", 0.9)) == {("coop-1", "consume", "coop-mambasa", None)}  # the holder's to make
+
+
+def test_an_assay_by_an_authority_or_auditor_key_is_independent_of_custody():
+    lab = f.assay("coop-1", 0.9, recorded_by="audit-co")
+    assert claims_of(lab, "auditor") == {("coop-1", "independent", "audit-co", None)}
+    assert claims_of(lab, "authority") == {("coop-1", "independent", "audit-co", None)}
+    # an admin key speaks for the organisation it records for: custody decides, as for that organisation
+    assert claims_of(lab, "admin") == {("coop-1", "consume", "audit-co", None)}
+    assert claims_of(lab, "refiner") == {("coop-1", "consume", "audit-co", None)}
+    # only an assay: an auditor's key does not hand over or sell what it does not hold
+    sale = f.event("product.sold", {"product_id": "ring-1"}, recorded_by="audit-co")
+    assert claims_of(sale, "auditor") == {("ring-1", "consume", "audit-co", None)}
 
 
 def test_a_gtin_belongs_to_the_longest_declared_prefix_it_starts_with():
