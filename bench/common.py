@@ -16,8 +16,20 @@ from typing import Any, Iterator
 
 import requests
 
+from composition.bootstrap import build_platform
+from services.settings import Settings
+
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def admin_key(data_dir: Path) -> str:
+    """A fresh admin API key for the embedded platform in ``data_dir``."""
+    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
+    try:
+        return platform.keys.create("bench-admin", "admin")
+    finally:
+        platform.close()
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
-from bench.common import latency_summary, served
+from bench.common import admin_key, latency_summary, served
 from events.envelope import prepare
 from composition.bootstrap import build_platform
 from services.settings import Settings
@@ -42,17 +42,9 @@ def run() -> dict:
     return figures
 
 
-def _admin_key(data_dir: Path) -> str:
-    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
-    try:
-        return platform.keys.create("bench-admin", "admin")
-    finally:
-        platform.close()
-
-
 def measure_capture(data_dir: Path, events: list[dict]) -> dict:
     """POST the events in batches of 500 to ``oretrail serve`` (projectors running in process)."""
-    key = _admin_key(data_dir)
+    key = admin_key(data_dir)
     headers = {"Authorization": f"Bearer {key}"}
     figures: dict = {}
     with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:

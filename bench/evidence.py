@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
-from bench.common import latency_summary, served
+from bench.common import admin_key, latency_summary, served
 from composition.bootstrap import build_platform
 from events import signing
 from services.settings import Settings
@@ -36,7 +36,7 @@ def run() -> dict:
     """Evidence and provenance latency of one deep ring, side by side; a profile if the target is missed."""
     with tempfile.TemporaryDirectory(prefix="oretrail-bench-evidence-") as scratch:
         data_dir = Path(scratch)
-        key = _admin_key(data_dir)
+        key = admin_key(data_dir)
         headers = {"Authorization": f"Bearer {key}"}
         with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:
             product = _record(session, base, headers)
@@ -45,14 +45,6 @@ def run() -> dict:
             figures["profile"] = _profile(data_dir, key, product)
     figures["targets"] = {"evidence_p99_ms": f"<= {TARGET_P99_MS:g}"}
     return figures
-
-
-def _admin_key(data_dir: Path) -> str:
-    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
-    try:
-        return platform.keys.create("bench-admin", "admin")
-    finally:
-        platform.close()
 
 
 def _chain() -> tuple[list[dict], list[dict], str]:
