@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from api import capture, health, provenance
+from api.answer_cache import AnswerCache
 from api.context import AppContext
 from api.errors import register_error_handlers
 from api.json_provider import OrjsonProvider
@@ -22,7 +23,8 @@ def create_app(context: AppContext) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     core = (capture.create_blueprint(context.capture),
-            provenance.create_blueprint(context.provenance, context.provenance_sections),
+            provenance.create_blueprint(context.provenance, context.provenance_sections, AnswerCache(
+                context.freshness, context.settings.answer_cache_mb * 1024 * 1024)),
             health.create_blueprint(context.readiness))
     for blueprint in (*core, *context.blueprints):
         app.register_blueprint(blueprint)

@@ -24,6 +24,8 @@ class AppContext:
     keys: ApiKeys
     capture: CaptureService
     provenance: ProvenanceView
+    #: the read models' state (every projector's position and version): answers are cached per state
+    freshness: Callable[[], tuple]
     #: returns the readiness report: log and database reachable, each projector's position and lag
     readiness: Callable[[], dict[str, Any]]
     #: more blueprints to serve (one per audience: impact, public pages, EPCIS, ...), each holding its views

@@ -16,12 +16,17 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def dumps_bytes(obj: Any) -> bytes:
+    """``obj`` as JSON bytes, the way every answer is serialised."""
+    return orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
 class OrjsonProvider(JSONProvider):
     """JSON for requests and responses; money stays a decimal string, keys keep their order."""
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         """Serialise to a string."""
-        return orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
+        return dumps_bytes(obj).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse a request body (orjson refuses NaN and Infinity, as JSON does)."""
@@ -30,6 +35,4 @@ class OrjsonProvider(JSONProvider):
     def response(self, *args: Any, **kwargs: Any):
         """A JSON response of ``args``/``kwargs`` like ``jsonify``."""
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(
-            orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS), mimetype="application/json"
-        )
+        return self._app.response_class(dumps_bytes(obj), mimetype="application/json")

@@ -169,11 +169,22 @@ class Provenance(Schema):
     origin = fields.List(fields.Nested(OriginShare), required=True)
     origin_basis = fields.String(required=True, metadata={"enum": ["fine_gold", "gross_mass_where_unassayed"]})
     lineage = fields.Nested(Lineage, required=True)
-    timeline = fields.List(fields.Nested(RecordedEventOut), required=True)
+    timeline = fields.List(fields.Nested(RecordedEventOut), required=True, metadata={
+        "description": "the first page of the timeline (all of it with `include=timeline`)"})
+    timeline_next = fields.String(required=True, allow_none=True, metadata={
+        "description": "cursor of the timeline's next page (`/v1/products/{id}/timeline?after=`); null: no more"})
     flags = fields.List(fields.Nested("FindingOut"), metadata={"description": "open findings of the ancestry"})
     due_diligence = fields.Nested("DueDiligenceSummary", metadata={"description": "status, reasons, risks, audits"})
     impact = fields.Dict(metadata={"description": "impact indicators of the sites and months its gold came from, "
                                                   "weighted by origin share (small groups suppressed)"})
+
+
+class TimelinePageOut(Schema):
+    """``GET /v1/products/{id}/timeline``: a page of a product's timeline."""
+
+    product_id = fields.String(required=True)
+    events = fields.List(fields.Nested(RecordedEventOut), required=True)
+    next = fields.String(required=True, allow_none=True, metadata={"description": "cursor of the next page; null: no more"})
 
 
 class Lot(LineageNode):

@@ -112,6 +112,7 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
                                               attesters=views.attesters.attesters,
                                               signing_keys=views.provenance.signing_keys), metrics),
         provenance=views.provenance,
+        freshness=views.public.freshness,
         readiness=readiness,
         blueprints=audience_blueprints(views, settings, metrics, transparency, log),
         provenance_sections=views.sections,

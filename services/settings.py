@@ -18,6 +18,7 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_PUBLIC_BASE_URL": "public base URL of the consumer pages and QR codes (default http://localhost:PORT)",
     "ORETRAIL_MAX_EVENTS_PER_REQUEST": "events in one POST /v1/events (default 1000)",
     "ORETRAIL_MAX_REQUEST_BYTES": "bytes in one request body (default 5 MB)",
+    "ORETRAIL_ANSWER_CACHE_MB": "megabytes of provenance answers an API process keeps per state of the read models (default 64; 0: none)",
     "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
@@ -47,6 +48,7 @@ class Settings:
     public_base_url: str = "http://localhost:8000"
     max_events_per_request: int = 1000
     max_request_bytes: int = 5 * 1024 * 1024
+    answer_cache_mb: int = 64
     projector_batch: int = 500
     log_level: str = "INFO"
     log_format: str = "text"
@@ -92,6 +94,7 @@ class Settings:
             public_base_url=(env.get("ORETRAIL_PUBLIC_BASE_URL") or f"http://localhost:{port}").rstrip("/"),
             max_events_per_request=_integer(env, "ORETRAIL_MAX_EVENTS_PER_REQUEST", 1000),
             max_request_bytes=_integer(env, "ORETRAIL_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
+            answer_cache_mb=_integer(env, "ORETRAIL_ANSWER_CACHE_MB", 64, minimum=0),
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
             log_format=_choice(env, "ORETRAIL_LOG_FORMAT", ("text", "json")),
@@ -120,7 +123,7 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _integer(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+def _integer(env: Mapping[str, str], name: str, default: int | None, minimum: int = 1) -> int | None:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -128,8 +131,8 @@ def _integer(env: Mapping[str, str], name: str, default: int | None) -> int | No
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, not {value}")
+    if value < minimum:
+        raise SettingsError(f"{name} must be positive, not {value}" if minimum == 1 else f"{name} must be at least {minimum}, not {value}")
     return value
 
 

@@ -6,6 +6,7 @@ fields (names, photo-ID hashes, coordinates) only for principals allowed to see 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import orjson
@@ -20,6 +21,16 @@ from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, 
 from events.signing import SigningKey
 from services.auth import Principal
 from services.database import read_snapshot
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """One page of a product's timeline: its events (one pre-serialised JSON array), how many, and
+    the sort key of its last event when more follow (None on the last page)."""
+
+    events: orjson.Fragment
+    count: int
+    last_sort_key: str | None
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -40,12 +51,34 @@ class ProvenanceView:
         With ``raw_timeline`` the timeline is one pre-serialised ``orjson.Fragment`` (for the API's
         response); otherwise a list of dicts.
         """
+        found = self._product(product_id, sees_restricted)
+        if found is None:
+            return None
+        answer, timeline_rows = found
+        answer["timeline"] = self._events_out([row[:2] for row in timeline_rows], sees_restricted, raw_timeline)
+        return answer
+
+    def product_provenance_paged(self, product_id: str, sees_restricted: bool,
+                                 page_size: int) -> tuple[dict[str, Any], TimelinePage] | None:
+        """The provenance of a product with its whole timeline (one ``orjson.Fragment``, for the
+        sections that read it) and the timeline's first page of ``page_size`` events, read together."""
+        found = self._product(product_id, sees_restricted)
+        if found is None:
+            return None
+        answer, timeline_rows = found
+        answer["timeline"] = self._events_out([row[:2] for row in timeline_rows], sees_restricted, raw=True)
+        return answer, self._page(timeline_rows, sees_restricted, page_size)
+
+    def _product(self, product_id: str, sees_restricted: bool) -> tuple[dict[str, Any], list[Any]] | None:
+        """The provenance without its timeline, and the timeline's rows (served, served_public, sort_key)."""
         with read_snapshot(self.engine) as connection:
             product = connection.execute(select(t.nodes).where(t.nodes.c.node_id == product_id)).mappings().first()
             if product is None or product["kind"] != "product" or product["created_event_id"] is None:
                 return None
             graph = self._ancestry_graph(connection, product_id)
-            timeline = self._timeline(connection, product_id, sees_restricted, raw_timeline)
+            timeline_rows = connection.execute(
+                select(t.events.c.served, t.events.c.served_public, t.events.c.sort_key)
+                .where(timeline_condition(product_id)).order_by(t.events.c.sort_key)).all()
             sales = [dict(row) for row in connection.execute(
                 select(t.sales.c.event_id, t.sales.c.price, t.sales.c.currency, t.sales.c.recorded_by, t.sales.c.occurred_at)
                 .where(t.sales.c.product_id == product_id, t.sales.c.event_id.not_in(t.refused_events()))
@@ -70,8 +103,7 @@ class ProvenanceView:
             "origin": origin["sites"],
             "origin_basis": origin["basis"],
             "lineage": {"nodes": graph["nodes"], "edges": graph["edges"]},
-            "timeline": timeline,
-        }
+        }, timeline_rows
 
     def _ancestry_graph(self, connection: Connection, root: str) -> dict[str, Any]:
         counted = t.counted_edges()
@@ -152,10 +184,27 @@ class ProvenanceView:
         basis = "gross_mass_where_unassayed" if lineage.gross_weighted else "fine_gold"
         return {"sites": sites, "basis": basis}
 
-    def _timeline(self, connection: Connection, root: str, sees_restricted: bool, raw: bool) -> Any:
-        rows = connection.execute(select(t.events.c.served, t.events.c.served_public)
-                                  .where(timeline_condition(root)).order_by(t.events.c.sort_key)).all()
-        return self._events_out(rows, sees_restricted, raw)
+    def timeline_page(self, product_id: str, sees_restricted: bool, after: str | None,
+                      limit: int) -> TimelinePage | None:
+        """Up to ``limit`` events of a product's timeline after the one whose sort key is ``after``
+        (from the start when None), as one ``orjson.Fragment``; None if no such product."""
+        with read_snapshot(self.engine) as connection:
+            product = connection.execute(select(t.nodes.c.kind, t.nodes.c.created_event_id)
+                                         .where(t.nodes.c.node_id == product_id)).first()
+            if product is None or product.kind != "product" or product.created_event_id is None:
+                return None
+            query = (select(t.events.c.served, t.events.c.served_public, t.events.c.sort_key)
+                     .where(timeline_condition(product_id)).order_by(t.events.c.sort_key).limit(limit + 1))
+            if after is not None:
+                query = query.where(t.events.c.sort_key > after)
+            rows = connection.execute(query).all()
+        return self._page(rows, sees_restricted, limit)
+
+    def _page(self, rows: list[Any], sees_restricted: bool, limit: int) -> TimelinePage:
+        """The first ``limit`` of these (served, served_public, sort_key) rows as a page."""
+        page = rows[:limit]
+        return TimelinePage(events=self._events_out([row[:2] for row in page], sees_restricted, raw=True),
+                            count=len(page), last_sort_key=page[-1][2] if len(rows) > limit else None)
 
     @staticmethod
     def _events_out(rows: Any, sees_restricted: bool, raw: bool) -> Any:

@@ -32,7 +32,7 @@ def without_timeline(state: dict) -> dict:
 
 
 def timeline(chain) -> dict[str, dict]:
-    events = chain.get(f"/v1/products/{RING}/provenance").get_json()["timeline"]
+    events = chain.get(f"/v1/products/{RING}/provenance?include=timeline").get_json()["timeline"]
     return {event["event_id"]: event for event in events}
 
 
