@@ -7,6 +7,8 @@ field existed have none (``attested_by: null``).
 from __future__ import annotations
 
 import json
+
+import orjson
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +34,7 @@ class Attestation:
         """The attestation stored as ``text``; None where an event has none (logged before the field)."""
         if text is None:
             return None
-        fields: dict[str, Any] = json.loads(text)
+        fields: dict[str, Any] = orjson.loads(text)
         return cls(organisation=fields["organisation"], role=fields["role"], key_id=fields["key_id"])
 
 

@@ -7,11 +7,12 @@ the number the v1 API shows: on SQLite its place in the one total order, on Kafk
 """
 from __future__ import annotations
 
-import json
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+import orjson
 
 from events.attestation import Attestation, attested_dict
 from events.envelope import NewEvent
@@ -55,7 +56,7 @@ class RecordedEvent:
     @property
     def envelope(self) -> dict[str, Any]:
         """The submitted envelope (event_id, type, occurred_at, recorded_by, data, evidence)."""
-        return json.loads(self.body)
+        return orjson.loads(self.body)
 
     def server_fields(self) -> dict[str, Any]:
         """What the server adds to the envelope: ``recorded_at``, ``position``, ``hash``, ``attested_by``."""
