@@ -37,8 +37,8 @@ def run() -> dict:
         figures["capture"]["ratio_to_bare_sqlite3"] = round(
             figures["capture"]["events_per_s"] / figures["bare_sqlite3"]["events_per_s"], 3)
         figures["replay"] = measure_replay(scratch_path / "replay")
-    figures["targets"] = {"capture_events_per_s": ">= 5000", "provenance_p50_ms": "<= 25", "provenance_p99_ms": "<= 100",
-                          "replay_100k_s": "<= 60", "ratio_to_bare_sqlite3": ">= 0.1"}
+    figures["targets"] = {"capture_events_per_s": ">= 5000", "provenance_p50_ms": "<= 15", "provenance_p99_ms": "<= 50",
+                          "replay_100k_s": "<= 10", "ratio_to_bare_sqlite3": ">= 0.15"}
     return figures
 
 
