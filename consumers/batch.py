@@ -111,6 +111,8 @@ def _complete(table: Table, row: Mapping[str, Any]) -> Row:
     names, known = _columns(table)
     if not known.issuperset(row):
         raise ValueError(f"{table.name} has no column(s) {sorted(set(row) - known)}")
+    if len(row) == len(names) and type(row) is dict:
+        return row  # every column given: the row as it is (rows are built fresh for each write)
     return {name: row.get(name) for name in names}
 
 
@@ -121,7 +123,12 @@ def _columns(table: Table) -> tuple[tuple[str, ...], frozenset[str]]:
 
 
 def _key(table: Table, row: Row) -> tuple:
-    return tuple(row[column.name] for column in table.primary_key.columns)
+    return tuple(row[name] for name in _primary_key(table))
+
+
+@lru_cache(maxsize=None)
+def _primary_key(table: Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.primary_key.columns)
 
 
 #: SQLite binds at most 32,766 parameters in one statement: look ids up in chunks well below that

@@ -8,6 +8,7 @@ the batch touched.
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Callable, Sequence
 
 import orjson
@@ -223,6 +224,7 @@ def link_retractions(tx: Connection, event_ids: Sequence[str]) -> None:
     insert_ignore(tx, t.event_subjects, rows)
 
 
+@cache  # stateless: built once
 def registry() -> RegistryLedger:
     """The registry ledger of the provenance model: each entity's row is its owner's latest registration."""
     return RegistryLedger(t.registry_claims, {

@@ -9,6 +9,8 @@ events of different streams.
 """
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Subquery, Table, Text
 
 from consumers.lineage.custody import CustodyLedger, custody_tables
@@ -219,6 +221,7 @@ custody = custody_tables(metadata, "prov")
 registry_claims = registry_claims_table(metadata, "prov")
 
 
+@cache  # stateless: built once
 def ledger() -> CustodyLedger:
     """The custody ledger of the provenance model (its nodes, edges, claims and refusals)."""
     return CustodyLedger(custody, nodes, edges)
