@@ -68,6 +68,23 @@ def _plain_sqlite_insert(tx: Connection, table: Table, rows: Sequence[Mapping[st
     return True
 
 
+def _plain_sqlite_upsert(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]], update: Sequence[str]) -> bool:
+    """:func:`upsert_many` (without ``where``) through sqlite3's executemany, on the terms of
+    :func:`_plain_sqlite_insert`; False (nothing done) where those do not hold."""
+    names = tuple(rows[0].keys())
+    if not _uniform(rows):
+        return False
+    insert = _plain_insert_sql(tx.dialect, table, names, False)
+    if insert is None:
+        return False
+    quote = tx.dialect.identifier_preparer.quote
+    keys = ", ".join(quote(column.name) for column in table.primary_key.columns)
+    changes = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in update)
+    sql = f"{insert} ON CONFLICT ({keys}) " + (f"DO UPDATE SET {changes}" if changes else "DO NOTHING")
+    tx.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+    return True
+
+
 @lru_cache(maxsize=None)
 def _plain_insert_sql(dialect: Dialect, table: Table, names: tuple[str, ...], ignore: bool) -> str | None:
     """``INSERT INTO table (names) VALUES (?, ...)`` (``ON CONFLICT DO NOTHING`` with ``ignore``), or
@@ -95,6 +112,9 @@ def upsert(tx: Connection, table: Table, row: Mapping[str, Any], update: Iterabl
 def upsert_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]], update: Iterable[str], where=None) -> None:
     """:func:`upsert` for many rows at once; the rows must have distinct keys and the same columns."""
     if not rows:
+        return
+    update = list(update)
+    if tx.dialect.name == "sqlite" and where is None and _plain_sqlite_upsert(tx, table, rows, update):
         return
     if tx.dialect.name == "postgresql":
         statement, parameters = _unnest_insert(table, rows)

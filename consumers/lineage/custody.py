@@ -15,10 +15,10 @@ are the same for any arrival order.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+import orjson
 from sqlalchemy import Column, Connection, Index, MetaData, Subquery, Table, Text, delete, select
 
 from consumers.authority import Custody, Step, custody, independent
@@ -96,7 +96,7 @@ def custody_claims(facts: LineageFacts, data: Mapping[str, Any], recorded_at: st
     common = {"event_id": origin.event_id, "organisation": origin.recorded_by, "sort_key": origin.sort_key,
               "recorded_at": recorded_at, "to_id": None, "creation": None}
     claims = [{**common, "item_id": node.node_id, "kind": "create",
-               "creation": json.dumps(creation_row(origin, node, recorded_at), sort_keys=True)}
+               "creation": orjson.dumps(creation_row(origin, node, recorded_at), option=orjson.OPT_SORT_KEYS).decode()}
               for node in facts.created if node.kind != REFINING]
     claims += [{**common, "item_id": item.lot_id, "kind": "consume"} for item in facts.consumed]
     if origin.type == "lot.transferred":  # of a lot, or of a piece passed on (its id as ``lot_id``)
@@ -229,7 +229,7 @@ class CustodyLedger:
         for node_id in sorted(node_ids):
             counted = [row for row in creations[node_id] if row.event_id not in refused]
             winner = min(counted, key=lambda row: row.sort_key, default=None)
-            stated = json.loads(winner.creation) if winner is not None else {}
+            stated = orjson.loads(winner.creation) if winner is not None else {}
             row = {"node_id": node_id, "kind": stated.get("kind") or kinds.get(node_id) or "lot",
                    **{name: stated.get(name) for name in columns}}
             if has_holder and node_id in verdicts:

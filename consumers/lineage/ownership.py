@@ -9,10 +9,10 @@ function of the set of claims, so they are the same for any arrival order.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+import orjson
 from sqlalchemy import Boolean, Column, Connection, MetaData, Table, Text, delete, select, tuple_
 
 from consumers.authority import Claim, ownership
@@ -96,7 +96,7 @@ class RegistryLedger:
         writes.insert_ignore(self.claims, [{
             "entity_kind": kind, "entity_id": data[field], "event_id": envelope["event_id"],
             "organisation": envelope["recorded_by"], "recorded_at": recorded_at, "sort_key": sort_key,
-            "occurred_at": envelope["occurred_at"], "data": json.dumps(data, sort_keys=True), "counts": counts,
+            "occurred_at": envelope["occurred_at"], "data": orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode(), "counts": counts,
         }])
         return kind, data[field]
 
@@ -136,7 +136,7 @@ def verdict(kind: str, entity_id: str, rows: Iterable[Any]) -> EntityVerdict:
                 key=lambda row: (row.recorded_at, row.event_id), default=None)
     return EntityVerdict(
         kind, entity_id, owned.owner,
-        tuple(Registration(row.event_id, row.sort_key, row.occurred_at, json.loads(row.data)) for row in counted),
+        tuple(Registration(row.event_id, row.sort_key, row.occurred_at, orjson.loads(row.data)) for row in counted),
         tuple(sorted(owned.conflicting & live)), first.event_id if first is not None else None,
     )
 
