@@ -57,10 +57,25 @@ def latency_summary(samples_s: list[float]) -> dict[str, float]:
     }
 
 
+def peak_rss_mb(pid: int) -> float | None:
+    """The peak resident memory of a running process (``VmHWM``), in MB; None if it cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 @contextmanager
 def served(env: dict[str, str], command: list[str] | None = None, ready_path: str = "/healthz",
-           timeout: float = 60) -> Iterator[str]:
-    """Run ``oretrail serve`` (or ``command``) on a free port; yield its base URL; stop it after."""
+           timeout: float = 60, memory: dict[str, Any] | None = None) -> Iterator[str]:
+    """Run ``oretrail serve`` (or ``command``) on a free port; yield its base URL; stop it after.
+
+    ``memory``: where to put the process's peak resident memory (``peak_rss_mb``) just before it stops.
+    """
     port = free_port()
     full_env = {**os.environ, **env, "PORT": str(port), "ORETRAIL_LOG_LEVEL": "WARNING"}
     command = command or [sys.executable, "-m", "composition.cli", "serve", "--port", str(port)]
@@ -79,6 +94,8 @@ def served(env: dict[str, str], command: list[str] | None = None, ready_path: st
             time.sleep(0.1)
         yield base
     finally:
+        if memory is not None:
+            memory["peak_rss_mb"] = peak_rss_mb(process.pid)
         process.terminate()
         try:
             process.wait(15)

@@ -28,7 +28,7 @@ from consumers.provenance import tables as t
 NAME = "provenance"
 SAMPLES = int(os.environ.get("BENCH_PROVENANCE_SAMPLES", "200"))
 BATCH = 500
-TARGETS = {"default_p50_ms": 15.0, "default_p99_ms": 50.0, "default_to_bare_sql": 4.0}
+TARGETS = {"default_p50_ms": 15.0, "default_p99_ms": 50.0, "default_to_bare_sql": 4.0, "api_peak_rss_mb": 300.0}
 
 
 def run() -> dict:
@@ -37,13 +37,14 @@ def run() -> dict:
         data_dir = Path(scratch)
         key = admin_key(data_dir)
         headers = {"Authorization": f"Bearer {key}"}
-        with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:
+        memory: dict = {}
+        with served({"ORETRAIL_DATA_DIR": str(data_dir)}, memory=memory) as base, requests.Session() as session:
             product = _record(session, base, headers)
             warm = _measure(session, base, headers, product, data_dir)
         with served({"ORETRAIL_DATA_DIR": str(data_dir), "ORETRAIL_ANSWER_CACHE_MB": "0"}) as base, \
                 requests.Session() as session:
             cold = _measure(session, base, headers, product, data_dir, cold=True)
-    figures = {**warm, **cold}
+    figures = {**warm, **cold, "api_peak_rss_mb": memory["peak_rss_mb"]}
     bare = figures["bare_sql"]["p50_ms"]
     figures["ratios_to_bare_sql_p50"] = {name: round(figures[name]["p50_ms"] / bare, 2)
                                          for name in figures if name != "bare_sql" and "p50_ms" in figures[name]}
