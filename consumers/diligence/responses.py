@@ -55,7 +55,11 @@ def response_fields(plans: list[Mapping[str, Any]], verdict: ResponseVerdict, is
 
 def suspended_handovers(risks: Iterable[Mapping[str, Any]], timeline: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The hand-overs of a product's ancestry by a supplier under a ``suspend`` or ``disengage`` response,
-    made at or after the plan and before the risk was resolved: their buyers' attention, naming the plan."""
+    made at or after the plan: their buyers' attention, naming the plan.
+
+    A resolution ``mitigated`` or ``unfounded`` lifts the suspension from its time on; ``disengaged``
+    does not (gold from a supplier one disengaged from is the thing to look at).
+    """
     suspensions = [risk for risk in risks
                    if risk.get("response") and risk["response"]["strategy"] in SUSPENDING_STRATEGIES]
     found = []
@@ -66,6 +70,8 @@ def suspended_handovers(risks: Iterable[Mapping[str, Any]], timeline: Iterable[M
         for risk in suspensions:
             plan = risk["response"]
             resolution = risk.get("resolution")
+            if resolution and resolution["resolution"] == "disengaged":
+                resolution = None
             if (event["data"]["from_id"] != risk["subject_id"]
                     or moment < moment_of(sort_key(plan["planned_at"], plan["event_id"]))
                     or (resolution and moment >= moment_of(sort_key(resolution["resolved_at"], resolution["event_id"])))):
