@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, Engine, func, or_, select
 
 from consumers.checks import tables as t
 from consumers.checks.finding_filters import Cursor, of_organisation, of_site
-from consumers.lineage.graph import moment_of, sort_key
 from consumers.checks.findings import KINDS
+from consumers.lineage.graph import moment_of, sort_key
 from events.catalogue.vocabulary import FINDING_STATUSES as STATUSES, SEVERITIES
 
 __all__ = ["Cursor", "FindingsView", "KINDS", "SEVERITIES", "STATUSES", "finding_out"]

@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, Engine, select
 from consumers.authority import FlagClaim, ResolutionClaim, flag_verdict
 from consumers.checks.views import FindingsView
 from consumers.diligence import tables as t
-from consumers.diligence.responses import judge_plans, response_fields, suspended_handovers
 from consumers.diligence.record import Ancestry, ancestry_of, build_record, refinings, status_of
+from consumers.diligence.responses import judge_plans, response_fields, suspended_handovers
 from consumers.lineage.graph import moment_of
 from services.auth import Principal
 
