@@ -10,7 +10,8 @@ from api.auth import current_principal
 from api.findings import FindingOut, parse_query
 from consumers.diligence.views import DueDiligenceView
 from consumers.provenance.views import ProvenanceView
-from events.catalogue.vocabulary import DILIGENCE_STATUSES, RISK_STATUSES, SEVERITIES
+from events.catalogue.vocabulary import (DILIGENCE_STATUSES, RESPONSE_STRATEGIES, RISK_STATUSES, SEVERITIES,
+                                         SUSPENDING_STRATEGIES)
 from services.errors import NotFound
 
 
@@ -26,7 +27,7 @@ class RecordQuery(Schema):
 class Reason(Schema):
     """Why a product is not clear: an open finding or risk, or a failed audit."""
 
-    source = fields.String(required=True, metadata={"enum": ["finding", "risk", "audit"]})
+    source = fields.String(required=True, metadata={"enum": ["finding", "risk", "audit", "response"]})
     id = fields.String(required=True)
     kind = fields.String(required=True)
     subject_id = fields.String(required=True)
@@ -43,6 +44,62 @@ class RefusedResolution(Schema):
     resolution = fields.String(required=True)
     resolved_at = fields.String(required=True)
     reason = fields.String(required=True, metadata={"enum": ["self_resolution", "unauthorised_resolution"]})
+
+
+class Response(Schema):
+    """The response that counts for a risk (OECD step 3): the latest plan by its flagger, a buyer of the
+    flagged gold or an admin."""
+
+    strategy = fields.String(required=True, metadata={"enum": list(RESPONSE_STRATEGIES)})
+    deadline = fields.String(required=True, metadata={"format": "date"})
+    measures = fields.String(allow_none=True, required=True)
+    planned_by = fields.String(required=True)
+    planned_at = fields.String(required=True)
+    event_id = fields.String(required=True)
+    hash = fields.String(required=True)
+    overdue = fields.Boolean(required=True, metadata={
+        "description": "the risk is open and the day of the question (UTC) is past the deadline: the status "
+                       "is red. It changes with time alone, without new events"})
+
+
+class RefusedResponse(Schema):
+    """A ``risk.response_planned`` that does not count: by the flag's subject, or by someone not entitled."""
+
+    event_id = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+    strategy = fields.String(required=True)
+    planned_at = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"enum": ["self_response", "unauthorised_response"]})
+
+
+class SuspendedHandover(Schema):
+    """A lot handed over by a supplier under a ``suspend`` or ``disengage`` response, after the plan."""
+
+    flag_id = fields.String(required=True)
+    plan_event_id = fields.String(required=True)
+    strategy = fields.String(required=True, metadata={"enum": list(SUSPENDING_STRATEGIES)})
+    planned_by = fields.String(required=True)
+    planned_at = fields.String(required=True)
+    supplier = fields.String(required=True)
+    lot_id = fields.String(required=True)
+    buyer = fields.String(required=True)
+    event_id = fields.String(required=True, metadata={"description": "the lot.transferred"})
+    handed_over_at = fields.String(required=True)
+
+
+class RiskResponseStep(Schema):
+    """OECD step 3 in the record: an open risk and its response (``strategy`` null: none planned)."""
+
+    flag_id = fields.String(required=True)
+    subject_id = fields.String(required=True)
+    category = fields.String(required=True)
+    severity = fields.String(required=True, metadata={"enum": list(SEVERITIES)})
+    strategy = fields.String(allow_none=True, required=True, metadata={"enum": [*RESPONSE_STRATEGIES, None]})
+    deadline = fields.String(allow_none=True, required=True)
+    measures = fields.String(allow_none=True, required=True)
+    planned_by = fields.String(allow_none=True, required=True)
+    planned_at = fields.String(allow_none=True, required=True)
+    overdue = fields.Boolean(required=True)
 
 
 class Risk(Schema):
@@ -65,6 +122,11 @@ class Risk(Schema):
     conflicting_raisings = fields.List(fields.String(), required=True, metadata={
         "description": "Event ids of risk.flagged events that reused this flag_id on another subject or "
                        "by another organisation: they change nothing"})
+    response = fields.Nested(Response, allow_none=True, metadata={
+        "description": "its OECD step-3 response (risk.response_planned), null while none is planned"})
+    refused_responses = fields.List(fields.Nested(RefusedResponse), metadata={
+        "description": "Plans that do not count (by the flag's subject, or not by its flagger, a buyer of the "
+                       "flagged gold or an admin) and why"})
 
 
 class Refining(Schema):
@@ -88,6 +150,8 @@ class DueDiligenceSummary(Schema):
     risks = fields.List(fields.Nested(Risk), required=True)
     audits = fields.List(fields.Dict(), required=True)
     refinings = fields.List(fields.Nested(Refining), required=True)
+    suspended_handovers = fields.List(fields.Nested(SuspendedHandover), metadata={
+        "description": "lots of the ancestry a supplier handed over after a suspend or disengage response"})
 
 
 class DueDiligenceRecord(Schema):
@@ -105,6 +169,10 @@ class DueDiligenceRecord(Schema):
     refinings = fields.List(fields.Nested(Refining), required=True)
     findings = fields.List(fields.Nested(FindingOut), required=True)
     risks = fields.List(fields.Nested(Risk), required=True)
+    risk_responses = fields.List(fields.Nested(RiskResponseStep), metadata={
+        "description": "OECD step 3: every open risk with its response"})
+    suspended_handovers = fields.List(fields.Nested(SuspendedHandover), metadata={
+        "description": "lots of the ancestry a supplier handed over after a suspend or disengage response"})
     audits = fields.List(fields.Dict(), required=True)
     integrity = fields.Dict(required=True, metadata={"description": "hashes of every event behind the record"})
 
@@ -130,9 +198,13 @@ def create_blueprint(provenance: ProvenanceView, diligence: DueDiligenceView) ->
           description: >
             What a jeweller files for a regulator (OECD five steps, EU 2017/821): the origin and chain of
             custody, every organisation with its role and country, the findings of the checks and the
-            risks of the whole ancestry and how they were handled, audits, the recovery of every
-            refining, the status (`red` when a high-severity risk or a double use, mass gain or custody
-            break is open; `attention` when anything else is open; `clear` otherwise) with its reasons,
+            risks of the whole ancestry and how they were handled, each open risk's OECD step-3 response
+            (`risk_responses`: strategy, deadline, who planned it), audits, the recovery of every
+            refining, the status (`red` when a high-severity risk, a risk past its response's deadline
+            (compared with the day of the question: the status changes with time alone) or a double use,
+            mass gain or custody break is open; `attention` when anything else is open or a lot of the
+            ancestry was handed over by a supplier under a `suspend` or `disengage` response after the
+            plan (`suspended_handovers`); `clear` otherwise) with its reasons,
             and the integrity hashes of every event behind it. `?format=html` (or `Accept: text/html`)
             gives a printable page.
           tags: [provenance]

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.auth import current_principal
-from consumers.checks.views import KINDS, SEVERITIES, STATUSES, FindingsView
+from consumers.checks.views import KINDS, SEVERITIES, STATUSES, Cursor, FindingsView
 from events.envelope import flatten_errors
+from events.fields import Timestamp, parse_timestamp
 from services.errors import InvalidRequest
+
 
 class FindingsQuery(Schema):
     """The filters and page of ``GET /v1/findings``."""
@@ -18,8 +20,27 @@ class FindingsQuery(Schema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     subject = fields.String(validate=validate.Length(min=1, max=200))
     status = fields.String(validate=validate.OneOf(STATUSES))
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    site_id = fields.String(validate=validate.Length(min=1, max=200))
+    organisation_id = fields.String(validate=validate.Length(min=1, max=200))
+    since = Timestamp()
+    until = Timestamp()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+    after = fields.String(validate=validate.Length(min=1, max=2000))
+
+    @validates_schema
+    def _coherent(self, data, **_kwargs):
+        """A time window that ends after it starts; one way of paging at a time; a cursor of this API."""
+        if "since" in data and "until" in data and parse_timestamp(data["until"]) <= parse_timestamp(data["since"]):
+            raise ValidationError("Must be later than since.", "until")
+        if "after" in data:
+            if data["offset"]:
+                raise ValidationError("Give either after (a cursor) or offset, not both.", "after")
+            try:
+                Cursor.decode(data["after"])
+            except ValueError as exc:
+                raise ValidationError(str(exc), "after") from None
 
 
 class FindingOut(Schema):
@@ -34,6 +55,9 @@ class FindingOut(Schema):
     message = fields.String(required=True)
     proof = fields.List(fields.String(), required=True, metadata={"description": "ids of the events that prove it"})
     detail = fields.Dict(required=True, metadata={"description": "the numbers behind it (grams, ratios, months)"})
+    at = fields.String(allow_none=True, metadata={
+        "description": "when it happened: the latest field time (occurred_at, in UTC) among its proof events; "
+                       "what since and until compare"})
     lots = fields.List(fields.String(), metadata={
         "description": "lots and products it taints; a capacity finding names the month's production instead "
                        "(pitmonth:YYYY-MM:PIT or minermonth:YYYY-MM:MINER)"})
@@ -46,7 +70,10 @@ class FindingsPage(Schema):
     total = fields.Integer(required=True)
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
-    next_offset = fields.Integer(allow_none=True, required=True)
+    next_offset = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "offset paging: the offset of the next page; null on the last page and when paging with after"})
+    next = fields.String(allow_none=True, required=True, metadata={
+        "description": "cursor paging: pass it as after for the next page; null on the last page"})
 
 
 def parse_query(schema: Schema, args) -> dict:
@@ -70,16 +97,30 @@ def create_blueprint(findings: FindingsView) -> Blueprint:
           description: >
             Every inconsistency the checks found between recorded events ("spot the liar"): `double_use`,
             `mass_gain`, `transit_discrepancy`, `inactive_pit`, `over_capacity`, `unknown_actor`,
-            `custody_break`, `time_order`, `export_without_permit`. `subject` matches the finding's
-            subject or a lot it taints. A finding is `open` while the events prove it and `withdrawn`
-            when later events resolve it. Ordered by kind, subject and id.
+            `custody_break`, `time_order`, `export_without_permit`, and the findings of the rights
+            (`conflicting_claim`, `not_holder`, ...). `subject` matches the finding's subject or a lot it
+            taints. `site_id` matches the findings about a site: its subject is the site, one of its pits
+            or a miner registered there, or a production at (an inspection of) one of its pits proves it,
+            or it taints a lot produced there. `organisation_id` matches those whose subject is the
+            organisation or whose proof it recorded. `since` (inclusive) and `until` (exclusive) are RFC
+            3339 date-times compared with the finding's `at`: the latest field time (`occurred_at`) among
+            its proof events. A finding is `open` while the events prove it and `withdrawn` when later
+            events resolve it. Ordered by kind, subject and id. Page with `limit` and the opaque cursor
+            `after` (the `next` of the previous page: a walk sees each finding once even while new ones
+            are found) or with `offset`. A wrong filter is a 422 naming the parameter.
           tags: [checks]
           security: [{bearer: []}]
           parameters:
             - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit]}}
             - {name: subject, in: query, schema: {type: string}}
             - {name: status, in: query, schema: {type: string, enum: [open, withdrawn]}}
+            - {name: severity, in: query, schema: {type: string, enum: [low, medium, high]}}
+            - {name: site_id, in: query, schema: {type: string}}
+            - {name: organisation_id, in: query, schema: {type: string}}
+            - {name: since, in: query, schema: {type: string, format: date-time}}
+            - {name: until, in: query, schema: {type: string, format: date-time}}
             - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+            - {name: after, in: query, schema: {type: string}, description: "the next of the previous page"}
             - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
           responses:
             200:
@@ -92,11 +133,14 @@ def create_blueprint(findings: FindingsView) -> Blueprint:
         """
         current_principal()
         query = parse_query(FindingsQuery(), request.args)
-        items, total = findings.list(
+        after = Cursor.decode(query["after"]) if "after" in query else None
+        items, total, following = findings.list(
             kind=query.get("kind"), subject=query.get("subject"), status=query.get("status"),
-            limit=query["limit"], offset=query["offset"])
-        following = query["offset"] + len(items)
+            limit=query["limit"], offset=query["offset"], severity=query.get("severity"),
+            site_id=query.get("site_id"), organisation_id=query.get("organisation_id"),
+            since=query.get("since"), until=query.get("until"), after=after)
+        next_offset = query["offset"] + len(items) if following is not None and after is None else None
         return jsonify({"findings": items, "total": total, "limit": query["limit"], "offset": query["offset"],
-                        "next_offset": following if following < total else None})
+                        "next_offset": next_offset, "next": following.encode() if following else None})
 
     return blueprint

@@ -302,3 +302,60 @@ def flag_verdict(flags: Iterable[FlagClaim], resolutions: Iterable[ResolutionCla
     _moment, rank, event_id = max(steps)
     verdict.resolved_by = event_id if rank == 1 else None
     return verdict
+
+
+# -- responses to risks (OECD Annex II step 3) -------------------------------------------------
+#: why a planned response does not count: by the flag's own subject, or by someone not entitled to plan it
+ResponseRefusal = Literal["self_response", "unauthorised_response"]
+
+
+@dataclass(frozen=True)
+class ResponseClaim:
+    """One ``risk.response_planned`` naming a ``flag_id``: who planned it, with which key's role, and when."""
+
+    event_id: str
+    recorded_by: str
+    attested_role: str | None
+    moment: str
+    #: whether the flagged gold (the flagged lot or piece, or gold of the flagged supplier) had been
+    #: handed to ``recorded_by`` by then: a buyer of it may plan a response
+    buyer: bool = False
+
+
+def response_refusal(flag: FlagClaim, plan: ResponseClaim) -> ResponseRefusal | None:
+    """Why ``plan`` may not count as the response to ``flag``, or None when it may.
+
+    Never the flag's subject (not even an admin recording on its behalf); otherwise the organisation
+    that raised the flag, a buyer of the flagged gold, or an admin key.
+    """
+    if plan.recorded_by == flag.subject_id:
+        return "self_response"
+    if plan.recorded_by == flag.raised_by or plan.buyer or plan.attested_role == "admin":
+        return None
+    return "unauthorised_response"
+
+
+@dataclass
+class ResponseVerdict:
+    """The response that counts for a flag (its latest counted plan, in field time) and the refused ones."""
+
+    counted: str | None = None
+    refused: dict[str, ResponseRefusal] = field(default_factory=dict)
+
+
+def response_verdict(flag: FlagClaim | None, plans: Iterable[ResponseClaim]) -> ResponseVerdict:
+    """Decide which plans of a flag count, the same for any arrival order: a later counted plan replaces
+    an earlier one (a new deadline, another strategy); ties in field time are broken by event id."""
+    verdict = ResponseVerdict()
+    if flag is None:  # plans for a flag not (yet) seen: nothing to judge them against
+        return verdict
+    counted = []
+    for plan in plans:
+        refusal = response_refusal(flag, plan)
+        if refusal is None:
+            counted.append(plan)
+        else:
+            verdict.refused[plan.event_id] = refusal
+    if counted:
+        verdict.counted = max(counted, key=lambda plan: (plan.moment, plan.event_id)).event_id
+    return verdict

@@ -71,6 +71,9 @@ ROLE_RULES: tuple[RoleRule, ...] = (
              "anyone who sees a risk may report it (never about their own organisation)"),
     RoleRule("diligence.resolutions", ("risk.resolved",), EVERY_ROLE,
              "any role may answer a flag it raised; who raised it is a relation rule"),
+    RoleRule("diligence.responses", ("risk.response_planned",), HOLDER_ROLES,
+             "a response to a risk (carry on with mitigation, suspend, disengage) is a buyer's decision about its "
+             "own supply; which buyer is a relation rule"),
     RoleRule("diligence.audits", ("audit.completed",), frozenset({"auditor"}), "an audit is an auditor's finding"),
     RoleRule("impact.community", ("survey.completed", "vsla.registered", "vsla.reported", "training.held",
                                   "leadership.recorded"), frozenset({"ngo", "cooperative"}),
@@ -101,6 +104,12 @@ RELATION_RULES: tuple[RelationRule, ...] = (
     RelationRule("flag.resolver", ("risk.resolved",),
                  "a flag is resolved only by the organisation that raised it, an auditor or an admin",
                  "unauthorised_resolution"),
+    RelationRule("flag.response", ("risk.response_planned",),
+                 "a response to a flag is planned by the organisation that raised it, by a buyer of the flagged "
+                 "gold (the flagged lot or piece, or gold of the flagged supplier, was handed to it, by a hand-over "
+                 "its giver recorded, before the plan) or by an admin, never by the flag's subject; a refused "
+                 "plan is listed with the risk in the due-diligence record and changes nothing",
+                 "unauthorised_response"),
     RelationRule("retraction", ("event.retracted",),
                  "only the organisation that attested an event (its key's organisation) may retract it, and "
                  "a retraction cannot itself be retracted: a 403 at capture when the event is known; a "

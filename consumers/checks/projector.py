@@ -37,8 +37,9 @@ class ChecksProjector(Projector):
     #: 2: who may say what (custody refusals, registry owners, GTIN owners); 3: who may raise and resolve a
     #: flag; 4: a retracted creation or registration still holds its id for its author; 5: a back-dated
     #: double hand-over is refused; 6: a receipt counts only from the lot's holder; 7: an assay counts only
-    #: from the lot's holder or an independent party (an authority's or auditor's key)
-    version = 7
+    #: from the lot's holder or an independent party (an authority's or auditor's key); 8: a finding's time,
+    #: its proof as rows and who recorded each event (the filters of ``/v1/findings``)
+    version = 8
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -110,7 +111,8 @@ class ChecksProjector(Projector):
         envelope = event.envelope
         facts = lineage_facts(envelope)
         key = facts.origin.sort_key
-        writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key})
+        writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key,
+                                 "recorded_by": envelope["recorded_by"]})
         self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
         entity = registry().gather(writes, envelope, event.recorded_at, key)
         if entity is not None:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, select, update
 from consumers.authority import FlagClaim, ResolutionClaim
 from consumers.checks import authority as authority_rules
 from consumers.checks import balance as balance_rules
-from consumers.checks import custody, pits as pit_rules
+from consumers.checks import custody, finding_index, pits as pit_rules
 from consumers.checks import tables as t
 from consumers.checks.findings import Finding
 from consumers.checks.registry import registry
@@ -210,8 +210,8 @@ def _miner_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
     }
 
 
-def _row(scope: str, finding: Finding) -> dict[str, Any]:
-    return {
+def _row(scope: str, finding: Finding, at: str | None) -> dict[str, Any]:
+    return {"at": at,
         "finding_id": finding.finding_id, "scope": scope, "kind": finding.kind, "subject_id": finding.subject_id,
         "key": finding.key, "severity": finding.severity, "status": "open", "message": finding.message,
         "proof": json.dumps(list(finding.proof)), "detail": json.dumps(dict(finding.detail), sort_keys=True),
@@ -233,7 +233,8 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
         for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
                                               .where(t.finding_links.c.finding_id.in_(chunk))):
             links[finding_id].add(node_id)
-    changed = {finding_id: _row(scope, finding) for finding_id, (scope, finding) in wanted.items()}
+    moments = finding_index.latest_moments(tx, {finding_id: finding.proof for finding_id, (_, finding) in wanted.items()})
+    changed = {finding_id: _row(scope, finding, moments[finding_id]) for finding_id, (scope, finding) in wanted.items()}
     changed = {finding_id: row for finding_id, row in changed.items()
                if existing.get(finding_id) != row or links.get(finding_id, set()) != set(wanted[finding_id][1].links)}
     upsert_many(tx, t.findings, list(changed.values()),
@@ -242,6 +243,7 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
         tx.execute(t.finding_links.delete().where(t.finding_links.c.finding_id.in_(chunk)))
     insert_ignore(tx, t.finding_links, ({"node_id": node, "finding_id": finding_id}
                                         for finding_id in changed for node in wanted[finding_id][1].links))
+    finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in changed})
     gone = [finding_id for finding_id, row in existing.items() if finding_id not in wanted and row["status"] == "open"]
     for chunk in chunks(gone):
         tx.execute(update(t.findings).where(t.findings.c.finding_id.in_(chunk)).values(status="withdrawn"))

@@ -26,6 +26,8 @@ events = Table(
     Column("event_id", EVENT, primary_key=True),
     Column("type", String(40), nullable=False),
     Column("sort_key", SORT, nullable=False),
+    #: the organisation that recorded it: a finding concerns the organisations that recorded its proof
+    Column("recorded_by", ID, index=True),
 )
 
 organisations = Table(
@@ -207,7 +209,16 @@ findings = Table(
     Column("message", Text, nullable=False),
     Column("proof", Text, nullable=False),  # JSON list of event ids
     Column("detail", Text, nullable=False),  # JSON object
+    #: when it happened: the latest field time (UTC, ``moment_of`` a sort key) among its proof events
+    Column("at", String(40), index=True),
     Index("chk_findings_kind", "kind", "status"),
+)
+
+#: the events that prove each finding (``proof`` as rows): the findings of a site or an organisation
+finding_proof = Table(
+    "chk_finding_proof", metadata,
+    Column("finding_id", String(32), primary_key=True),
+    Column("event_id", EVENT, primary_key=True, index=True),
 )
 
 #: the lots and products a finding taints (a product inherits the findings of its ancestry)

@@ -10,10 +10,12 @@ from typing import Any, Iterable
 from sqlalchemy import bindparam, Engine, func, or_, select
 
 from consumers.checks import tables as t
+from consumers.checks.finding_filters import Cursor, of_organisation, of_site
 from consumers.checks.findings import KINDS
+from consumers.lineage.graph import moment_of, sort_key
 from events.catalogue.vocabulary import FINDING_STATUSES as STATUSES, SEVERITIES
 
-__all__ = ["FindingsView", "KINDS", "SEVERITIES", "STATUSES", "finding_out"]
+__all__ = ["Cursor", "FindingsView", "KINDS", "SEVERITIES", "STATUSES", "finding_out"]
 
 #: SQLite binds at most 32,766 parameters in one statement: look ids up in chunks below that
 _CHUNK = 5000
@@ -32,6 +34,8 @@ def finding_out(row: Any, links: list[str] | None = None) -> dict[str, Any]:
         "severity": row["severity"], "status": row["status"], "message": row["message"],
         "proof": json.loads(row["proof"]), "detail": json.loads(row["detail"]),
     }
+    if row.get("at") is not None:
+        out["at"] = row["at"]
     if links is not None:
         out["lots"] = links
     return out
@@ -44,24 +48,46 @@ class FindingsView:
         self.engine = engine
 
     def list(self, kind: str | None = None, subject: str | None = None, status: str | None = None,
-             limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Findings matching the filters (``subject`` matches the subject or a tainted lot), and how many match."""
+             limit: int = 100, offset: int = 0, *, severity: str | None = None, site_id: str | None = None,
+             organisation_id: str | None = None, since: str | None = None, until: str | None = None,
+             after: Cursor | None = None) -> tuple[list[dict[str, Any]], int, Cursor | None]:
+        """Findings matching the filters, ordered by kind, subject and id; how many match; the cursor of the
+        next page (None on the last).
+
+        ``subject`` matches the subject or a tainted lot; ``site_id`` and ``organisation_id`` the findings
+        that concern them (``finding_filters``); ``since`` (inclusive) and ``until`` (exclusive) are RFC 3339
+        date-times compared with the finding's time. A page starts after ``after`` (cursor paging) or at
+        ``offset``.
+        """
         query = select(t.findings)
         if kind:
             query = query.where(t.findings.c.kind == kind)
         if status:
             query = query.where(t.findings.c.status == status)
+        if severity:
+            query = query.where(t.findings.c.severity == severity)
         if subject:
             linked = select(t.finding_links.c.finding_id).where(t.finding_links.c.node_id == subject)
             query = query.where(or_(t.findings.c.subject_id == subject, t.findings.c.finding_id.in_(linked)))
+        if site_id:
+            query = query.where(of_site(site_id))
+        if organisation_id:
+            query = query.where(of_organisation(organisation_id))
+        if since:
+            query = query.where(t.findings.c.at >= moment_of(sort_key(since, "")))
+        if until:
+            query = query.where(t.findings.c.at < moment_of(sort_key(until, "")))
+        page = query.where(after.after()) if after is not None else query
+        order = (t.findings.c.kind, t.findings.c.subject_id, t.findings.c.finding_id)
         with self.engine.connect() as connection:
             total = connection.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
-            rows = connection.execute(
-                query.order_by(t.findings.c.kind, t.findings.c.subject_id, t.findings.c.finding_id)
-                .limit(limit).offset(offset)
-            ).mappings().all()
-            links = self._links(connection, [row["finding_id"] for row in rows])
-        return [finding_out(row, links.get(row["finding_id"], [])) for row in rows], int(total)
+            rows = connection.execute(page.order_by(*order).limit(limit + 1).offset(offset)).mappings().all()
+            links = self._links(connection, [row["finding_id"] for row in rows[:limit]])
+        following = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            following = Cursor(last["kind"], last["subject_id"], last["finding_id"])
+        return [finding_out(row, links.get(row["finding_id"], [])) for row in rows[:limit]], int(total), following
 
     @staticmethod
     def _links(connection, finding_ids: list[str]) -> dict[str, list[str]]:

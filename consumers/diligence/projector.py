@@ -1,4 +1,5 @@
-"""The due-diligence projector: risks flagged and resolved, audits, and the risks inspections raise."""
+"""The due-diligence projector: risks flagged and resolved, responses planned, audits, the risks inspections
+raise, and the hand-overs of gold (who bought the flagged gold; what a suspended supplier sold later)."""
 from __future__ import annotations
 
 from sqlalchemy import Connection, MetaData
@@ -14,9 +15,11 @@ class DiligenceProjector(Projector):
     """Records OECD Annex II risks (reported or seen at inspections), how they were handled, and audits."""
 
     name = "diligence"
-    #: 2: who may resolve a flag (the server's clock and the attesting key's role are kept)
-    version = 2
-    handles = frozenset({"risk.flagged", "risk.resolved", "audit.completed", "pit.inspected"})
+    #: 2: who may resolve a flag (the server's clock and the attesting key's role are kept); 3: responses
+    #: planned (OECD step 3) and the hand-overs of gold
+    version = 3
+    handles = frozenset({"risk.flagged", "risk.resolved", "risk.response_planned", "audit.completed", "pit.inspected",
+                         "lot.transferred"})
 
     @property
     def metadata(self) -> MetaData:
@@ -47,6 +50,15 @@ class DiligenceProjector(Projector):
             insert_ignore(tx, t.resolutions, [{**common, "flag_id": data["flag_id"], "resolution": data["resolution"],
                                                "note": data["note"], "recorded_by": envelope["recorded_by"],
                                                "attested_role": event.attested_by.role if event.attested_by else None}])
+        elif event.type == "risk.response_planned":
+            insert_ignore(tx, t.responses, [{**common, "flag_id": data["flag_id"], "strategy": data["strategy"],
+                                             "deadline": data["deadline"], "measures": data.get("measures"),
+                                             "recorded_by": envelope["recorded_by"],
+                                             "attested_role": event.attested_by.role if event.attested_by else None}])
+        elif event.type == "lot.transferred":
+            insert_ignore(tx, t.handovers, [{"event_id": event.event_id, "lot_id": data["lot_id"],
+                                             "from_id": data["from_id"], "to_id": data["to_id"],
+                                             "recorded_by": envelope["recorded_by"], "sort_key": key}])
         elif event.type == "audit.completed":
             insert_ignore(tx, t.audits, [{**common, "subject_id": data["subject_id"], "auditor": data["auditor"],
                                           "result": data["result"], "report_sha256": data.get("report_sha256"),

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from consumers.checks.facts import month_key, month_of
 from consumers.checks.findings import RED_KINDS
+from consumers.diligence.responses import responses_step
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,13 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
 
 
 def status_of(findings: Iterable[dict[str, Any]], risks: Iterable[dict[str, Any]],
-              audits: Iterable[dict[str, Any]] = ()) -> tuple[str, list[dict[str, Any]]]:
-    """``red``, ``attention`` or ``clear``, and the reasons (open findings and risks, failed audits).
+              audits: Iterable[dict[str, Any]] = (), suspended: Iterable[dict[str, Any]] = ()) -> tuple[str, list[dict[str, Any]]]:
+    """``red``, ``attention`` or ``clear``, and the reasons (open findings and risks, overdue responses,
+    failed audits, hand-overs by a suspended supplier).
 
-    Red: an open high-severity risk, or an open double use, mass gain or custody break.
-    Attention: anything else open, or a subject whose latest audit failed. Clear otherwise.
+    Red: an open high-severity risk, an open risk past its response's deadline, or an open double use,
+    mass gain or custody break. Attention: anything else open, a subject whose latest audit failed, or
+    a lot handed over by a supplier under a suspend or disengage response (``suspended``). Clear otherwise.
     """
     reasons: list[dict[str, Any]] = []
     for finding in findings:
@@ -84,6 +87,18 @@ def status_of(findings: Iterable[dict[str, Any]], risks: Iterable[dict[str, Any]
             reasons.append({"source": "risk", "id": risk["flag_id"], "kind": risk["category"],
                             "subject_id": risk["subject_id"], "severity": risk["severity"],
                             "red": risk["severity"] == "high", "message": risk["description"]})
+            plan = risk.get("response")
+            if plan and plan["overdue"]:
+                reasons.append({"source": "risk", "id": risk["flag_id"], "kind": "response_overdue",
+                                "subject_id": risk["subject_id"], "severity": risk["severity"], "red": True,
+                                "message": f"The response to risk {risk['flag_id']} ({plan['strategy']}, planned by "
+                                           f"{plan['planned_by']}) was due by {plan['deadline']}; the risk is still open."})
+    for handover in suspended:
+        reasons.append({"source": "response", "id": handover["plan_event_id"], "kind": "supplier_suspended",
+                        "subject_id": handover["lot_id"], "severity": "medium", "red": False,
+                        "message": f"{handover['supplier']} handed {handover['lot_id']} to {handover['buyer']} on "
+                                   f"{handover['handed_over_at'][:10]}, after {handover['planned_by']} planned to "
+                                   f"{handover['strategy']} (risk {handover['flag_id']}, {handover['planned_at'][:10]})."})
     latest: dict[str, dict[str, Any]] = {}
     for audit in audits:  # in the order they happened: the last one of a subject counts
         latest[audit["subject_id"]] = audit
@@ -158,9 +173,11 @@ def integrity(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def build_record(provenance: dict[str, Any], ancestry: Ancestry, findings: list[dict[str, Any]],
                  risks: list[dict[str, Any]], audits: list[dict[str, Any]], balances: dict[str, dict[str, Any]],
-                 known: dict[str, dict[str, Any]], generated_at: str) -> dict[str, Any]:
-    """The due-diligence record of a product, organised by the OECD five steps."""
-    status, reasons = status_of(findings, risks, audits)
+                 known: dict[str, dict[str, Any]], generated_at: str,
+                 suspended: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The due-diligence record of a product, organised by the OECD five steps (step 3, managing the
+    risks: ``risk_responses`` and ``suspended_handovers``)."""
+    status, reasons = status_of(findings, risks, audits, suspended)
     chain = [{
         "event_id": e["event_id"], "type": e["type"], "occurred_at": e["occurred_at"], "recorded_by": e["recorded_by"],
         "data": e.get("data", {}), "evidence": e.get("evidence", []), "hash": e["hash"],
@@ -170,6 +187,8 @@ def build_record(provenance: dict[str, Any], ancestry: Ancestry, findings: list[
                           "hash": r["hash"]} for r in risks]
                         + [{"event_id": r["resolution"]["event_id"], "type": "risk.resolved", "hash": r["resolution"]["hash"]}
                            for r in risks if r["resolution"]]
+                        + [{"event_id": r["response"]["event_id"], "type": "risk.response_planned",
+                            "hash": r["response"]["hash"]} for r in risks if r.get("response")]
                         + [{"event_id": a["event_id"], "type": "audit.completed", "hash": a["hash"]} for a in audits])
     return {
         "product": provenance["product"],
@@ -183,6 +202,8 @@ def build_record(provenance: dict[str, Any], ancestry: Ancestry, findings: list[
         "refinings": refinings(provenance, balances),
         "findings": findings,
         "risks": risks,
+        "risk_responses": responses_step(risks),
+        "suspended_handovers": list(suspended),
         "audits": audits,
         "integrity": integrity(chain + diligence_events),
     }

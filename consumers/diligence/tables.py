@@ -1,4 +1,5 @@
-"""Tables of the due-diligence read model: risks raised (reported or from inspections), resolutions, audits.
+"""Tables of the due-diligence read model: risks raised (reported or from inspections), resolutions, audits,
+responses planned and the hand-overs of gold they depend on.
 
 Rows are keyed by event id (an automatic risk by its inspection's event id and category); the
 state of a risk (open or how it was handled), which raising defines it and which resolutions count
@@ -59,4 +60,32 @@ audits = Table(
     Column("occurred_at", String(40), nullable=False),
     Column("sort_key", SORT, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+#: every ``risk.response_planned`` (OECD step 3), counted or not: which count is decided at query time
+#: (``consumers.authority.response_verdict``)
+responses = Table(
+    "dd_responses", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("flag_id", ID, nullable=False, index=True),
+    Column("strategy", String(32), nullable=False),
+    Column("deadline", String(10), nullable=False),  # YYYY-MM-DD
+    Column("measures", Text),
+    Column("recorded_by", ID, nullable=False, index=True),
+    Column("attested_role", String(16)),
+    Column("occurred_at", String(40), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+#: every ``lot.transferred`` (who handed what to whom, and who recorded it): who bought the flagged gold,
+#: and what a suspended supplier handed over after the plan
+handovers = Table(
+    "dd_handovers", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("from_id", ID, nullable=False, index=True),
+    Column("to_id", ID, nullable=False, index=True),
+    Column("recorded_by", ID, nullable=False),
+    Column("sort_key", SORT, nullable=False),
 )

@@ -3,6 +3,8 @@ and a product's due diligence (its ``flags`` and ``due_diligence`` sections, its
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 import orjson
@@ -12,6 +14,7 @@ from consumers.authority import FlagClaim, ResolutionClaim, flag_verdict
 from consumers.checks.views import FindingsView
 from consumers.diligence import tables as t
 from consumers.diligence.record import Ancestry, ancestry_of, build_record, refinings, status_of
+from consumers.diligence.responses import judge_plans, response_fields, suspended_handovers
 from consumers.lineage.graph import moment_of
 from services.auth import Principal
 
@@ -30,16 +33,19 @@ class DiligenceView:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def risks_for(self, subject_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Risks on these subjects, each with its state: ``open``, or ``resolved`` with how and when.
+    def risks_for(self, subject_ids: Iterable[str], today: str | None = None) -> list[dict[str, Any]]:
+        """Risks on these subjects, each with its state: ``open``, or ``resolved`` with how and when, and
+        its response (OECD step 3; ``overdue`` when open past its deadline on ``today``, YYYY-MM-DD, by
+        default the day of the question in UTC).
 
         Each flag is decided by :func:`consumers.authority.flag_verdict`: its first recorded raising
         names its subject and flagger, a reuse of its id elsewhere changes nothing, and only the
         flagger, an auditor or an admin (never the subject) can resolve it. The refused resolutions
         and conflicting raisings are listed with the risk. A risk raised again after its latest
-        resolution is open again.
+        resolution is open again. Plans are judged by :func:`consumers.authority.response_verdict`.
         """
         wanted = set(subject_ids)
+        today = today or datetime.now(timezone.utc).date().isoformat()
         with self.engine.connect() as connection:
             flag_ids: set[str] = set()
             for chunk in _chunks(wanted):
@@ -47,11 +53,15 @@ class DiligenceView:
                     select(t.risks.c.flag_id).where(t.risks.c.subject_id.in_(bindparam("ids", chunk, expanding=True)))).scalars())
             raisings: dict[str, list[dict]] = {}
             resolutions: dict[str, list[dict]] = {}
+            plans: dict[str, list[dict]] = {}
             for chunk in _chunks(flag_ids):
                 for row in connection.execute(select(t.risks).where(t.risks.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
                     raisings.setdefault(row["flag_id"], []).append(dict(row))
                 for row in connection.execute(select(t.resolutions).where(t.resolutions.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
                     resolutions.setdefault(row["flag_id"], []).append(dict(row))
+                for row in connection.execute(select(t.responses).where(t.responses.c.flag_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
+                    plans.setdefault(row["flag_id"], []).append(dict(row))
+            handovers = self._handovers_to({row["recorded_by"] for rows in plans.values() for row in rows})
         risks = []
         for flag_id, rows in raisings.items():
             answered = resolutions.get(flag_id, [])
@@ -77,10 +87,26 @@ class DiligenceView:
                      "resolved_at": row["occurred_at"], "reason": verdict.refused[row["event_id"]]}
                     for row in sorted(answered, key=lambda row: row["sort_key"]) if row["event_id"] in verdict.refused],
                 "conflicting_raisings": list(verdict.conflicting),
+                **response_fields(plans.get(flag_id, []),
+                                  judge_plans(defining, plans.get(flag_id, []), handovers.get(defining.subject_id, ())),
+                                  verdict.is_open, today),
                 "_sort": defining.moment,
             })
         risks.sort(key=lambda risk: (risk.pop("_sort"), risk["flag_id"]))
         return risks
+
+    def _handovers_to(self, buyers: set[str]) -> dict[str, list[dict[str, Any]]]:
+        """Hand-overs to these organisations, by every id they could make a buyer of a flag's subject:
+        the lot handed over and its giver."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(buyers):
+                for row in connection.execute(select(t.handovers).where(
+                        t.handovers.c.to_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
+                    found.setdefault(row["lot_id"], []).append(dict(row))
+                    if row["from_id"] != row["lot_id"]:
+                        found.setdefault(row["from_id"], []).append(dict(row))
+        return found
 
     def raisings(self, flag_ids: Iterable[str]) -> dict[str, set[str]]:
         """The event ids raising each of these flag ids (reported or by an inspection), as projected so far."""
@@ -120,6 +146,19 @@ def _with_timeline(provenance: dict[str, Any]) -> dict[str, Any]:
     return {**provenance, "timeline": orjson.loads(orjson.dumps(provenance["timeline"]))}
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What a product's due diligence is made of: its ancestry and what the read models say about it."""
+
+    ancestry: Ancestry
+    findings: list[dict[str, Any]]
+    risks: list[dict[str, Any]]
+    audits: list[dict[str, Any]]
+    balances: dict[str, dict[str, Any]]
+    #: hand-overs by a supplier under a suspend or disengage response (``responses.suspended_handovers``)
+    suspended: list[dict[str, Any]]
+
+
 class DueDiligenceView:
     """A product's due diligence at query time: the findings, risks and audits of its whole ancestry."""
 
@@ -127,18 +166,21 @@ class DueDiligenceView:
         self.findings = findings
         self.diligence = diligence
 
-    def _gather(self, provenance: dict[str, Any]) -> tuple[Ancestry, list[dict], list[dict], list[dict], dict[str, dict]]:
-        """The ancestry of the product and the findings, risks, audits and refining balances on it."""
-        ancestry = ancestry_of(_with_timeline(provenance))
+    def _gather(self, provenance: dict[str, Any], today: str | None = None) -> Gathered:
+        """The ancestry of the product and the findings, risks, audits and refining balances on it, and
+        the hand-overs of suspended suppliers in it (risks overdue on ``today``, by default the day in UTC)."""
+        provenance = _with_timeline(provenance)
+        ancestry = ancestry_of(provenance)
         # findings on the ancestry's lots and pieces, and on its organisations, sites, pits and miners
         # (a refused resolution of a flag on them, a conflicting registration)
         findings = self.findings.for_nodes(ancestry.tainted_by | ancestry.subjects)
-        risks = self.diligence.risks_for(ancestry.subjects)
+        risks = self.diligence.risks_for(ancestry.subjects, today)
         audits = self.diligence.audits_for(ancestry.subjects)
         refining_events = [n["created_by_event"] for n in provenance["lineage"]["nodes"]
                            if n["kind"] == "refining" and n.get("created_by_event")]
         balances = self.findings.balances(refining_events)
-        return ancestry, findings, risks, audits, balances
+        suspended = suspended_handovers(risks, provenance["timeline"])
+        return Gathered(ancestry, findings, risks, audits, balances, suspended)
 
     def flag_raisings(self, flag_ids: Iterable[str]) -> dict[str, set[str]]:
         """The event ids already raising each of these flag ids (for capture's 409 on a reused flag id)."""
@@ -146,16 +188,18 @@ class DueDiligenceView:
 
     def section(self, product_id: str, provenance: dict[str, Any], principal: Principal) -> dict[str, Any]:
         """The ``flags`` (open findings of the ancestry) and ``due_diligence`` sections of a product's provenance."""
-        _, findings, risks, audits, balances = self._gather(provenance)
-        status, reasons = status_of(findings, risks, audits)
+        found = self._gather(provenance)
+        status, reasons = status_of(found.findings, found.risks, found.audits, found.suspended)
         return {
-            "flags": [finding for finding in findings if finding["status"] == "open"],
-            "due_diligence": {"status": status, "reasons": reasons, "risks": risks, "audits": audits,
-                              "refinings": refinings(provenance, balances)},
+            "flags": [finding for finding in found.findings if finding["status"] == "open"],
+            "due_diligence": {"status": status, "reasons": reasons, "risks": found.risks, "audits": found.audits,
+                              "refinings": refinings(provenance, found.balances),
+                              "suspended_handovers": found.suspended},
         }
 
     def record(self, provenance: dict[str, Any], generated_at: str) -> dict[str, Any]:
         """The due-diligence record a jeweller files for a regulator (see ``record.build_record``)."""
-        ancestry, findings, risks, audits, balances = self._gather(provenance)
-        known = self.findings.actors(ancestry.organisations | ancestry.miners)
-        return build_record(provenance, ancestry, findings, risks, audits, balances, known, generated_at)
+        found = self._gather(provenance, generated_at[:10])
+        known = self.findings.actors(found.ancestry.organisations | found.ancestry.miners)
+        return build_record(provenance, found.ancestry, found.findings, found.risks, found.audits, found.balances,
+                            known, generated_at, found.suspended)

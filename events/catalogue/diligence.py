@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from events.catalogue.base import DataSchema
-from events.catalogue.vocabulary import AUDIT_RESULTS, RESOLUTIONS, RISK_CATEGORIES, SEVERITIES
-from events.fields import Identifier, OneOf, Sha256, Text
+from events.catalogue.vocabulary import AUDIT_RESULTS, RESOLUTIONS, RESPONSE_STRATEGIES, RISK_CATEGORIES, SEVERITIES
+from events.fields import Date, Identifier, OneOf, Sha256, Text
 
 
 #: what an inspection that reports a condition raises: (data field, category, severity, description)
@@ -47,6 +47,17 @@ class RiskResolved(DataSchema):
     note = Text(required=True, max_length=2000)
 
 
+class RiskResponsePlanned(DataSchema):
+    """A buyer's response to a flagged risk (OECD Annex II step 3): its strategy and the date it is due by."""
+
+    stream_field = "flag_id"
+    flag_id = Identifier(required=True)
+    strategy = OneOf(RESPONSE_STRATEGIES, required=True)
+    #: the risk should be resolved (``risk.resolved``) by this date; past it, an open risk is red
+    deadline = Date(required=True)
+    measures = Text(max_length=2000)
+
+
 class AuditCompleted(DataSchema):
     """A third-party audit of a subject and its result."""
 
@@ -60,5 +71,6 @@ class AuditCompleted(DataSchema):
 SCHEMAS = {
     "risk.flagged": RiskFlagged,
     "risk.resolved": RiskResolved,
+    "risk.response_planned": RiskResponsePlanned,
     "audit.completed": AuditCompleted,
 }

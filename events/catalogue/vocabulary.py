@@ -26,6 +26,10 @@ RISK_CATEGORIES = (
 SEVERITIES = ("low", "medium", "high")
 #: ``risk.resolved`` ``resolution``
 RESOLUTIONS = ("mitigated", "disengaged", "unfounded")
+#: ``risk.response_planned`` ``strategy`` (OECD Annex II step 3: carry on while mitigating, suspend, disengage)
+RESPONSE_STRATEGIES = ("continue_with_mitigation", "suspend", "disengage")
+#: the strategies that stop trade with the flag's subject: its later hand-overs need their buyers' attention
+SUSPENDING_STRATEGIES = ("suspend", "disengage")
 #: ``audit.completed`` ``result``
 AUDIT_RESULTS = ("pass", "fail")
 

@@ -32,6 +32,7 @@ EXPECTED = {
     "product.sold": {"manufacturer", "retailer"},
     "risk.flagged": EVERYONE,
     "risk.resolved": EVERYONE,
+    "risk.response_planned": HOLDERS,
     "audit.completed": {"auditor"},
     "survey.completed": {"ngo", "cooperative"},
     "vsla.registered": {"ngo", "cooperative"},
