@@ -200,6 +200,11 @@ class SqliteTree(TreeStore):
             "SELECT tree_size, root, note, signed_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1").fetchone()
         return None if row is None else StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3])
 
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint kept, smallest tree first."""
+        rows = self._connect().execute("SELECT tree_size, root, note, signed_at FROM checkpoints ORDER BY tree_size")
+        return [StoredCheckpoint(size, bytes(root), note, signed_at) for size, root, note, signed_at in rows]
+
     def save_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Insert unless a checkpoint of this size is kept already."""
         self._connect().execute(
