@@ -70,8 +70,8 @@ def unique_in_batch(batch: Sequence[NewEvent]) -> tuple[list[NewEvent], list[int
     return unique, where
 
 
-def _force_close(producer: KafkaProducer) -> None:
-    """Close a failed producer now, pending records or not: no zombie sender may retry its requests
+def force_close(producer: KafkaProducer) -> None:
+    """Close a (failed) producer now, pending records or not: no zombie sender may retry its requests
     later (it would only be fenced, but it would hold a thread and connections)."""
     try:
         producer.close(timeout=0)
@@ -243,7 +243,7 @@ class KafkaEventLog(EventLog):
             self._finish(producer, commit=False)
         except Exception:  # noqa: BLE001 - the next producer of the slot fences and aborts it anyway
             logger.debug("abort of a failed transaction failed", exc_info=True)
-        _force_close(producer)
+        force_close(producer)
 
     # -- the producer pool --------------------------------------------------------------------
     def _checkout(self) -> tuple[int, KafkaProducer | None]:
@@ -323,7 +323,7 @@ class KafkaEventLog(EventLog):
         try:
             producer.init_transactions()
         except BaseException:
-            _force_close(producer)
+            force_close(producer)
             raise
         return producer
 

@@ -32,7 +32,7 @@ from typing import Sequence
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import InvalidProducerEpochError, KafkaError, ProducerFencedError
 
-from events.kafka_log import KafkaEventLog, create_topic_if_missing, finish_transaction
+from events.kafka_log import KafkaEventLog, create_topic_if_missing, finish_transaction, force_close
 from events.kafka_tree_topic import Assignment, TreeTopic, batches_of
 from events.log import LogUnavailable
 from events.tree_store import TreeMismatch
@@ -82,6 +82,7 @@ class KafkaSequencer:
                     while not stop.is_set():
                         self.step()
                 except SequencerFenced:
+                    self.fenced = True
                     logger.error("sequencer fenced: another sequencer (transactional id %s) took over; stopping",
                                  self.transactional_id)
                     return
@@ -188,11 +189,10 @@ class KafkaSequencer:
         """Close the producer and the consumer (a transaction left open is aborted by the next start)."""
         producer, consumer = self._producer, self._consumer
         self._producer = self._consumer = None
-        for client in (producer, consumer):
-            if client is not None:
-                try:
-                    client.close(timeout=0) if client is producer else client.close()
-                except Exception:  # noqa: BLE001 - closing a client that failed
-                    sender = getattr(client, "_sender", None)
-                    if sender is not None:
-                        sender.force_close()
+        if consumer is not None:
+            try:
+                consumer.close()
+            except Exception:  # noqa: BLE001 - closing a client that failed
+                logger.debug("closing the sequencer's consumer failed", exc_info=True)
+        if producer is not None:
+            force_close(producer)

@@ -85,6 +85,7 @@ class TreeTopic:
         self.timeout_ms = timeout_ms
         self.partition = TopicPartition(topic, 0)
         self._consumer: KafkaConsumer | None = None
+        self._watermarks: KafkaConsumer | None = None
 
     def _reader(self) -> KafkaConsumer:
         if self._consumer is None:
@@ -105,21 +106,23 @@ class TreeTopic:
             raise LogUnavailable(f"the tree topic {self.topic} is unreachable: {exc!r}") from exc
 
     def settled_end(self, wait_s: float = 10.0) -> int:
-        """The end once no transaction is open on the topic (after a sequencer's ``init_transactions``
-        fenced any other, the last stable offset catches up with the high watermark)."""
+        """The end including every transaction committed before the call: a commit returns before its
+        marker is written, so wait (at most ``wait_s``) until the last stable offset reaches the high
+        watermark of now. After a sequencer's ``init_transactions`` fenced any other, no transaction is
+        left open and this is the whole topic."""
         try:
-            probe = KafkaConsumer(bootstrap_servers=self.servers, client_id="oretrail-tree-watermark", group_id=None,
-                                  isolation_level="read_uncommitted", request_timeout_ms=self.timeout_ms + 1000,
-                                  bootstrap_timeout_ms=self.timeout_ms)
-            try:
-                high = int(probe.end_offsets([self.partition], timeout_ms=self.timeout_ms)[self.partition])
-            finally:
-                probe.close()
+            if self._watermarks is None:
+                self._watermarks = KafkaConsumer(
+                    bootstrap_servers=self.servers, client_id="oretrail-tree-watermark", group_id=None,
+                    isolation_level="read_uncommitted", request_timeout_ms=self.timeout_ms + 1000,
+                    bootstrap_timeout_ms=self.timeout_ms)
+            high = int(self._watermarks.end_offsets([self.partition], timeout_ms=self.timeout_ms)[self.partition])
         except KafkaError as exc:
+            self.close()
             raise LogUnavailable(f"the tree topic {self.topic} is unreachable: {exc!r}") from exc
         deadline = time.monotonic() + wait_s
         while (stable := self.end()) < high and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.02)
         return stable
 
     def read(self, start: int, end: int, timeout_ms: int = 500) -> tuple[list[TreeBatch], int]:
@@ -138,8 +141,8 @@ class TreeTopic:
             raise LogUnavailable(f"reading the tree topic {self.topic} failed: {exc!r}") from exc
 
     def read_all(self, start: int = 0, end: int | None = None):
-        """Every committed batch from ``start`` up to ``end`` (the topic's end now, by default), in order."""
-        end = self.end() if end is None else end
+        """Every committed batch from ``start`` up to ``end`` (by default the settled end now), in order."""
+        end = self.settled_end(2.0) if end is None else end
         position, idle = start, 0
         while position < end:
             batches, reached = self.read(position, end)
@@ -150,10 +153,12 @@ class TreeTopic:
             position = reached
 
     def close(self) -> None:
-        """Close the reader (a new one is made when needed)."""
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            try:
-                consumer.close()
-            except Exception:  # noqa: BLE001 - a reader being dropped
-                pass
+        """Close the readers (new ones are made when needed)."""
+        readers = (self._consumer, self._watermarks)
+        self._consumer = self._watermarks = None
+        for reader in readers:
+            if reader is not None:
+                try:
+                    reader.close()
+                except Exception:  # noqa: BLE001 - a reader being dropped
+                    pass

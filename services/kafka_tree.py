@@ -26,8 +26,8 @@ class TreeReplay:
         self.tree = tree
 
     def catch_up(self) -> int:
-        """Replay up to the tree topic's end as it is now; the number of leaves added."""
-        end = self.topic.end()
+        """Replay every batch committed before the call; the number of leaves added."""
+        end = self.topic.settled_end(2.0)
         added = 0
         position = self.tree.replayed_to(self.topic.topic)
         while position < end:
