@@ -315,9 +315,8 @@ def _sequence(settings: Settings, args) -> int:
             stop.wait(0.5)
     finally:
         platform.close()
-    if sequencer.fenced:
-        print("oretrail: another sequencer took over (this one was fenced)", file=sys.stderr)
-        return 1
+    if sequencer.fenced:  # not a failure to restart from: restarting would fence the newer one
+        print("oretrail: another sequencer took over (this one was fenced); stopping", file=sys.stderr)
     return 0
 
 
