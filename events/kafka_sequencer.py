@@ -32,7 +32,7 @@ from typing import Sequence
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import InvalidProducerEpochError, KafkaError, ProducerFencedError
 
-from events.kafka_log import KafkaEventLog, create_topic_if_missing, finish_transaction, force_close
+from events.kafka_log import KafkaEventLog, finish_transaction, force_close
 from events.kafka_tree_topic import Assignment, TreeTopic, batches_of
 from events.log import LogUnavailable
 from events.tree_store import TreeMismatch
@@ -97,7 +97,7 @@ class KafkaSequencer:
         """Steps 1 and 2: fence every other sequencer, then resume from the tree topic."""
         self.close()
         self.log.ensure_topic()
-        create_topic_if_missing(self.log.servers, self.tree_topic, 1, self.timeout_ms)
+        TreeTopic(self.log.servers, self.tree_topic, self.timeout_ms).ensure()
         self._producer = KafkaProducer(
             bootstrap_servers=self.log.servers, client_id="oretrail-sequencer", transactional_id=self.transactional_id,
             enable_idempotence=True, acks="all", linger_ms=5, retry_backoff_ms=10, reconnect_backoff_max_ms=1000,

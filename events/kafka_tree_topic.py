@@ -22,6 +22,7 @@ from typing import Mapping, Sequence
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from events.kafka_log import create_topic_if_missing
 from events.log import LogUnavailable
 
 
@@ -86,6 +87,10 @@ class TreeTopic:
         self.partition = TopicPartition(topic, 0)
         self._consumer: KafkaConsumer | None = None
         self._watermarks: KafkaConsumer | None = None
+
+    def ensure(self) -> None:
+        """Create the topic (one partition, no retention limit) unless it exists."""
+        create_topic_if_missing(self.servers, self.topic, 1, self.timeout_ms)
 
     def _reader(self) -> KafkaConsumer:
         if self._consumer is None:

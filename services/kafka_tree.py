@@ -42,9 +42,14 @@ class TreeReplay:
         return reached, self.tree.append_batches(self.topic.topic, batches, reached)
 
     def run_forever(self, stop: threading.Event, retry_s: float = 2.0) -> None:
-        """Follow the tree topic until ``stop`` is set (each poll waits up to half a second for news)."""
+        """Follow the tree topic until ``stop`` is set (each poll waits up to half a second for news);
+        the topic is created if no sequencer has made it yet."""
+        ready = False
         while not stop.is_set():
             try:
+                if not ready:
+                    self.topic.ensure()
+                    ready = True
                 position = self.tree.replayed_to(self.topic.topic)
                 self._replay_once(position, 2**62)
             except (LogUnavailable, ValueError) as exc:
