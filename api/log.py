@@ -37,7 +37,7 @@ class ConsistencyQuery(Schema):
 class InclusionProof(Schema):
     """An RFC 9162 inclusion proof of an event's leaf (leaf data: the 32 bytes of the event's hash)."""
 
-    leaf_index = fields.Integer(required=True, metadata={"description": "the event's position - 1"})
+    leaf_index = fields.Integer(required=True, metadata={"description": "the event's leaf: on SQLite its position - 1, on Kafka the place the sequencer gave it"})
     tree_size = fields.Integer(required=True)
     hashes = fields.List(fields.String(), required=True, metadata={"description": "base64 (standard), leaf side first"})
 

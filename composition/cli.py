@@ -299,7 +299,8 @@ def _verify_log(settings: Settings, args) -> int:
         return 1
     signed = "no checkpoint signed yet" if report.checkpoint_size is None else \
         f"the signed checkpoint of tree size {report.checkpoint_size} matches, and {report.checkpoints - 1} earlier ones"
-    print(f"verify: {report.events} events hash to their leaves; {signed}")
+    waiting = f"; {report.unsequenced} events not sequenced yet" if report.unsequenced else ""
+    print(f"verify: {report.events} events hash to their leaves; {signed}{waiting}")
     return 0
 
 

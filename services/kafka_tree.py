@@ -24,9 +24,17 @@ class TreeReplay:
     def __init__(self, topic: TreeTopic, tree: DatabaseTree):
         self.topic = topic
         self.tree = tree
+        self._topic_ready = False
+
+    def _ensure_topic(self) -> None:
+        """Create the tree topic if no sequencer has made it yet (reading a missing topic only times out)."""
+        if not self._topic_ready:
+            self.topic.ensure()
+            self._topic_ready = True
 
     def catch_up(self) -> int:
         """Replay every batch committed before the call; the number of leaves added."""
+        self._ensure_topic()
         end = self.topic.settled_end(2.0)
         added = 0
         position = self.tree.replayed_to(self.topic.topic)
@@ -44,12 +52,9 @@ class TreeReplay:
     def run_forever(self, stop: threading.Event, retry_s: float = 2.0) -> None:
         """Follow the tree topic until ``stop`` is set (each poll waits up to half a second for news);
         the topic is created if no sequencer has made it yet."""
-        ready = False
         while not stop.is_set():
             try:
-                if not ready:
-                    self.topic.ensure()
-                    ready = True
+                self._ensure_topic()
                 position = self.tree.replayed_to(self.topic.topic)
                 self._replay_once(position, 2**62)
             except (LogUnavailable, ValueError) as exc:

@@ -24,6 +24,7 @@ from events.kafka_log import KafkaEventLog
 from events.kafka_sequencer import KafkaSequencer, SequencerFenced, sequencer_id
 from events.kafka_tree_topic import TreeTopic, tree_topic_name
 from events.tree_store import StoredCheckpoint
+from services.database_tree import nodes
 from services.settings import Settings
 from tests.conftest import bearer
 from tests.databases import database_url_for
@@ -247,3 +248,26 @@ def test_the_rings_evidence_bundle_verifies_offline_on_kafka(node, tmp_path):
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
     assert verify_bundle_file(str(path), client.get("/v1/log/key").text.strip()) == 0
+
+
+@pytest.mark.parametrize("database", ["postgresql"])
+def test_verify_log_names_the_leaf_rewritten_in_a_nodes_tree_and_counts_what_waits(env, node):
+    log = node.log_itself
+    sequencer = sequencer_of(log, node.settings.kafka_prefix)
+    sequencer.start()
+    log.append([prepare(site(f"e-{i}")) for i in range(6)])
+    wait_until(lambda: sequencer.step() or sequencer.size == 6, timeout=30, what="6 leaves")
+    sequencer.close()
+    log.append([prepare(site(f"late-{i}")) for i in range(2)])  # no sequencer: they wait
+    node.catch_up()
+    result = oretrail(env, "verify", "--log")
+    assert result.returncode == 0, result.stderr
+    assert "6 events hash to their leaves" in result.stdout and "2 events not sequenced yet" in result.stdout
+
+    leaf = tree_leaves(log)[2]
+    with node.engine.begin() as connection:  # this node's copy of the tree, edited behind its back
+        connection.execute(nodes.update().where(nodes.c.level == 0, nodes.c.idx == 2).values(hash=b"\0" * 32))
+    result = oretrail(env, "verify", "--log")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (f"verify: leaf 2 (partition {leaf.partition}, offset {leaf.offset}): "
+                                             f"the tree's leaf is not the hash of the event"), result.stderr
