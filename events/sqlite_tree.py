@@ -166,6 +166,14 @@ class SqliteTree(TreeStore):
                 return added
             added += len(rows)
 
+    def leaf_data(self, start: int, end: int) -> list[bytes]:
+        """The hashes of the events at positions ``start`` + 1 to ``end`` that the tree covers."""
+        connection = self._connect()
+        last = min(end, self._size(connection))
+        rows = connection.execute("SELECT hash FROM events WHERE position > ? AND position <= ? ORDER BY position",
+                                  (start, last))
+        return [bytes.fromhex(value) for (value,) in rows]
+
     def leaf_index(self, event_id: str) -> int | None:
         """The event's position - 1 if the tree covers it."""
         connection = self._connect()

@@ -49,6 +49,10 @@ class TreeStore(ABC):
         """Append leaves (their data: an event's 32-byte hash) at ``first_index``, which must be :meth:`size`."""
 
     @abstractmethod
+    def leaf_data(self, start: int, end: int) -> list[bytes]:
+        """The data of leaves ``start`` to ``end`` - 1 (each an event's 32-byte hash), as many as the tree holds."""
+
+    @abstractmethod
     def leaf_index(self, event_id: str) -> int | None:
         """The leaf index of an event, or None if the tree has no such event."""
 

@@ -37,6 +37,7 @@ leaves = Table(
     Column("event_id", String(128), nullable=False, unique=True),
     Column("event_partition", Integer, nullable=False),
     Column("event_offset", BigInteger, nullable=False),
+    Column("event_hash", String(64), nullable=False),  # the leaf data, hex (entry bundles serve it)
 )
 checkpoints = Table(
     "log_checkpoints", metadata,
@@ -126,6 +127,13 @@ class DatabaseTree(TreeStore):
                 found.update({event_id: (index, partition, offset) for event_id, index, partition, offset in rows})
         return found
 
+    def leaf_data(self, start: int, end: int) -> list[bytes]:
+        """The event hashes of leaves ``start`` to ``end`` - 1 (leaves appended bare have none)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(leaves.c.event_hash).where(
+                leaves.c.leaf_index >= start, leaves.c.leaf_index < end).order_by(leaves.c.leaf_index))
+            return [bytes.fromhex(value) for (value,) in rows]
+
     def replayed_to(self, topic: str) -> int:
         """The next offset of the tree topic to replay."""
         with self.engine.connect() as connection:
@@ -149,7 +157,8 @@ class DatabaseTree(TreeStore):
             if fresh:
                 self._append_nodes(tx, fresh[0].leaf_index, [bytes.fromhex(leaf.hash) for leaf in fresh])
                 tx.execute(leaves.insert(), [{"leaf_index": leaf.leaf_index, "event_id": leaf.event_id,
-                                              "event_partition": leaf.partition, "event_offset": leaf.offset}
+                                              "event_partition": leaf.partition, "event_offset": leaf.offset,
+                                              "event_hash": leaf.hash}
                                              for leaf in fresh])
             stored = tx.execute(select(replay.c.next_offset).where(replay.c.topic == topic)).scalar()
             if stored is None:

@@ -35,7 +35,7 @@ class TreeReplay:
     def catch_up(self) -> int:
         """Replay every batch committed before the call; the number of leaves added."""
         self._ensure_topic()
-        end = self.topic.settled_end(2.0)
+        end = self.topic.settled_end(10.0)  # a commit returns before its marker is written
         added = 0
         position = self.tree.replayed_to(self.topic.topic)
         while position < end:

@@ -31,6 +31,7 @@ from tests.databases import database_url_for
 from tests.e2e.test_authority_attacks import RING, Organisations
 from tests.e2e.test_evidence_bundle import story_with_named_miners
 from tests.e2e.test_signed_events import registration
+from tests.e2e.test_log_tiles import TileClient
 from tests.e2e.test_transparency_log import b64, consistent, included, open_checkpoint
 from tests.factories import site
 from tests.kafka_helpers import ROOT
@@ -102,7 +103,12 @@ def test_an_outsider_checks_signature_inclusion_and_consistency_on_kafka(node):
     proof = client.get(f"/v1/log/proof/consistency?from={size1}&to={size2}").json
     assert consistent(size1, size2, root1, root2, b64(proof["hashes"]))
     assert not consistent(size1, size2, root1, root1, b64(proof["hashes"]))
-    assert len({(leaf.partition) for leaf in tree_leaves(node.log_itself)}) > 1  # the order spans partitions
+    leaves = tree_leaves(node.log_itself)
+    assert len({leaf.partition for leaf in leaves}) > 1  # the order spans partitions
+    # the same tree as C2SP tiles, read by the spec's client: its root, and the entries in the sequencer's order
+    tiles = TileClient(lambda path: client.get(path).data, size2)
+    assert tiles.mth(0, size2) == root2
+    assert tiles.entries(0) == [bytes.fromhex(leaf.hash) for leaf in leaves]
 
 
 @pytest.mark.parametrize("database", ["sqlite"])
