@@ -117,11 +117,18 @@ def measure_proofs(path: Path) -> dict:
         log.close()
 
 
-def _kafka_capture_once(address: str, folder: Path, events: list[dict], sequencer: str | None) -> tuple[float, float | None]:
-    """Seconds to capture ``events`` on a fresh topic (read models on SQLite in ``folder``) with the
-    sequencer (and tree replay, checkpointer) as ``thread``s of the capturing process, as an ``oretrail
-    sequence`` ``process`` beside it, or not at all (None); and with it, the seconds after the last
-    batch until the tree held every event."""
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _kafka_capture_once(address: str, folder: Path, events: list[dict], sequencer: str | None) -> dict:
+    """Capture ``events`` on a fresh topic (read models on SQLite in ``folder``) with the sequencer (and
+    tree replay, checkpointer) as ``thread``s of the capturing process, as an ``oretrail sequence``
+    ``process`` beside it, or not at all (None): the seconds it took and the CPU seconds of this
+    process; with a sequencer, the seconds after the last batch until the tree held every event, and
+    for the process, the CPU seconds it used meanwhile (a figure the machine's load does not change)."""
     token = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     env = {"ORETRAIL_DATA_DIR": str(folder), "ORETRAIL_EVENT_LOG": f"kafka://{address}", "ORETRAIL_LOG_LEVEL": "WARNING",
            "ORETRAIL_KAFKA_TOPIC": f"bench.{token}", "ORETRAIL_KAFKA_PREFIX": f"bench-{token}"}
@@ -143,18 +150,23 @@ def _kafka_capture_once(address: str, folder: Path, events: list[dict], sequence
         assert response.status_code == 200, response.get_data(as_text=True)
         while sequencer is not None and platform.transparency.tree.size() < BATCH:
             time.sleep(0.05)
-        started = time.perf_counter()
+        sequencer_cpu = _cpu_seconds(process.pid) if process is not None else 0.0
+        started, cpu = time.perf_counter(), time.process_time()
         for start in range(BATCH, len(events), BATCH):
             response = client.post("/v1/events", json={"events": events[start:start + BATCH]}, headers=headers)
             assert response.status_code == 200, response.get_data(as_text=True)
         captured = time.perf_counter()
+        figures = {"seconds": captured - started, "cpu_s": time.process_time() - cpu}
         if sequencer is None:
-            return captured - started, None
+            return figures
         while platform.transparency.tree.size() < len(events):
             if time.perf_counter() - captured > 120:
                 raise RuntimeError("the sequencer did not catch up within 120 s")
             time.sleep(0.05)
-        return captured - started, time.perf_counter() - captured
+        figures["behind_s"] = time.perf_counter() - captured
+        if process is not None:
+            figures["sequencer_cpu_s"] = _cpu_seconds(process.pid) - sequencer_cpu
+        return figures
     finally:
         if process is not None:
             process.terminate()
@@ -168,23 +180,28 @@ def measure_kafka_capture(scratch: Path) -> dict:
     and how long after the last batch the tree was complete."""
     events = bulk_stream(EventFactory("tlogk"), KAFKA_EVENTS, "tk")
     modes = {"without_sequencer": None, "sequencer_thread": "thread", "sequencer_process": "process"}
-    seconds: dict[str, list[float]] = {name: [] for name in modes}
-    lag: dict[str, list[float]] = {name: [] for name in modes if modes[name]}
+    runs: dict[str, list[dict]] = {name: [] for name in modes}
     with broker(scratch) as address:
         for round_number in range(ROUNDS):
             names = list(modes)
             for name in names[round_number % 3:] + names[:round_number % 3]:
-                elapsed, behind = _kafka_capture_once(address, scratch / f"kafka-{name}-{round_number}", events, modes[name])
-                seconds[name].append(elapsed)
-                if behind is not None:
-                    lag[name].append(behind)
-    rates = {name: round((len(events) - BATCH) / statistics.median(values)) for name, values in seconds.items()}
+                runs[name].append(_kafka_capture_once(address, scratch / f"kafka-{name}-{round_number}", events, modes[name]))
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(run[key] for run in runs[name])
+
+    measured = len(events) - BATCH
+    rates = {name: round(measured / median(name, "seconds")) for name in modes}
     base = rates["without_sequencer"]
+    per_thousand = 1000 / measured
     return {
         "events": len(events), "rounds": ROUNDS, "read_models": "sqlite",
         **{f"{name}_events_per_s": rate for name, rate in rates.items()},
         "slowdown_percent_sequencer_thread": round(100 * (1 - rates["sequencer_thread"] / base), 1),
         "slowdown_percent_sequencer_process": round(100 * (1 - rates["sequencer_process"] / base), 1),
-        **{f"tree_complete_after_last_batch_ms_{name}": round(1000 * statistics.median(values))
-           for name, values in lag.items()},
+        "tree_complete_after_last_batch_ms": {name: round(1000 * median(name, "behind_s"))
+                                              for name in ("sequencer_thread", "sequencer_process")},
+        # CPU per 1,000 events: capture's (this process, no sequencer) against the sequencer process's
+        "capture_cpu_ms_per_1000": round(1000 * median("without_sequencer", "cpu_s") * per_thousand, 1),
+        "sequencer_cpu_ms_per_1000": round(1000 * median("sequencer_process", "sequencer_cpu_s") * per_thousand, 1),
     }

@@ -110,7 +110,7 @@ class Platform:
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
     metrics: Metrics | None = None
-    #: the signed checkpoints and proofs of the log's Merkle tree (logs that keep one: SQLite)
+    #: the signed checkpoints and proofs of the log's Merkle tree (SQLite's own; Kafka's, replayed here)
     transparency: TransparencyLog | None = None
     checkpointer: Checkpointer | None = None
     #: on Kafka: what copies the sequencer's leaf order into this node's tree, and the sequencer if it runs here

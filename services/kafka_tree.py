@@ -10,9 +10,12 @@ import logging
 import threading
 from typing import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from events.kafka_log import KafkaEventLog
 from events.kafka_tree_topic import TreeTopic
 from events.log import LogUnavailable, RecordedEvent
+from events.tree_store import TreeMismatch
 from services.database_tree import DatabaseTree
 
 logger = logging.getLogger(__name__)
@@ -57,7 +60,9 @@ class TreeReplay:
                 self._ensure_topic()
                 position = self.tree.replayed_to(self.topic.topic)
                 self._replay_once(position, 2**62)
-            except (LogUnavailable, ValueError) as exc:
+            except (LogUnavailable, ValueError, TreeMismatch, SQLAlchemyError) as exc:
+                # the broker or the database away, or a batch that does not continue the tree: nothing
+                # was stored, so the next attempt starts from the same offset
                 logger.warning("replaying the tree topic failed, retrying: %r", exc)
                 stop.wait(retry_s)
         self.topic.close()
