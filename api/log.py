@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from api.findings import parse_query
+from services.log_tiles import LogTiles, parse_tile
 from services.transparency import TransparencyLog
 
 _SIZE = validate.Range(min=1, max=2**62)
@@ -37,7 +38,7 @@ class ConsistencyQuery(Schema):
 class InclusionProof(Schema):
     """An RFC 9162 inclusion proof of an event's leaf (leaf data: the 32 bytes of the event's hash)."""
 
-    leaf_index = fields.Integer(required=True, metadata={"description": "the event's position - 1"})
+    leaf_index = fields.Integer(required=True, metadata={"description": "the event's leaf: on SQLite its position - 1, on Kafka the place the sequencer gave it"})
     tree_size = fields.Integer(required=True)
     hashes = fields.List(fields.String(), required=True, metadata={"description": "base64 (standard), leaf side first"})
 
@@ -72,7 +73,9 @@ def create_blueprint(transparency: TransparencyLog) -> Blueprint:
                 text/plain:
                   schema: {type: string}
         """
-        return Response(transparency.latest_checkpoint(), mimetype="text/plain")
+        # C2SP tlog-tiles: the checkpoint is mutable, so no caching beyond a few seconds
+        return Response(transparency.latest_checkpoint(), mimetype="text/plain",
+                        headers={"Cache-Control": "public, max-age=5"})
 
     @blueprint.get("/v1/log/key")
     def key():
@@ -139,4 +142,69 @@ def create_blueprint(transparency: TransparencyLog) -> Blueprint:
         query = parse_query(ConsistencyQuery(), request.args)
         return jsonify(transparency.consistency_proof(query["old"], query["new"]))
 
+    add_tile_routes(blueprint, LogTiles(transparency.tree))
     return blueprint
+
+
+#: tile indexes of up to this many path elements (999,999,999 tiles: 255 billion leaves)
+_TILE_INDEX_ELEMENTS = 3
+
+_TILE_DOC = """{summary}
+---
+get:
+  summary: {summary}
+  description: >
+    C2SP tlog-tiles with the prefix /v1/log (the checkpoint is /v1/log/checkpoint). {what} The index is
+    split into 3-digit path elements, all but the last starting with x (1234067 is x001/x234/067); a
+    partial tile (.p/W, W from 1 to 255) is the right edge of a tree whose size a checkpoint names.
+    Full tiles never change.
+  tags: [transparency]
+  parameters:
+{parameters}
+  responses:
+    200:
+      description: The tile's bytes
+      content:
+        application/octet-stream: {{}}
+    404: {{$ref: "#/components/responses/NotFound"}}
+"""
+_HASHES = ("A tile of the log's Merkle tree",
+           "Hash i of tile N at level L is MTH(D[(N*256+i)*256**L : (N*256+i+1)*256**L]), 32 bytes each, concatenated.")
+_ENTRIES = ("An entry bundle of the log",
+            "Each entry is an event's 32-byte hash (the leaf data) after its length as a big-endian uint16.")
+
+
+def add_tile_routes(blueprint: Blueprint, tiles: LogTiles) -> None:
+    """One route per shape of tile path (hashes or entries, 1 to 3 index elements, full or partial), each
+    documented for OpenAPI; all of them read the path the same way (``parse_tile``)."""
+    for entries in (False, True):
+        for elements in range(1, _TILE_INDEX_ELEMENTS + 1):
+            for partial in (False, True):
+                names = [f"x{k}" for k in range(1, elements)] + ["n"]
+                rule = ("/v1/log/tile/" + ("entries/" if entries else "<level>/")
+                        + "/".join(f"<{name}>" for name in names) + (".p/<width>" if partial else ""))
+                parameters = ([] if entries else ["level"]) + names + (["width"] if partial else [])
+                endpoint = f"tile_{'entries' if entries else 'hashes'}_{elements}{'_partial' if partial else ''}"
+                blueprint.add_url_rule(rule, endpoint, _tile_view(tiles, entries, endpoint, parameters))
+
+
+def _tile_view(tiles: LogTiles, entries: bool, name: str, parameters: list[str]):
+    def view(**_parts):
+        tail = request.path.removeprefix("/v1/log/tile/").split("/")
+        level = None if entries else tail.pop(0)
+        if entries:
+            tail.pop(0)
+        width = None
+        if len(tail) >= 2 and tail[-2].endswith(".p"):
+            width = tail.pop()
+            tail[-1] = tail[-1].removesuffix(".p")
+        address = parse_tile(level, tail, width)
+        body = tiles.entries(address) if entries else tiles.hashes(address)
+        cache = "public, max-age=31536000, immutable" if address.width == 256 else "public, max-age=5"
+        return Response(body, mimetype="application/octet-stream", headers={"Cache-Control": cache})
+
+    summary, what = _ENTRIES if entries else _HASHES
+    view.__name__ = name
+    view.__doc__ = _TILE_DOC.format(summary=summary, what=what, parameters="\n".join(
+        f"    - {{name: {parameter}, in: path, required: true, schema: {{type: string}}}}" for parameter in parameters))
+    return view

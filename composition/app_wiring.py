@@ -81,8 +81,8 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
     # anyone's check that the log was not rewritten: checkpoints, key and proofs (logs with a tree)
     verifiable = [log_api.create_blueprint(transparency)] if transparency is not None else []
     # a product's history proven against a checkpoint, from the stored bodies (a log that looks events up by id)
-    if transparency is not None and hasattr(log, "recorded"):
-        bundler = EvidenceBundler(transparency, log, views.provenance.signing_keys)
+    if transparency is not None and transparency.events is not None:
+        bundler = EvidenceBundler(transparency, transparency.events, views.provenance.signing_keys)
         verifiable.append(evidence_api.create_blueprint(views.history, bundler))
     return verifiable + [
         observability.create_blueprint(metrics),

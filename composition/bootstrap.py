@@ -5,6 +5,7 @@ Only the command line, the tests and the benchmarks import this module.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +25,14 @@ from consumers.provenance.projector import ProvenanceProjector
 from consumers.runner import ProjectionRunner, ProjectorThreads
 from consumers.runners import runner_for
 from events.kafka_log import KafkaEventLog, bootstrap_servers
+from events.kafka_sequencer import KafkaSequencer, sequencer_id
+from events.kafka_tree_topic import TreeTopic, tree_topic_name
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
 from services.database import create_database_engine
+from services.database_tree import DatabaseTree
+from services.kafka_tree import SequencedEvents, TreeReplay
 from services.event_index import IndexedLog
 from services.metrics import Metrics
 from services.checkpointer import Checkpointer
@@ -56,13 +61,33 @@ def open_log(settings: Settings) -> EventLog:
     raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path or kafka://host:port)")
 
 
-def open_transparency(log: EventLog, settings: Settings) -> TransparencyLog | None:
-    """Checkpoints and proofs over the log's Merkle tree, signed with the configured key (a log with a tree)."""
-    tree = getattr(log, "tree", None)
-    if tree is None:
-        return None
+def open_transparency(log: EventLog, settings: Settings, engine: Engine) -> TransparencyLog | None:
+    """Checkpoints and proofs over the log's Merkle tree, signed with the configured key: the SQLite
+    log's own tree, or on Kafka the sequencer's, replayed into the read-model database."""
+    if isinstance(log, KafkaEventLog):
+        tree = DatabaseTree(engine)
+        tree.create()
+        events = SequencedEvents(log, tree)
+    else:
+        tree, events = getattr(log, "tree", None), log
+        if tree is None:
+            return None
     signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
-    return TransparencyLog(tree, signer, settings.log_origin)
+    return TransparencyLog(tree, signer, settings.log_origin, events=events)
+
+
+def open_tree_replay(log: EventLog, transparency: TransparencyLog | None) -> TreeReplay | None:
+    """On Kafka, what copies the sequencer's tree topic into this node's tree."""
+    if not isinstance(log, KafkaEventLog) or transparency is None:
+        return None
+    return TreeReplay(TreeTopic(log.servers, tree_topic_name(log.topic), log.timeout_ms), transparency.tree)
+
+
+def open_sequencer(log: EventLog, settings: Settings) -> KafkaSequencer:
+    """The Kafka log's sequencer (one per log: a second one fences the first)."""
+    if not isinstance(log, KafkaEventLog):
+        raise ValueError("only a Kafka log needs a sequencer (the SQLite log's order is its positions)")
+    return KafkaSequencer(log, tree_topic_name(log.topic), sequencer_id(settings.kafka_prefix, log.topic))
 
 
 def open_runner(log: EventLog, engine: Engine, projector: Projector, settings: Settings) -> ProjectionRunner:
@@ -85,9 +110,14 @@ class Platform:
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
     metrics: Metrics | None = None
-    #: the signed checkpoints and proofs of the log's Merkle tree (logs that keep one: SQLite)
+    #: the signed checkpoints and proofs of the log's Merkle tree (SQLite's own; Kafka's, replayed here)
     transparency: TransparencyLog | None = None
     checkpointer: Checkpointer | None = None
+    #: on Kafka: what copies the sequencer's leaf order into this node's tree, and the sequencer if it runs here
+    tree_replay: TreeReplay | None = None
+    sequencer: KafkaSequencer | None = None
+    _background: list[threading.Thread] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.health = Readiness(self.log, self.engine, self.runners)
@@ -111,15 +141,39 @@ class Platform:
         end = self.log.end()
         for runner in self.runners.values():
             runner.catch_up(end)
+        if self.tree_replay is not None:
+            self.tree_replay.catch_up()
 
     def start_projectors(self) -> None:
         """Run every projector in a background thread (the embedded mode)."""
         self.threads = ProjectorThreads(list(self.runners.values()))
         self.threads.start()
+        if isinstance(self.log_itself, KafkaEventLog):
+            self.start_sequencer()
         self.start_checkpointer()
 
+    @property
+    def log_itself(self) -> EventLog:
+        """The log under the capture-side index, if any."""
+        return self.log.log if isinstance(self.log, IndexedLog) else self.log
+
+    def start_sequencer(self) -> KafkaSequencer:
+        """Run the Kafka log's sequencer in a background thread (see ``events.kafka_sequencer``)."""
+        if self.sequencer is None:
+            self.sequencer = open_sequencer(self.log_itself, self.settings)
+            self._run_in_background(self.sequencer.run_forever, "sequencer")
+        return self.sequencer
+
+    def _run_in_background(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        thread.start()
+        self._background.append(thread)
+
     def start_checkpointer(self) -> None:
-        """Sign checkpoints in a background thread while the log grows (the embedded mode)."""
+        """Sign checkpoints in a background thread while the log grows (on Kafka, with the tree topic
+        replayed into this node's tree by another)."""
+        if self.tree_replay is not None and not any(thread.name == "tree-replay" for thread in self._background):
+            self._run_in_background(self.tree_replay.run_forever, "tree-replay")
         if self.transparency is not None and self.checkpointer is None:
             self.checkpointer = Checkpointer(self.transparency, self.settings.checkpoint_interval)
             self.checkpointer.start()
@@ -147,6 +201,9 @@ class Platform:
             self.threads.stop()
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        self._stop.set()
+        for thread in self._background:
+            thread.join(30)
         self.log.close()
         self.engine.dispose()
 
@@ -158,7 +215,8 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
     capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
     platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
-    platform.transparency = open_transparency(log, settings)
+    platform.transparency = open_transparency(log, settings, engine)
+    platform.tree_replay = open_tree_replay(log, platform.transparency)
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors(settings):
         runner = open_runner(log, engine, projector, settings)

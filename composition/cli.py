@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the log's verifier key as you obtained it elsewhere (the key or a file holding it); "
                              "the bundle's key must be this one")
     verify.set_defaults(handler=_verify)
+
+    sequence = commands.add_parser("sequence", help="run the Kafka log's sequencer (one per log: a new one fences "
+                                                    "the old), replaying its tree and signing checkpoints")
+    sequence.set_defaults(handler=_sequence)
     add_signing_commands(commands)
     return parser
 
@@ -273,14 +277,20 @@ def verify_bundle_file(path: str, key: str | None = None) -> int:
 
 
 def _verify_log(settings: Settings, args) -> int:
-    from services.log_audit import audit_log
+    from services.log_audit import audit_log, audit_sequenced_log
 
     platform = _platform(settings)
     try:
         if platform.transparency is None:
-            raise ValueError("this log keeps no Merkle tree (verify --log checks the SQLite log)")
+            raise ValueError("this log keeps no Merkle tree")
         transparency = platform.transparency
-        report = audit_log(platform.log, transparency.tree, transparency.signer.verifier(), transparency.origin)
+        verifier = transparency.signer.verifier()
+        if platform.tree_replay is not None:  # Kafka: the sequencer's order, replayed here first
+            platform.tree_replay.catch_up()
+            report = audit_sequenced_log(platform.log, platform.tree_replay.topic, transparency.tree, verifier,
+                                         transparency.origin)
+        else:
+            report = audit_log(platform.log, transparency.tree, verifier, transparency.origin)
     finally:
         platform.close()
     for problem in report.problems:
@@ -288,8 +298,26 @@ def _verify_log(settings: Settings, args) -> int:
     if not report.ok:
         return 1
     signed = "no checkpoint signed yet" if report.checkpoint_size is None else \
-        f"the signed checkpoint of tree size {report.checkpoint_size} matches"
-    print(f"verify: {report.events} events hash to their leaves; {signed}")
+        f"the signed checkpoint of tree size {report.checkpoint_size} matches, and {report.checkpoints - 1} earlier ones"
+    waiting = f"; {report.unsequenced} events not sequenced yet" if report.unsequenced else ""
+    print(f"verify: {report.events} events hash to their leaves; {signed}{waiting}")
+    return 0
+
+
+def _sequence(settings: Settings, args) -> int:
+    platform = _platform(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        sequencer = platform.start_sequencer()
+        platform.start_checkpointer()
+        while not stop.is_set() and not sequencer.fenced:
+            stop.wait(0.5)
+    finally:
+        platform.close()
+    if sequencer.fenced:  # not a failure to restart from: restarting would fence the newer one
+        print("oretrail: another sequencer took over (this one was fenced); stopping", file=sys.stderr)
     return 0
 
 

@@ -70,8 +70,8 @@ def unique_in_batch(batch: Sequence[NewEvent]) -> tuple[list[NewEvent], list[int
     return unique, where
 
 
-def _force_close(producer: KafkaProducer) -> None:
-    """Close a failed producer now, pending records or not: no zombie sender may retry its requests
+def force_close(producer: KafkaProducer) -> None:
+    """Close a (failed) producer now, pending records or not: no zombie sender may retry its requests
     later (it would only be fenced, but it would hold a thread and connections)."""
     try:
         producer.close(timeout=0)
@@ -81,9 +81,63 @@ def _force_close(producer: KafkaProducer) -> None:
             sender.force_close()
 
 
+def create_topic_if_missing(servers: Sequence[str], topic: str, partitions: int, timeout_ms: int) -> None:
+    """Create ``topic`` with ``partitions`` partitions unless it exists: up to 3 replicas (the brokers
+    permitting, then ``min.insync.replicas=2``) and no retention limit (a log is never cut by age)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=list(servers), client_id="oretrail-admin",
+                                 request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
+    except KafkaError as exc:
+        raise LogUnavailable(f"Kafka at {','.join(servers)} unreachable: {exc!r}") from exc
+    try:
+        if topic not in admin.list_topics():
+            replicas = min(3, len(admin.describe_cluster()["brokers"]))
+            configs = {"retention.ms": "-1", "retention.bytes": "-1"}
+            if replicas >= 3:
+                configs["min.insync.replicas"] = "2"
+            try:
+                admin.create_topics({topic: {"num_partitions": partitions, "replication_factor": replicas,
+                                             "configs": configs}}, wait_for_metadata=True)
+                logger.info("created topic %s (%d partitions, %d replicas)", topic, partitions, replicas)
+            except TopicAlreadyExistsError:
+                pass
+    except KafkaError as exc:
+        raise LogUnavailable(f"Kafka topic {topic} unavailable: {exc!r}") from exc
+    finally:
+        admin.close()
+
+
+def finish_transaction(producer: KafkaProducer, commit: bool, timeout_ms: int) -> None:
+    """Commit (or abort) the producer's transaction, waiting at most ``timeout_ms``; raises its error.
+
+    KafkaProducer.commit_transaction()/abort_transaction() wait without a bound; this waits on the
+    same result with one (kafka-python is pinned, these attributes are stable in 3.0.x).
+    """
+    manager = producer._transaction_manager  # noqa: SLF001
+    result = manager.begin_commit() if commit else manager.begin_abort()
+    producer._sender.wakeup()  # noqa: SLF001
+    if not result.wait(timeout_ms=timeout_ms):
+        raise LogUnavailable(f"Kafka did not {'commit' if commit else 'abort'} within {timeout_ms} ms")
+
+
 @functools.lru_cache(maxsize=100_000)
 def _key_hash(key: bytes) -> int:
     return murmur2(key) & 0x7FFFFFFF
+
+
+#: offsets this close together are read in one pass (the records between them read too)
+_READ_GAP = 200
+
+
+def _offset_runs(offsets: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted offsets as runs ``(first, last)`` whose neighbours lie at most ``_READ_GAP`` apart."""
+    runs: list[tuple[int, int]] = []
+    for offset in offsets:
+        if runs and offset - runs[-1][1] <= _READ_GAP:
+            runs[-1] = (runs[-1][0], offset)
+        else:
+            runs.append((offset, offset))
+    return runs
 
 
 class StreamPartitioner(DefaultPartitioner):
@@ -129,26 +183,8 @@ class KafkaEventLog(EventLog):
         """Create the topic if it is missing (replication: up to 3, the brokers permitting)."""
         if self._topic_ready:
             return
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=self.servers, client_id="oretrail-admin",
-                                     request_timeout_ms=self.timeout_ms, bootstrap_timeout_ms=self.timeout_ms)
-        except KafkaError as exc:
-            raise LogUnavailable(f"Kafka at {','.join(self.servers)} unreachable: {exc!r}") from exc
-        try:
-            if self.topic not in admin.list_topics():
-                replicas = min(3, len(admin.describe_cluster()["brokers"]))
-                configs = {"min.insync.replicas": "2"} if replicas >= 3 else {}
-                try:
-                    admin.create_topics({self.topic: {"num_partitions": self.partitions, "replication_factor": replicas,
-                                                      "configs": configs}}, wait_for_metadata=True)
-                    logger.info("created topic %s (%d partitions, %d replicas)", self.topic, self.partitions, replicas)
-                except TopicAlreadyExistsError:
-                    pass
-            self._topic_ready = True
-        except KafkaError as exc:
-            raise LogUnavailable(f"Kafka topic {self.topic} unavailable: {exc!r}") from exc
-        finally:
-            admin.close()
+        create_topic_if_missing(self.servers, self.topic, self.partitions, self.timeout_ms)
+        self._topic_ready = True
 
     # -- appending ----------------------------------------------------------------------------
     def append(self, batch: Sequence[NewEvent]) -> list[AppendResult]:
@@ -200,20 +236,14 @@ class KafkaEventLog(EventLog):
         return [position_of(item.partition, item.offset) for item in metadata]
 
     def _finish(self, producer: KafkaProducer, commit: bool) -> None:
-        # KafkaProducer.commit_transaction()/abort_transaction() wait without a bound; wait on the
-        # same result with one (kafka-python is pinned, these attributes are stable in 3.0.x)
-        manager = producer._transaction_manager  # noqa: SLF001
-        result = manager.begin_commit() if commit else manager.begin_abort()
-        producer._sender.wakeup()  # noqa: SLF001
-        if not result.wait(timeout_ms=self.timeout_ms):
-            raise LogUnavailable(f"Kafka did not {'commit' if commit else 'abort'} within {self.timeout_ms} ms")
+        finish_transaction(producer, commit, self.timeout_ms)
 
     def _abort_and_close(self, producer: KafkaProducer) -> None:
         try:
             self._finish(producer, commit=False)
         except Exception:  # noqa: BLE001 - the next producer of the slot fences and aborts it anyway
             logger.debug("abort of a failed transaction failed", exc_info=True)
-        _force_close(producer)
+        force_close(producer)
 
     # -- the producer pool --------------------------------------------------------------------
     def _checkout(self) -> tuple[int, KafkaProducer | None]:
@@ -293,7 +323,7 @@ class KafkaEventLog(EventLog):
         try:
             producer.init_transactions()
         except BaseException:
-            _force_close(producer)
+            force_close(producer)
             raise
         return producer
 
@@ -391,6 +421,30 @@ class KafkaEventLog(EventLog):
             finally:
                 consumer.assign([])
         return Page(found, after.advanced(reached))
+
+    def read_at(self, locations: Sequence[tuple[int, int]]) -> dict[tuple[int, int], RecordedEvent]:
+        """The committed events at ``(partition, offset)`` locations (the evidence bundle's lookup: the
+        tree's leaves say where each event sits); a location without an event is left out."""
+        asked = set(locations)
+        wanted: dict[int, list[int]] = {}
+        for partition, offset in asked:
+            wanted.setdefault(partition, []).append(offset)
+        found: dict[tuple[int, int], RecordedEvent] = {}
+        with self._reader_lock:
+            consumer = self._reader_consumer()
+            try:
+                for partition, offsets in sorted(wanted.items()):
+                    tp = TopicPartition(self.topic, partition)
+                    for first, last in _offset_runs(sorted(offsets)):
+                        events, _ = self._read_partition(consumer, tp, first, last + 1, last + 1 - first)
+                        found.update({(partition, event.offset): event for event in events
+                                      if (partition, event.offset) in asked})
+            except KafkaError as exc:
+                self._drop_reader()
+                raise LogUnavailable(f"Kafka read failed: {exc!r}") from exc
+            finally:
+                consumer.assign([])
+        return found
 
     def _read_partition(self, consumer: KafkaConsumer, tp: TopicPartition, offset: int, end: int,
                         limit: int) -> tuple[list[RecordedEvent], int]:

@@ -166,6 +166,14 @@ class SqliteTree(TreeStore):
                 return added
             added += len(rows)
 
+    def leaf_data(self, start: int, end: int) -> list[bytes]:
+        """The hashes of the events at positions ``start`` + 1 to ``end`` that the tree covers."""
+        connection = self._connect()
+        last = min(end, self._size(connection))
+        rows = connection.execute("SELECT hash FROM events WHERE position > ? AND position <= ? ORDER BY position",
+                                  (start, last))
+        return [bytes.fromhex(value) for (value,) in rows]
+
     def leaf_index(self, event_id: str) -> int | None:
         """The event's position - 1 if the tree covers it."""
         connection = self._connect()
@@ -199,6 +207,11 @@ class SqliteTree(TreeStore):
         row = self._connect().execute(
             "SELECT tree_size, root, note, signed_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1").fetchone()
         return None if row is None else StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3])
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint kept, smallest tree first."""
+        rows = self._connect().execute("SELECT tree_size, root, note, signed_at FROM checkpoints ORDER BY tree_size")
+        return [StoredCheckpoint(size, bytes(root), note, signed_at) for size, root, note, signed_at in rows]
 
     def save_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Insert unless a checkpoint of this size is kept already."""

@@ -5,8 +5,8 @@ are appended in their fixed order, and the signed checkpoints published over it.
 tree size it ever had are read from it with O(log n) node reads and no rehashing.
 
 The SQLite log appends leaves in the transaction of the events themselves (leaf index = position
-- 1, :mod:`events.sqlite_tree`). Another sequencer (a Kafka consumer assigning leaf indexes, say)
-feeds a store through :meth:`TreeStore.append_leaves` in index order; nothing else changes.
+- 1, :mod:`events.sqlite_tree`). On Kafka a sequencer fixes the order (:mod:`events.kafka_sequencer`)
+and every node replays it into ``services.database_tree``; nothing else changes.
 """
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ class TreeStore(ABC):
         """Append leaves (their data: an event's 32-byte hash) at ``first_index``, which must be :meth:`size`."""
 
     @abstractmethod
+    def leaf_data(self, start: int, end: int) -> list[bytes]:
+        """The data of leaves ``start`` to ``end`` - 1 (each an event's 32-byte hash), as many as the tree holds."""
+
+    @abstractmethod
     def leaf_index(self, event_id: str) -> int | None:
         """The leaf index of an event, or None if the tree has no such event."""
 
@@ -65,6 +69,10 @@ class TreeStore(ABC):
     @abstractmethod
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         """The signed checkpoint of the largest tree size, if any."""
+
+    @abstractmethod
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every signed checkpoint kept, smallest tree first (the self-check checks each)."""
 
     @abstractmethod
     def save_checkpoint(self, checkpoint: StoredCheckpoint) -> None:

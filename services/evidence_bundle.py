@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 
@@ -20,16 +20,9 @@ from events.catalogue import RESTRICTED_FIELDS
 from events.evidence import FORMAT
 from events.log import RecordedEvent
 from events.signing import SigningKey
-from services.transparency import TransparencyLog
+from services.transparency import StoredEvents, TransparencyLog
 
 WITHHELD = "restricted fields (names, photo-ID hashes or coordinates) this key may not see: hash, signature and proof only"
-
-
-class StoredEvents(Protocol):
-    """Events by id, as the log stores them."""
-
-    def recorded(self, event_ids: Sequence[str]) -> dict[str, RecordedEvent]:
-        """The stored events among ``event_ids``, by id."""
 
 
 class EvidenceBundler:

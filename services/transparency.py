@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 from events import merkle
 from events.checkpoint import Checkpoint
+from events.log import RecordedEvent
 from events.signed_note import NoteSigner
 from events.tree_store import StoredCheckpoint, TreeStore
 from services.errors import InvalidRequest, NotFound
@@ -21,13 +22,22 @@ def encoded(hashes: list[bytes]) -> list[str]:
     return [base64.b64encode(value).decode() for value in hashes]
 
 
-class TransparencyLog:
-    """Checkpoints signed over ``tree`` as ``origin``, and the proofs a verifier asks for."""
+class StoredEvents(Protocol):
+    """Events by id, as the log stores them."""
 
-    def __init__(self, tree: TreeStore, signer: NoteSigner, origin: str):
+    def recorded(self, event_ids: Sequence[str]) -> dict[str, RecordedEvent]:
+        """The stored events among ``event_ids``, by id."""
+
+
+class TransparencyLog:
+    """Checkpoints signed over ``tree`` as ``origin``, and the proofs a verifier asks for;
+    ``events`` looks the tree's events up by id (for evidence bundles), where the log can."""
+
+    def __init__(self, tree: TreeStore, signer: NoteSigner, origin: str, events: StoredEvents | None = None):
         self.tree = tree
         self.signer = signer
         self.origin = origin
+        self.events = events
 
     def verifier_key(self) -> str:
         """The note verifier key: ``<name>+<hex key id>+<base64 key>``."""

@@ -17,6 +17,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from composition.bootstrap import build_platform
+from events.checkpoint import Checkpoint
+from events.tree_store import StoredCheckpoint
 from services.settings import Settings
 from tests.conftest import bearer
 from tests.factories import organisation, pit, site
@@ -293,3 +295,26 @@ def test_verify_log_reports_a_log_cut_below_its_signed_checkpoint(data_dir, publ
     result = verify_log(data_dir)
     assert result.returncode == 1
     assert "truncated" in result.stderr and "first missing position 18" in result.stderr, result.stderr
+
+
+def test_verify_log_checks_every_kept_checkpoint_not_only_the_latest(data_dir, published, log_platform):
+    transparency = log_platform.transparency
+    forged = hashlib.sha256(b"a history this log never had").digest()
+    note = transparency.signer.sign(Checkpoint(transparency.origin, 7, forged).body())  # the log's own key
+    transparency.tree.save_checkpoint(StoredCheckpoint(7, forged, note, "2026-12-04T00:00:00+00:00"))
+    assert [kept.tree_size for kept in transparency.tree.checkpoints()] == [7, 20]
+    result = verify_log(data_dir)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["verify: the recomputed tree of size 7 does not match the signed "
+                                          "checkpoint of that size"], result.stderr
+
+
+def test_verify_log_counts_the_earlier_checkpoints_it_checked(data_dir, log_platform):
+    client = log_platform.create_app().test_client()
+    key = log_platform.keys.create("oretrail-admin", "admin")
+    for batch in range(3):
+        record(client, key, 4, f"b{batch}")
+        log_platform.transparency.sign_checkpoint()
+    result = verify_log(data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "tree size 12 matches, and 2 earlier ones" in result.stdout
