@@ -365,15 +365,21 @@ def measure_lag(env: dict[str, str]) -> dict:
     pending: dict[str, float] = {}
     lock = threading.Lock()
     done = threading.Event()
+    stopped = threading.Event()
     try:
         with served(env, command=_gunicorn(1, 8)) as base:
             def watch() -> None:
                 with requests.Session() as session:
-                    while not done.is_set() or pending:
+                    while not stopped.is_set() and (not done.is_set() or pending):
                         with lock:
                             waiting = list(pending.items())
                         for product, posted in waiting:
-                            if session.get(f"{base}/v1/products/{product}/provenance", headers=headers).status_code == 200:
+                            try:
+                                seen = session.get(f"{base}/v1/products/{product}/provenance", headers=headers,
+                                                   timeout=30).status_code == 200
+                            except requests.RequestException:  # the API is being stopped: the run is over
+                                return
+                            if seen:
                                 samples.append(time.perf_counter() - posted)
                                 with lock:
                                     del pending[product]
@@ -394,13 +400,15 @@ def measure_lag(env: dict[str, str]) -> dict:
                     time.sleep(max(0.0, next_at - time.perf_counter()))
             done.set()
             watcher.join(120)
+            stopped.set()  # what is still not visible after two minutes counts as unseen
             api_memory = api_peak_rss()
         projector_memory = peak_rss_mb(projector.pid)
     finally:
         projector.terminate()
         projector.wait(30)
     return {"rate_events_per_s": LAG_RATE, "seconds": LAG_SECONDS, "events_per_request": per_request,
-            **latency_summary(samples), "api_peak_rss": api_memory, "projector_peak_rss_mb": projector_memory}
+            **latency_summary(samples), "unseen_after_2_min": len(pending), "api_peak_rss": api_memory,
+            "projector_peak_rss_mb": projector_memory}
 
 
 # -- rebuild -------------------------------------------------------------------------------------------
