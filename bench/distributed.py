@@ -1,19 +1,28 @@
-"""Issue 3's benchmark: the distributed deployment on a local Kafka broker.
+"""Issue 15's Kafka figures (after issue 3's): the distributed deployment on a local Kafka broker,
+each figure beside a reference measured in the same run on the same broker.
 
-- capture throughput through the API under gunicorn (``composition.wsgi:create_app()``, 2 workers x
-  4 threads) on Kafka, in batches of 500, next to kafka-python's own transactional producer sending
-  the same records in the same transactions (the ratio says what the API costs on top);
-- one projector process's throughput (a fresh read model catching up on a filled topic);
-- end-to-end lag from POST to visible in ``/v1/products/{id}/provenance`` at a steady 500 events/s,
-  with the API under gunicorn and ``oretrail project provenance`` as its own process;
-- a rebuild on Kafka (``BENCH_REBUILD_EVENTS``, default 200,000; the figure for 1,000,000 is
-  extrapolated from its rate unless run with 1,000,000).
+- ``raw_producer`` (the reference for capture): kafka-python's own transactional producer (with
+  ``crc32c``) sending the records capture sends, configured as capture's, 500 a transaction;
+- ``capture``: ``POST /v1/events`` under gunicorn (``composition.wsgi:create_app()``, 2 workers x
+  4 threads) on Kafka, batches of 500 from 4 clients; target >= 0.5 x the raw producer;
+- ``projector``: one provenance projector, in a process of its own, catching up on a topic of
+  ``BENCH_PROJECTOR_EVENTS`` events into SQLite (target >= 10,000 events/s) and into PostgreSQL
+  (>= 5,000), beside the raw kafka-python consumer reading the same topic with the projector's
+  consumer settings, and beside the same projector replaying the same events from the embedded
+  SQLite log (what Kafka costs the projector);
+- ``lag``: POST to visible in ``/v1/products/{id}/provenance`` at a steady 500 events/s, with the
+  API under gunicorn and ``oretrail project provenance`` as its own process (target p99 <= 1 s);
+- ``rebuild``: ``rebuild`` of the provenance read model into PostgreSQL from a topic of
+  ``BENCH_REBUILD_EVENTS`` events (default 1,000,000; target <= 180 s for 1,000,000), in a process
+  of its own;
+- ``peak_rss_mb``: the peak resident memory (``VmHWM``) of each API process (gunicorn master and
+  workers) and of each projector process during the bench (target <= 300 MB each).
 
 The broker: ``ORETRAIL_TEST_KAFKA`` if set, else one started with ``scripts/kafka-local`` in a
 scratch folder. Read models (and the capture index): PostgreSQL, a fresh database per measurement
-on ``ORETRAIL_BENCH_POSTGRES_URL`` or on ``scripts/postgres-local`` (as ``bench/postgres.py``);
-``BENCH_KAFKA_READ_MODELS=sqlite`` measures on SQLite files instead. The projector's throughput is
-also measured on the other backend, for comparison.
+on ``ORETRAIL_BENCH_POSTGRES_URL`` or on ``scripts/postgres-local`` (as ``bench/postgres.py``).
+The measured processes are run as ``python -m bench.distributed catch-up|rebuild`` with the
+deployment's settings in their environment.
 """
 from __future__ import annotations
 
@@ -27,58 +36,69 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import requests
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
-from bench.chains import EventFactory, bulk_stream
+from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
 from bench.common import ROOT, latency_summary, served
 from bench.postgres import _database, postgres_server
+from composition.bootstrap import build_platform, open_log
 from events.envelope import prepare
 from events.kafka_records import headers_of
-from composition.bootstrap import build_platform
 from services.settings import Settings
 
 NAME = "distributed"
 CAPTURE_EVENTS = int(os.environ.get("BENCH_CAPTURE_EVENTS", "50000"))
 PROJECTOR_EVENTS = int(os.environ.get("BENCH_PROJECTOR_EVENTS", "50000"))
-REBUILD_EVENTS = int(os.environ.get("BENCH_REBUILD_EVENTS", "200000"))
+REBUILD_EVENTS = int(os.environ.get("BENCH_REBUILD_EVENTS", "1000000"))
 LAG_SECONDS = int(os.environ.get("BENCH_LAG_SECONDS", "30"))
 LAG_RATE = 500
 BATCH = 500
 CLIENTS = 4
-BACKEND = os.environ.get("BENCH_KAFKA_READ_MODELS", "postgresql")
+FILL_BATCH = 2000
+
+TARGETS = {
+    "capture_ratio_to_raw_producer": 0.5,      # at least
+    "projector_sqlite_events_per_s": 10_000,   # at least
+    "projector_postgresql_events_per_s": 5_000,  # at least
+    "rebuild_1m_postgresql_s": 180,            # at most
+    "peak_rss_mb": 300,                        # at most, each API and projector process
+    "lag_p99_ms_at_500_per_s": 1000,           # at most (issue 3)
+}
 
 
 def run() -> dict:
-    """Every measurement; figures in events/s, milliseconds and seconds."""
+    """Every measurement, then the summary: each figure beside its target and same-run reference."""
     with tempfile.TemporaryDirectory(prefix="oretrail-bench-kafka-") as scratch, broker(Path(scratch)) as address, \
             postgres_server() as server:
         scratch_path = Path(scratch)
 
-        def env(name: str, backend: str = BACKEND):
+        def env(name: str, backend: str = "postgresql"):
             return deployment(address, backend, server, scratch_path / name)
 
         events = bulk_stream(EventFactory("capture"), CAPTURE_EVENTS, "cap")
-        figures: dict = {"broker": "local single-node KRaft (scripts/kafka-local)", "read_models": BACKEND}
+        figures: dict = {"broker": "local single-node KRaft (scripts/kafka-local)",
+                         "read_models": "PostgreSQL (capture index, lag, rebuild); projector on both"}
         with env("raw") as raw_env:
             figures["raw_producer"] = measure_raw_producer(raw_env, events)
         with env("capture") as capture_env:
             figures["capture"] = measure_capture(capture_env, events)
         figures["capture"]["ratio_to_raw_producer"] = round(
             figures["capture"]["events_per_s"] / figures["raw_producer"]["events_per_s"], 3)
-        other = "sqlite" if BACKEND == "postgresql" else "postgresql"
+        del events
         figures["projector"] = {}
-        for backend in (BACKEND, other):
+        for backend in ("sqlite", "postgresql"):
             with env(f"projector-{backend}", backend) as projector_env:
                 figures["projector"][backend] = measure_projector(projector_env)
+        figures["projector"]["sqlite_log_reference"] = measure_projector_on_sqlite_log(scratch_path / "embedded")
         with env("lag") as lag_env:
             figures["lag"] = measure_lag(lag_env)
         with env("rebuild") as rebuild_env:
             figures["rebuild"] = measure_rebuild(rebuild_env)
-    figures["targets"] = {"capture_events_per_s": ">= 3000", "projector_events_per_s": ">= 3000",
-                          "lag_p99_ms_at_500_per_s": "<= 1000", "rebuild_1m_s": "<= 600"}
+    figures["targets"] = TARGETS
+    figures["summary"] = summary(figures)
     return figures
 
 
@@ -89,7 +109,8 @@ def broker(scratch: Path) -> Iterator[str]:
     if address:
         yield address
         return
-    env = {**os.environ, "ORETRAIL_KAFKA_DIR": str(scratch / "kafka")}
+    # the JVM's full JIT (kafka-local defaults to C1 only, which starts faster but runs slower)
+    env = {"ORETRAIL_KAFKA_JVM_OPTS": "", **os.environ, "ORETRAIL_KAFKA_DIR": str(scratch / "kafka")}
     started = subprocess.run([str(ROOT / "scripts" / "kafka-local"), "start"], env=env, capture_output=True, text=True,
                              check=True, timeout=600)
     try:
@@ -109,6 +130,44 @@ def deployment(address: str, backend: str, server: str, data_dir: Path) -> Itera
                "ORETRAIL_DATABASE_URL": url}
 
 
+# -- memory ----------------------------------------------------------------------------------------
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """The peak resident set size (``VmHWM``) of a process in MB; None once it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def api_peak_rss() -> dict:
+    """Peak RSS of the gunicorn processes this benchmark started (master and each worker), now."""
+    for pid in _children(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"gunicorn" in command:
+            workers = [peak_rss_mb(worker) for worker in _children(pid)]
+            return {"master_mb": peak_rss_mb(pid), "workers_mb": [mb for mb in workers if mb is not None]}
+    return {}
+
+
+# -- capture -----------------------------------------------------------------------------------------
 def measure_raw_producer(env: dict[str, str], events: list[dict]) -> dict:
     """kafka-python's transactional producer alone (configured as capture's): the same records, 500 a transaction."""
     prepared = [prepare(envelope) for envelope in events]
@@ -173,30 +232,109 @@ def measure_capture(env: dict[str, str], events: list[dict]) -> dict:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        memory = api_peak_rss()
     if set(statuses) != {200}:
         raise RuntimeError(f"capture answered {sorted(set(statuses))}")
     return {"events": len(events), "batch": BATCH, "clients": CLIENTS, "gunicorn": "2 workers x 4 threads",
-            "seconds": round(elapsed, 2), "events_per_s": round(len(events) / elapsed)}
+            "seconds": round(elapsed, 2), "events_per_s": round(len(events) / elapsed), "peak_rss": memory}
 
 
-def _fill(platform, events: list[dict], batch: int = 1000) -> None:
-    for start in range(0, len(events), batch):
-        platform.log.append([prepare(envelope) for envelope in events[start:start + batch]])
+# -- projectors --------------------------------------------------------------------------------------
+def event_chunks(make: EventFactory, total: int, tag: str, size: int = FILL_BATCH) -> Iterator[list[dict]]:
+    """``bulk_stream(make, total, tag)`` in lists of ``size``, generated as they go (a million
+    events as dicts would not fit the benchmark's memory)."""
+    pending = registry(make)
+    produced = 0
+    round_number = 0
+    while produced < total:
+        while len(pending) < size and produced + len(pending) < total:
+            chain, _ = deep_product_chain(make, f"{tag}-{round_number}", lots=300)
+            pending += chain
+            round_number += 1
+        chunk, pending = pending[:min(size, total - produced)], pending[size:]
+        produced += len(chunk)
+        yield chunk
+
+
+def fill(env: dict[str, str], chunks: Iterable[list[dict]]) -> int:
+    """Append the events to the deployment's log, a transaction per chunk (no capture index); how many."""
+    log = open_log(Settings.from_env(env))
+    count = 0
+    try:
+        for chunk in chunks:
+            log.append([prepare(envelope) for envelope in chunk])
+            count += len(chunk)
+    finally:
+        log.close()
+    return count
+
+
+def measure_raw_consumer(env: dict[str, str], events: int) -> dict:
+    """kafka-python's consumer alone, with the projector's consumer settings, reading the topic once."""
+    settings = Settings.from_env(env)
+    platform = build_platform(settings)
+    runner = platform.runners["provenance"]
+    partitions = runner.kafka_log.topic_partitions()
+    consumer = KafkaConsumer(**runner.consumer_settings(group_id=None))
+    platform.close()
+    try:
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        count = 0
+        started = time.perf_counter()
+        while count < events:
+            count += sum(len(records) for records in consumer.poll(timeout_ms=1000).values())
+        elapsed = time.perf_counter() - started
+    finally:
+        consumer.close()
+    return {"events": count, "seconds": round(elapsed, 2), "events_per_s": round(count / elapsed)}
+
+
+def _measured(command: str, env: dict[str, str]) -> dict:
+    """Run ``python -m bench.distributed COMMAND`` in the deployment; its figures (last line, JSON)."""
+    done = subprocess.run([sys.executable, "-m", "bench.distributed", command],
+                          env={**os.environ, **env, "ORETRAIL_LOG_LEVEL": "WARNING"}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command} failed ({done.returncode}): {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def measure_projector(env: dict[str, str]) -> dict:
-    """The provenance projector catching up on a topic of PROJECTOR_EVENTS events, in one process."""
-    platform = build_platform(Settings.from_env(env))
+    """The provenance projector catching up on a topic of PROJECTOR_EVENTS events, in a process of its
+    own; the raw consumer on the same topic beside it."""
+    events = fill(env, event_chunks(EventFactory("projector"), PROJECTOR_EVENTS, "proj"))
+    raw = measure_raw_consumer(env, events)
+    measured = _measured("catch-up", env)
+    measured["raw_consumer"] = raw
+    measured["ratio_to_raw_consumer"] = round(measured["events_per_s"] / raw["events_per_s"], 3)
+    return measured
+
+
+def measure_projector_on_sqlite_log(data_dir: Path) -> dict:
+    """The same projector replaying the same events from the embedded SQLite log into SQLite: what
+    the projector costs without Kafka."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {"ORETRAIL_DATA_DIR": str(data_dir)}
+    fill(env, event_chunks(EventFactory("projector"), PROJECTOR_EVENTS, "proj"))
+    return _measured("catch-up", env)
+
+
+def catch_up_here() -> dict:
+    """(In the measured process) the provenance projector catching up on the whole log."""
+    platform = build_platform(Settings.from_env())
     try:
-        _fill(platform, bulk_stream(EventFactory("projector"), PROJECTOR_EVENTS, "proj"))
+        runner = platform.runners["provenance"]
         started = time.perf_counter()
-        applied = platform.runners["provenance"].catch_up()
+        applied = runner.catch_up()
         elapsed = time.perf_counter() - started
     finally:
         platform.close()
-    return {"events": applied, "seconds": round(elapsed, 2), "events_per_s": round(applied / elapsed)}
+    return {"events": applied, "seconds": round(elapsed, 2), "events_per_s": round(applied / elapsed),
+            "batch": runner.batch_size, "peak_rss_mb": peak_rss_mb()}
 
 
+# -- lag -----------------------------------------------------------------------------------------------
 def small_chain(make: EventFactory, tag: str) -> list[dict]:
     """Five events ending in a ring: site, pit, production, purchase, manufacture."""
     return [
@@ -227,15 +365,21 @@ def measure_lag(env: dict[str, str]) -> dict:
     pending: dict[str, float] = {}
     lock = threading.Lock()
     done = threading.Event()
+    stopped = threading.Event()
     try:
         with served(env, command=_gunicorn(1, 8)) as base:
             def watch() -> None:
                 with requests.Session() as session:
-                    while not done.is_set() or pending:
+                    while not stopped.is_set() and (not done.is_set() or pending):
                         with lock:
                             waiting = list(pending.items())
                         for product, posted in waiting:
-                            if session.get(f"{base}/v1/products/{product}/provenance", headers=headers).status_code == 200:
+                            try:
+                                seen = session.get(f"{base}/v1/products/{product}/provenance", headers=headers,
+                                                   timeout=30).status_code == 200
+                            except requests.RequestException:  # the API is being stopped: the run is over
+                                return
+                            if seen:
                                 samples.append(time.perf_counter() - posted)
                                 with lock:
                                     del pending[product]
@@ -256,25 +400,103 @@ def measure_lag(env: dict[str, str]) -> dict:
                     time.sleep(max(0.0, next_at - time.perf_counter()))
             done.set()
             watcher.join(120)
+            stopped.set()  # what is still not visible after two minutes counts as unseen
+            api_memory = api_peak_rss()
+        projector_memory = peak_rss_mb(projector.pid)
     finally:
         projector.terminate()
         projector.wait(30)
     return {"rate_events_per_s": LAG_RATE, "seconds": LAG_SECONDS, "events_per_request": per_request,
-            **latency_summary(samples)}
+            **latency_summary(samples), "unseen_after_2_min": len(pending), "api_peak_rss": api_memory,
+            "projector_peak_rss_mb": projector_memory}
 
 
+# -- rebuild -------------------------------------------------------------------------------------------
 def measure_rebuild(env: dict[str, str]) -> dict:
-    """``oretrail rebuild provenance`` on a topic of REBUILD_EVENTS events, extrapolated to 1,000,000."""
-    platform = build_platform(Settings.from_env(env))
+    """``rebuild`` of the provenance read model on a topic of REBUILD_EVENTS events, in a process of its own."""
+    started = time.perf_counter()
+    events = fill(env, event_chunks(EventFactory("rebuild"), REBUILD_EVENTS, "reb"))
+    filled = time.perf_counter() - started
+    measured = _measured("rebuild", env)
+    measured["fill_seconds"] = round(filled, 1)
+    measured["fill_events_per_s"] = round(events / filled)
+    measured["for_1m_events_s"] = round(1_000_000 / measured["events_per_s"])
+    measured["extrapolated"] = measured["events"] < 1_000_000
+    return measured
+
+
+def rebuild_here() -> dict:
+    """(In the measured process) rebuild the provenance read model from the whole log."""
+    platform = build_platform(Settings.from_env())
     try:
-        _fill(platform, bulk_stream(EventFactory("rebuild"), REBUILD_EVENTS, "reb"))
         runner = platform.runners["provenance"]
         started = time.perf_counter()
         count = runner.rebuild()
         elapsed = time.perf_counter() - started
     finally:
         platform.close()
-    rate = count / elapsed
-    return {"events": count, "seconds": round(elapsed, 1), "events_per_s": round(rate),
-            "for_1m_events_s": round(1_000_000 / rate) if count < 1_000_000 else round(elapsed),
-            "extrapolated": count < 1_000_000}
+    return {"events": count, "seconds": round(elapsed, 1), "events_per_s": round(count / elapsed),
+            "batch": runner.batch_size, "peak_rss_mb": peak_rss_mb()}
+
+
+# -- the summary ---------------------------------------------------------------------------------------
+def summary(figures: dict) -> list[dict]:
+    """One row a figure: value, target, the same run's reference, the ratio, and whether it is met."""
+    projector = figures["projector"]
+    rows = [
+        _row("capture on Kafka over HTTP, events/s", figures["capture"]["events_per_s"],
+             f">= {TARGETS['capture_ratio_to_raw_producer']} x raw producer", "raw kafka-python producer",
+             figures["raw_producer"]["events_per_s"],
+             figures["capture"]["ratio_to_raw_producer"] >= TARGETS["capture_ratio_to_raw_producer"]),
+    ]
+    for backend in ("sqlite", "postgresql"):
+        target = TARGETS[f"projector_{backend}_events_per_s"]
+        rows.append(_row(f"projector from Kafka into {backend}, events/s", projector[backend]["events_per_s"],
+                         f">= {target}", "raw kafka-python consumer", projector[backend]["raw_consumer"]["events_per_s"],
+                         projector[backend]["events_per_s"] >= target))
+    rows.append(_row("the same projector from the SQLite log into sqlite, events/s",
+                     projector["sqlite_log_reference"]["events_per_s"], "", "projector from Kafka into sqlite",
+                     projector["sqlite"]["events_per_s"], None))
+    rebuild = figures["rebuild"]
+    rows.append(_row(f"rebuild into postgresql, s for 1,000,000 events{' (extrapolated)' if rebuild['extrapolated'] else ''}",
+                     rebuild["for_1m_events_s"], f"<= {TARGETS['rebuild_1m_postgresql_s']}", "", None,
+                     rebuild["for_1m_events_s"] <= TARGETS["rebuild_1m_postgresql_s"]))
+    rows.append(_row("POST to visible at 500 events/s, p99 ms", figures["lag"]["p99_ms"],
+                     f"<= {TARGETS['lag_p99_ms_at_500_per_s']}", "", None,
+                     figures["lag"]["p99_ms"] <= TARGETS["lag_p99_ms_at_500_per_s"]))
+    peaks = {
+        "API worker (capture)": max(figures["capture"]["peak_rss"].get("workers_mb") or [0]),
+        "API worker (lag)": max(figures["lag"]["api_peak_rss"].get("workers_mb") or [0]),
+        "projector into sqlite": projector["sqlite"]["peak_rss_mb"],
+        "projector into postgresql": projector["postgresql"]["peak_rss_mb"],
+        "projector following (lag)": figures["lag"]["projector_peak_rss_mb"],
+        "rebuild": rebuild["peak_rss_mb"],
+    }
+    for name, mb in peaks.items():
+        rows.append(_row(f"peak RSS, {name}, MB", mb, f"<= {TARGETS['peak_rss_mb']}", "", None,
+                         mb is not None and mb <= TARGETS["peak_rss_mb"]))
+    return rows
+
+
+def _row(figure: str, value, target: str, reference: str, reference_value, met: bool | None) -> dict:
+    row = {"figure": figure, "value": value, "target": target}
+    if reference:
+        row.update(reference=reference, reference_value=reference_value,
+                   ratio=round(value / reference_value, 3) if reference_value else None)
+    if met is not None:
+        row["meets_target"] = met
+    return row
+
+
+def main(argv: list[str]) -> int:
+    """``catch-up`` or ``rebuild``: one measured process (its figures as the last line, JSON)."""
+    commands = {"catch-up": catch_up_here, "rebuild": rebuild_here}
+    if len(argv) != 1 or argv[0] not in commands:
+        print(f"usage: python -m bench.distributed {'|'.join(commands)}", file=sys.stderr)
+        return 2
+    print(json.dumps(commands[argv[0]]()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

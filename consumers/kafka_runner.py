@@ -186,7 +186,11 @@ class KafkaProjectionRunner(ProjectionRunner):
         self.timeout_ms = log.timeout_ms
 
     def _consumer(self, group_id: str | None) -> KafkaConsumer:
-        return KafkaConsumer(
+        return KafkaConsumer(**self.consumer_settings(group_id))
+
+    def consumer_settings(self, group_id: str | None) -> dict:
+        """The configuration of this projector's consumers (the benchmark's raw consumer uses it too)."""
+        return dict(
             bootstrap_servers=self.kafka_log.servers,
             group_id=group_id,
             client_id=f"oretrail-{self.projector.name}",

@@ -149,7 +149,8 @@ class StreamPartitioner(DefaultPartitioner):
         partitions = cluster.partitions_for_topic(topic)
         if serialized_key is None or not partitions:
             return super().partition(topic, key, serialized_key, value, serialized_value, cluster)
-        return sorted(partitions)[_key_hash(bytes(serialized_key)) % len(partitions)]
+        # a topic's partitions are numbered 0..n-1: the n-th of them sorted is n (no sort per record)
+        return _key_hash(bytes(serialized_key)) % len(partitions)
 
 
 class KafkaEventLog(EventLog):
@@ -223,7 +224,7 @@ class KafkaEventLog(EventLog):
         if anything before it fails the caller aborts, and a commit that times out is undone by the
         next producer of the slot (same transactional_id), so nothing partial ever becomes visible.
         """
-        recorded_at = utc_now_text()
+        recorded_at = utc_now_text().encode()
         producer.begin_transaction()
         futures = [
             producer.send(self.topic, key=event.stream_id.encode(), value=event.body,

@@ -13,6 +13,7 @@ partition, and never compared across partitions. :func:`split_position` undoes i
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from events.attestation import Attestation
@@ -40,22 +41,35 @@ def split_position(position: int) -> tuple[int, int]:
     return (position - 1) >> OFFSET_BITS, (position - 1) & _OFFSET_MASK
 
 
-def headers_of(event: NewEvent, recorded_at: str) -> list[tuple[str, bytes]]:
-    """The record headers of ``event``."""
+# A batch's events share one attestation (the key that posted them) and one ``recorded_at``, and a
+# topic's records a few thousand attestations at most: encode and parse each once, not per record.
+@lru_cache(maxsize=1024)
+def _attestation_header(attestation: Attestation) -> bytes:
+    return attestation.to_json().encode()
+
+
+@lru_cache(maxsize=4096)
+def _attestation_of(header: bytes | None) -> Attestation | None:
+    return Attestation.from_json(header)
+
+
+def headers_of(event: NewEvent, recorded_at: str | bytes) -> list[tuple[str, bytes]]:
+    """The record headers of ``event`` (``recorded_at`` as text, or already encoded for a batch)."""
     headers = [
         ("event_id", event.event_id.encode()),
         ("type", event.type.encode()),
         ("hash", event.hash.encode()),
-        ("recorded_at", recorded_at.encode()),
+        ("recorded_at", recorded_at if isinstance(recorded_at, bytes) else recorded_at.encode()),
     ]
     if event.attested_by is not None:
-        headers.append(("attested_by", event.attested_by.to_json().encode()))
+        headers.append(("attested_by", _attestation_header(event.attested_by)))
     return headers
 
 
 def recorded_event(record: Any) -> RecordedEvent:
     """A :class:`RecordedEvent` from a kafka-python ``ConsumerRecord``."""
-    headers: Mapping[str, bytes] = dict(record.headers or [])
+    headers: Mapping[str, bytes] = dict(record.headers or ())
+    attested_by = headers.get("attested_by")
     return RecordedEvent(
         position=position_of(record.partition, record.offset),
         event_id=headers["event_id"].decode(),
@@ -66,5 +80,5 @@ def recorded_event(record: Any) -> RecordedEvent:
         body=bytes(record.value),
         partition=record.partition,
         offset=record.offset,
-        attested_by=Attestation.from_json(headers.get("attested_by")),
+        attested_by=_attestation_of(bytes(attested_by) if attested_by is not None else None),
     )

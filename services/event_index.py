@@ -18,7 +18,7 @@ import logging
 from typing import Sequence
 
 from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from events.envelope import NewEvent
@@ -39,6 +39,11 @@ index = Table(
 
 #: bound parameters per lookup (SQLite allows 32,766; stay well under)
 _CHUNK = 900
+
+#: PostgreSQL: a batch's lookup and its insert-or-ignore, each one statement over arrays
+_PG_LOOKUP = "SELECT event_id, hash, position FROM capture_event_index WHERE event_id = ANY(%s::varchar[])"
+_PG_REMEMBER = ("INSERT INTO capture_event_index (event_id, hash, position) "
+                "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[]) ON CONFLICT DO NOTHING")
 
 
 class IndexedLog(EventLog):
@@ -79,6 +84,9 @@ class IndexedLog(EventLog):
         unique = list(dict.fromkeys(event_ids))
         try:
             with self.engine.connect() as connection:
+                if connection.dialect.name == "postgresql":  # one array parameter: no 500-parameter statement to build
+                    rows = connection.exec_driver_sql(_PG_LOOKUP, (unique,))
+                    return {event_id: (event_hash, position) for event_id, event_hash, position in rows}
                 for start in range(0, len(unique), _CHUNK):
                     rows = connection.execute(select(index.c.event_id, index.c.hash, index.c.position)
                                               .where(index.c.event_id.in_(unique[start:start + _CHUNK])))
@@ -94,8 +102,11 @@ class IndexedLog(EventLog):
                 for event, result in accepted]
         try:
             with write_transaction(self.engine) as tx:
-                insert = postgresql.insert(index) if tx.dialect.name == "postgresql" else sqlite.insert(index)
-                tx.execute(insert.on_conflict_do_nothing(), rows)
+                if tx.dialect.name == "postgresql":  # one statement of three arrays, not a row per event
+                    tx.exec_driver_sql(_PG_REMEMBER, ([row["event_id"] for row in rows], [row["hash"] for row in rows],
+                                                      [row["position"] for row in rows]))
+                    return
+                tx.execute(sqlite.insert(index).on_conflict_do_nothing(), rows)
         except SQLAlchemyError as exc:  # the events are in the log: only a later retry could duplicate them
             logger.warning("could not index %d accepted events: %s", len(rows), exc)
 

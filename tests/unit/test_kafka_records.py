@@ -73,6 +73,16 @@ def test_attested_by_travels_in_a_header_and_older_records_have_none():
     assert older.attested_by is None and older.as_dict()["attested_by"] is None
 
 
+def test_a_transaction_may_encode_recorded_at_once_and_records_read_the_same():
+    coop = Attestation(organisation="coop-mambasa", role="cooperative", key_id="0a1b2c3d")
+    first, second = (prepare(f.production(f"lot-{n}", "pit-a", 10.0), coop) for n in (1, 2))
+    assert headers_of(first, b"2026-03-02T09:00:00Z") == headers_of(first, "2026-03-02T09:00:00Z")
+    read = [recorded_event(_record(event, headers_of(event, b"2026-03-02T09:00:00Z"), offset=offset))
+            for offset, event in enumerate((first, second))]
+    assert [(r.event_id, r.recorded_at, r.attested_by) for r in read] == [
+        (first.event_id, "2026-03-02T09:00:00Z", coop), (second.event_id, "2026-03-02T09:00:00Z", coop)]
+
+
 def test_kafka_python_checks_record_batches_with_the_native_crc32c():
     """Without the crc32c package kafka-python computes CRC-32C in pure Python, 5-9x slower."""
     from kafka.record import util
