@@ -34,8 +34,9 @@ class Receiver:
     secret: str | None = None
     received: list[Received] = field(default_factory=list)
     answer: Callable[[int], int] = lambda _n: 200
-    #: set to make the receiver hold requests (never answer) until released
-    hold: threading.Event | None = None
+    #: while true, requests are held unanswered until ``release`` is set (a receiver that hangs)
+    holding: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def verified_payloads(self) -> list[Any]:
@@ -68,8 +69,8 @@ def start_receiver(receiver: Receiver) -> ThreadingHTTPServer:
             with receiver.lock:
                 receiver.received.append(Received(headers, body, verified, payload))
                 number = len(receiver.received)
-            if receiver.hold is not None and receiver.hold.is_set():
-                receiver.hold.wait(60)  # a receiver that hangs: the sender is killed meanwhile
+            if receiver.holding:
+                receiver.release.wait(60)  # a receiver that hangs: the sender is killed meanwhile
                 return
             status = receiver.answer(number)
             self.send_response(status)
