@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -24,7 +26,7 @@ import requests
 from standardwebhooks import Webhook
 
 from bench.chains import EventFactory, bulk_stream
-from bench.common import admin_key, latency_summary, served
+from bench.common import ROOT, admin_key, latency_summary, served
 from composition.bootstrap import build_platform
 from events.envelope import prepare
 from services.settings import Settings
@@ -138,17 +140,26 @@ class _Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def measure_webhooks(data_dir: Path) -> dict:
-    """Capture at ``RATE`` events/s for ``SECONDS`` s; the latency of each event's delivery."""
+def measure_webhooks(data_dir: Path, sender_process: bool = False) -> dict:
+    """Capture at ``RATE`` events/s for ``SECONDS`` s; the latency of each event's delivery.
+
+    ``sender_process``: the deliveries are sent by an ``oretrail deliver`` process beside the server
+    (``ORETRAIL_WEBHOOKS_SENDER=false``) rather than by a thread of it.
+    """
     key = admin_key(data_dir)
     headers = {"Authorization": f"Bearer {key}"}
     receiver = _Receiver()
     events = bulk_stream(EventFactory("hooks"), RATE * SECONDS, "hooks")
     per_tick = max(1, int(RATE * TICK))
     sent: dict[str, float] = {}
-    env = {"ORETRAIL_DATA_DIR": str(data_dir), "ORETRAIL_WEBHOOKS_ALLOW_PRIVATE": "true"}
+    env = {"ORETRAIL_DATA_DIR": str(data_dir), "ORETRAIL_WEBHOOKS_ALLOW_PRIVATE": "true",
+           "ORETRAIL_WEBHOOKS_SENDER": "false" if sender_process else "true"}
+    deliver = None
     try:
         with served(env) as base, requests.Session() as session:
+            if sender_process:
+                deliver = subprocess.Popen([sys.executable, "-m", "composition.cli", "deliver"], cwd=ROOT,
+                                           env={**os.environ, **env, "ORETRAIL_LOG_LEVEL": "WARNING"})
             created = session.post(f"{base}/v1/subscriptions", json={"url": receiver.url}, headers=headers)
             created.raise_for_status()
             receiver.secret = created.json()["secret"]
@@ -168,6 +179,9 @@ def measure_webhooks(data_dir: Path) -> dict:
                 time.sleep(0.1)
     finally:
         receiver.server.shutdown()
+        if deliver is not None:
+            deliver.terminate()
+            deliver.wait(30)
     latencies = [receiver.arrived[event_id] - at for event_id, at in sent.items() if event_id in receiver.arrived]
     return {"events": len(sent), "delivered": len(latencies), "bad_signatures": receiver.bad,
             "capture_events_per_s": round(len(sent) / capture_s), **latency_summary(latencies),

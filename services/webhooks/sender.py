@@ -1,16 +1,20 @@
 """The webhook sender: takes due deliveries from the outbox, POSTs them signed, records what happened.
 
-Order of work for one round (:meth:`WebhookSender.send_due`), and why:
-1. in one write transaction, claim up to ``workers * 2`` due deliveries of active subscriptions by
-   setting their lease (``lease_until``): on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several
-   senders share the outbox, on SQLite the write lock does; commit;
+Order of work (:meth:`WebhookSender.send_due` does it once, ``run_forever`` as a pipeline), and why:
+1. in one write transaction, claim up to ``workers * 16`` due deliveries of active subscriptions by
+   setting their lease (``lease_until``, long enough for every POST in the sender's hands:
+   ``timeout`` per delivery a worker has to send, plus 5 s): on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several senders
+   share the outbox, on SQLite the write lock does; commit;
 2. POST each one (``workers`` at a time), signed by the Standard Webhooks library with the
    subscription's secret: headers ``webhook-id`` (the delivery's, the same on every attempt),
    ``webhook-timestamp`` (this attempt's) and ``webhook-signature``;
-3. record each outcome in its own transaction as soon as it is known: ``delivered`` on a 2xx,
-   otherwise a retry after an exponential backoff with jitter, or ``failed`` once the delivery has
-   been retried for ``retry_for`` seconds, which also disables its subscription (a 410 Gone
-   disables it at once).
+3. record the outcomes together, one transaction every ``RECORD_EVERY`` seconds (the loop of
+   :meth:`~WebhookSender.run_forever` claims more as soon as half of a round is done, so the
+   workers never wait for a whole round): ``delivered`` on a 2xx, otherwise a retry
+   after an exponential backoff with jitter, or ``failed`` once the delivery has been retried for
+   ``retry_for`` seconds, which also disables its subscription (a 410 Gone disables it at once).
+   Few transactions, not one a delivery: on SQLite the sender shares the write lock with the
+   projectors, and hundreds of small transactions a second would queue behind them.
 A sender killed (kill -9) between 1 and 3 leaves its deliveries ``pending`` with a lease: when the
 lease ends another sender (or the same one restarted) sends them again with the same
 ``webhook-id``: at least once, never lost. Receivers deduplicate on ``webhook-id``.
@@ -21,13 +25,13 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 import urllib3
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, or_, select, update
 from standardwebhooks import Webhook
 
 from services.database import write_transaction
@@ -40,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 #: the longest wait between two attempts
 MAX_BACKOFF_S = 3600.0
+#: seconds between two recordings of finished deliveries (one transaction each)
+RECORD_EVERY = 0.1
 USER_AGENT = "Oretrail-Webhooks/1"
 
 
@@ -75,8 +81,8 @@ class WebhookSender:
         self.retry_for = retry_for
         self.workers = workers
         self.allow_private = allow_private
-        #: how long a claimed delivery is held: its POST and the recording of its outcome fit well within
-        self.lease = 2 * timeout + 5
+        #: deliveries claimed in one round
+        self.round_size = workers * 16
         self._http = urllib3.PoolManager(num_pools=64, maxsize=workers, retries=False,
                                          timeout=urllib3.Timeout(total=timeout))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
@@ -105,53 +111,78 @@ class WebhookSender:
         self._http.clear()
 
     def run_forever(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
-        """Send due deliveries until ``stop`` is set; when none is due, wait for a wake-up or ``idle_wait``."""
+        """Send due deliveries until ``stop`` is set, as a pipeline: the workers are kept busy (more are
+        claimed whenever half of a round is done, so one slow receiver holds back only the workers it
+        occupies), and finished outcomes are recorded together every ``RECORD_EVERY`` seconds. When
+        nothing is due, wait for a wake-up (the projector committed deliveries) or ``idle_wait``."""
+        in_flight: dict[Future, dict[str, Any]] = {}
+        finished: list[tuple[dict[str, Any], Outcome]] = []
+        recorded_at = claim_after = 0.0
         failures = 0
-        while not stop.is_set():
+        while not stop.is_set() or in_flight:
             try:
-                if self.send_due() == 0:
-                    self._wake.wait(idle_wait)
+                now = time.monotonic()
+                if self._wake.is_set():
                     self._wake.clear()
+                    claim_after = 0.0
+                if not stop.is_set() and len(in_flight) <= self.round_size // 2 and now >= claim_after:
+                    claimed = self._claim(time.time(), self.round_size - len(in_flight), len(in_flight))
+                    for delivery in claimed:
+                        in_flight[self._pool.submit(self._attempt, delivery)] = delivery
+                    claim_after = 0.0 if claimed else now + idle_wait
+                if in_flight:
+                    done, _pending = wait(in_flight, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
+                    finished += [(in_flight.pop(future), future.result()) for future in done]
+                elif not finished:
+                    self._wake.wait(max(0.0, claim_after - time.monotonic()))
+                if finished and (not in_flight or time.monotonic() - recorded_at >= RECORD_EVERY):
+                    self.record(finished)
+                    finished, recorded_at = [], time.monotonic()
                 failures = 0
             except Exception:  # noqa: BLE001 - e.g. the database is down: keep the sender alive, loudly
                 failures += 1
-                logger.exception("webhook sender round failed (attempt %d); retrying", failures)
+                logger.exception("webhook sender failed (attempt %d); retrying", failures)
                 stop.wait(min(30.0, 0.2 * 2 ** min(failures, 8)))
 
     # -- one round ----------------------------------------------------------------------------
     def send_due(self, now: float | None = None) -> int:
         """Claim, send and record the deliveries due now; how many were attempted."""
-        claimed = self._claim(time.time() if now is None else now)
+        claimed = self._claim(time.time() if now is None else now, self.round_size)
         if claimed:
-            list(self._pool.map(self._attempt, claimed))
+            outcomes = list(self._pool.map(self._attempt, claimed))
+            try:
+                self.record(list(zip(claimed, outcomes)))
+            except Exception:  # noqa: BLE001 - the leases end and the deliveries are sent again: never lost
+                logger.exception("outcomes of %d webhook deliveries not recorded; they will be sent again", len(claimed))
         return len(claimed)
 
-    def _claim(self, now: float) -> list[dict[str, Any]]:
+    def lease_for(self, count: int) -> float:
+        """How long deliveries are held when ``count`` are in a sender's hands: each waits at most for the
+        POSTs before it, ``timeout`` each per worker, and is recorded within ``RECORD_EVERY`` after."""
+        return self.timeout * -(-count // self.workers) + 5
+
+    def _claim(self, now: float, limit: int, in_hand: int = 0) -> list[dict[str, Any]]:
         d, s = deliveries.c, subscriptions.c
         query = (select(d.id, d.payload, d.attempts, d.created_at, s.id.label("subscription_id"), s.url, s.secret)
                  .join(subscriptions, s.id == d.subscription_id)
                  .where(d.status == PENDING, d.next_attempt_at <= now, s.status == ACTIVE,
                         or_(d.lease_until.is_(None), d.lease_until < now))
-                 .order_by(d.next_attempt_at, d.position).limit(self.workers * 2))
+                 .order_by(d.next_attempt_at, d.position).limit(limit))
         with write_transaction(self.engine) as tx:
             if tx.dialect.name == "postgresql":
                 query = query.with_for_update(of=deliveries, skip_locked=True)
             rows = [dict(row._mapping) for row in tx.execute(query)]
             if rows:
                 tx.execute(update(deliveries).where(d.id.in_([row["id"] for row in rows]))
-                           .values(lease_until=now + self.lease))
+                           .values(lease_until=now + self.lease_for(in_hand + len(rows))))
         return rows
 
-    def _attempt(self, delivery: dict[str, Any]) -> None:
+    def _attempt(self, delivery: dict[str, Any]) -> Outcome:
         try:
-            outcome = self.post(delivery)
+            return self.post(delivery)
         except Exception as exc:  # noqa: BLE001 - any failure of one delivery is that delivery's outcome
             logger.exception("webhook %s: attempt failed unexpectedly", delivery["id"])
-            outcome = Outcome(None, f"{type(exc).__name__}: {exc}")
-        try:
-            self.record(delivery, outcome)
-        except Exception:  # noqa: BLE001 - the lease ends and the delivery is sent again: never lost
-            logger.exception("webhook %s: outcome not recorded; it will be sent again", delivery["id"])
+            return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
 
     def post(self, delivery: dict[str, Any]) -> Outcome:
         """POST one delivery, signed; the receiver's answer (redirects are not followed)."""
@@ -186,28 +217,37 @@ class WebhookSender:
             secret = self._secrets[subscription_id] = self.box.open(sealed, subscription_id)
         return secret
 
-    def record(self, delivery: dict[str, Any], outcome: Outcome, now: float | None = None) -> None:
-        """Store the outcome of an attempt: delivered, retried later, or failed (its subscription disabled)."""
+    def record(self, attempts: list[tuple[dict[str, Any], Outcome]], now: float | None = None) -> None:
+        """Store the outcome of each attempt, in one transaction: delivered, retried later, or failed
+        (its subscription then disabled)."""
         now = time.time() if now is None else now
-        attempts = delivery["attempts"] + 1
-        values: dict[str, Any] = {"attempts": attempts, "last_attempt_at": now, "lease_until": None,
-                                  "last_response_code": outcome.status_code, "last_error": outcome.error}
-        disable = None
-        if outcome.delivered:
-            values.update(status=DELIVERED, delivered_at=now, next_attempt_at=None)
-        elif outcome.status_code == 410:
-            values.update(next_attempt_at=now)  # kept pending: a replay or re-enabling sends it
-            disable = "the receiver answered 410 Gone"
-        elif now - delivery["created_at"] >= self.retry_for:
-            values.update(status=FAILED, next_attempt_at=None)
-            disable = (f"a delivery failed for {self.retry_for:.0f} s ({attempts} attempts; last: "
-                       f"{outcome.error or outcome.status_code})")
-        else:
-            values.update(next_attempt_at=now + backoff(attempts, self.backoff_base))
+        rows, disabled = [], {}
+        for delivery, outcome in attempts:
+            row, why = self._after(delivery, outcome, now)
+            rows.append(row)
+            if why is not None:
+                disabled.setdefault(delivery["subscription_id"], why)
+        d, s = deliveries.c, subscriptions.c
         with write_transaction(self.engine) as tx:
-            tx.execute(update(deliveries).where(deliveries.c.id == delivery["id"]).values(**values))
-            if disable is not None:
-                logger.warning("webhook subscription %s disabled: %s", delivery["subscription_id"], disable)
-                tx.execute(update(subscriptions).where(and_(subscriptions.c.id == delivery["subscription_id"],
-                                                            subscriptions.c.status == ACTIVE))
-                           .values(status=DISABLED, disabled_reason=disable))
+            tx.execute(update(deliveries).where(d.id == bindparam("delivery")).values(
+                {name: bindparam(name) for name in rows[0] if name != "delivery"}), rows)
+            for subscription_id, why in sorted(disabled.items()):
+                logger.warning("webhook subscription %s disabled: %s", subscription_id, why)
+                tx.execute(update(subscriptions).where(and_(s.id == subscription_id, s.status == ACTIVE))
+                           .values(status=DISABLED, disabled_reason=why))
+
+    def _after(self, delivery: dict[str, Any], outcome: Outcome, now: float) -> tuple[dict[str, Any], str | None]:
+        """The delivery's row after this attempt, and why its subscription is disabled (None: it is not)."""
+        attempts = delivery["attempts"] + 1
+        row: dict[str, Any] = {"delivery": delivery["id"], "attempts": attempts, "last_attempt_at": now,
+                               "lease_until": None, "last_response_code": outcome.status_code,
+                               "last_error": outcome.error, "status": PENDING, "delivered_at": None}
+        if outcome.delivered:
+            return {**row, "status": DELIVERED, "delivered_at": now, "next_attempt_at": None}, None
+        if outcome.status_code == 410:  # kept pending: a replay enables the subscription and sends it
+            return {**row, "next_attempt_at": now}, "the receiver answered 410 Gone"
+        if now - delivery["created_at"] >= self.retry_for:
+            return {**row, "status": FAILED, "next_attempt_at": None}, (
+                f"a delivery failed for {self.retry_for:.0f} s ({attempts} attempts; last: "
+                f"{outcome.error or outcome.status_code})")
+        return {**row, "next_attempt_at": now + backoff(attempts, self.backoff_base)}, None
