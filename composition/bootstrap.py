@@ -195,6 +195,8 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
                                           Feed(capture_log), settings.webhooks_allow_private)
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors(settings):
+        if isinstance(projector, WebhooksProjector):  # a rebuild's replay enqueues into the live outbox
+            projector.outbox_engine = engine
         runner = open_runner(log, engine, projector, settings)
         runner.listeners.append(platform.metrics.batch_applied)
         platform.runners[projector.name] = runner

@@ -7,7 +7,9 @@ It runs on both logs like every projector (``consumers.runners``): pages of the 
 consumer group on Kafka. Its output is not a read model: the outbox and the subscriptions belong to
 ``services.webhooks`` and a rebuild never drops them, so ``metadata`` is empty. A rebuild (the
 runner's undo of a retraction) replays into a staging area where those tables do not exist: there
-``apply_batch`` does nothing, and the deliveries already made stay as they are. A retraction is
+``apply_batch`` enqueues into the live outbox through ``outbox_engine``, in a transaction of its
+own before the rebuild switches its position in: events the live projector had not reached yet are
+enqueued then (at least once), the others are already there and left as they are. A retraction is
 itself an event, delivered like any other; an event retracted before this projector met it is
 still delivered (``apply_retracted``): a receiver sees what the log says, and the feed shows it too.
 """
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from sqlalchemy import Connection, MetaData, inspect
+from sqlalchemy import Connection, Engine, MetaData, inspect
 
 from consumers.projector import Projector
 from events.catalogue import CATALOGUE
 from events.log import RecordedEvent
+from services.database import write_transaction
 from services.webhooks.outbox import active_subscriptions, delivery_rows, enqueue
 from services.webhooks.tables import deliveries, subscriptions
 
@@ -33,6 +36,10 @@ class WebhooksProjector(Projector):
     version = 1
     handles = frozenset(CATALOGUE)
 
+    def __init__(self, outbox_engine: Engine | None = None) -> None:
+        #: the live database, for a rebuild's replay (see the module); set by the composition root
+        self.outbox_engine = outbox_engine
+
     @property
     def metadata(self) -> MetaData:
         """No read-model tables: the outbox is ``services.webhooks.tables``, which a rebuild must not drop."""
@@ -44,8 +51,16 @@ class WebhooksProjector(Projector):
 
     def apply_batch(self, tx: Connection, events: Sequence[RecordedEvent]) -> None:
         """Enqueue every event of the batch for each active subscription made before it that wants it."""
-        if not events or not _live(tx):
+        if not events:
             return
+        if _live(tx):
+            self._enqueue(tx, events)
+        elif self.outbox_engine is not None:  # a rebuild's staging area: the live outbox, now
+            with write_transaction(self.outbox_engine) as live:
+                self._enqueue(live, events)
+
+    @staticmethod
+    def _enqueue(tx: Connection, events: Sequence[RecordedEvent]) -> None:
         wanting = active_subscriptions(tx)
         if wanting:
             enqueue(tx, delivery_rows((subscription, event) for event in events for subscription in wanting

@@ -276,3 +276,18 @@ def _deliver(env: dict[str, str], output) -> subprocess.Popen:
     with open(output, "ab") as sink:
         return subprocess.Popen([sys.executable, "-m", "composition.cli", "deliver"], env={**os.environ, **env},
                                 cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def test_a_rebuild_of_the_webhooks_projector_enqueues_what_it_had_not_reached_and_nothing_twice(hooks, receiver):
+    client = hooks.create_app().test_client()
+    admin = hooks.keys.create("oretrail-admin", "admin")
+    created = subscribe(client, admin, receiver).get_json()
+    first, then = [f.site("site-r1"), f.pit("pit-r1", "site-r1")], [f.site("site-r2"), f.pit("pit-r2", "site-r2")]
+    record(client, admin, first)
+    hooks.catch_up()
+    record(client, admin, then)  # not reached by the projector when the rebuild starts
+    assert hooks.runner("webhooks").rebuild() == 4
+    queued = client.get(f"/v1/subscriptions/{created['id']}/deliveries", headers=bearer(admin)).get_json()["deliveries"]
+    assert sorted(d["event_id"] for d in queued) == sorted(e["event_id"] for e in first + then)
+    hooks.catch_up()
+    assert len(deliveries(client, admin, created["id"])) == 4
