@@ -89,7 +89,7 @@ class WebhookSender:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._secrets: dict[str, str] = {}
+        self._signers: dict[str, Webhook] = {}
 
     # -- the loop -----------------------------------------------------------------------------
     def wake(self, *_args: Any) -> None:
@@ -190,7 +190,7 @@ class WebhookSender:
             check_url(delivery["url"], self.allow_private)
         except UnsafeUrl as exc:
             return Outcome(None, f"refused: {exc}")
-        secret = self._secret(delivery["subscription_id"], delivery["secret"])
+        signer = self._signer(delivery["subscription_id"], delivery["secret"])
         sent_at = datetime.now(timezone.utc)
         body = delivery["payload"]
         headers = {
@@ -198,7 +198,7 @@ class WebhookSender:
             "user-agent": USER_AGENT,
             "webhook-id": delivery["id"],
             "webhook-timestamp": str(int(sent_at.timestamp())),
-            "webhook-signature": Webhook(secret).sign(delivery["id"], sent_at, body),
+            "webhook-signature": signer.sign(delivery["id"], sent_at, body),
         }
         try:
             response = self._http.request("POST", delivery["url"], body=body.encode(), headers=headers,
@@ -211,11 +211,12 @@ class WebhookSender:
             response.release_conn()
         return Outcome(response.status, None if 200 <= response.status < 300 else f"HTTP {response.status}")
 
-    def _secret(self, subscription_id: str, sealed: str) -> str:
-        secret = self._secrets.get(subscription_id)
-        if secret is None:
-            secret = self._secrets[subscription_id] = self.box.open(sealed, subscription_id)
-        return secret
+    def _signer(self, subscription_id: str, sealed: str) -> Webhook:
+        """The Standard Webhooks signer of a subscription, its secret decrypted once per sender."""
+        signer = self._signers.get(subscription_id)
+        if signer is None:
+            signer = self._signers[subscription_id] = Webhook(self.box.open(sealed, subscription_id))
+        return signer
 
     def record(self, attempts: list[tuple[dict[str, Any], Outcome]], now: float | None = None) -> None:
         """Store the outcome of each attempt, in one transaction: delivered, retried later, or failed
