@@ -1,7 +1,7 @@
 """The webhook sender: takes due deliveries from the outbox, POSTs them signed, records what happened.
 
 Order of work (:meth:`WebhookSender.send_due` does it once, ``run_forever`` as a pipeline), and why:
-1. in one write transaction, claim up to ``workers * 16`` due deliveries of active subscriptions by
+1. in one write transaction, claim up to ``workers * 32`` due deliveries of active subscriptions by
    setting their lease (``lease_until``, long enough for every POST in the sender's hands:
    ``timeout`` per delivery a worker has to send, plus 5 s): on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several senders
    share the outbox, on SQLite the write lock does; commit;
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 #: the longest wait between two attempts
 MAX_BACKOFF_S = 3600.0
 #: seconds between two recordings of finished deliveries (one transaction each)
-RECORD_EVERY = 0.1
+RECORD_EVERY = 0.5
 USER_AGENT = "Oretrail-Webhooks/1"
 
 
@@ -82,7 +82,7 @@ class WebhookSender:
         self.workers = workers
         self.allow_private = allow_private
         #: deliveries claimed in one round
-        self.round_size = workers * 16
+        self.round_size = workers * 32
         self._http = urllib3.PoolManager(num_pools=64, maxsize=workers, retries=False,
                                          timeout=urllib3.Timeout(total=timeout))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
