@@ -15,7 +15,8 @@ COPY api ./api
 COPY consumers ./consumers
 COPY composition ./composition
 RUN pip install . \
-    && useradd --system --uid 10001 --home-dir /var/lib/oretrail --create-home oretrail
+    && useradd --system --uid 10001 --home-dir /var/lib/oretrail --create-home oretrail \
+    && install -d -o oretrail -g oretrail -m 0700 /var/lib/oretrail/keys
 
 USER oretrail
 ENV ORETRAIL_DATA_DIR=/var/lib/oretrail \

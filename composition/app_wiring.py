@@ -15,6 +15,8 @@ from api import findings as findings_api
 from api import impact as impact_api
 from api import docs, labels, landing, observability, public
 from api import evidence as evidence_api
+from api import feed as feed_api
+from api import subscriptions as subscriptions_api
 from api import log as log_api
 from api import value as value_api
 from api.context import AppContext
@@ -31,9 +33,11 @@ from events.log import EventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
 from services.evidence_bundle import EvidenceBundler
+from services.feed import Feed
 from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
 from services.transparency import TransparencyLog
+from services.webhooks.store import SubscriptionStore
 
 
 @dataclass
@@ -75,7 +79,8 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
 
 
 def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
-                        transparency: TransparencyLog | None = None, log: EventLog | None = None) -> list[Blueprint]:
+                        transparency: TransparencyLog | None = None, log: EventLog | None = None,
+                        webhooks: SubscriptionStore | None = None) -> list[Blueprint]:
     """The blueprints beyond the core (capture, provenance, health), each over the views it reads."""
     base_url = settings.public_base_url
     # anyone's check that the log was not rewritten: checkpoints, key and proofs (logs with a tree)
@@ -84,7 +89,11 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
     if transparency is not None and transparency.events is not None:
         bundler = EvidenceBundler(transparency, transparency.events, views.provenance.signing_keys)
         verifiable.append(evidence_api.create_blueprint(views.history, bundler))
-    return verifiable + [
+    # integrators: the event feed, and webhook subscriptions over it
+    integration = [feed_api.create_blueprint(Feed(log))] if log is not None else []
+    if webhooks is not None:
+        integration.append(subscriptions_api.create_blueprint(webhooks))
+    return verifiable + integration + [
         observability.create_blueprint(metrics),
         # the consumer's page behind the QR code, and label sheets for jewellers
         public.create_blueprint(views.pages, base_url),
@@ -102,7 +111,7 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
 
 def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metrics,
                 readiness: Callable[[], dict[str, Any]], views: ReadViews,
-                transparency: TransparencyLog | None = None) -> AppContext:
+                transparency: TransparencyLog | None = None, webhooks: SubscriptionStore | None = None) -> AppContext:
     """What the Flask app needs: capture over ``log``, the views and every blueprint."""
     return AppContext(
         settings=settings,
@@ -114,6 +123,6 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
         provenance=views.provenance,
         freshness=views.public.freshness,
         readiness=readiness,
-        blueprints=audience_blueprints(views, settings, metrics, transparency, log),
+        blueprints=audience_blueprints(views, settings, metrics, transparency, log, webhooks),
         provenance_sections=views.sections,
     )

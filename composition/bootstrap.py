@@ -24,6 +24,7 @@ from consumers.projector import Projector
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.runner import ProjectionRunner, ProjectorThreads
 from consumers.runners import runner_for
+from consumers.webhooks.projector import WebhooksProjector
 from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.kafka_sequencer import KafkaSequencer, sequencer_id
 from events.kafka_tree_topic import TreeTopic, tree_topic_name
@@ -39,6 +40,10 @@ from services.checkpointer import Checkpointer
 from services.log_key import load_or_create_signer
 from services.settings import Settings
 from services.transparency import TransparencyLog
+from services.feed import Feed
+from services.webhooks.secret_box import SecretBox
+from services.webhooks.sender import WebhookSender
+from services.webhooks.store import SubscriptionStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ def all_projectors(settings: Settings | None = None) -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
     checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance) if settings is not None
               else ChecksProjector())
-    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector()]
+    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector(), WebhooksProjector()]
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -95,6 +100,14 @@ def open_runner(log: EventLog, engine: Engine, projector: Projector, settings: S
     return runner_for(log, engine, projector, settings.projector_batch, settings.kafka_prefix)
 
 
+def open_sender(settings: Settings, engine: Engine) -> WebhookSender:
+    """The webhook sender over the outbox in ``engine`` (a thread when embedded, ``oretrail deliver`` otherwise)."""
+    return WebhookSender(engine, SecretBox.load_or_create(settings.webhooks_secret_key_path),
+                         timeout=settings.webhooks_timeout, backoff_base=settings.webhooks_backoff,
+                         retry_for=settings.webhooks_retry_for, workers=settings.webhooks_workers,
+                         allow_private=settings.webhooks_allow_private)
+
+
 @dataclass
 class Platform:
     """The wired platform: log, database, API keys, projectors and their runners, and the app over them.
@@ -118,6 +131,9 @@ class Platform:
     sequencer: KafkaSequencer | None = None
     _background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    #: the webhook subscriptions and their outbox; the sender of the embedded mode (``start_projectors``)
+    webhooks: SubscriptionStore | None = None
+    sender: WebhookSender | None = None
 
     def __post_init__(self) -> None:
         self.health = Readiness(self.log, self.engine, self.runners)
@@ -127,6 +143,8 @@ class Platform:
         self.keys.create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
+        if self.webhooks is not None:  # before the runners: the webhooks projector writes its outbox
+            self.webhooks.create_tables()
         for runner in self.runners.values():
             runner.prepare()
 
@@ -151,6 +169,18 @@ class Platform:
         if isinstance(self.log_itself, KafkaEventLog):
             self.start_sequencer()
         self.start_checkpointer()
+        if self.settings.webhooks_sender:
+            self.start_sender()
+
+    def start_sender(self) -> WebhookSender:
+        """Send webhooks in a background thread, woken by each batch the webhooks projector commits."""
+        if self.sender is None:
+            self.sender = open_sender(self.settings, self.engine)
+            if "webhooks" in self.runners:
+                self.runners["webhooks"].listeners.append(
+                    lambda name, count, _seconds: self.sender.wake() if count else None)
+            self.sender.start()
+        return self.sender
 
     @property
     def log_itself(self) -> EventLog:
@@ -189,7 +219,7 @@ class Platform:
     def app_context(self, views: ReadViews | None = None) -> AppContext:
         """What the Flask app needs, over ``views`` (fresh ones by default)."""
         return app_context(self.settings, self.log, self.keys, self.metrics, self.readiness,
-                           views if views is not None else self.views(), self.transparency)
+                           views if views is not None else self.views(), self.transparency, self.webhooks)
 
     def create_app(self, views: ReadViews | None = None) -> Flask:
         """The Flask app over this platform (and over ``views``, fresh ones by default)."""
@@ -204,6 +234,8 @@ class Platform:
         self._stop.set()
         for thread in self._background:
             thread.join(30)
+        if self.sender is not None:
+            self.sender.stop()
         self.log.close()
         self.engine.dispose()
 
@@ -217,8 +249,12 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
     platform.transparency = open_transparency(log, settings, engine)
     platform.tree_replay = open_tree_replay(log, platform.transparency)
+    platform.webhooks = SubscriptionStore(engine, SecretBox.load_or_create(settings.webhooks_secret_key_path),
+                                          Feed(capture_log), settings.webhooks_allow_private)
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors(settings):
+        if isinstance(projector, WebhooksProjector):  # a rebuild's replay enqueues into the live outbox
+            projector.outbox_engine = engine
         runner = open_runner(log, engine, projector, settings)
         runner.listeners.append(platform.metrics.batch_applied)
         platform.runners[projector.name] = runner

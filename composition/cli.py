@@ -1,4 +1,4 @@
-"""The ``oretrail`` command: serve, keys, demo, project, rebuild, openapi, migrate, status, verify, keygen, sign."""
+"""The ``oretrail`` command: serve, keys, demo, project, deliver, rebuild, openapi, migrate, status, verify, keygen, sign."""
 from __future__ import annotations
 
 import argparse
@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("name", nargs="?")
     project.add_argument("--all", action="store_true")
     project.set_defaults(handler=_project)
+
+    deliver = commands.add_parser("deliver", help="send webhook deliveries until stopped (the distributed sender)")
+    deliver.set_defaults(handler=_deliver)
 
     rebuild = commands.add_parser("rebuild", help="drop a read model and replay the whole log into it")
     rebuild.add_argument("name")
@@ -206,6 +209,22 @@ def _project(settings: Settings, args) -> int:
     for worker in workers:
         worker.join(30)
     platform.close()
+    return 0
+
+
+def _deliver(settings: Settings, args) -> int:
+    from composition.bootstrap import open_sender
+
+    platform = _platform(settings)  # creates the outbox tables if this process is the first
+    sender = open_sender(settings, platform.engine)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # finish the deliveries in hand, then leave
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        sender.run_forever(stop)
+    finally:
+        sender.stop()
+        platform.close()
     return 0
 
 

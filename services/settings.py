@@ -33,6 +33,19 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
     "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
     "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
+    "ORETRAIL_WEBHOOKS_ALLOW_PRIVATE": "true: webhook URLs may point to loopback, link-local or private addresses "
+                                       "(tests, local development; default false)",
+    "ORETRAIL_WEBHOOKS_SECRET_KEY": "file of the key that encrypts webhook secrets at rest (default: "
+                                    "webhooks-secrets.key in the data dir, made on first start); share it between "
+                                    "the API and `oretrail deliver`",
+    "ORETRAIL_WEBHOOKS_TIMEOUT": "seconds a webhook receiver has to answer one delivery (default 10)",
+    "ORETRAIL_WEBHOOKS_BACKOFF": "seconds before the first retry of a failed delivery, doubled each time, "
+                                 "with jitter, at most an hour (default 5)",
+    "ORETRAIL_WEBHOOKS_RETRY_FOR": "seconds a delivery is retried before it fails and its subscription is "
+                                   "disabled (default 90000: 25 hours)",
+    "ORETRAIL_WEBHOOKS_WORKERS": "deliveries a sender sends at once (default 8)",
+    "ORETRAIL_WEBHOOKS_SENDER": "true (default): `oretrail serve` sends webhooks in a thread; false when "
+                                "`oretrail deliver` processes do",
 }
 
 
@@ -65,6 +78,15 @@ class Settings:
     #: the log's origin line and key name (``None``: the public base URL's host + ``/log``)
     log_origin_setting: str | None = None
     checkpoint_interval: float = 10.0
+    #: webhooks (``services.webhooks``): URLs to private addresses allowed (tests, local development)
+    webhooks_allow_private: bool = False
+    #: the file of the key that encrypts webhook secrets (``None``: ``webhooks-secrets.key`` in the data dir)
+    webhooks_secret_key: Path | None = None
+    webhooks_timeout: float = 10.0
+    webhooks_backoff: float = 5.0
+    webhooks_retry_for: float = 90_000.0
+    webhooks_workers: int = 8
+    webhooks_sender: bool = True
 
     @property
     def log_origin(self) -> str:
@@ -78,6 +100,11 @@ class Settings:
     def log_signing_key_path(self) -> Path:
         """Where the checkpoint signing key is read from (and made, the first time)."""
         return self.log_signing_key or self.data_dir / "log-signing.key"
+
+    @property
+    def webhooks_secret_key_path(self) -> Path:
+        """Where the key encrypting webhook secrets is read from (and made, the first time)."""
+        return self.webhooks_secret_key or self.data_dir / "webhooks-secrets.key"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -109,6 +136,15 @@ class Settings:
             log_signing_key=Path(env["ORETRAIL_LOG_SIGNING_KEY"]) if env.get("ORETRAIL_LOG_SIGNING_KEY") else None,
             log_origin_setting=env.get("ORETRAIL_LOG_ORIGIN") or None,
             checkpoint_interval=_seconds(env, "ORETRAIL_CHECKPOINT_INTERVAL", 10.0),
+            webhooks_allow_private=_boolean(env, "ORETRAIL_WEBHOOKS_ALLOW_PRIVATE", False),
+            webhooks_secret_key=(Path(env["ORETRAIL_WEBHOOKS_SECRET_KEY"]) if env.get("ORETRAIL_WEBHOOKS_SECRET_KEY")
+                                 else None),
+            webhooks_timeout=_seconds(env, "ORETRAIL_WEBHOOKS_TIMEOUT", 10.0),
+            webhooks_backoff=_seconds(env, "ORETRAIL_WEBHOOKS_BACKOFF", 5.0),
+            webhooks_retry_for=_float(env, "ORETRAIL_WEBHOOKS_RETRY_FOR", 90_000.0, lambda value: value > 0,
+                                      "a number of seconds", "be positive"),
+            webhooks_workers=_integer(env, "ORETRAIL_WEBHOOKS_WORKERS", 8),
+            webhooks_sender=_boolean(env, "ORETRAIL_WEBHOOKS_SENDER", True),
         )
 
 
@@ -121,6 +157,17 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {env.get(name)!r}")
 
 
 def _integer(env: Mapping[str, str], name: str, default: int | None, minimum: int = 1) -> int | None:

@@ -60,10 +60,17 @@ def url_of(template: str, log=None) -> str:
     return url + (query(log) if callable(query) else query)
 
 
-def test_every_json_route_answers_as_the_document_says(app, client, platform, admin_key, buyer_key, checked_answers):
+def test_every_json_route_answers_as_the_document_says(app, client, platform, admin_key, buyer_key, checked_answers,
+                                                       monkeypatch):
     response = client.post("/v1/events", json={"events": story()}, headers=bearer(admin_key))
     assert response.status_code == 200
     platform.catch_up()
+    # a webhook subscription (to a public address: no sender runs here, nothing is sent), and a replay
+    subscription = client.post("/v1/subscriptions", json={"url": "http://93.184.215.14/hooks"}, headers=bearer(admin_key))
+    assert subscription.status_code == 201
+    monkeypatch.setitem(PATH_VALUES, "subscription_id", subscription.get_json()["id"])
+    assert client.post(f"/v1/subscriptions/{subscription.get_json()['id']}/replay",
+                       headers=bearer(admin_key)).status_code == 202
     documented = json_operations()
     walked = set()
     for rule in app.url_map.iter_rules():

@@ -1,0 +1,1 @@
+"""The webhooks projector: writes the delivery outbox in the transaction that stores its position."""
