@@ -34,7 +34,7 @@ from tests.e2e.test_signed_events import registration
 from tests.e2e.test_log_tiles import TileClient
 from tests.e2e.test_transparency_log import b64, consistent, included, open_checkpoint
 from tests.factories import site
-from tests.kafka_helpers import ROOT
+from tests.kafka_helpers import ROOT, oretrail_process, stop_process
 from tests.waiting import wait_until
 
 ORIGIN_URL = "https://trail.example.org"
@@ -277,3 +277,27 @@ def test_verify_log_names_the_leaf_rewritten_in_a_nodes_tree_and_counts_what_wai
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == (f"verify: leaf 2 (partition {leaf.partition}, offset {leaf.offset}): "
                                              f"the tree's leaf is not the hash of the event"), result.stderr
+
+
+@pytest.mark.parametrize("database", ["postgresql"])
+def test_oretrail_sequence_serves_the_tree_until_a_second_one_fences_it(env, node, tmp_path):
+    first = oretrail_process({**env, "ORETRAIL_LOG_LEVEL": "WARNING"}, ["sequence"], tmp_path / "first.log")
+    second = None
+    try:
+        node.log_itself.append([prepare(site(f"s-{i}")) for i in range(4)])
+        # the process sequences, replays into the shared database and signs a checkpoint on its own
+        wait_until(lambda: (latest := node.transparency.tree.latest_checkpoint()) is not None and latest.tree_size == 4,
+                   timeout=60, what="the sequence process's checkpoint of 4 events")
+        second = oretrail_process({**env, "ORETRAIL_LOG_LEVEL": "INFO"}, ["sequence"], tmp_path / "second.log")
+        wait_until(lambda: "sequencer started at leaf 4" in (tmp_path / "second.log").read_text(), timeout=60,
+                   what="the second sequencer to start (and fence the first)")
+        node.log_itself.append([prepare(site(f"t-{i}")) for i in range(3)])  # the first's next write is refused
+        assert first.wait(60) == 0
+        assert "this one was fenced" in (tmp_path / "first.log").read_text()
+        wait_until(lambda: node.transparency.tree.size() == 7, timeout=60, what="the second process's 7 leaves")
+    finally:
+        for process in (first, second):
+            if process is not None:
+                stop_process(process)
+    leaves = tree_leaves(node.log_itself)
+    assert [leaf.leaf_index for leaf in leaves] == list(range(7)) and len({leaf.event_id for leaf in leaves}) == 7
