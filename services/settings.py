@@ -32,6 +32,9 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
     "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
     "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
+    "ORETRAIL_PRICE_FLOOR": "share of the reference price (per gram of fine gold) below which a purchase is a finding, 0 to 1 (default 0.7)",
+    "ORETRAIL_INSPECTION_MAX_AGE_DAYS": "production at a pit with no inspection within this many days is a finding (default 365)",
+    "ORETRAIL_WORKERS_TOLERANCE": "how many more miners than an inspection saw a pit's month may name, as a fraction (default 0.2)",
 }
 
 
@@ -63,6 +66,9 @@ class Settings:
     #: the log's origin line and key name (``None``: the public base URL's host + ``/log``)
     log_origin_setting: str | None = None
     checkpoint_interval: float = 10.0
+    price_floor: Decimal = Decimal("0.7")
+    inspection_max_age_days: int = 365
+    workers_tolerance: float = 0.2
 
     @property
     def log_origin(self) -> str:
@@ -106,6 +112,10 @@ class Settings:
             log_signing_key=Path(env["ORETRAIL_LOG_SIGNING_KEY"]) if env.get("ORETRAIL_LOG_SIGNING_KEY") else None,
             log_origin_setting=env.get("ORETRAIL_LOG_ORIGIN") or None,
             checkpoint_interval=_seconds(env, "ORETRAIL_CHECKPOINT_INTERVAL", 10.0),
+            price_floor=_share(env, "ORETRAIL_PRICE_FLOOR", Decimal("0.7")),
+            inspection_max_age_days=_integer(env, "ORETRAIL_INSPECTION_MAX_AGE_DAYS", 365),
+            workers_tolerance=_float(env, "ORETRAIL_WORKERS_TOLERANCE", 0.2, lambda value: 0 <= value <= 10, "a number",
+                                     "be a fraction between 0 and 10"),
         )
 
 
