@@ -63,13 +63,13 @@ def cooperative_over_capacity(buyer: str, month: str, purchases: list[Purchase],
                               statements_by_pit: Mapping[str, list[Capacity]]) -> list[Finding]:
     """A cooperative buying, in a month, more production than the pits it came from can yield together.
 
-    ``purchases``: the production lots it bought that month, in the order they happened. Silent when a
-    pit's capacity is unknown (``capacity_unknown`` says so).
+    ``purchases``: the production lots it bought that month, in the order they happened. Lots of pits of
+    unknown capacity are left out of both sides (``capacity_unknown`` says so).
     """
+    known = {p.pit_id: capacity_in(month, statements_by_pit.get(p.pit_id, ())) for p in purchases}
+    capacities = {pit_id: capacity for pit_id, capacity in known.items() if capacity is not None}
+    purchases = [p for p in purchases if p.pit_id in capacities]
     if not purchases:
-        return []
-    capacities = {p.pit_id: capacity_in(month, statements_by_pit.get(p.pit_id, ())) for p in purchases}
-    if any(c is None for c in capacities.values()):
         return []
     limit = sum(c.capacity_g for c in capacities.values())
     total = sum(p.mass_g for p in purchases)
