@@ -28,9 +28,9 @@ OTHER_COOPERATIVE = "coop-nyota"
 PLANTED_SITE = "site-makala"
 
 
-def _miner(miner_id: str, cooperative: str, site: str, birth_year: int, photo: bool) -> dict[str, Any]:
+def _miner(miner_id: str, name: str, cooperative: str, site: str, birth_year: int, photo: bool) -> dict[str, Any]:
     data = {"miner_id": miner_id, "cooperative_id": cooperative, "site_id": site, "gender": "male",
-            "birth_year": birth_year, "work_role": "digger"}
+            "birth_year": birth_year, "work_role": "digger", "name": name}
     if photo:
         data["photo_id_sha256"] = hashlib.sha256(f"photo-id-{miner_id}".encode()).hexdigest()
     return data
@@ -67,12 +67,12 @@ def planted_problems(event: Callable[..., dict[str, Any]], start: datetime, expo
         events.append(event("pit.inspected", start + timedelta(hours=2), ngo, inspection))
     registered = start + timedelta(hours=1)
     miners = {
-        "makala-m1": _miner("makala-m1", coop, PLANTED_SITE, 1988, True),
-        "makala-m2": _miner("makala-m2", coop, PLANTED_SITE, 1979, True),
-        "makala-m3": _miner("makala-m3", coop, PLANTED_SITE, 2012, True),  # a child
-        "makala-m4": _miner("makala-m4", coop, PLANTED_SITE, 1992, False),  # no photo ID
-        "makala-m5": _miner("makala-m5", coop, honest_site, 1985, True),  # registered at another site
-        "makala-m6": _miner("makala-m6", OTHER_COOPERATIVE, PLANTED_SITE, 1990, True),  # another cooperative's
+        "makala-m1": _miner("makala-m1", "Kahindo Mumbere", coop, PLANTED_SITE, 1988, True),
+        "makala-m2": _miner("makala-m2", "Baraka Ngongo", coop, PLANTED_SITE, 1979, True),
+        "makala-m3": _miner("makala-m3", "Petit Kambale", coop, PLANTED_SITE, 2012, True),  # a child
+        "makala-m4": _miner("makala-m4", "Sadiki Lubamba", coop, PLANTED_SITE, 1992, False),  # no photo ID
+        "makala-m5": _miner("makala-m5", "Jospin Mateso", coop, honest_site, 1985, True),  # registered at another site
+        "makala-m6": _miner("makala-m6", "Heri Bahati", OTHER_COOPERATIVE, PLANTED_SITE, 1990, True),  # another cooperative's
     }
     events += [event("miner.registered", registered, coop, data) for data in miners.values()]
     day = start + timedelta(days=2)

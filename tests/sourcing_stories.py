@@ -7,7 +7,7 @@ withdraw it (a registration with the photo ID, an inspection, a corrected price,
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests import custody_stories as stories
 from tests import factories as f
@@ -16,23 +16,23 @@ from tests.custody_stories import Story
 DAY = f.BASE_TIME.date().isoformat()
 
 
-def later(days: float) -> dict:
-    """``at=``: a field time ``days`` after the story's productions."""
-    return {"at": f.BASE_TIME + timedelta(days=days)}
+def later(story: Story, days: float) -> dict:
+    """``at=``: a field time ``days`` after the last step of ``story`` (factories date events by a counter)."""
+    return {"at": max(datetime.fromisoformat(event["occurred_at"]) for event in story.events) + timedelta(days=days)}
 
 
-def registered_again(miner_id: str, site_id: str, days: float, **fields) -> dict:
+def registered_again(story: Story, miner_id: str, site_id: str, days: float, **fields) -> dict:
     """The cooperative registers a miner again ``days`` after the productions (the registration that now counts)."""
     data = {"miner_id": miner_id, "cooperative_id": "coop-mambasa", "site_id": site_id, "gender": "female",
             "birth_year": 1990, "work_role": "digger", **fields}
-    return f.event("miner.registered", data, **later(days))
+    return f.event("miner.registered", data, **later(story, days))
 
 
 def problem_child_labour() -> tuple[Story, str, list[str], list[dict]]:
     """Miner m-1 is registered born in 2014 and produces lot-1 in 2026; the cooperative corrects the birth year."""
     s = stories.honest_chain()
     s.replace("m1", f.miner("m-1", "site-a", photo_id_sha256="a1" * 32, birth_year=2014))
-    correction = registered_again("m-1", "site-a", 1, photo_id_sha256="a1" * 32, birth_year=1994)
+    correction = registered_again(s, "m-1", "site-a", 1, photo_id_sha256="a1" * 32, birth_year=1994)
     return s, "child_labour_suspected", [s.id("m1"), s.id("prod1")], [correction]
 
 
@@ -45,7 +45,7 @@ def problem_price_below_reference() -> tuple[Story, str, list[str], list[dict]]:
     s.replace("buy1", f.event("lot.transferred", {"lot_id": "lot-1", "from_id": "m-1", "to_id": "coop-mambasa",
                                                   "mass_g": 40.0, "price_per_g": "4.25", "currency": "USD"}))
     corrected = f.event("market.price_recorded", {"date": DAY, "price_per_g_fine": "6.00", "currency": "USD"},
-                        recorded_by="admin", **later(1))
+                        recorded_by="admin", **later(s, 1))
     return s, "price_below_reference", [s.id("buy1"), s.id("prod1"), s.id("fix")], [corrected]
 
 
@@ -57,7 +57,7 @@ def problem_foreign_cooperative() -> tuple[Story, str, list[str], list[dict]]:
     s.replace("m1", f.event("miner.registered", {"miner_id": "m-1", "cooperative_id": "coop-kivu", "site_id": "site-a",
                                                  "gender": "female", "birth_year": 1990, "work_role": "digger",
                                                  "photo_id_sha256": "a1" * 32}))
-    joined = registered_again("m-1", "site-a", 1, photo_id_sha256="a1" * 32)
+    joined = registered_again(s, "m-1", "site-a", 1, photo_id_sha256="a1" * 32)
     return s, "foreign_cooperative", [s.id("m1"), s.id("prod1"), s.id("buy1")], [joined]
 
 
@@ -66,7 +66,7 @@ def problem_pit_outside_site() -> tuple[Story, str, list[str], list[dict]]:
     s = stories.honest_chain()
     s.add("site_b", f.site("site-b"))
     s.replace("m1", f.miner("m-1", "site-b", photo_id_sha256="a1" * 32))
-    moved = registered_again("m-1", "site-a", 1, photo_id_sha256="a1" * 32)
+    moved = registered_again(s, "m-1", "site-a", 1, photo_id_sha256="a1" * 32)
     return s, "pit_outside_site", [s.id("m1"), s.id("pit"), s.id("prod1")], [moved]
 
 
@@ -74,14 +74,14 @@ def problem_unverified_miner() -> tuple[Story, str, list[str], list[dict]]:
     """Miner m-1 is registered without a photo ID; a new registration carries it."""
     s = stories.honest_chain()
     s.replace("m1", f.miner("m-1", "site-a"))
-    verified = registered_again("m-1", "site-a", 1, photo_id_sha256="a1" * 32)
+    verified = registered_again(s, "m-1", "site-a", 1, photo_id_sha256="a1" * 32)
     return s, "unverified_miner", [s.id("m1"), s.id("prod1")], [verified]
 
 
 def problem_capacity_unknown() -> tuple[Story, str, list[str], list[dict]]:
     """Pit-a is registered with no capacity; an inspection states it."""
     s = stories.honest_chain(capacity=None)
-    stated = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "capacity_g_per_month": 300.0}, **later(2))
+    stated = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "capacity_g_per_month": 300.0}, **later(s, 2))
     return s, "capacity_unknown", [s.id("pit"), s.id("prod1")], [stated]
 
 
@@ -90,7 +90,7 @@ def problem_stale_inspection() -> tuple[Story, str, list[str], list[dict]]:
     s = stories.honest_chain()
     s.replace("inspection", f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}))
     s["inspection"]["occurred_at"] = (f.BASE_TIME - timedelta(days=400)).isoformat()
-    visit = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}, **later(7))
+    visit = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}, **later(s, 7))
     return s, "stale_inspection", [s.id("inspection"), s.id("prod1")], [visit]
 
 
@@ -98,14 +98,14 @@ def problem_workers_mismatch() -> tuple[Story, str, list[str], list[dict]]:
     """The inspection saw one person working pit-a; two miners produce there that month. A recount sees two."""
     s = stories.honest_chain()
     s.replace("inspection", f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "workers_observed": 1}))
-    recount = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "workers_observed": 2}, **later(3))
+    recount = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "workers_observed": 2}, **later(s, 1 / 24))
     return s, "workers_mismatch", [s.id("inspection"), s.id("prod1"), s.id("prod2")], [recount]
 
 
 def problem_cooperative_over_capacity() -> tuple[Story, str, list[str], list[dict]]:
     """The cooperative buys 100 g in a month from a pit that can give 80; an inspection finds it can give 120."""
     s = stories.honest_chain(capacity=80.0)
-    bigger = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "capacity_g_per_month": 120.0}, **later(3))
+    bigger = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "capacity_g_per_month": 120.0}, **later(s, 1 / 24))
     return s, "cooperative_over_capacity", [s.id("pit"), s.id("buy1"), s.id("buy2")], [bigger]
 
 

@@ -86,7 +86,7 @@ def test_a_price_without_a_reference_that_day_or_fineness_is_not_judged():
 
 def test_an_inspection_long_after_the_production_does_not_vouch_for_it():
     story, kind, _proof, _ = sourcing.problem_stale_inspection()
-    late = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}, **sourcing.later(400))
+    late = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}, **sourcing.later(story, 400))
     assert _of_kind(project_checks(story.events + [late]), kind)
     strict = ChecksProjector(sourcing=SourcingSettings(inspection_max_age_days=500))
     assert _of_kind(project_checks(story.events, strict), kind) == []
