@@ -131,8 +131,9 @@ def create_blueprint(provenance: ProvenanceView, diligence: DueDiligenceView) ->
             What a jeweller files for a regulator (OECD five steps, EU 2017/821): the origin and chain of
             custody, every organisation with its role and country, the findings of the checks and the
             risks of the whole ancestry and how they were handled, audits, the recovery of every
-            refining, the status (`red` when a high-severity risk or a double use, mass gain or custody
-            break is open; `attention` when anything else is open; `clear` otherwise) with its reasons,
+            refining, the status (`red` when a high-severity risk or a double use, mass gain, custody
+            break or suspected child labour is open; `attention` when anything else is open; `clear`
+            otherwise) with its reasons,
             and the integrity hashes of every event behind it. `?format=html` (or `Accept: text/html`)
             gives a printable page.
           tags: [provenance]

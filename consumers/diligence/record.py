@@ -70,7 +70,8 @@ def status_of(findings: Iterable[dict[str, Any]], risks: Iterable[dict[str, Any]
               audits: Iterable[dict[str, Any]] = ()) -> tuple[str, list[dict[str, Any]]]:
     """``red``, ``attention`` or ``clear``, and the reasons (open findings and risks, failed audits).
 
-    Red: an open high-severity risk, or an open double use, mass gain or custody break.
+    Red: an open high-severity risk, or an open finding of a red kind (``RED_KINDS``: double use, mass gain,
+    custody break, suspected child labour).
     Attention: anything else open, or a subject whose latest audit failed. Clear otherwise.
     """
     reasons: list[dict[str, Any]] = []
