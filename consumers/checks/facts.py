@@ -17,7 +17,8 @@ def month_of(occurred_at: str) -> str:
 
 
 def month_key(kind: str, month: str, subject_id: str) -> str:
-    """The id that links a finding to every lot produced at a pit (``pit``) or by a miner (``miner``) in a month."""
+    """The id that links a finding to every lot produced at a pit (``pit``) or by a miner (``miner``), or bought
+    by an organisation (``coop``), in a month."""
     return f"{kind}month:{month}:{subject_id}"
 
 

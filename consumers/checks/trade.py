@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from consumers.checks.facts import Capacity, Purchase, Stamp, Transfer
+from consumers.checks.facts import Capacity, Purchase, Stamp, Transfer, month_key
 from consumers.checks.findings import Finding, grams, ratio
 from consumers.checks.pits import capacity_in
 from consumers.impact.value_chain import ReferencePrices
@@ -88,5 +88,6 @@ def cooperative_over_capacity(buyer: str, month: str, purchases: list[Purchase],
         proof=(*sorted({c.event_id for c in capacities.values()}), *prefix),
         detail={"month": month, "purchased_g": grams(total), "capacity_g": grams(limit), "purchases": len(purchases),
                 "pits": len(capacities)},
-        links=tuple(sorted({p.lot_id for p in purchases})),
+        # every lot the cooperative bought that month (a key, not a list: it grows with each purchase)
+        links=(month_key("coop", month, buyer),),
     )]

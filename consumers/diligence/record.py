@@ -23,7 +23,8 @@ class Ancestry:
     sites: frozenset[str]
     organisations: frozenset[str]
     miners: frozenset[str]
-    #: the pit-months and miner-months its production lots belong to (capacity findings taint those)
+    #: the pit-months and miner-months its production lots belong to, and the months its buyers bought it in
+    #: (capacity findings taint those)
     months: frozenset[str] = frozenset()
 
     @property
@@ -50,6 +51,7 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
         organisations.add(event["recorded_by"])
         if event["type"] == "lot.transferred":
             organisations.update((data["from_id"], data["to_id"]))
+            months.add(month_key("coop", month_of(event["occurred_at"]), data["to_id"]))  # what its buyer bought then
         if event["type"] == "production.recorded":
             miners.update(data["miner_ids"])
             month = month_of(event["occurred_at"])
