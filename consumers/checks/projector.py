@@ -49,16 +49,17 @@ class ChecksProjector(Projector):
         "risk.flagged", "risk.resolved", "market.price_recorded",
     })
 
-    #: the scopes to recompute, and the items and registry entities the batch being applied touched
+    #: the scopes to recompute, and the items, registry entities and pits produced at the batch being applied touched
     #: (per thread: a rebuild beside the live tables may share this projector; see ``PerThread``)
     _pending = PerThread()
     _items = PerThread()
     _entities = PerThread()
+    _production_pits = PerThread()
 
     def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005,
                  sourcing: SourcingSettings | None = None):
         self.tolerances = Tolerances(mass_tolerance, transit_tolerance, sourcing or SourcingSettings())
-        self._pending, self._items, self._entities = Pending(), set(), set()
+        self._pending, self._items, self._entities, self._production_pits = Pending(), set(), set(), set()
 
     @property
     def metadata(self) -> MetaData:
@@ -78,9 +79,11 @@ class ChecksProjector(Projector):
         their own scopes, so the batch gives the same findings as its events one by one.
         """
         writes, store = BatchWrites(), SourcingStore(tx)
-        self._pending, self._items, self._entities = Pending(), set(), set()
+        self._pending, self._items, self._entities, self._production_pits = Pending(), set(), set(), set()
         for event in unseen_events(tx, events, t.events.c.event_id):
             self._gather(writes, store, event)
+        # the sites of the pits produced at, as registered before this batch (the registry is recomputed below)
+        self._pending.scopes.update(f"entity:site:{site}" for site in store.sites_of(self._production_pits))
         writes.flush(tx)
         pending, self._pending = self._pending, Pending()
         # who may say what first: the rules then read only the steps that count
@@ -226,7 +229,7 @@ class ChecksProjector(Projector):
         self._pending.lots.add(data["lot_id"])
         # a conflicting registration of its pit, site or miners taints this lot too
         self._pending.scopes.add(f"entity:pit:{data['pit_id']}")
-        self._pending.scopes.update(f"entity:site:{site}" for site in store.sites_of([data["pit_id"]]))
+        self._production_pits.add(data["pit_id"])  # their sites: one query for the batch (``apply_batch``)
         self._pending.scopes.update(f"entity:miner:{m}" for m in data["miner_ids"])
 
     def _lot_transferred(self, writes, store, event_id, envelope, data, key):

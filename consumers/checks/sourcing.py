@@ -100,9 +100,10 @@ def buyer_months(store: SourcingStore, pairs: set[tuple[str, str]]) -> dict[tupl
     results: dict[tuple[str, str], list[Finding]] = {pair: [] for pair in pairs}
     if not cooperatives:
         return results
-    bought = store.purchases(cooperatives)
-    capacities = store.capacities({p.pit_id for rows in bought.values() for p in rows})
+    bought = store.purchase_totals(cooperatives)
+    capacities = store.capacities({pit for by_pit in bought.values() for pit in by_pit})
     for buyer, month in cooperatives:
-        results[(buyer, month)] = trade.cooperative_over_capacity(buyer, month, bought.get((buyer, month), []),
-                                                                  capacities)
+        results[(buyer, month)] = trade.cooperative_over_capacity(
+            buyer, month, bought.get((buyer, month), {}), capacities,
+            lambda pits, limit, buyer=buyer, month=month: store.purchase_prefix(buyer, month, pits, limit))
     return results

@@ -66,24 +66,39 @@ class SourcingStore(FactStore):
         return {tuple(row) for row in self.tx.execute(
             select(x.to_id, x.month).join(t.productions, p.lot_id == x.lot_id).where(p.pit_id == pit_id).distinct())}
 
-    def purchases(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Purchase]]:
-        """The production lots each (buyer, month) bought, in the order it bought them (steps that count only)."""
+    def purchase_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, tuple[float, int]]]:
+        """What each (buyer, month) bought of production lots, by pit: grams (summed exactly, in milligrams)
+        and lots (steps that count only)."""
         wanted = set(pairs)
         months = sorted({month for _, month in wanted})
         x, p = t.transfers.c, t.productions.c
-        found: dict[tuple[str, str], list[Purchase]] = defaultdict(list)
+        found: dict[tuple[str, str], dict[str, tuple[float, int]]] = defaultdict(dict)
         for chunk in chunks(buyer for buyer, _ in wanted):
-            for r in self.tx.execute(
-                select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id)
+            for buyer, month, pit_id, total_mg, count in self.tx.execute(
+                select(x.to_id, x.month, p.pit_id, func.sum(func.round(x.mass_g * 1000)), func.count())
                 .join(t.productions, p.lot_id == x.lot_id)
                 .where(x.to_id.in_(chunk), x.month.in_(months), x.event_id.not_in(refused_events()),
                        p.event_id.not_in(refused_events()))
-                .order_by(x.sort_key)
+                .group_by(x.to_id, x.month, p.pit_id)
             ):
-                if (r.to_id, r.month) in wanted:
-                    found[(r.to_id, r.month)].append(Purchase(r.event_id, r.sort_key, r.lot_id, r.to_id, r.month,
-                                                              r.mass_g, r.pit_id))
+                if (buyer, month) in wanted:
+                    found[(buyer, month)][pit_id] = (int(total_mg) / 1000, int(count))
         return found
+
+    def purchase_prefix(self, buyer: str, month: str, pits: Iterable[str], limit_g: float) -> list[Purchase]:
+        """A buyer's purchases of lots of these pits in a month, in the order they happened, up to the first
+        that takes them over ``limit_g`` (a window sum: one query)."""
+        x, p = t.transfers.c, t.productions.c
+        grams_mg = func.round(x.mass_g * 1000)
+        running = func.sum(grams_mg).over(order_by=(x.sort_key, x.event_id))
+        inner = (select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id,
+                        grams_mg.label("mg"), running.label("running"))
+                 .join(t.productions, p.lot_id == x.lot_id)
+                 .where(x.to_id == buyer, x.month == month, p.pit_id.in_(sorted(pits)),
+                        x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))).subquery()
+        rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mg <= limit_g * 1000)
+                               .order_by(inner.c.sort_key, inner.c.event_id)).all()
+        return [Purchase(r.event_id, r.sort_key, r.lot_id, r.to_id, r.month, r.mass_g, r.pit_id) for r in rows]
 
     def lots_produced_by(self, org_id: str) -> list[str]:
         """The production lots an organisation recorded."""

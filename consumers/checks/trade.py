@@ -6,7 +6,7 @@ Pure functions: transfers, reference prices, capacities and exports in, findings
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from consumers.checks.facts import Capacity, Purchase, Stamp, Transfer, month_key
 from consumers.checks.findings import Finding, grams, ratio
@@ -59,35 +59,30 @@ def royalties_unrecorded(lot_id: str, stamps: Iterable[Stamp]) -> list[Finding]:
     )]
 
 
-def cooperative_over_capacity(buyer: str, month: str, purchases: list[Purchase],
-                              statements_by_pit: Mapping[str, list[Capacity]]) -> list[Finding]:
+def cooperative_over_capacity(buyer: str, month: str, by_pit: Mapping[str, tuple[float, int]],
+                              statements_by_pit: Mapping[str, list[Capacity]],
+                              prefix: Callable[[Iterable[str], float], list[Purchase]]) -> list[Finding]:
     """A cooperative buying, in a month, more production than the pits it came from can yield together.
 
-    ``purchases``: the production lots it bought that month, in the order they happened. Lots of pits of
-    unknown capacity are left out of both sides (``capacity_unknown`` says so).
+    ``by_pit``: the grams and number of production lots it bought that month, by pit. Lots of pits of
+    unknown capacity are left out of both sides (``capacity_unknown`` says so). ``prefix(pits, limit)``:
+    its purchases from those pits in the order they happened, up to the first that takes them over ``limit``.
     """
-    known = {p.pit_id: capacity_in(month, statements_by_pit.get(p.pit_id, ())) for p in purchases}
-    capacities = {pit_id: capacity for pit_id, capacity in known.items() if capacity is not None}
-    purchases = [p for p in purchases if p.pit_id in capacities]
-    if not purchases:
+    capacities = {pit_id: capacity_in(month, statements_by_pit.get(pit_id, ())) for pit_id in by_pit}
+    capacities = {pit_id: capacity for pit_id, capacity in capacities.items() if capacity is not None}
+    if not capacities:
         return []
     limit = sum(c.capacity_g for c in capacities.values())
-    total = sum(p.mass_g for p in purchases)
-    if total <= limit + 1e-9:
+    total = sum(by_pit[pit_id][0] for pit_id in sorted(capacities))
+    if total <= limit:
         return []
-    running, prefix = 0.0, []
-    for purchase in purchases:  # the first purchases of the month that alone exceed what the pits can give
-        running += purchase.mass_g
-        prefix.append(purchase.event_id)
-        if running > limit:
-            break
     return [Finding(
         kind="cooperative_over_capacity", subject_id=buyer, key=month, severity="medium",
         message=(f"{buyer} bought {grams(total)} g of production in {month} from pits "
                  f"({', '.join(sorted(capacities))}) that can yield {grams(limit)} g a month together."),
-        proof=(*sorted({c.event_id for c in capacities.values()}), *prefix),
-        detail={"month": month, "purchased_g": grams(total), "capacity_g": grams(limit), "purchases": len(purchases),
-                "pits": len(capacities)},
+        proof=(*sorted({c.event_id for c in capacities.values()}), *(p.event_id for p in prefix(capacities, limit))),
+        detail={"month": month, "purchased_g": grams(total), "capacity_g": grams(limit),
+                "purchases": sum(by_pit[pit_id][1] for pit_id in capacities), "pits": len(capacities)},
         # every lot the cooperative bought that month (a key, not a list: it grows with each purchase)
         links=(month_key("coop", month, buyer),),
     )]
