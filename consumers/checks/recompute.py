@@ -172,9 +172,9 @@ def _productions(store: SourcingStore, event_ids: set[str], settings: SourcingSe
     productions = store.productions(event_ids)
     inspections = store.inspections({p.pit_id for p in productions.values()})
     capacities = store.capacities({p.pit_id for p in productions.values()})
-    miners = store.registered_miners({m for p in productions.values() for m in p.miner_ids})
-    pits = store.registered_pits({p.pit_id for p in productions.values()})
-    sourced = sourcing.productions(store, productions, inspections, capacities, settings)
+    miners = store.miner_facts({m for p in productions.values() for m in p.miner_ids})
+    pits = store.pit_facts({p.pit_id for p in productions.values()})
+    sourced = sourcing.productions(productions, miners, pits, inspections, capacities, settings)
     results = {f"prod:{event_id}": [] for event_id in event_ids}
     for event_id, production in productions.items():
         results[f"prod:{event_id}"] = (

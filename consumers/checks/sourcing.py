@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 from consumers.checks import miners as miner_rules
 from consumers.checks import pits as pit_rules
 from consumers.checks import trade
-from consumers.checks.facts import LotFacts, Production
+from consumers.checks.facts import Capacity, Inspection, LotFacts, Miner, Pit, Production
 from consumers.checks.findings import Finding
 from consumers.checks.sourcing_store import SourcingStore
 
@@ -56,11 +56,10 @@ def lots(store: SourcingStore, facts: Mapping[str, LotFacts], settings: Sourcing
     return found
 
 
-def productions(store: SourcingStore, found: Mapping[str, Production], inspections, capacities,
+def productions(found: Mapping[str, Production], miners: Mapping[str, Miner], pits: Mapping[str, Pit],
+                inspections: Mapping[str, list[Inspection]], capacities: Mapping[str, list[Capacity]],
                 settings: SourcingSettings) -> dict[str, list[Finding]]:
     """The sourcing findings of each production: its miners (age, photo ID, site) and its pit (capacity, inspection)."""
-    miners = store.miner_facts({m for p in found.values() for m in p.miner_ids})
-    pits = store.pit_facts({p.pit_id for p in found.values()})
     results = {}
     for event_id, production in found.items():
         pit = pits.get(production.pit_id)

@@ -205,10 +205,6 @@ class FactStore:
         """Which of ``ids`` are registered miners."""
         return {r.miner_id for r in self._rows(t.miners, t.miners.c.miner_id, ids)}
 
-    def registered_pits(self, ids: Iterable[str]) -> set[str]:
-        """Which of ``ids`` are registered pits."""
-        return {r.pit_id for r in self._rows(t.pits, t.pits.c.pit_id, ids)}
-
     def countries(self, ids: Iterable[str]) -> dict[str, str]:
         """The country of each registered organisation among ``ids``."""
         return {r.org_id: r.country for r in self._rows(t.organisations, t.organisations.c.org_id, ids)}
