@@ -202,9 +202,9 @@ def create_blueprint(provenance: ProvenanceView, diligence: DueDiligenceView) ->
             (`risk_responses`: strategy, deadline, who planned it), audits, the recovery of every
             refining, the status (`red` when a high-severity risk, a risk past its response's deadline
             (compared with the day of the question: the status changes with time alone) or a double use,
-            mass gain or custody break is open; `attention` when anything else is open or a lot of the
-            ancestry was handed over by a supplier under a `suspend` or `disengage` response after the
-            plan (`suspended_handovers`); `clear` otherwise) with its reasons,
+            mass gain, custody break or suspected child labour is open; `attention` when anything else
+            is open or a lot of the ancestry was handed over by a supplier under a `suspend` or
+            `disengage` response after the plan (`suspended_handovers`); `clear` otherwise) with its reasons,
             and the integrity hashes of every event behind it. `?format=html` (or `Accept: text/html`)
             gives a printable page.
           tags: [provenance]

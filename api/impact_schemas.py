@@ -100,6 +100,8 @@ class ValueStage(Schema):
     price_per_g_fine = fields.String(allow_none=True)
     reference_per_g_fine = fields.String(allow_none=True)
     ratio_to_reference = fields.Float(allow_none=True)
+    below_reference_floor = fields.Integer(allow_none=True, metadata={
+        "description": "transfers of the stage an open price_below_reference finding names (null when suppressed)"})
     suppressed = fields.Boolean()
 
 

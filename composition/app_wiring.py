@@ -73,7 +73,8 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
     public_view = PublicProvenanceView(engine, provenance)
     return ReadViews(
         provenance=provenance, history=HistoryView(engine), public=public_view, findings=findings, diligence=diligence, impact=impact,
-        value_chains=ValueChainView(engine, settings.payout_share), payouts=PayoutsView(engine, settings.payout_share),
+        value_chains=ValueChainView(engine, settings.payout_share,
+                                                   lambda ids: findings.open_keys("price_below_reference", ids)), payouts=PayoutsView(engine, settings.payout_share),
         sections=sections, pages=PublicPages(public_view, sections), attesters=AttesterView(engine),
     )
 

@@ -18,6 +18,7 @@ from api.context import AppContext
 from composition.app_wiring import ReadViews, app_context, read_views
 from composition.readiness import Readiness
 from consumers.checks.projector import ChecksProjector
+from consumers.checks.sourcing import SourcingSettings
 from consumers.diligence.projector import DiligenceProjector
 from consumers.impact.projector import ImpactProjector
 from consumers.projector import Projector
@@ -50,7 +51,8 @@ logger = logging.getLogger(__name__)
 
 def all_projectors(settings: Settings | None = None) -> list[Projector]:
     """Every projector of the platform, by name order of registration."""
-    checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance) if settings is not None
+    checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance, SourcingSettings(
+        settings.price_floor, settings.inspection_max_age_days, settings.workers_tolerance)) if settings is not None
               else ChecksProjector())
     return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector(), WebhooksProjector()]
 

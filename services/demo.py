@@ -20,6 +20,7 @@ from typing import Any
 
 from events import signing
 from events.catalogue.diligence import inspection_flag_id
+from services.demo_findings import planted_problems
 from services.demo_impact import community_events
 
 DEMO_NAMESPACE = uuid.UUID("5b7c4c8e-8d0e-4a55-9b7e-0f6f1c1e2a11")
@@ -83,7 +84,7 @@ def purchase_price(reference: Decimal, fineness: float, seller: dict[str, Any], 
 
     Women were long kept from selling their own gold; the gap narrows as the programme goes on.
     """
-    factor = Decimal("0.82") if seller["gender"] != "female" else Decimal("0.70") + Decimal(str(round(0.09 * progress, 3)))
+    factor = Decimal("0.82") if seller["gender"] != "female" else Decimal("0.72") + Decimal(str(round(0.07 * progress, 3)))
     return (reference * Decimal(str(fineness)) * factor).quantize(Decimal("0.01"))
 
 
@@ -171,6 +172,10 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         progress = month / (history_months + months)
         reference_price += Decimal(rng.randint(40, 190)) / 100
         batch = reference_prices(chain, month_start, reference_price)
+        if month % 6 == 0:  # the NGO inspects every pit twice a year (a pit not seen for a year is a finding)
+            batch += [chain.event("pit.inspected", month_start + timedelta(hours=3), NGO, {
+                "pit_id": pit["pit_id"], "status": "active", "children_present": False, "armed_presence": False,
+                "mercury_use": False}) for pit in pits]
         purchased = []
         for week in (0, 2):
             for pit in pits:
@@ -320,6 +325,7 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         batch.append(chain.event("product.sold", make_day + timedelta(days=20 + number), MANUFACTURER, {
             "product_id": product_id, "price": f"{420 + 35 * number}.00", "currency": "EUR"}))
     chain.batches.append(batch)
+    chain.batches.append(planted_problems(chain.event, day0 + timedelta(days=35), EXPORTER, NGO, SITES[0]["site_id"]))
     return chain
 
 

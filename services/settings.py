@@ -46,6 +46,9 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_WEBHOOKS_WORKERS": "deliveries a sender sends at once (default 8)",
     "ORETRAIL_WEBHOOKS_SENDER": "true (default): `oretrail serve` sends webhooks in a thread; false when "
                                 "`oretrail deliver` processes do",
+    "ORETRAIL_PRICE_FLOOR": "share of the reference price (per gram of fine gold) below which a purchase is a finding, 0 to 1 (default 0.7)",
+    "ORETRAIL_INSPECTION_MAX_AGE_DAYS": "production at a pit with no inspection within this many days is a finding (default 365)",
+    "ORETRAIL_WORKERS_TOLERANCE": "how many more miners than an inspection saw a pit's month may name, as a fraction (default 0.2)",
 }
 
 
@@ -87,6 +90,9 @@ class Settings:
     webhooks_retry_for: float = 90_000.0
     webhooks_workers: int = 8
     webhooks_sender: bool = True
+    price_floor: Decimal = Decimal("0.7")
+    inspection_max_age_days: int = 365
+    workers_tolerance: float = 0.2
 
     @property
     def log_origin(self) -> str:
@@ -145,6 +151,10 @@ class Settings:
                                       "a number of seconds", "be positive"),
             webhooks_workers=_integer(env, "ORETRAIL_WEBHOOKS_WORKERS", 8),
             webhooks_sender=_boolean(env, "ORETRAIL_WEBHOOKS_SENDER", True),
+            price_floor=_share(env, "ORETRAIL_PRICE_FLOOR", Decimal("0.7")),
+            inspection_max_age_days=_integer(env, "ORETRAIL_INSPECTION_MAX_AGE_DAYS", 365),
+            workers_tolerance=_float(env, "ORETRAIL_WORKERS_TOLERANCE", 0.2, lambda value: 0 <= value <= 10, "a number",
+                                     "be a fraction between 0 and 10"),
         )
 
 

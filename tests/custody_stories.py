@@ -54,8 +54,8 @@ def honest_chain(capacity: float = 300.0) -> Story:
     s.add("site", f.site("site-a"))
     s.add("pit", f.pit("pit-a", "site-a", capacity=capacity))
     s.add("inspection", f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}))
-    s.add("m1", f.miner("m-1", "site-a"))
-    s.add("m2", f.miner("m-2", "site-a", gender="male"))
+    s.add("m1", f.miner("m-1", "site-a", photo_id_sha256="a1" * 32))
+    s.add("m2", f.miner("m-2", "site-a", gender="male", photo_id_sha256="b2" * 32))
     s.add("prod1", f.production("lot-1", "pit-a", 40.0, 0.85, miners=("m-1",)))
     s.add("buy1", f.transfer("lot-1", "m-1", "coop-mambasa", 40.0))
     s.add("prod2", f.production("lot-2", "pit-a", 60.0, 0.88, miners=("m-2",)))
@@ -65,7 +65,8 @@ def honest_chain(capacity: float = 300.0) -> Story:
     s.add("sell", f.transfer("coop-1", "coop-mambasa", "exporter", 100.0))
     s.add("arrive", f.event("lot.received", {"lot_id": "coop-1", "mass_g": 99.9}, recorded_by="exporter"))
     s.add("export", f.event("lot.exported", {"lot_id": "coop-1", "export_permit": "CEEC-2026-1",
-                                             "destination_country": "CH"}, recorded_by="exporter"))
+                                             "destination_country": "CH", "royalties_paid": "304.70",
+                                             "currency": "USD"}, recorded_by="exporter"))
     s.add("ship", f.transfer("coop-1", "exporter", "refiner-x", 99.9, recorded_by="exporter"))
     s.add("at_refiner", f.event("lot.received", {"lot_id": "coop-1", "mass_g": 99.9}, recorded_by="refiner-x"))
     s.add("refine", f.refine({"coop-1": 99.9}, {"bar-1": (BAR_G, 0.9999)}))

@@ -17,7 +17,8 @@ def month_of(occurred_at: str) -> str:
 
 
 def month_key(kind: str, month: str, subject_id: str) -> str:
-    """The id that links a finding to every lot produced at a pit (``pit``) or by a miner (``miner``) in a month."""
+    """The id that links a finding to every lot produced at a pit (``pit``) or by a miner (``miner``), or bought
+    by an organisation (``coop``), in a month."""
     return f"{kind}month:{month}:{subject_id}"
 
 
@@ -64,6 +65,11 @@ class Transfer:
     from_id: str
     to_id: str
     mass_g: float
+    #: the price paid per gram as stated (a decimal string) and its currency, if priced
+    price_per_g: str | None = None
+    currency: str | None = None
+    #: the field's local date (``YYYY-MM-DD``)
+    day: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class Stamp:
     event_id: str
     type: str
     sort_key: str
+    #: of an export: whether it states the royalties paid
+    royalties: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,10 @@ class Inspection:
     sort_key: str
     pit_id: str
     status: str
+    #: the calendar month of the inspection (field time)
+    month: str = ""
+    #: how many people the inspector saw working the pit, if counted
+    workers_observed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -176,3 +188,37 @@ class MonthTotal:
     pit_id: str
     total_g: float
     productions: int
+
+
+@dataclass(frozen=True)
+class Miner:
+    """A miner's latest registration as it counts: cooperative, site, birth year, whether a photo ID was given."""
+
+    miner_id: str
+    cooperative_id: str
+    site_id: str
+    birth_year: int | None
+    photo_id: bool
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Pit:
+    """A pit's latest registration as it counts."""
+
+    pit_id: str
+    site_id: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A production lot bought by an organisation: the transfer, the month it happened and the lot's pit."""
+
+    event_id: str
+    sort_key: str
+    lot_id: str
+    buyer: str
+    month: str
+    mass_g: float
+    pit_id: str

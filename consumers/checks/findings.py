@@ -15,9 +15,12 @@ KINDS = (
     "double_use", "mass_gain", "transit_discrepancy", "inactive_pit", "over_capacity",
     "unknown_actor", "custody_break", "time_order", "export_without_permit",
     "conflicting_claim", "not_holder", "gtin_not_owned", "self_resolution", "unauthorised_resolution",
+    "child_labour_suspected", "price_below_reference", "foreign_cooperative", "pit_outside_site",
+    "unverified_miner", "capacity_unknown", "stale_inspection", "workers_mismatch", "cooperative_over_capacity",
+    "royalties_unrecorded",
 )
 #: kinds that make a product's due-diligence status red while open
-RED_KINDS = frozenset({"double_use", "mass_gain", "custody_break"})
+RED_KINDS = frozenset({"double_use", "mass_gain", "custody_break", "child_labour_suspected"})
 
 
 @dataclass(frozen=True)

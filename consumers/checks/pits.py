@@ -1,13 +1,16 @@
-"""Rules on production: inactive pits, capacity (of a pit and of a miner in a month), unknown producers.
+"""Rules on production: inactive pits, capacity (of a pit and of a miner in a month), unknown producers,
+pits of unknown capacity or not inspected lately, more miners than an inspection saw.
 
 Pure functions: productions, inspections and capacity statements in, findings out.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable, Iterable, Mapping
 
-from consumers.checks.facts import Capacity, Inspection, MonthTotal, Production, month_key
-from consumers.checks.findings import Finding, grams
+from consumers.checks.facts import Capacity, Inspection, MonthTotal, Pit, Production, month_key
+from consumers.checks.findings import Finding, grams, ratio
+from consumers.lineage.graph import moment_of
 
 CLOSED = frozenset({"inactive", "abandoned"})
 
@@ -127,3 +130,82 @@ def unknown_producers(production: Production, miner_registered: Callable[[str], 
             proof=(production.event_id,), detail={"role": "pit"}, links=(production.lot_id,),
         ))
     return findings
+
+
+def capacity_unknown(production: Production, pit: Pit | None, statements: Iterable[Capacity]) -> list[Finding]:
+    """Production at a registered pit for which no capacity was ever stated: it cannot be checked, so it is said."""
+    if pit is None or any(True for _ in statements):
+        return []
+    return [Finding(
+        kind="capacity_unknown", subject_id=production.pit_id, key=production.event_id, severity="low",
+        message=(f"{grams(production.mass_g)} g (lot {production.lot_id}) recorded at pit {production.pit_id}, whose "
+                 "capacity no registration or inspection states: what it can yield is not known."),
+        proof=(pit.event_id, production.event_id), detail={"mass_g": grams(production.mass_g)},
+        links=(production.lot_id,),
+    )]
+
+
+def _days_between(key_a: str, key_b: str) -> float:
+    a = datetime.fromisoformat(moment_of(key_a).replace("Z", "+00:00"))
+    b = datetime.fromisoformat(moment_of(key_b).replace("Z", "+00:00"))
+    return abs((a - b).total_seconds()) / 86400
+
+
+def stale_inspection(production: Production, pit: Pit | None, inspections: Iterable[Inspection],
+                     max_age_days: int) -> list[Finding]:
+    """Production at a registered pit with no inspection within ``max_age_days`` of it.
+
+    An inspection after the production but within the window counts: the pit was seen as the gold came
+    out of it (so a late visit withdraws the finding, whatever order the events arrive in).
+    """
+    if pit is None:
+        return []
+    seen = [i for i in inspections if i.pit_id == production.pit_id]
+    if any(_days_between(i.sort_key, production.sort_key) <= max_age_days for i in seen):
+        return []
+    before = [i for i in seen if i.sort_key < production.sort_key]
+    latest = max(before, key=lambda i: i.sort_key) if before else None
+    when = (f"last inspected {int(_days_between(latest.sort_key, production.sort_key))} days before"
+            if latest is not None else "never inspected before")
+    return [Finding(
+        kind="stale_inspection", subject_id=production.pit_id, key=production.event_id, severity="low",
+        message=(f"Lot {production.lot_id} comes from pit {production.pit_id}, {when}; no inspection within "
+                 f"{max_age_days} days of the production."),
+        proof=((latest.event_id,) if latest is not None else ()) + (production.event_id,),
+        detail={"max_age_days": max_age_days, "latest_inspection": latest.event_id if latest is not None else None},
+        links=(production.lot_id,),
+    )]
+
+
+def observed_in(month: str, inspections: Iterable[Inspection]) -> Inspection | None:
+    """The head count in force in ``month``: the latest inspection that counted workers by then, else the earliest."""
+    counted = sorted((i for i in inspections if i.workers_observed is not None), key=lambda i: i.sort_key)
+    made = [i for i in counted if i.month <= month]
+    if made:
+        return made[-1]
+    return counted[0] if counted else None
+
+
+def workers_limit(observed: int, tolerance: float) -> float:
+    """The most distinct miners a pit's month may name for an inspection's head count."""
+    return observed * (1 + tolerance)
+
+
+def workers_mismatch(pit_id: str, month: str, first_productions: list[tuple[str, str]], inspection: Inspection | None,
+                     tolerance: float) -> list[Finding]:
+    """More distinct miners producing at a pit in a month than its inspection saw working, beyond ``tolerance``.
+
+    ``first_productions``: (miner, the id of their first production of the month), in the order they happened.
+    """
+    if inspection is None or len(first_productions) <= workers_limit(inspection.workers_observed, tolerance):
+        return []
+    count = len(first_productions)
+    return [Finding(
+        kind="workers_mismatch", subject_id=pit_id, key=month, severity="medium",
+        message=(f"{count} different miners are named in production at pit {pit_id} in {month}; its inspection "
+                 f"{inspection.event_id} saw {inspection.workers_observed} people working there."),
+        proof=(inspection.event_id, *sorted({event_id for _miner, event_id in first_productions})),
+        detail={"month": month, "miners": count, "workers_observed": inspection.workers_observed,
+                "tolerance": ratio(tolerance)},
+        links=(month_key("pit", month, pit_id),),
+    )]

@@ -21,7 +21,8 @@ from consumers.checks import tables as t
 from consumers.checks.facts import month_of
 from consumers.checks.recompute import Pending, Tolerances, recompute
 from consumers.checks.registry import registry
-from consumers.checks.store import FactStore
+from consumers.checks.sourcing import SourcingSettings
+from consumers.checks.sourcing_store import SourcingStore
 from consumers.lineage.custody import attested_role
 from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.lineage.retracted import gather_retracted
@@ -38,24 +39,28 @@ class ChecksProjector(Projector):
     #: flag; 4: a retracted creation or registration still holds its id for its author; 5: a back-dated
     #: double hand-over is refused; 6: a receipt counts only from the lot's holder; 7: an assay counts only
     #: from the lot's holder or an independent party (an authority's or auditor's key); 8: a finding's time,
-    #: its proof as rows and who recorded each event (the filters of ``/v1/findings``)
-    version = 8
+    #: its proof as rows and who recorded each event (the filters of ``/v1/findings``); 9: the sourcing checks
+    #: (child labour, prices, foreign cooperatives, pits outside a site, unverified miners, capacities and
+    #: inspections, head counts, cooperatives over capacity, royalties)
+    version = 9
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
-        "risk.flagged", "risk.resolved",
+        "risk.flagged", "risk.resolved", "market.price_recorded",
     })
 
-    #: the scopes to recompute, and the items and registry entities the batch being applied touched
+    #: the scopes to recompute, and the items, registry entities and pits produced at the batch being applied touched
     #: (per thread: a rebuild beside the live tables may share this projector; see ``PerThread``)
     _pending = PerThread()
     _items = PerThread()
     _entities = PerThread()
+    _production_pits = PerThread()
 
-    def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005):
-        self.tolerances = Tolerances(mass_tolerance, transit_tolerance)
-        self._pending, self._items, self._entities = Pending(), set(), set()
+    def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005,
+                 sourcing: SourcingSettings | None = None):
+        self.tolerances = Tolerances(mass_tolerance, transit_tolerance, sourcing or SourcingSettings())
+        self._pending, self._items, self._entities, self._production_pits = Pending(), set(), set(), set()
 
     @property
     def metadata(self) -> MetaData:
@@ -74,10 +79,12 @@ class ChecksProjector(Projector):
         of an organisation) are found before the batch is written; facts of the batch itself touch
         their own scopes, so the batch gives the same findings as its events one by one.
         """
-        writes, store = BatchWrites(), FactStore(tx)
-        self._pending, self._items, self._entities = Pending(), set(), set()
+        writes, store = BatchWrites(), SourcingStore(tx)
+        self._pending, self._items, self._entities, self._production_pits = Pending(), set(), set(), set()
         for event in unseen_events(tx, events, t.events.c.event_id):
             self._gather(writes, store, event)
+        # the sites of the pits produced at, as registered before this batch (the registry is recomputed below)
+        self._pending.scopes.update(f"entity:site:{site}" for site in store.sites_of(self._production_pits))
         writes.flush(tx)
         pending, self._pending = self._pending, Pending()
         # who may say what first: the rules then read only the steps that count
@@ -171,12 +178,15 @@ class ChecksProjector(Projector):
     # (the rows of organisations, pits and miners are their owners' latest registrations: see ``registry``)
     def _organization_registered(self, writes, store, event_id, envelope, data, key):
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["org_id"]))
+        # whether it is a cooperative decides whose production it may record (``foreign_cooperative``)
+        self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_produced_by(data["org_id"]))
         # its GS1 prefixes decide whether the GTINs of its pieces are its own
         self._pending.scopes.update(f"item:{product}" for product in store.products_made_by(data["org_id"]))
 
     def _miner_registered(self, writes, store, event_id, envelope, data, key):
         self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_by(data["miner_id"]))
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["miner_id"]))
+        self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_from("miner", data["miner_id"]))
 
     def _capacity(self, writes, store, event_id, envelope, data, key) -> None:
         if data.get("capacity_g_per_month") is None:
@@ -187,6 +197,9 @@ class ChecksProjector(Projector):
         pit_id = data["pit_id"]
         self._pending.scopes.update(f"pitmonth:{month}:{pit_id}" for month in store.months_at(pit_id))
         self._pending.scopes.update(f"minermonth:{month}:{miner}" for miner, month in store.miner_months_at(pit_id))
+        # a capacity stated at last clears ``capacity_unknown`` and may judge what buyers of this pit's gold bought
+        self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_at(pit_id))
+        self._pending.scopes.update(f"coopmonth:{month}:{buyer}" for buyer, month in store.buyer_months_from_pit(pit_id))
 
     def _pit_registered(self, writes, store, event_id, envelope, data, key):
         self._pending.scopes.add(f"entity:site:{data['site_id']}")  # its lots are now the site's
@@ -195,8 +208,14 @@ class ChecksProjector(Projector):
 
     def _pit_inspected(self, writes, store, event_id, envelope, data, key):
         writes.insert_ignore(t.inspections, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
-                                           "status": data["status"]}])
+                                           "status": data["status"], "month": month_of(envelope["occurred_at"]),
+                                           "workers_observed": data.get("workers_observed")}])
         self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_after(data["pit_id"], key))
+        # the productions this visit vouches for (``stale_inspection``)
+        self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_near(
+            data["pit_id"], key, self.tolerances.sourcing.inspection_max_age_days))
+        if data.get("workers_observed") is not None:
+            self._pending.scopes.update(f"pitmonth:{month}:{data['pit_id']}" for month in store.months_at(data["pit_id"]))
         self._capacity(writes, store, event_id, envelope, data, key)
 
     # -- custody ----------------------------------------------------------------------------
@@ -204,7 +223,7 @@ class ChecksProjector(Projector):
         month = month_of(envelope["occurred_at"])
         writes.insert_ignore(t.productions, [{"event_id": event_id, "lot_id": data["lot_id"], "pit_id": data["pit_id"],
                                            "mass_g": data["mass_g"], "mass_mg": round(data["mass_g"] * 1000),
-                                           "month": month, "sort_key": key}])
+                                           "month": month, "sort_key": key, "recorded_by": envelope["recorded_by"]}])
         writes.insert_ignore(t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month}
                                                 for m in data["miner_ids"]))
         self._pending.scopes.update((f"prod:{event_id}", f"pitmonth:{month}:{data['pit_id']}"))
@@ -212,12 +231,14 @@ class ChecksProjector(Projector):
         self._pending.lots.add(data["lot_id"])
         # a conflicting registration of its pit, site or miners taints this lot too
         self._pending.scopes.add(f"entity:pit:{data['pit_id']}")
-        self._pending.scopes.update(f"entity:site:{site}" for site in store.sites_of([data["pit_id"]]))
+        self._production_pits.add(data["pit_id"])  # their sites: one query for the batch (``apply_batch``)
         self._pending.scopes.update(f"entity:miner:{m}" for m in data["miner_ids"])
 
     def _lot_transferred(self, writes, store, event_id, envelope, data, key):
         writes.insert_ignore(t.transfers, [{"event_id": event_id, "lot_id": data["lot_id"], "from_id": data["from_id"],
-                                         "to_id": data["to_id"], "mass_g": data["mass_g"], "sort_key": key}])
+                                         "to_id": data["to_id"], "mass_g": data["mass_g"], "sort_key": key,
+                                         "price_per_g": data.get("price_per_g"), "currency": data.get("currency"),
+                                         "day": envelope["occurred_at"][:10], "month": month_of(envelope["occurred_at"])}])
         self._pending.lots.add(data["lot_id"])
 
     def _lot_received(self, writes, store, event_id, envelope, data, key):
@@ -227,11 +248,18 @@ class ChecksProjector(Projector):
 
     def _lot_assayed(self, writes, store, event_id, envelope, data, key):
         writes.insert_ignore(t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
-                                          "sort_key": key, "fineness": data["fineness"]}])
+                                          "sort_key": key, "fineness": data["fineness"], "royalties": False}])
         self._pending.lots.add(data["lot_id"])
 
     def _lot_exported(self, writes, store, event_id, envelope, data, key):
         writes.insert_ignore(t.lot_stamps, [{"event_id": event_id, "lot_id": data["lot_id"], "type": envelope["type"],
-                                          "sort_key": key, "fineness": None}])
+                                          "sort_key": key, "fineness": None,
+                                          "royalties": data.get("royalties_paid") is not None}])
         self._pending.lots.add(data["lot_id"])
         self._pending.descendants_of.add(data["lot_id"])
+
+    # -- markets ----------------------------------------------------------------------------
+    def _market_price_recorded(self, writes, store, event_id, envelope, data, key):
+        writes.insert_ignore(t.prices, [{"event_id": event_id, "date": data["date"], "sort_key": key,
+                                      "price_per_g_fine": str(data["price_per_g_fine"]), "currency": data["currency"]}])
+        self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_priced_since(data["currency"], data["date"]))

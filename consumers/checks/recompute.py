@@ -2,9 +2,13 @@
 
 Scopes (units of recomputation) and their rules:
 - ``lot:ID``: double use, custody break, time order, transit, export permit, unknown transfer parties;
+  price below the reference, foreign cooperative, royalties not recorded (``sourcing``);
 - ``tx:EVENT``: mass balance and mass gain of a merge, split, refining or manufacturing;
-- ``prod:EVENT``: inactive pit and unknown producers of one production;
-- ``pitmonth:MONTH:PIT`` and ``minermonth:MONTH:MINER``: capacity;
+- ``prod:EVENT``: inactive pit and unknown producers of one production; a child at work, a miner without
+  photo ID or outside their site, a pit of unknown capacity or not inspected lately (``sourcing``);
+- ``pitmonth:MONTH:PIT`` and ``minermonth:MONTH:MINER``: capacity; more miners than inspected (pits);
+- ``coopmonth:MONTH:BUYER``: a cooperative's purchases against its pits' capacity (every buyer of
+  every lot recomputed is recomputed too);
 - ``item:ID``: steps of a lot or piece outside the recorder's rights (``not_holder``, a conflicting
   creation) and a piece's GTIN not owned by its maker;
 - ``entity:KIND:ID``: registrations of an organisation, site, pit or miner by another organisation
@@ -27,11 +31,13 @@ from sqlalchemy import Connection, select, update
 from consumers.authority import FlagClaim, ResolutionClaim
 from consumers.checks import authority as authority_rules
 from consumers.checks import balance as balance_rules
-from consumers.checks import custody, finding_index, pits as pit_rules
+from consumers.checks import custody, finding_index, pits as pit_rules, sourcing
 from consumers.checks import tables as t
 from consumers.checks.findings import Finding
 from consumers.checks.registry import registry
-from consumers.checks.store import FactStore, chunks
+from consumers.checks.sourcing import SourcingSettings
+from consumers.checks.sourcing_store import SourcingStore
+from consumers.checks.store import chunks
 from consumers.lineage.graph import moment_of
 from consumers.sql import insert_ignore, upsert_many
 
@@ -53,26 +59,29 @@ class Pending:
 
 @dataclass(frozen=True)
 class Tolerances:
-    """The tolerances of the mass checks (fractions)."""
+    """The tolerances of the mass checks (fractions) and the thresholds of the sourcing checks."""
 
     mass: float = 0.005
     transit: float = 0.005
+    sourcing: SourcingSettings = SourcingSettings()
 
 
 def recompute(tx: Connection, pending: Pending, tolerances: Tolerances) -> None:
     """Run the rules of every scope ``pending`` names and reconcile their findings."""
-    store = FactStore(tx)
+    store = SourcingStore(tx)
     by_kind: dict[str, set[str]] = defaultdict(set)
     for scope in pending.scopes:
         kind, _, rest = scope.partition(":")
         by_kind[kind].add(rest)
     by_kind["lot"] |= pending.lots | store.descendants(pending.descendants_of)
     by_kind["tx"] |= store.transformations_of(pending.lots)
+    by_kind["coopmonth"] |= {f"{month}:{buyer}" for buyer, month in store.buyer_months(by_kind["lot"])}
     results: dict[str, list[Finding]] = {}
     results.update(_lots(store, by_kind["lot"], tolerances))
     results.update(_transformations(tx, store, by_kind["tx"], tolerances))
-    results.update(_productions(store, by_kind["prod"]))
-    results.update(_pit_months(store, by_kind["pitmonth"]))
+    results.update(_productions(store, by_kind["prod"], tolerances.sourcing))
+    results.update(_pit_months(store, by_kind["pitmonth"], tolerances.sourcing))
+    results.update(_buyer_months(store, by_kind["coopmonth"]))
     results.update(_miner_months(store, by_kind["minermonth"]))
     results.update(_items(store, by_kind["item"]))
     results.update(_entities(tx, store, by_kind["entity"]))
@@ -80,7 +89,7 @@ def recompute(tx: Connection, pending: Pending, tolerances: Tolerances) -> None:
     reconcile(tx, results)
 
 
-def _items(store: FactStore, item_ids: set[str]) -> dict[str, list[Finding]]:
+def _items(store: SourcingStore, item_ids: set[str]) -> dict[str, list[Finding]]:
     if not item_ids:
         return {}
     refusals = store.refusals(item_ids)
@@ -90,7 +99,7 @@ def _items(store: FactStore, item_ids: set[str]) -> dict[str, list[Finding]]:
     return results
 
 
-def _entities(tx: Connection, store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
+def _entities(tx: Connection, store: SourcingStore, keys: set[str]) -> dict[str, list[Finding]]:
     if not keys:
         return {}
     entities = {tuple(key.split(":", 1)) for key in keys}
@@ -124,23 +133,24 @@ def _flags(tx: Connection, flag_ids: set[str]) -> dict[str, list[Finding]]:
             for flag_id in flag_ids}
 
 
-def _lots(store: FactStore, lot_ids: set[str], tolerances: Tolerances) -> dict[str, list[Finding]]:
+def _lots(store: SourcingStore, lot_ids: set[str], tolerances: Tolerances) -> dict[str, list[Finding]]:
     if not lot_ids:
         return {}
     lots = store.lots(lot_ids)
     parties = {p for lot in lots.values() for x in lot.transfers for p in (x.from_id, x.to_id)}
     registered = store.registered(parties)
     countries = store.countries(parties)
+    sourced = sourcing.lots(store, lots, tolerances.sourcing)
     return {
         f"lot:{lot_id}": custody.check_lot(
             lot, mass_tolerance=tolerances.mass, transit_tolerance=tolerances.transit, countries=countries,
             is_registered=registered.__contains__, permits_on_path=lambda lot_id=lot_id: store.permits_on_path(lot_id),
-        )
+        ) + sourced[lot_id]
         for lot_id, lot in lots.items()
     }
 
 
-def _transformations(tx: Connection, store: FactStore, event_ids: set[str], tolerances: Tolerances):
+def _transformations(tx: Connection, store: SourcingStore, event_ids: set[str], tolerances: Tolerances):
     if not event_ids:
         return {}
     found = store.transformations(event_ids)
@@ -156,22 +166,33 @@ def _transformations(tx: Connection, store: FactStore, event_ids: set[str], tole
     return results
 
 
-def _productions(store: FactStore, event_ids: set[str]) -> dict[str, list[Finding]]:
+def _productions(store: SourcingStore, event_ids: set[str], settings: SourcingSettings) -> dict[str, list[Finding]]:
     if not event_ids:
         return {}
     productions = store.productions(event_ids)
     inspections = store.inspections({p.pit_id for p in productions.values()})
-    miners = store.registered_miners({m for p in productions.values() for m in p.miner_ids})
-    pits = store.registered_pits({p.pit_id for p in productions.values()})
+    capacities = store.capacities({p.pit_id for p in productions.values()})
+    miners = store.miner_facts({m for p in productions.values() for m in p.miner_ids})
+    pits = store.pit_facts({p.pit_id for p in productions.values()})
+    sourced = sourcing.productions(productions, miners, pits, inspections, capacities, settings)
     results = {f"prod:{event_id}": [] for event_id in event_ids}
     for event_id, production in productions.items():
         results[f"prod:{event_id}"] = (
             pit_rules.inactive_pit(production, inspections.get(production.pit_id, []))
-            + pit_rules.unknown_producers(production, miners.__contains__, production.pit_id in pits))
+            + pit_rules.unknown_producers(production, miners.__contains__, production.pit_id in pits)
+            + sourced[event_id])
     return results
 
 
-def _pit_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
+def _buyer_months(store: SourcingStore, keys: set[str]) -> dict[str, list[Finding]]:
+    if not keys:
+        return {}
+    pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:buyer -> (buyer, month)
+    found = sourcing.buyer_months(store, set(pairs.values()))
+    return {f"coopmonth:{key}": found[pair] for key, pair in pairs.items()}
+
+
+def _pit_months(store: SourcingStore, keys: set[str], settings: SourcingSettings) -> dict[str, list[Finding]]:
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:pit -> (pit, month)
@@ -183,14 +204,16 @@ def _pit_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
         if limit is not None:
             limits[pair] = limit.capacity_g
     prefixes = store.month_prefixes("pit", limits)
+    workers = sourcing.pit_months(store, set(pairs.values()), settings)
     return {
-        f"pitmonth:{key}": [] if (pit, month) not in totals else pit_rules.pit_over_capacity(
-            totals[(pit, month)], capacities.get(pit, []), lambda _cap, pair=(pit, month): prefixes[pair])
+        f"pitmonth:{key}": ([] if (pit, month) not in totals else pit_rules.pit_over_capacity(
+            totals[(pit, month)], capacities.get(pit, []), lambda _cap, pair=(pit, month): prefixes[pair]))
+        + workers.get((pit, month), [])
         for key, (pit, month) in pairs.items()
     }
 
 
-def _miner_months(store: FactStore, keys: set[str]) -> dict[str, list[Finding]]:
+def _miner_months(store: SourcingStore, keys: set[str]) -> dict[str, list[Finding]]:
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:miner -> (miner, month)

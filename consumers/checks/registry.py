@@ -24,6 +24,12 @@ def _organisation_row(entry: EntityVerdict) -> dict[str, Any]:
                         "gs1_company_prefixes": json.dumps(sorted(prefixes)) if prefixes else None}, entry)
 
 
+def _miner_row(entry: EntityVerdict) -> dict[str, Any]:
+    """A miner's latest registration: whether it carries a photo-ID hash is kept, never the hash."""
+    row = latest(entry, ("miner_id", "cooperative_id", "site_id", "birth_year"))
+    return _with_event({**row, "photo_id": bool(entry.counted[-1].data.get("photo_id_sha256"))}, entry)
+
+
 def _claims_only(_tx: Connection, _verdicts: list[EntityVerdict]) -> None:
     """Sites keep only their claims in the checks."""
 
@@ -34,6 +40,5 @@ def registry() -> RegistryLedger:
         "organisation": latest_row_writer(t.organisations, _organisation_row),
         "site": _claims_only,
         "pit": latest_row_writer(t.pits, lambda entry: _with_event(latest(entry, ("pit_id", "site_id")), entry)),
-        "miner": latest_row_writer(t.miners, lambda entry: _with_event(
-            latest(entry, ("miner_id", "cooperative_id", "site_id")), entry)),
+        "miner": latest_row_writer(t.miners, _miner_row),
     })

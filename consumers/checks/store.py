@@ -77,11 +77,12 @@ class FactStore:
         for r in self._counted(t.consumptions, t.consumptions.c.lot_id, wanted):
             consumptions[r.lot_id].append(Consumption(r.event_id, r.type, r.sort_key, r.recorded_by, r.lot_id, r.mass_g))
         for r in self._counted(t.transfers, t.transfers.c.lot_id, wanted):
-            transfers[r.lot_id].append(Transfer(r.event_id, r.sort_key, r.lot_id, r.from_id, r.to_id, r.mass_g))
+            transfers[r.lot_id].append(Transfer(r.event_id, r.sort_key, r.lot_id, r.from_id, r.to_id, r.mass_g,
+                                                r.price_per_g, r.currency, r.day))
         for r in self._counted(t.receipts, t.receipts.c.lot_id, wanted):
             receipts[r.lot_id].append(Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by))
         for r in self._counted(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
-            others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key))
+            others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key, bool(r.royalties)))
         return {lot_id: LotFacts(lot_id, tuple(creations[lot_id]), tuple(consumptions[lot_id]), tuple(transfers[lot_id]),
                                  tuple(receipts[lot_id]), tuple(others[lot_id])) for lot_id in wanted}
 
@@ -204,10 +205,6 @@ class FactStore:
         """Which of ``ids`` are registered miners."""
         return {r.miner_id for r in self._rows(t.miners, t.miners.c.miner_id, ids)}
 
-    def registered_pits(self, ids: Iterable[str]) -> set[str]:
-        """Which of ``ids`` are registered pits."""
-        return {r.pit_id for r in self._rows(t.pits, t.pits.c.pit_id, ids)}
-
     def countries(self, ids: Iterable[str]) -> dict[str, str]:
         """The country of each registered organisation among ``ids``."""
         return {r.org_id: r.country for r in self._rows(t.organisations, t.organisations.c.org_id, ids)}
@@ -244,17 +241,21 @@ class FactStore:
     def fineness(self, lot_ids: Iterable[str]) -> dict[str, float]:
         """The stated fineness of each lot: its latest counted assay (by its holder or an independent party),
         else the one declared at its creation."""
+        return {lot_id: value for lot_id, (value, _event) in self.fineness_stated(lot_ids).items()}
+
+    def fineness_stated(self, lot_ids: Iterable[str]) -> dict[str, tuple[float, str]]:
+        """The stated fineness of each lot (as ``fineness``) and the id of the event that states it."""
         wanted = set(lot_ids)
         creations: dict[str, list] = defaultdict(list)
         for r in self._counted(t.creations, t.creations.c.lot_id, wanted):
             creations[r.lot_id].append(r)
         counted = {lot_id: earliest_creation(rows) for lot_id, rows in creations.items()}
-        stated = {lot_id: row.fineness for lot_id, row in counted.items() if row.fineness is not None}
-        latest: dict[str, tuple[str, float]] = {}
+        stated = {lot_id: (row.fineness, row.event_id) for lot_id, row in counted.items() if row.fineness is not None}
+        latest: dict[str, tuple[str, float, str]] = {}
         for r in self._counted(t.lot_stamps, t.lot_stamps.c.lot_id, wanted, t.lot_stamps.c.type == "lot.assayed"):
             if r.lot_id not in latest or r.sort_key > latest[r.lot_id][0]:  # the latest assay counts
-                latest[r.lot_id] = (r.sort_key, r.fineness)
-        stated.update({lot_id: value for lot_id, (_, value) in latest.items()})
+                latest[r.lot_id] = (r.sort_key, r.fineness, r.event_id)
+        stated.update({lot_id: (value, event_id) for lot_id, (_, value, event_id) in latest.items()})
         return stated
 
     # -- production -------------------------------------------------------------------------
@@ -331,7 +332,7 @@ class FactStore:
         """Every inspection of these pits."""
         found: dict[str, list[Inspection]] = defaultdict(list)
         for r in self._rows(t.inspections, t.inspections.c.pit_id, pit_ids):
-            found[r.pit_id].append(Inspection(r.event_id, r.sort_key, r.pit_id, r.status))
+            found[r.pit_id].append(Inspection(r.event_id, r.sort_key, r.pit_id, r.status, r.month, r.workers_observed))
         return found
 
     def capacities(self, pit_ids: Iterable[str]) -> dict[str, list[Capacity]]:

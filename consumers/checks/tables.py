@@ -9,7 +9,7 @@ finding ever raised: ``open`` while the facts prove it, ``withdrawn`` once later
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 from consumers.lineage.custody import CustodyLedger, custody_tables
 from consumers.lineage.ownership import registry_claims_table
@@ -46,6 +46,9 @@ miners = Table(
     Column("cooperative_id", ID, nullable=False),
     Column("site_id", ID, nullable=False),
     Column("event_id", EVENT, nullable=False),
+    Column("birth_year", Integer),
+    #: whether the registration carries a photo-ID hash (never the hash itself)
+    Column("photo_id", Boolean, nullable=False, default=False),
 )
 
 pits = Table(
@@ -70,6 +73,8 @@ inspections = Table(
     Column("pit_id", ID, nullable=False, index=True),
     Column("sort_key", SORT, nullable=False),
     Column("status", String(16), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("workers_observed", Integer),
 )
 
 productions = Table(
@@ -81,7 +86,9 @@ productions = Table(
     Column("mass_mg", BigInteger, nullable=False),  # summed exactly, in any order
     Column("month", String(7), nullable=False),
     Column("sort_key", SORT, nullable=False),
+    Column("recorded_by", ID, nullable=False),
     Index("chk_productions_pit", "pit_id", "month", "sort_key"),
+    Index("chk_productions_lot", "lot_id"),
 )
 
 production_miners = Table(
@@ -126,6 +133,21 @@ transfers = Table(
     Column("to_id", ID, nullable=False, index=True),
     Column("mass_g", Float, nullable=False),
     Column("sort_key", SORT, nullable=False),
+    Column("price_per_g", String(40)),  # decimal string, as stated
+    Column("currency", String(3)),
+    Column("day", String(10), nullable=False),  # the field's local date
+    Column("month", String(7), nullable=False),
+    Index("chk_transfers_buyer", "to_id", "month"),
+)
+
+#: reference prices of fine gold (``market.price_recorded``)
+prices = Table(
+    "chk_prices", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("date", String(10), nullable=False),
+    Column("sort_key", SORT, nullable=False),
+    Column("price_per_g_fine", String(40), nullable=False),
+    Column("currency", String(3), nullable=False, index=True),
 )
 
 receipts = Table(
@@ -145,6 +167,7 @@ lot_stamps = Table(
     Column("type", String(40), nullable=False),
     Column("sort_key", SORT, nullable=False),
     Column("fineness", Float),  # of an assay
+    Column("royalties", Boolean, nullable=False, default=False),  # of an export: royalties_paid stated
 )
 
 #: the mass balance of each transformation (recomputed with its findings)

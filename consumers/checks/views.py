@@ -116,6 +116,16 @@ class FindingsView:
         ordered = sorted(rows.values(), key=lambda r: (r["status"] != "open", r["kind"], r["subject_id"], r["finding_id"]))
         return [finding_out(row, sorted(links[row["finding_id"]])) for row in ordered]
 
+    def open_keys(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` an open finding of ``kind`` is keyed by (for ``price_below_reference``: transfer ids)."""
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for chunk in _chunks(keys):
+                found.update(connection.execute(select(t.findings.c.key).where(
+                    t.findings.c.kind == kind, t.findings.c.status == "open",
+                    t.findings.c.key.in_(bindparam("ids", chunk, expanding=True)))).scalars())
+        return found
+
     def balances(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The mass balance of these transformations, by event id."""
         found = {}

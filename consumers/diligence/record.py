@@ -24,7 +24,8 @@ class Ancestry:
     sites: frozenset[str]
     organisations: frozenset[str]
     miners: frozenset[str]
-    #: the pit-months and miner-months its production lots belong to (capacity findings taint those)
+    #: the pit-months and miner-months its production lots belong to, and the months its buyers bought it in
+    #: (capacity findings taint those)
     months: frozenset[str] = frozenset()
 
     @property
@@ -51,6 +52,7 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
         organisations.add(event["recorded_by"])
         if event["type"] == "lot.transferred":
             organisations.update((data["from_id"], data["to_id"]))
+            months.add(month_key("coop", month_of(event["occurred_at"]), data["to_id"]))  # what its buyer bought then
         if event["type"] == "production.recorded":
             miners.update(data["miner_ids"])
             month = month_of(event["occurred_at"])
@@ -72,9 +74,10 @@ def status_of(findings: Iterable[dict[str, Any]], risks: Iterable[dict[str, Any]
     """``red``, ``attention`` or ``clear``, and the reasons (open findings and risks, overdue responses,
     failed audits, hand-overs by a suspended supplier).
 
-    Red: an open high-severity risk, an open risk past its response's deadline, or an open double use,
-    mass gain or custody break. Attention: anything else open, a subject whose latest audit failed, or
-    a lot handed over by a supplier under a suspend or disengage response (``suspended``). Clear otherwise.
+    Red: an open high-severity risk, an open risk past its response's deadline, or an open finding of a
+    red kind (``RED_KINDS``: double use, mass gain, custody break, suspected child labour). Attention:
+    anything else open, a subject whose latest audit failed, or a lot handed over by a supplier under a
+    suspend or disengage response (``suspended``). Clear otherwise.
     """
     reasons: list[dict[str, Any]] = []
     for finding in findings:

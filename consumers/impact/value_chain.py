@@ -16,14 +16,16 @@ How it is computed:
   over the final price per fine gram; when the two are in different currencies the final price is
   converted at the ratio of the two currencies' reference prices on the sale's day (or null);
 - ``with_payout`` adds the retroactive payout share: the payout spreads ``share x price`` over the
-  traced fine gold, i.e. exactly ``payout_share`` more of the final price per fine gram.
+  traced fine gold, i.e. exactly ``payout_share`` more of the final price per fine gram;
+- ``below_reference_floor`` counts a stage's transfers that an open ``price_below_reference`` finding
+  of the checks names (paid under ``ORETRAIL_PRICE_FLOOR`` of the reference; see ``/v1/findings``).
 """
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import Engine, select
 
@@ -65,9 +67,12 @@ def _money(value: Decimal | None) -> str | None:
 class ValueChainView:
     """The value chain of a product, from the impact read model."""
 
-    def __init__(self, engine: Engine, payout_share: Decimal):
+    def __init__(self, engine: Engine, payout_share: Decimal,
+                 below_floor: Callable[[Iterable[str]], set[str]] = lambda transfer_ids: set()):
         self.engine = engine
         self.payout_share = payout_share
+        #: which of these transfers an open ``price_below_reference`` finding names (the checks' read model)
+        self.below_floor = below_floor
 
     def value_chain(self, product_id: str, reveal: bool) -> dict[str, Any] | None:
         """The value chain of a manufactured product; None if no such product."""
@@ -78,7 +83,8 @@ class ValueChainView:
             ancestry = load_ancestry(connection, product_id)
             x = t.transfers.c
             transfers = connection.execute(
-                select(x.lot_id, x.from_id, x.to_id, x.mass_g, x.price_per_g, x.currency, x.occurred_at, x.sort_key)
+                select(x.event_id, x.lot_id, x.from_id, x.to_id, x.mass_g, x.price_per_g, x.currency, x.occurred_at,
+                       x.sort_key)
                 .where(in_ancestry(x.lot_id, t.counted_edges(), [product_id]), x.event_id.not_in(t.refused_events()))
                 .order_by(x.sort_key)).all()
             prices = ReferencePrices([tuple(row) for row in connection.execute(
@@ -93,7 +99,8 @@ class ValueChainView:
                        t.sales.c.event_id.not_in(t.refused_events()))
                 .order_by(t.sales.c.sort_key.desc()).limit(1)).first()
         fineness = ancestry.lineage.fineness
-        stages, stage_prices = self._stages(transfers, fineness, miners, roles, prices, reveal)
+        below = self.below_floor([row.event_id for row in transfers if row.price_per_g is not None])
+        stages, stage_prices = self._stages(transfers, fineness, miners, roles, prices, reveal, below)
         fine_g = decimal(product["mass_g"]) * decimal(product["declared_fineness"])
         final, final_per_fine = self._final(sale, fine_g, prices)
         return {
@@ -106,7 +113,7 @@ class ValueChainView:
         }
 
     @staticmethod
-    def _stages(transfers, fineness, miners, roles, prices: ReferencePrices, reveal: bool
+    def _stages(transfers, fineness, miners, roles, prices: ReferencePrices, reveal: bool, below: set[str] = frozenset()
                 ) -> tuple[list[dict[str, Any]], list[Decimal | None]]:
         """The stages as JSON, and each one's exact price per fine gram (None if hidden or unpriced)."""
         stages: dict[tuple[str, str, str | None], dict[str, Any]] = {}
@@ -117,8 +124,10 @@ class ValueChainView:
                 "from": seller, "to": buyer, "currency": row.currency, "transfers": 0, "priced": 0,
                 "first_at": row.occurred_at, "last_at": row.occurred_at, "sellers": set(), "grams": Decimal(0),
                 "paid": Decimal(0), "fine_paid": Decimal(0), "reference_sum": Decimal(0), "reference_fine": Decimal(0),
+                "below": 0,
             })
             stage["transfers"] += 1
+            stage["below"] += row.event_id in below
             stage["last_at"] = row.occurred_at
             stage["sellers"].add(row.from_id)
             grams = decimal(row.mass_g)
@@ -148,9 +157,11 @@ class ValueChainView:
                 "price_per_g_fine": _money(price),
                 "reference_per_g_fine": _money(reference),
                 "ratio_to_reference": _ratio4(ratio(price, reference) if price is not None and reference else None),
+                "below_reference_floor": stage["below"],
             }
             if stage["from"] == MINER and people < MIN_CELL and not reveal:
-                entry.update(price_per_g_fine=None, ratio_to_reference=None, sellers=None, suppressed=True)
+                entry.update(price_per_g_fine=None, ratio_to_reference=None, sellers=None, suppressed=True,
+                             below_reference_floor=None)
                 price = None
             out.append(entry)
             exact.append(price)

@@ -31,12 +31,14 @@ def honest_story() -> list[dict]:
     site = f.event("site.registered", {"site_id": "site-mabanga", "name": "Mabanga", "country": "CD", "region": "Ituri",
                                        "mineral": "gold"})
     return [
-        *orgs, site, f.pit("pit-a", "site-mabanga"), f.miner("m-1", "site-mabanga"),
-        f.miner("m-2", "site-mabanga", gender="male"),
+        *orgs, site, f.pit("pit-a", "site-mabanga"), f.miner("m-1", "site-mabanga", photo_id_sha256="a1" * 32),
+        f.miner("m-2", "site-mabanga", gender="male", photo_id_sha256="b2" * 32),
+        f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}, recorded_by="ngo-watch"),
         f.production("lot-1", "pit-a", 40.0, 0.85, miners=("m-1",)),
         f.production("lot-2", "pit-a", 60.0, 0.88, miners=("m-2",)),
         f.merge("coop-1", {"lot-1": 40.0, "lot-2": 60.0}),
-        f.event("lot.exported", {"lot_id": "coop-1", "export_permit": "CEEC-2026-7", "destination_country": "CH"}),
+        f.event("lot.exported", {"lot_id": "coop-1", "export_permit": "CEEC-2026-7", "destination_country": "CH",
+                                 "royalties_paid": "305.00", "currency": "USD"}),
         f.hand_over("coop-1", "coop-mambasa", "refiner-x", 100.0),
         f.refine({"coop-1": 100.0}, {"bar-1": (86.0, 0.9999)}),
         f.hand_over("bar-1", "refiner-x", "atelier", 86.0),

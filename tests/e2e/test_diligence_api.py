@@ -38,6 +38,22 @@ def test_an_honest_ring_is_clear_and_its_record_lists_actors_recovery_and_hashes
     assert all(hashes[event["event_id"]] == event["hash"] for event in served)
 
 
+def test_a_ring_from_a_child_miners_lot_is_red_and_says_why(client, admin_key, buyer_key, platform):
+    from tests.sourcing_stories import problem_child_labour
+
+    story, kind, proof, correction = problem_child_labour()
+    record(client, admin_key, story.events, platform)
+    provenance = client.get("/v1/products/ring-1/provenance", headers=bearer(buyer_key)).get_json()
+    assert provenance["due_diligence"]["status"] == "red"
+    [flag] = [flag for flag in provenance["flags"] if flag["kind"] == kind]
+    assert set(flag["proof"]) == set(proof) and flag["lots"] == ["lot-1"]
+    assert [reason["kind"] for reason in provenance["due_diligence"]["reasons"] if reason["red"]] == [kind]
+
+    record(client, admin_key, correction, platform)  # the birth year was mistyped: 1994
+    body = client.get("/v1/products/ring-1/due-diligence", headers=bearer(buyer_key)).get_json()
+    assert body["status"] == "clear", body["reasons"]
+
+
 def test_a_ring_from_a_double_used_lot_is_red_with_the_proof(client, admin_key, buyer_key, platform):
     story, kind, proof = stories.lie_double_use()
     record(client, admin_key, story.events, platform)
@@ -137,9 +153,17 @@ def test_findings_and_records_need_a_key_and_an_existing_product(client, buyer_k
 
 def test_the_demo_chain_is_honest_and_its_pieces_are_clear(platform, client, buyer_key):
     from services.demo import seed_demo
+    from services.demo_findings import PLANTED_COOPERATIVE
 
     products = seed_demo(platform)["products"]
-    assert client.get("/v1/findings?status=open", headers=bearer(buyer_key)).get_json()["total"] == 0
+    found = client.get("/v1/findings?status=open&limit=500", headers=bearer(buyer_key)).get_json()["findings"]
+    # only the planted site (Makala) has findings: one of each sourcing kind at least
+    assert all(finding["subject_id"].startswith(("makala-", "MAK-", PLANTED_COOPERATIVE))
+               or all(lot.startswith("MAK-") or ":makala-" in lot for lot in finding["lots"]) for finding in found), found
+    assert {finding["kind"] for finding in found} >= {
+        "child_labour_suspected", "price_below_reference", "foreign_cooperative", "pit_outside_site",
+        "unverified_miner", "capacity_unknown", "stale_inspection", "workers_mismatch",
+        "cooperative_over_capacity", "royalties_unrecorded"}
     for product in products:
         body = client.get(f"/v1/products/{product}/due-diligence", headers=bearer(buyer_key)).get_json()
         assert body["status"] == "clear", (product, body["reasons"])
@@ -153,8 +177,10 @@ def test_a_ring_from_a_pit_over_its_capacity_that_month_needs_attention(client, 
     story, _, proof = stories.lie_over_capacity()
     record(client, admin_key, story.events, platform)
     provenance = client.get("/v1/products/ring-1/provenance", headers=bearer(buyer_key)).get_json()
-    [flag] = provenance["flags"]
-    assert flag["kind"] == "over_capacity" and flag["subject_id"] == "pit-a" and set(flag["proof"]) == set(proof)
+    # the cooperative bought those 100 g in the month too: more than the pit can give
+    assert sorted(flag["kind"] for flag in provenance["flags"]) == ["cooperative_over_capacity", "over_capacity"]
+    [flag] = [flag for flag in provenance["flags"] if flag["kind"] == "over_capacity"]
+    assert flag["subject_id"] == "pit-a" and set(flag["proof"]) == set(proof)
     assert flag["detail"]["produced_g"] == 100.0 and flag["detail"]["capacity_g"] == 80.0
     assert provenance["due_diligence"]["status"] == "attention"
     assert client.get("/v1/findings?subject=pit-a", headers=bearer(buyer_key)).get_json()["total"] == 1

@@ -197,11 +197,14 @@ def test_the_demo_ring_page_is_light_and_keeps_the_miners_anonymous(platform):
     assert "96% of its gold is traced to 2 mine sites in Ituri, DR Congo." in text
     assert "A hand-over from Genève Recyclage SA to Lucerne Fine Gold AG was not weighed on arrival." in text
     events = [e for batch in build_demo_events().batches for e in batch]
-    sellers = {m for e in events if e["type"] == "production.recorded" for m in e["data"]["miner_ids"]}
-    assert f"{len(sellers)} miners dug the gold of this piece" in text  # every demo purchase ends up in the bar
+    sellers = {m for e in events if e["type"] == "production.recorded" and not e["data"]["lot_id"].startswith("MAK-")
+               for m in e["data"]["miner_ids"]}
+    # every purchase of the honest sites ends up in the bar (the planted site's, services.demo_findings, does not)
+    assert f"{len(sellers)} miners dug the gold of this piece" in text
     registered = [e["data"] for e in events if e["type"] == "miner.registered"]
     for miner in registered:
-        assert miner["name"] not in html and miner["photo_id_sha256"] not in html and miner["miner_id"] not in html
+        assert miner["name"] not in html and miner["miner_id"] not in html
+        assert "photo_id_sha256" not in miner or miner["photo_id_sha256"] not in html  # one planted miner has none
 
 
 def test_pages_refresh_when_kafka_runners_move_their_offsets(platform, ring):

@@ -33,7 +33,33 @@ def story_with_lies() -> list[dict]:
                                      at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
     s.add("grab", f.transfer("bar-1", "atelier", "thief", 20.0, recorded_by="thief"))
     s.add("rival_assay", RIVAL_ASSAY)
+    add_sourcing_problems(s)
     return s.events
+
+
+def add_sourcing_problems(s) -> None:
+    """A child of another cooperative paid a pittance, a miner without photo ID (and one whose photo ID came
+    later), a miner from another site, an uninspected pit of unknown capacity, a head count too low, the
+    cooperative buying more than its pit gives, an export with no royalties."""
+    day = f.BASE_TIME.date().isoformat()
+    s.add("kivu", f.organisation("coop-kivu", "cooperative", "CD"))
+    s.add("kid", f.event("miner.registered", {"miner_id": "m-kid", "cooperative_id": "coop-kivu", "site_id": "site-a",
+                                              "gender": "male", "birth_year": 2014, "work_role": "digger",
+                                              "photo_id_sha256": "c3" * 32}))
+    s.add("no_photo", f.miner("m-3", "site-a"))
+    s.add("photo_later", f.miner("m-3", "site-a", photo_id_sha256="d4" * 32))
+    s.add("elsewhere", f.miner("m-4", "site-b"))
+    s.add("headcount", f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "workers_observed": 1}))
+    s.add("reference", f.event("market.price_recorded", {"date": day, "price_per_g_fine": "99.00", "currency": "USD"},
+                               recorded_by="admin"))
+    s.add("prod6", f.production("lot-6", "pit-a", 20.0, 0.85, miners=("m-kid", "m-3", "m-4")))
+    s.add("buy6", f.event("lot.transferred", {"lot_id": "lot-6", "from_id": "m-kid", "to_id": "coop-mambasa",
+                                              "mass_g": 20.0, "price_per_g": "4.25", "currency": "USD"}))
+    s.add("buy4", f.transfer("lot-4", "m-1", "coop-mambasa", 230.0))
+    s.add("pit_c", f.pit("pit-c", "site-a", capacity=None))
+    s.add("prod7", f.production("lot-7", "pit-c", 12.0, 0.86, miners=("m-2",)))
+    s.add("export2", f.event("lot.exported", {"lot_id": "coop-2", "export_permit": "CEEC-2026-2",
+                                              "destination_country": "AE"}))
 
 
 #: a rival refiner assays lot-3b (which it never held) at 0.20: refused, out of every balance
@@ -56,6 +82,11 @@ def test_the_reference_catches_every_lie_told():
     kinds = {finding[1] for finding in REFERENCE_FINDINGS}
     assert {"double_use", "transit_discrepancy", "over_capacity", "mass_gain", "unknown_actor",
             "conflicting_claim", "not_holder"} <= kinds
+    assert {"child_labour_suspected", "price_below_reference", "foreign_cooperative", "pit_outside_site",
+            "unverified_miner", "capacity_unknown", "stale_inspection", "workers_mismatch",
+            "cooperative_over_capacity", "royalties_unrecorded"} <= kinds
+    unverified = {subject for _id, kind, subject, *_ in REFERENCE_FINDINGS if kind == "unverified_miner"}
+    assert unverified == {"m-4"}  # m-3's photo ID came later: withdrawn
     assert any(kind == "not_holder" and proof == (RIVAL_ASSAY["event_id"],)
                for _id, kind, _subject, _severity, _message, proof, *_ in REFERENCE_FINDINGS)
 
