@@ -31,18 +31,25 @@ from services.database import create_database_engine
 from services.event_index import IndexedLog
 from services.metrics import Metrics
 from services.checkpointer import Checkpointer
+from services.keystore import SqlKeyStore
 from services.log_key import load_or_create_signer
+from services.personal_data import PersonalData
 from services.settings import Settings
 from services.transparency import TransparencyLog
 
 logger = logging.getLogger(__name__)
 
 
-def all_projectors(settings: Settings | None = None) -> list[Projector]:
-    """Every projector of the platform, by name order of registration."""
+def all_projectors(settings: Settings | None = None, personal: PersonalData | None = None) -> list[Projector]:
+    """Every projector of the platform, by name order of registration (``personal`` opens sealed birth years)."""
     checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance) if settings is not None
               else ChecksProjector())
-    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector()]
+    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector(personal)]
+
+
+def open_keystore(settings: Settings, engine: Engine) -> SqlKeyStore:
+    """The key store of persons' data keys: a table of the read models' database unless ORETRAIL_KEYSTORE_URL moves it."""
+    return SqlKeyStore(create_database_engine(settings.keystore_url) if settings.keystore_url else engine)
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -82,6 +89,8 @@ class Platform:
     log: EventLog
     engine: Engine
     keys: ApiKeys
+    #: seals, opens and shreds personal fields with persons' data keys (``services.personal_data``)
+    personal: PersonalData
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
     metrics: Metrics | None = None
@@ -95,6 +104,7 @@ class Platform:
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
+        self.personal.store.create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
         for runner in self.runners.values():
@@ -130,12 +140,12 @@ class Platform:
 
     def views(self) -> ReadViews:
         """Fresh views of every read model (one set per app)."""
-        return read_views(self.engine, self.settings)
+        return read_views(self.engine, self.settings, self.personal)
 
     def app_context(self, views: ReadViews | None = None) -> AppContext:
         """What the Flask app needs, over ``views`` (fresh ones by default)."""
         return app_context(self.settings, self.log, self.keys, self.metrics, self.readiness,
-                           views if views is not None else self.views(), self.transparency)
+                           views if views is not None else self.views(), self.transparency, self.personal)
 
     def create_app(self, views: ReadViews | None = None) -> Flask:
         """The Flask app over this platform (and over ``views``, fresh ones by default)."""
@@ -149,6 +159,7 @@ class Platform:
             self.checkpointer.stop()
         self.log.close()
         self.engine.dispose()
+        self.personal.store.engine.dispose()
 
 
 def build_platform(settings: Settings, projectors: list[Projector] | None = None) -> Platform:
@@ -157,10 +168,11 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     engine = create_database_engine(settings.database_url)
     # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
     capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
-    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
+    personal = PersonalData(open_keystore(settings, engine))
+    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine), personal=personal)
     platform.transparency = open_transparency(log, settings)
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
-    for projector in projectors if projectors is not None else all_projectors(settings):
+    for projector in projectors if projectors is not None else all_projectors(settings, personal):
         runner = open_runner(log, engine, projector, settings)
         runner.listeners.append(platform.metrics.batch_applied)
         platform.runners[projector.name] = runner

@@ -31,6 +31,7 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_SIGNING_KEY": "file of the log's checkpoint signing key (default: log-signing.key in the data dir, made on first start)",
     "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
     "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
+    "ORETRAIL_KEYSTORE_URL": "persons' data keys (personal data, erasure), a SQLAlchemy URL (default: the database of ORETRAIL_DATABASE_URL)",
     "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
 }
 
@@ -63,6 +64,8 @@ class Settings:
     #: the log's origin line and key name (``None``: the public base URL's host + ``/log``)
     log_origin_setting: str | None = None
     checkpoint_interval: float = 10.0
+    #: where persons' data keys live (``None``: a table of the read models' database)
+    keystore_url: str | None = None
 
     @property
     def log_origin(self) -> str:
@@ -106,6 +109,7 @@ class Settings:
             log_signing_key=Path(env["ORETRAIL_LOG_SIGNING_KEY"]) if env.get("ORETRAIL_LOG_SIGNING_KEY") else None,
             log_origin_setting=env.get("ORETRAIL_LOG_ORIGIN") or None,
             checkpoint_interval=_seconds(env, "ORETRAIL_CHECKPOINT_INTERVAL", 10.0),
+            keystore_url=env.get("ORETRAIL_KEYSTORE_URL") or None,
         )
 
 
