@@ -5,7 +5,7 @@ the log, by a JSON object::
 
     {"enc": "A256GCM", "kid": "<the data key's id>", "iv": "<base64url, 12 bytes>", "ct": "<base64url>"}
 
-``ct`` is AES-256-GCM over the canonical JSON of the value (so a birth year stays a number), with its
+``ct`` is AES-256-GCM over the JSON of the value (so a birth year stays a number), with its
 16-byte tag at the end; the associated data ``oretrail:v1:<person_id>:<field>`` binds it to its person
 and field, so a ciphertext copied into another person's event, or another field, does not open.
 
@@ -30,7 +30,6 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from events.canonical import canonical_json
 
 ALG = "A256GCM"
 KEY_BYTES = 32
@@ -69,13 +68,26 @@ def associated_data(person_id: str, field: str) -> bytes:
     return f"oretrail:v1:{person_id}:{field}".encode()
 
 
+class Sealer:
+    """Seals the fields of one person with their data key (the cipher and IV key made once, for all their fields)."""
+
+    def __init__(self, key: bytes, kid: str):
+        self.kid = kid
+        self._aead = AESGCM(key)
+        self._iv_key = hmac.digest(key, b"oretrail:v1:iv", hashlib.sha256)
+
+    def seal(self, person_id: str, field: str, event_id: str, value: Any) -> dict[str, str]:
+        """The sealed form of ``value``, the ``field`` of ``person_id`` in event ``event_id``."""
+        plaintext = orjson.dumps(value)  # deterministic for the scalars sealed here, and the cheapest
+        iv = hmac.digest(self._iv_key, b"\x00".join((event_id.encode(), field.encode(), plaintext)),
+                         hashlib.sha256)[:IV_BYTES]
+        ciphertext = self._aead.encrypt(iv, plaintext, associated_data(person_id, field))
+        return {"enc": ALG, "kid": self.kid, "iv": _b64(iv), "ct": _b64(ciphertext)}
+
+
 def seal(key: bytes, kid: str, person_id: str, field: str, event_id: str, value: Any) -> dict[str, str]:
     """The sealed form of ``value``, the ``field`` of ``person_id`` in event ``event_id``."""
-    plaintext = canonical_json(value)
-    iv_key = hmac.digest(key, b"oretrail:v1:iv", hashlib.sha256)
-    iv = hmac.digest(iv_key, b"\x00".join((event_id.encode(), field.encode(), plaintext)), hashlib.sha256)[:IV_BYTES]
-    ciphertext = AESGCM(key).encrypt(iv, plaintext, associated_data(person_id, field))
-    return {"enc": ALG, "kid": kid, "iv": _b64(iv), "ct": _b64(ciphertext)}
+    return Sealer(key, kid).seal(person_id, field, event_id, value)
 
 
 def open_sealed(key: bytes, person_id: str, field: str, sealed: Mapping[str, str]) -> Any:

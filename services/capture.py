@@ -99,10 +99,11 @@ class CaptureService:
         self._refuse_reused_flags(raw_events)
         self._refuse_foreign_retractions(principal, raw_events)
         attested_by = attestation_of(principal)
-        batch: list[NewEvent] = [prepare(raw, attested_by) for raw in raw_events]
-        self._check_signatures(raw_events, batch)
+        stored = self.personal.seal(raw_events) if self.personal is not None else raw_events
+        batch: list[NewEvent] = [prepare(raw, attested_by) for raw in stored]
+        self._check_signatures(raw_events, self._as_sent(raw_events, stored, batch, attested_by))
         if self.personal is not None:
-            batch = self._sealed(raw_events, batch, attested_by)
+            self.personal.shred(raw_events)
         try:
             return self.log.append(batch)
         except IdempotencyConflict as exc:
@@ -113,10 +114,12 @@ class CaptureService:
         except LogUnavailable as exc:
             raise Unavailable(f"The event log is unavailable; nothing was recorded: {exc}", exc.retry_after) from exc
 
-    def _sealed(self, raw_events: list[Any], batch: list[NewEvent], attested_by: Attestation) -> list[NewEvent]:
-        """The batch with personal fields sealed (``services.personal_data``): only events that change are prepared again."""
-        stored = self.personal.protect(raw_events)  # type: ignore[union-attr]
-        return [event if sealed is raw else prepare(sealed, attested_by)
+    @staticmethod
+    def _as_sent(raw_events: list[Any], stored: list[Any], batch: list[NewEvent],
+                 attested_by: Attestation) -> list[NewEvent]:
+        """The batch as its signatures see it: a signed event whose personal fields were sealed is
+        checked over what its organisation signed, the event as sent."""
+        return [prepare(raw, attested_by) if sealed is not raw and "signature" in raw else event
                 for raw, sealed, event in zip(raw_events, stored, batch)]
 
     def _events_of(self, payload: Any) -> list[Any]:

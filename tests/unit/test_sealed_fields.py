@@ -53,7 +53,7 @@ def test_each_person_gets_a_key_of_their_own_and_erasure_destroys_it(personal):
     esther = f.miner("m-1", "site-a", name="Esther Lokana", photo_id_sha256="ab" * 32)
     jean = f.miner("m-2", "site-a", name="Jean Kasereka")
     site = f.site("site-a")
-    stored = personal.protect([esther, jean, site])
+    stored = personal.seal([esther, jean, site])
     assert stored[2] is site  # no personal field: stored as sent
     kids = {stored[0]["data"]["name"]["kid"], stored[1]["data"]["name"]["kid"]}
     assert len(kids) == 2
@@ -61,17 +61,17 @@ def test_each_person_gets_a_key_of_their_own_and_erasure_destroys_it(personal):
     assert opened == [{"name": "Esther Lokana", "photo_id_sha256": "ab" * 32, "birth_year": 1990},
                       {"name": "Jean Kasereka", "photo_id_sha256": None, "birth_year": 1990}]
     erasure = f.event("person.erased", {"person_id": "m-1", "reason": "asked"}, recorded_by="platform")
-    personal.protect([erasure])
+    personal.shred([erasure])
     assert personal.erased(["m-1", "m-2"]) == {"m-1"}
     opened = personal.reveal([("miner.registered", stored[0]["data"]), ("miner.registered", stored[1]["data"])])
     assert opened[0] == {"name": None, "photo_id_sha256": None, "birth_year": None}
     assert opened[1]["name"] == "Jean Kasereka"
     with pytest.raises(Conflict):
-        personal.protect([f.miner("m-1", "site-a", name="Esther Lokana")])
+        personal.seal([f.miner("m-1", "site-a", name="Esther Lokana")])
 
 
 def test_a_signed_registration_is_stored_unsigned_and_sealed(personal):
     signed = {**f.miner("m-1", "site-a", name="Esther Lokana"),
               "signature": {"key_id": "k", "alg": "Ed25519", "value": "x"}}
-    stored = personal.protect([signed])[0]
+    stored = personal.seal([signed])[0]
     assert "signature" not in stored and is_sealed(stored["data"]["name"])
