@@ -89,7 +89,8 @@ class Platform:
     log: EventLog
     engine: Engine
     keys: ApiKeys
-    #: seals, opens and shreds personal fields with persons' data keys (``services.personal_data``)
+    #: persons' data keys, and what seals, opens and shreds personal fields with them (``services.personal_data``)
+    keystore: SqlKeyStore
     personal: PersonalData
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
@@ -104,7 +105,7 @@ class Platform:
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
-        self.personal.store.create_tables()
+        self.keystore.create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
         for runner in self.runners.values():
@@ -159,7 +160,7 @@ class Platform:
             self.checkpointer.stop()
         self.log.close()
         self.engine.dispose()
-        self.personal.store.engine.dispose()
+        self.keystore.engine.dispose()
 
 
 def build_platform(settings: Settings, projectors: list[Projector] | None = None) -> Platform:
@@ -168,8 +169,10 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     engine = create_database_engine(settings.database_url)
     # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
     capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
-    personal = PersonalData(open_keystore(settings, engine))
-    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine), personal=personal)
+    keystore = open_keystore(settings, engine)
+    personal = PersonalData(keystore)
+    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine), keystore=keystore,
+                        personal=personal)
     platform.transparency = open_transparency(log, settings)
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
     for projector in projectors if projectors is not None else all_projectors(settings, personal):

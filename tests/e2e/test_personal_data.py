@@ -1,6 +1,9 @@
 """Personal data: a miner's name is sealed before the log, shown only to those who may read it, and erased for good."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,16 @@ def test_erasure_shreds_the_key_and_changes_nothing_else(recorded, platform, cli
     transparency = platform.transparency
     report = audit_log(platform.log, transparency.tree, transparency.signer.verifier(), transparency.origin)
     assert report.ok, report.problems
+
+
+def test_oretrail_erase_on_the_command_line(recorded, platform, client, keys, settings):
+    env = {**os.environ, "ORETRAIL_DATA_DIR": str(settings.data_dir), "ORETRAIL_DATABASE_URL": settings.database_url}
+    done = subprocess.run([sys.executable, "-m", "composition.cli", "erase", "--person", "m-2",
+                           "--reason", "left the cooperative, asked to be forgotten"],
+                          env=env, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "m-2: key destroyed" in done.stdout
+    platform.catch_up()
+    miner = get(client, "/v1/miners/m-2", keys["coop"])
+    assert miner["erased"] is True and "name" not in miner
+    assert get(client, "/v1/miners/m-1", keys["coop"])["name"] == NAME
