@@ -9,7 +9,7 @@ events of different streams.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Subquery, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, MetaData, String, Subquery, Table, Text
 
 from consumers.lineage.custody import CustodyLedger, custody_tables
 from consumers.lineage.ownership import registry_claims_table
@@ -213,7 +213,7 @@ miners = Table(
     Column("personal", Text),
 )
 
-#: each person erased (``person.erased``): their earliest erasure
+#: each person erased (``person.erased``): the first erasure of them projected
 erasures = Table(
     "prov_erasures", metadata,
     Column("person_id", ID, primary_key=True),
