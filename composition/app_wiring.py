@@ -17,6 +17,8 @@ from api import docs, labels, landing, observability, public
 from api import evidence as evidence_api
 from api import feed as feed_api
 from api import subscriptions as subscriptions_api
+from api import miners as miners_api
+from api import persons as persons_api
 from api import log as log_api
 from api import value as value_api
 from api.context import AppContext
@@ -26,6 +28,7 @@ from consumers.diligence.views import DiligenceView, DueDiligenceView
 from consumers.impact.section import ImpactSection
 from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
 from consumers.provenance.history_views import HistoryView
+from consumers.provenance.miner_views import MinersView
 from consumers.provenance.public_views import PublicProvenanceView
 from consumers.provenance.views import ProvenanceSection, ProvenanceView
 from consumers.retractions import AttesterView
@@ -35,6 +38,7 @@ from services.capture import CaptureService
 from services.evidence_bundle import EvidenceBundler
 from services.feed import Feed
 from services.metrics import MeteredCapture, Metrics
+from services.personal_data import PersonalData
 from services.settings import Settings
 from services.transparency import TransparencyLog
 from services.webhooks.store import SubscriptionStore
@@ -56,6 +60,8 @@ class ReadViews:
     impact: ImpactView
     value_chains: ValueChainView
     payouts: PayoutsView
+    #: a cooperative's miners and one miner's record, personal fields opened for those who may read them
+    miners: MinersView
     #: who attested the events projected so far (capture refuses a retraction of another's event)
     attesters: AttesterView
     #: what other read models add to a product's provenance, for buyers and (as the public sees them) on its page
@@ -63,8 +69,9 @@ class ReadViews:
     pages: PublicPages
 
 
-def read_views(engine: Engine, settings: Settings) -> ReadViews:
-    """Every view over ``engine``, with the provenance sections of the checks, due diligence and impact."""
+def read_views(engine: Engine, settings: Settings, personal: PersonalData | None = None) -> ReadViews:
+    """Every view over ``engine``, with the provenance sections of the checks, due diligence and impact
+    (``personal`` opens miners' personal fields for those who may read them)."""
     provenance = ProvenanceView(engine)
     findings = FindingsView(engine)
     diligence = DueDiligenceView(findings, DiligenceView(engine))
@@ -76,12 +83,14 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
         value_chains=ValueChainView(engine, settings.payout_share,
                                                    lambda ids: findings.open_keys("price_below_reference", ids)), payouts=PayoutsView(engine, settings.payout_share),
         sections=sections, pages=PublicPages(public_view, sections), attesters=AttesterView(engine),
+        miners=MinersView(engine, personal),
     )
 
 
 def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
                         transparency: TransparencyLog | None = None, log: EventLog | None = None,
-                        webhooks: SubscriptionStore | None = None) -> list[Blueprint]:
+                        webhooks: SubscriptionStore | None = None,
+                        capture: CaptureService | None = None) -> list[Blueprint]:
     """The blueprints beyond the core (capture, provenance, health), each over the views it reads."""
     base_url = settings.public_base_url
     # anyone's check that the log was not rewritten: checkpoints, key and proofs (logs with a tree)
@@ -107,23 +116,28 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
         # community impact: indicator tables and dashboard, value chains and payouts
         impact_api.create_blueprint(views.impact),
         value_api.create_blueprint(views.value_chains, views.payouts),
-    ]
+        # a cooperative's own people, and the erasure of a person (admin)
+        miners_api.create_blueprint(views.miners, views.payouts),
+    ] + ([persons_api.create_blueprint(capture)] if capture is not None else [])
 
 
 def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metrics,
                 readiness: Callable[[], dict[str, Any]], views: ReadViews,
-                transparency: TransparencyLog | None = None, webhooks: SubscriptionStore | None = None) -> AppContext:
-    """What the Flask app needs: capture over ``log``, the views and every blueprint."""
+                transparency: TransparencyLog | None = None, webhooks: SubscriptionStore | None = None,
+                personal: PersonalData | None = None) -> AppContext:
+    """What the Flask app needs: capture over ``log`` (sealing personal fields with ``personal``), the views
+    and every blueprint."""
+    capture = MeteredCapture(CaptureService(log, settings.max_events_per_request,
+                                            flag_raisings=views.diligence.flag_raisings,
+                                            attesters=views.attesters.attesters,
+                                            signing_keys=views.provenance.signing_keys, personal=personal), metrics)
     return AppContext(
         settings=settings,
         keys=keys,
-        capture=MeteredCapture(CaptureService(log, settings.max_events_per_request,
-                                              flag_raisings=views.diligence.flag_raisings,
-                                              attesters=views.attesters.attesters,
-                                              signing_keys=views.provenance.signing_keys), metrics),
+        capture=capture,
         provenance=views.provenance,
         freshness=views.public.freshness,
         readiness=readiness,
-        blueprints=audience_blueprints(views, settings, metrics, transparency, log, webhooks),
+        blueprints=audience_blueprints(views, settings, metrics, transparency, log, webhooks, capture),
         provenance_sections=views.sections,
     )

@@ -38,7 +38,9 @@ from services.kafka_tree import SequencedEvents, TreeReplay
 from services.event_index import IndexedLog
 from services.metrics import Metrics
 from services.checkpointer import Checkpointer
+from services.keystore import SqlKeyStore
 from services.log_key import load_or_create_signer
+from services.personal_data import PersonalData
 from services.settings import Settings
 from services.transparency import TransparencyLog
 from services.feed import Feed
@@ -49,12 +51,17 @@ from services.webhooks.store import SubscriptionStore
 logger = logging.getLogger(__name__)
 
 
-def all_projectors(settings: Settings | None = None) -> list[Projector]:
-    """Every projector of the platform, by name order of registration."""
+def all_projectors(settings: Settings | None = None, personal: PersonalData | None = None) -> list[Projector]:
+    """Every projector of the platform, by name order of registration (``personal`` opens sealed birth years)."""
     checks = (ChecksProjector(settings.mass_tolerance, settings.transit_tolerance, SourcingSettings(
-        settings.price_floor, settings.inspection_max_age_days, settings.workers_tolerance)) if settings is not None
-              else ChecksProjector())
-    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector(), WebhooksProjector()]
+        settings.price_floor, settings.inspection_max_age_days, settings.workers_tolerance), personal)
+              if settings is not None else ChecksProjector(personal=personal))
+    return [ProvenanceProjector(), checks, DiligenceProjector(), ImpactProjector(personal), WebhooksProjector()]
+
+
+def open_keystore(settings: Settings, engine: Engine) -> SqlKeyStore:
+    """The key store of persons' data keys: a table of the read models' database unless ORETRAIL_KEYSTORE_URL moves it."""
+    return SqlKeyStore(create_database_engine(settings.keystore_url) if settings.keystore_url else engine)
 
 
 def open_log(settings: Settings) -> EventLog:
@@ -122,6 +129,9 @@ class Platform:
     log: EventLog
     engine: Engine
     keys: ApiKeys
+    #: persons' data keys, and what seals, opens and shreds personal fields with them (``services.personal_data``)
+    keystore: SqlKeyStore
+    personal: PersonalData
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     threads: ProjectorThreads | None = None
     metrics: Metrics | None = None
@@ -143,6 +153,7 @@ class Platform:
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
+        self.keystore.create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
         if self.webhooks is not None:  # before the runners: the webhooks projector writes its outbox
@@ -216,12 +227,13 @@ class Platform:
 
     def views(self) -> ReadViews:
         """Fresh views of every read model (one set per app)."""
-        return read_views(self.engine, self.settings)
+        return read_views(self.engine, self.settings, self.personal)
 
     def app_context(self, views: ReadViews | None = None) -> AppContext:
         """What the Flask app needs, over ``views`` (fresh ones by default)."""
         return app_context(self.settings, self.log, self.keys, self.metrics, self.readiness,
-                           views if views is not None else self.views(), self.transparency, self.webhooks)
+                           views if views is not None else self.views(), self.transparency, self.webhooks,
+                           self.personal)
 
     def create_app(self, views: ReadViews | None = None) -> Flask:
         """The Flask app over this platform (and over ``views``, fresh ones by default)."""
@@ -240,6 +252,7 @@ class Platform:
             self.sender.stop()
         self.log.close()
         self.engine.dispose()
+        self.keystore.engine.dispose()
 
 
 def build_platform(settings: Settings, projectors: list[Projector] | None = None) -> Platform:
@@ -248,13 +261,16 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     engine = create_database_engine(settings.database_url)
     # a log that cannot look up event ids gets the capture-side index (best effort, see event_index)
     capture_log = log if log.detects_duplicates else IndexedLog(log, engine)
-    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine))
+    keystore = open_keystore(settings, engine)
+    personal = PersonalData(keystore)
+    platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine), keystore=keystore,
+                        personal=personal)
     platform.transparency = open_transparency(log, settings, engine)
     platform.tree_replay = open_tree_replay(log, platform.transparency)
     platform.webhooks = SubscriptionStore(engine, SecretBox.load_or_create(settings.webhooks_secret_key_path),
                                           Feed(capture_log), settings.webhooks_allow_private)
     platform.metrics = Metrics(state=platform.readiness, multiprocess_dir=settings.prometheus_multiproc_dir)
-    for projector in projectors if projectors is not None else all_projectors(settings):
+    for projector in projectors if projectors is not None else all_projectors(settings, personal):
         if isinstance(projector, WebhooksProjector):  # a rebuild's replay enqueues into the live outbox
             projector.outbox_engine = engine
         runner = open_runner(log, engine, projector, settings)

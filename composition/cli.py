@@ -1,4 +1,5 @@
-"""The ``oretrail`` command: serve, keys, demo, project, deliver, rebuild, openapi, migrate, status, verify, keygen, sign."""
+"""The ``oretrail`` command: serve, keys, demo, project, deliver, rebuild, openapi, migrate, status, verify, erase,
+sequence, keygen, sign."""
 from __future__ import annotations
 
 import argparse
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     sequence = commands.add_parser("sequence", help="run the Kafka log's sequencer (one per log: a new one fences "
                                                     "the old), replaying its tree and signing checkpoints")
     sequence.set_defaults(handler=_sequence)
+    erase = commands.add_parser("erase", help="erase a person: destroy their data key, record person.erased")
+    erase.add_argument("--person", required=True, help="the person's id (e.g. a miner_id)")
+    erase.add_argument("--reason", required=True, help="why, in words (kept in the log: no personal data)")
+    erase.set_defaults(handler=_erase)
     add_signing_commands(commands)
     return parser
 
@@ -263,6 +268,18 @@ def _status(settings: Settings, args) -> int:
     report = _platform(settings).readiness()
     print(json.dumps(report, indent=2))
     return 0 if report["status"] == "ready" else 1
+
+
+def _erase(settings: Settings, args) -> int:
+    from services.erasure import OPERATOR, erase_person
+
+    platform = _platform(settings)
+    try:
+        result = erase_person(platform.app_context().capture, OPERATOR, args.person, args.reason)
+    finally:
+        platform.close()
+    print(f"erase: {result['person_id']}: key destroyed; person.erased {result['event_id']} {result['status']}")
+    return 0
 
 
 def _verify(settings: Settings, args) -> int:

@@ -17,6 +17,7 @@ from events.signing import SigningKey, signature_problem
 from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable
 from services.auth import Principal
 from services.errors import Conflict, Forbidden, InvalidRequest, TooLarge, Unavailable
+from services.personal_data import PersonalData
 from services.rights import refusals
 
 
@@ -66,11 +67,16 @@ class CaptureService:
     or earlier in the same batch), belong to the event's ``recorded_by``, be valid and not revoked
     now, and have signed the event's hash; otherwise 422 and nothing is recorded. A key registered
     but not yet projected is unknown: the client retries (the answer says so).
+
+    ``personal`` seals personal fields with each person's key before anything is appended (and
+    shreds the key of a person a ``person.erased`` names); without it events are stored as sent.
     """
 
     def __init__(self, log: EventLog, max_events: int = 1000, flag_raisings: FlagRaisings = _no_raisings,
-                 attesters: Attesters = _no_attesters, signing_keys: SigningKeys = _no_keys):
+                 attesters: Attesters = _no_attesters, signing_keys: SigningKeys = _no_keys,
+                 personal: PersonalData | None = None):
         self.log = log
+        self.personal = personal
         self.max_events = max_events
         self.flag_raisings = flag_raisings
         self.attesters = attesters
@@ -93,8 +99,11 @@ class CaptureService:
         self._refuse_reused_flags(raw_events)
         self._refuse_foreign_retractions(principal, raw_events)
         attested_by = attestation_of(principal)
-        batch: list[NewEvent] = [prepare(raw, attested_by) for raw in raw_events]
-        self._check_signatures(raw_events, batch)
+        stored = self.personal.seal(raw_events) if self.personal is not None else raw_events
+        batch: list[NewEvent] = [prepare(raw, attested_by) for raw in stored]
+        self._check_signatures(raw_events, self._as_sent(raw_events, stored, batch, attested_by))
+        if self.personal is not None:
+            self.personal.shred(raw_events)
         try:
             return self.log.append(batch)
         except IdempotencyConflict as exc:
@@ -104,6 +113,14 @@ class CaptureService:
             ) from exc
         except LogUnavailable as exc:
             raise Unavailable(f"The event log is unavailable; nothing was recorded: {exc}", exc.retry_after) from exc
+
+    @staticmethod
+    def _as_sent(raw_events: list[Any], stored: list[Any], batch: list[NewEvent],
+                 attested_by: Attestation) -> list[NewEvent]:
+        """The batch as its signatures see it: a signed event whose personal fields were sealed is
+        checked over what its organisation signed, the event as sent."""
+        return [prepare(raw, attested_by) if sealed is not raw and "signature" in raw else event
+                for raw, sealed, event in zip(raw_events, stored, batch)]
 
     def _events_of(self, payload: Any) -> list[Any]:
         if not isinstance(payload, Mapping):

@@ -82,6 +82,8 @@ ROLE_RULES: tuple[RoleRule, ...] = (
              "the reference price every payout and check relies on is entered by the platform's operator"),
     RoleRule("corrections.retractions", ("event.retracted",), EVERY_ROLE,
              "anyone may take back what it said; whose event it is is a relation rule"),
+    RoleRule("persons.erasure", ("person.erased",), frozenset(),
+             "a person's data keys are destroyed, and the erasure recorded, by the platform's operator alone"),
     RoleRule("registry.signing_keys", tuple(sorted(KEY_TYPES)), EVERY_ROLE,
              "an organisation registers and revokes its own signing keys (data.organisation_id is its own)"),
 )

@@ -32,6 +32,7 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_SIGNING_KEY": "file of the log's checkpoint signing key (default: log-signing.key in the data dir, made on first start)",
     "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
     "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
+    "ORETRAIL_KEYSTORE_URL": "persons' data keys (personal data, erasure), a SQLAlchemy URL (default: the database of ORETRAIL_DATABASE_URL)",
     "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
     "ORETRAIL_WEBHOOKS_ALLOW_PRIVATE": "true: webhook URLs may point to loopback, link-local or private addresses "
                                        "(tests, local development; default false)",
@@ -93,6 +94,8 @@ class Settings:
     price_floor: Decimal = Decimal("0.7")
     inspection_max_age_days: int = 365
     workers_tolerance: float = 0.2
+    #: where persons' data keys live (``None``: a table of the read models' database)
+    keystore_url: str | None = None
 
     @property
     def log_origin(self) -> str:
@@ -155,6 +158,7 @@ class Settings:
             inspection_max_age_days=_integer(env, "ORETRAIL_INSPECTION_MAX_AGE_DAYS", 365),
             workers_tolerance=_float(env, "ORETRAIL_WORKERS_TOLERANCE", 0.2, lambda value: 0 <= value <= 10, "a number",
                                      "be a fraction between 0 and 10"),
+            keystore_url=env.get("ORETRAIL_KEYSTORE_URL") or None,
         )
 
 

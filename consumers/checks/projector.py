@@ -27,6 +27,7 @@ from consumers.lineage.custody import attested_role
 from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
+from services.personal_data import PersonalData
 from events.catalogue.diligence import inspection_flag_id, inspection_risks
 from events.log import RecordedEvent
 
@@ -41,8 +42,8 @@ class ChecksProjector(Projector):
     #: from the lot's holder or an independent party (an authority's or auditor's key); 8: a finding's time,
     #: its proof as rows and who recorded each event (the filters of ``/v1/findings``); 9: the sourcing checks
     #: (child labour, prices, foreign cooperatives, pits outside a site, unverified miners, capacities and
-    #: inspections, head counts, cooperatives over capacity, royalties)
-    version = 9
+    #: inspections, head counts, cooperatives over capacity, royalties); 10: birth years opened from their seal
+    version = 10
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -58,8 +59,10 @@ class ChecksProjector(Projector):
     _production_pits = PerThread()
 
     def __init__(self, mass_tolerance: float = 0.005, transit_tolerance: float = 0.005,
-                 sourcing: SourcingSettings | None = None):
+                 sourcing: SourcingSettings | None = None, personal: PersonalData | None = None):
+        """``personal`` opens the birth years sealed at capture (the child-labour check needs them)."""
         self.tolerances = Tolerances(mass_tolerance, transit_tolerance, sourcing or SourcingSettings())
+        self.personal = personal
         self._pending, self._items, self._entities, self._production_pits = Pending(), set(), set(), set()
 
     @property
@@ -89,7 +92,7 @@ class ChecksProjector(Projector):
         pending, self._pending = self._pending, Pending()
         # who may say what first: the rules then read only the steps that count
         affected = t.ledger().recompute(tx, self._items)
-        registry().recompute(tx, self._entities)
+        registry(self.personal).recompute(tx, self._entities)
         pending.lots.update(affected)
         pending.descendants_of.update(affected)
         pending.scopes.update(f"item:{item}" for item in affected)
@@ -101,10 +104,10 @@ class ChecksProjector(Projector):
         """Validly retracted events count for nothing; the ids they created or registered stay their
         authors' (``consumers.lineage.retracted``), and the findings of what they touch are recomputed."""
         writes = BatchWrites()
-        items, entities = gather_retracted(writes, t.ledger(), registry(), [event for event, _ in retracted])
+        items, entities = gather_retracted(writes, t.ledger(), registry(self.personal), [event for event, _ in retracted])
         writes.flush(tx)
         affected = t.ledger().recompute(tx, items)
-        registry().recompute(tx, entities)
+        registry(self.personal).recompute(tx, entities)
         pending = Pending()
         pending.lots.update(affected)
         pending.descendants_of.update(affected)
@@ -121,7 +124,7 @@ class ChecksProjector(Projector):
         writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key,
                                  "recorded_by": envelope["recorded_by"]})
         self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
-        entity = registry().gather(writes, envelope, event.recorded_at, key)
+        entity = registry(self.personal).gather(writes, envelope, event.recorded_at, key)
         if entity is not None:
             self._entities.add(entity)
         self._lineage(writes, facts)

@@ -68,8 +68,11 @@ def weighted_average(pairs: Iterable[tuple[Decimal | None, Decimal]]) -> tuple[D
     return total / covered, covered
 
 
-def age_band(birth_year: int, year: int) -> str:
-    """The age band of someone born in ``birth_year``, in ``year`` (age = year - birth year)."""
+def age_band(birth_year: int | None, year: int) -> str | None:
+    """The age band of someone born in ``birth_year``, in ``year`` (age = year - birth year); ``None``
+    when the birth year is unknown (an erased miner counts in the totals, in no age band)."""
+    if birth_year is None:
+        return None
     age = year - birth_year
     if age < 18:
         return "under_18"

@@ -16,7 +16,7 @@ class Miner(NamedTuple):
 
     miner_id: str
     gender: str
-    birth_year: int
+    birth_year: int | None  # None once the miner is erased
     work_role: str
     registered_month: str
 

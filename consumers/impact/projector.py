@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import Connection, MetaData, delete, select
+from sqlalchemy import Connection, MetaData, delete, select, update
 
 from consumers.batch import BatchWrites, unseen_events
 from consumers.impact import tables as t
@@ -25,6 +25,7 @@ from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
 from consumers.sql import insert_ignore
 from events.log import RecordedEvent
+from services.personal_data import PersonalData
 
 #: events that change what the nodes they name are worth to a sale: an assay (their fineness), a sale
 REVALUING_TYPES = frozenset({"lot.assayed", "product.sold"})
@@ -43,15 +44,20 @@ class ImpactProjector(Projector):
     #: 3: registry rows and custody from the claims (owners by the server's clock, steps by holders only)
     #: 4: a retracted creation or registration still holds its id for its author; 5: a back-dated double
     #: hand-over is refused; 6: a receipt counts only from the lot's holder; 7: an assay counts only from
-    #: the lot's holder or an independent party (an authority's or auditor's key)
-    version = 7
+    #: the lot's holder or an independent party (an authority's or auditor's key); 8: a miner's birth year
+    #: is sealed in the log: opened through the key store, NULL once the miner is erased (``person.erased``)
+    version = 8
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
         "product.manufactured", "product.sold",
         "survey.completed", "vsla.registered", "vsla.reported", "training.held", "leadership.recorded",
-        "market.price_recorded",
+        "market.price_recorded", "person.erased",
     })
+
+    def __init__(self, personal: PersonalData | None = None) -> None:
+        #: opens the sealed birth years of miners (without it, a sealed birth year projects as unknown)
+        self.personal = personal
 
     @property
     def metadata(self) -> MetaData:
@@ -73,7 +79,7 @@ class ImpactProjector(Projector):
             envelope = event.envelope
             facts = lineage_facts(envelope)
             items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
-            entity = registry().gather(writes, envelope, event.recorded_at, facts.origin.sort_key)
+            entity = registry(self.personal).gather(writes, envelope, event.recorded_at, facts.origin.sort_key)
             if entity is not None:
                 entities.add(entity)
             handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
@@ -83,7 +89,7 @@ class ImpactProjector(Projector):
             revalued.update(changed_lineage(facts))
         writes.flush(tx)
         touched = t.ledger().recompute(tx, items) | revalued
-        registry().recompute(tx, entities)
+        registry(self.personal).recompute(tx, entities)
         # descendants over every edge, counted or not: a product an edge no longer reaches changes too
         if touched and tx.execute(select(t.sales.c.event_id).limit(1)).first() is not None:
             for product_id in sold_descendants(tx, touched):
@@ -93,13 +99,17 @@ class ImpactProjector(Projector):
         """Validly retracted events count for nothing; the ids they created or registered stay their
         authors' (``consumers.lineage.retracted``)."""
         writes = BatchWrites()
-        items, entities = gather_retracted(writes, t.ledger(), registry(), [event for event, _ in retracted])
+        items, entities = gather_retracted(writes, t.ledger(), registry(self.personal), [event for event, _ in retracted])
         writes.flush(tx)
         touched = t.ledger().recompute(tx, items)
-        registry().recompute(tx, entities)
+        registry(self.personal).recompute(tx, entities)
         if touched and tx.execute(select(t.sales.c.event_id).limit(1)).first() is not None:
             for product_id in sold_descendants(tx, touched):
                 refresh_payout_weights(tx, product_id)
+
+    def _person_erased(self, tx, event, envelope, data, key):
+        # the birth year opened before the key was destroyed goes too; a later recompute opens nothing
+        tx.execute(update(t.miners).where(t.miners.c.miner_id == data["person_id"]).values(birth_year=None))
 
     # -- custody ----------------------------------------------------------------------------
     def _production_recorded(self, tx, event, envelope, data, key):
@@ -191,18 +201,32 @@ def refresh_payout_weights(tx: Connection, product_id: str) -> None:
         tx.execute(t.payout_weights.insert(), rows)
 
 
-def _miner_row(entry: EntityVerdict) -> dict[str, Any]:
+def _miner_row(entry: EntityVerdict, birth_years: dict[str, Any]) -> dict[str, Any]:
     first = entry.counted[0]  # the owner's earliest registration: when the miner joined the record
-    return {**latest(entry, ("miner_id", "cooperative_id", "site_id", "gender", "birth_year", "work_role")),
+    return {**latest(entry, ("miner_id", "cooperative_id", "site_id", "gender", "work_role")),
+            "birth_year": birth_years.get(entry.entity_id),
             "first_sort": first.sort_key, "first_month": month_of(first.occurred_at)}
 
 
-def registry() -> RegistryLedger:
+def _miner_writer(personal: PersonalData | None):
+    """Miners' rows with their birth years opened in one key-store query per batch (``None`` where erased)."""
+    def write(tx: Connection, verdicts: list[EntityVerdict]) -> None:
+        counted = [entry for entry in verdicts if entry.counted]
+        data = [("miner.registered", entry.counted[-1].data) for entry in counted]
+        opened = personal.reveal(data) if personal is not None else [
+            {"birth_year": None if isinstance(item.get("birth_year"), dict) else item.get("birth_year")}
+            for _, item in data]
+        births = {entry.entity_id: fields.get("birth_year") for entry, fields in zip(counted, opened)}
+        latest_row_writer(t.miners, lambda entry: _miner_row(entry, births))(tx, verdicts)
+    return write
+
+
+def registry(personal: PersonalData | None = None) -> RegistryLedger:
     """The registry ledger of the impact model: each entity's row is its owner's latest registration."""
     return RegistryLedger(t.registry_claims, {
         "organisation": latest_row_writer(t.organisations, lambda entry: latest(entry, ("org_id", "name", "role"))),
         "site": latest_row_writer(t.sites, lambda entry: latest(entry, ("site_id", "name", "country", "region"))),
-        "miner": latest_row_writer(t.miners, _miner_row),
+        "miner": _miner_writer(personal),
     })
 
 

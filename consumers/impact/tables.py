@@ -51,7 +51,7 @@ miners = Table(
     Column("cooperative_id", ID, nullable=False),
     Column("site_id", ID, nullable=False),
     Column("gender", String(16), nullable=False),
-    Column("birth_year", Integer, nullable=False),
+    Column("birth_year", Integer),  # opened from its sealed form; NULL once the miner is erased
     Column("work_role", String(16), nullable=False),
     Column("first_month", MONTH, nullable=False),  # of the earliest registration
     Column("first_sort", SORT, nullable=False),

@@ -27,6 +27,7 @@ from consumers.provenance.assays import refresh_assays
 from consumers.provenance import tables as t
 from events.catalogue import RESTRICTED_FIELDS
 from events.log import RecordedEvent
+from events.sealed import PERSONAL_FIELDS
 
 
 def served_forms(event: RecordedEvent, envelope: dict[str, Any], retracted_by: str | None = None) -> dict[str, str | None]:
@@ -61,12 +62,13 @@ class ProvenanceProjector(Projector):
     #: 8: signing keys, and ``signed_by`` served; 9: a back-dated double hand-over is refused;
     #: 10: a receipt counts only from the lot's holder; 11: an assay counts only from the lot's holder or
     #: an independent party, and a node's assay is its latest counted one (recomputed, no longer a max-upsert)
-    version = 11
+    #: 12: a miner's personal fields are kept sealed (``personal``), opened at query time; ``person.erased``
+    version = 12
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
-        "event.retracted", signatures.KEY_REGISTERED, signatures.KEY_REVOKED,
+        "event.retracted", signatures.KEY_REGISTERED, signatures.KEY_REVOKED, "person.erased",
     })
 
     #: the items and registry entities the batch being applied touched (per thread: see ``PerThread``)
@@ -162,6 +164,10 @@ class ProvenanceProjector(Projector):
         writes.insert_ignore(t.event_subjects, ({"subject_id": subject, "event_id": event.event_id}
                                                 for subject in set(facts.subjects)))
 
+    def _person_erased(self, writes, event, envelope, data, key):
+        writes.insert_ignore(t.erasures, [{"person_id": data["person_id"], "event_id": event.event_id,
+                                           "recorded_at": event.recorded_at}])
+
     # -- custody (beyond the lineage graph) ---------------------------------------------------
     def _production_recorded(self, writes, event, envelope, data, key):
         writes.insert_ignore(t.production_miners, (
@@ -209,6 +215,14 @@ def _organisation_row(entry: EntityVerdict) -> dict[str, Any]:
     return row
 
 
+def _miner_row(entry: EntityVerdict) -> dict[str, Any]:
+    row = latest(entry, ("miner_id", "cooperative_id", "site_id", "gender", "work_role"))
+    data = entry.counted[-1].data
+    personal = {name: data[name] for name in PERSONAL_FIELDS["miner.registered"].fields if name in data}
+    row["personal"] = orjson.dumps(personal, option=orjson.OPT_SORT_KEYS).decode() if personal else None
+    return row
+
+
 def link_retractions(tx: Connection, event_ids: Sequence[str]) -> None:
     """Put each retraction in the timelines of the event it names: the subjects of ``event_ids``
     (events just recorded, or named by retractions just recorded) become its subjects too."""
@@ -232,7 +246,5 @@ def registry() -> RegistryLedger:
         "site": latest_row_writer(t.sites, lambda entry: latest(
             entry, ("site_id", "name", "country", "region", "mineral", "latitude", "longitude", "licence"))),
         "pit": latest_row_writer(t.pits, lambda entry: latest(entry, ("pit_id", "site_id", "capacity_g_per_month"))),
-        "miner": latest_row_writer(t.miners, lambda entry: latest(
-            entry, ("miner_id", "cooperative_id", "site_id", "gender", "birth_year", "work_role", "name",
-                    "photo_id_sha256"))),
+        "miner": latest_row_writer(t.miners, _miner_row),
     })

@@ -209,10 +209,18 @@ miners = Table(
     Column("cooperative_id", ID, nullable=False),
     Column("site_id", ID, nullable=False),
     Column("gender", String(16), nullable=False),
-    Column("birth_year", Integer, nullable=False),
     Column("work_role", String(16), nullable=False),
-    Column("name", String(200)),  # restricted
-    Column("photo_id_sha256", String(64)),  # restricted
+    # JSON: the personal fields of the latest registration as stored, sealed (``events.sealed``):
+    # name, photo-ID hash, birth year; opened at query time for those who may read them
+    Column("personal", Text),
+)
+
+#: each person erased (``person.erased``): the first erasure of them projected
+erasures = Table(
+    "prov_erasures", metadata,
+    Column("person_id", ID, primary_key=True),
+    Column("event_id", Key(36), nullable=False),
+    Column("recorded_at", Key(40), nullable=False),
 )
 
 #: every custody step claimed (kept as evidence) and those that do not count

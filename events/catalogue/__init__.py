@@ -1,7 +1,7 @@
 """The catalogue of event types: one registry from a type name to the schema of its ``data``."""
 from __future__ import annotations
 
-from events.catalogue import corrections, custody, diligence, impact, keys, registry
+from events.catalogue import corrections, custody, diligence, impact, keys, persons, registry
 from events.catalogue.base import DataSchema
 
 CATALOGUE: dict[str, type[DataSchema]] = {
@@ -11,6 +11,7 @@ CATALOGUE: dict[str, type[DataSchema]] = {
     **impact.SCHEMAS,
     **corrections.SCHEMAS,
     **keys.SCHEMAS,
+    **persons.SCHEMAS,
 }
 
 REGISTRY_TYPES = frozenset(registry.SCHEMAS)
@@ -19,6 +20,7 @@ DILIGENCE_TYPES = frozenset(diligence.SCHEMAS)
 IMPACT_TYPES = frozenset(impact.SCHEMAS)
 CORRECTION_TYPES = frozenset(corrections.SCHEMAS)
 KEY_TYPES = frozenset(keys.SCHEMAS)
+PERSON_TYPES = frozenset(persons.SCHEMAS)
 
 #: fields an ordinary buyer must never see, by event type (personal or dangerous data)
 RESTRICTED_FIELDS: dict[str, frozenset[str]] = {

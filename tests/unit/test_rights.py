@@ -43,6 +43,7 @@ EXPECTED = {
     "event.retracted": EVERYONE,
     "organization.key_registered": EVERYONE,
     "organization.key_revoked": EVERYONE,
+    "person.erased": set(),
 }
 
 
