@@ -14,6 +14,7 @@ from api import diligence as diligence_api
 from api import findings as findings_api
 from api import impact as impact_api
 from api import docs, labels, landing, observability, public
+from api import epcis as epcis_api
 from api import evidence as evidence_api
 from api import log as log_api
 from api import value as value_api
@@ -22,6 +23,7 @@ from api.public import PublicPages
 from consumers.checks.views import FindingsView
 from consumers.diligence.views import DiligenceView, DueDiligenceView
 from consumers.impact.section import ImpactSection
+from consumers.provenance.epcis_views import EpcisView
 from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
 from consumers.provenance.history_views import HistoryView
 from consumers.provenance.public_views import PublicProvenanceView
@@ -30,6 +32,7 @@ from consumers.retractions import AttesterView
 from events.log import EventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
+from services.epcis.capture_jobs import CaptureJobs, EpcisCapture
 from services.evidence_bundle import EvidenceBundler
 from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
@@ -104,15 +107,21 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
                 readiness: Callable[[], dict[str, Any]], views: ReadViews,
                 transparency: TransparencyLog | None = None) -> AppContext:
     """What the Flask app needs: capture over ``log``, the views and every blueprint."""
+    capture = MeteredCapture(CaptureService(log, settings.max_events_per_request,
+                                            flag_raisings=views.diligence.flag_raisings,
+                                            attesters=views.attesters.attesters,
+                                            signing_keys=views.provenance.signing_keys), metrics)
+    # GS1 EPCIS 2.0 out and in: imported documents go through the same capture as POST /v1/events
+    epcis = epcis_api.create_blueprint(
+        EpcisView(views.provenance.engine),
+        EpcisCapture(capture, CaptureJobs(views.provenance.engine), settings.max_events_per_request),
+        settings.public_base_url)
     return AppContext(
         settings=settings,
         keys=keys,
-        capture=MeteredCapture(CaptureService(log, settings.max_events_per_request,
-                                              flag_raisings=views.diligence.flag_raisings,
-                                              attesters=views.attesters.attesters,
-                                              signing_keys=views.provenance.signing_keys), metrics),
+        capture=capture,
         provenance=views.provenance,
         readiness=readiness,
-        blueprints=audience_blueprints(views, settings, metrics, transparency, log),
+        blueprints=audience_blueprints(views, settings, metrics, transparency, log) + [epcis],
         provenance_sections=views.sections,
     )

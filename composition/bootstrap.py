@@ -28,6 +28,7 @@ from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
 from services.database import create_database_engine
+from services.epcis.capture_jobs import CaptureJobs
 from services.event_index import IndexedLog
 from services.metrics import Metrics
 from services.checkpointer import Checkpointer
@@ -95,6 +96,7 @@ class Platform:
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
+        CaptureJobs(self.engine).create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
         for runner in self.runners.values():
