@@ -34,10 +34,9 @@ def test_hash_and_pre_hash_of_each_event_are_the_reference_ones(name, index):
     event = document_events(document)[index]
     expected = (CASES / f"{name}.hashes").read_text().split()[index]
     prehashes = CASES / f"{name}.prehashes"
-    # a .prehashes file lists one pre-hash string per event where it has one line per event
-    lines = prehashes.read_text().splitlines() if prehashes.exists() else []
-    if len(lines) == len(document_events(document)):
-        assert pre_hash(event, document["@context"], REPOSITORY_FIELDS) == lines[index]
+    # a .prehashes file has the documents' pre-hash strings (not always in the order of the events)
+    if prehashes.exists():
+        assert pre_hash(event, document["@context"], REPOSITORY_FIELDS) in prehashes.read_text().splitlines()
     assert event_hash(event, document["@context"], REPOSITORY_FIELDS) == expected
 
 
