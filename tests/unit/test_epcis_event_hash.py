@@ -8,7 +8,7 @@ import pytest
 
 from services.epcis.digital_link import canonical_identifier
 from services.epcis.documents import document_events
-from services.epcis.event_hash import event_hash, pre_hash, timestamp
+from services.epcis.event_hash import event_hash, hash_of, pre_hash, timestamp
 
 CASES = Path(__file__).resolve().parents[1] / "data" / "epcis" / "event-hash"
 #: fields a repository added to events it stored (its own hash, its capture id): not part of the event
@@ -34,9 +34,11 @@ def test_hash_and_pre_hash_of_each_event_are_the_reference_ones(name, index):
     event = document_events(document)[index]
     expected = (CASES / f"{name}.hashes").read_text().split()[index]
     prehashes = CASES / f"{name}.prehashes"
-    # a .prehashes file has the documents' pre-hash strings (not always in the order of the events)
-    if prehashes.exists():
-        assert pre_hash(event, document["@context"], REPOSITORY_FIELDS) in prehashes.read_text().splitlines()
+    # the pre-hash string too, where the .prehashes line is the pre-image of the .hashes line (in two
+    # cases it is not: their .prehashes files were left from an earlier version of the document)
+    lines = prehashes.read_text().splitlines() if prehashes.exists() else []
+    if index < len(lines) and hash_of(lines[index]) == expected:
+        assert pre_hash(event, document["@context"], REPOSITORY_FIELDS) == lines[index]
     assert event_hash(event, document["@context"], REPOSITORY_FIELDS) == expected
 
 
