@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import timezone
 from typing import Any, Callable
 
@@ -33,6 +34,8 @@ VERSION_HEADERS = {"GS1-EPCIS-Version": EPCIS_VERSION, "GS1-CBV-Version": CBV_VE
 QUERY_PARAMETERS = ("GE_eventTime", "LT_eventTime", "EQ_bizStep", "MATCH_anyEPC", "MATCH_anyEPCClass",
                     "perPage", "nextPageToken")
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 1000
+#: a page token is the (base64url) sort key of the previous page's last event: UTC time, then its id
+PAGE_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\|[0-9a-f-]{36}")
 
 
 class Problem(Exception):
@@ -394,9 +397,11 @@ def parse_query(args: Any, view: EpcisView) -> tuple[EventQuery, int]:
     after = None
     if "nextPageToken" in args:
         try:
-            after = base64.urlsafe_b64decode(args["nextPageToken"].encode()).decode()
+            after = base64.b64decode(args["nextPageToken"].encode(), altchars=b"-_", validate=True).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise _bad("nextPageToken", "Not a nextPageToken this server gave.") from None
+            after = ""
+        if not PAGE_KEY.fullmatch(after):
+            raise _bad("nextPageToken", "Not a nextPageToken this server gave.")
     query = EventQuery(types=types, subjects=subjects, after_key=after,
                        from_key=_utc_key("GE_eventTime", args["GE_eventTime"]) if "GE_eventTime" in args else None,
                        to_key=_utc_key("LT_eventTime", args["LT_eventTime"]) if "LT_eventTime" in args else None)
