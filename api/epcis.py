@@ -178,8 +178,10 @@ def create_blueprint(view: EpcisView, importer: EpcisCapture, base_url: str) -> 
         return EpcisMapper(identifiers, lookup)
 
     def as_epcis(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        mapper = mapper_for(events)
-        return [mapped for mapped in map(mapper.event, events) if mapped is not None]
+        """``events`` as EPCIS events (those with a counterpart), a retracted one with its error declaration."""
+        mapper, retractions = mapper_for(events), view.retractions(events)
+        mapped = (mapper.event(event, retractions.get(event["event_id"])) for event in events)
+        return [event for event in mapped if event is not None]
 
     @blueprint.get("/v1/products/<product_id>/epcis")
     def product_epcis(product_id: str):

@@ -73,6 +73,17 @@ class EpcisView:
         rows = rows[:limit]
         return _served([row[:2] for row in rows], sees_restricted), (rows[-1].sort_key if more else None)
 
+    def retractions(self, events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The ``event.retracted`` that took back each of ``events`` that was, by the retracted event's id."""
+        by_retraction = {event["retracted_by_event"]: event["event_id"] for event in events
+                         if event.get("retracted_by_event")}
+        if not by_retraction:
+            return {}
+        with read_snapshot(self.engine) as connection:
+            rows = connection.execute(select(t.events.c.event_id, t.events.c.served)
+                                      .where(t.events.c.event_id.in_(sorted(by_retraction)))).all()
+        return {by_retraction[row.event_id]: orjson.loads(row.served) for row in rows}
+
     def lot_exists(self, lot_id: str) -> bool:
         """Whether ``lot_id`` is a known lot (created, or named by an event before its creation)."""
         n = t.nodes.c

@@ -75,6 +75,9 @@ class EventReader:
 
     # -- the envelope ----------------------------------------------------------------------
     def _envelope(self, event: Mapping[str, Any], epcis_id: str) -> dict[str, Any]:
+        if "errorDeclaration" in event:
+            raise NotMappable("The event is declared erroneous (errorDeclaration): nothing to record. Oretrail "
+                              "takes an event back with event.retracted (POST /v1/events).")
         kind, data = self._typed(event)
         event_id = self.ours(event, "eventId")
         if not isinstance(event_id, str):

@@ -44,8 +44,9 @@ class EpcisMapper:
         self.ids = identifiers
         self.pieces = pieces
 
-    def event(self, envelope: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The EPCIS event of a v1 event (as stored or served), None for a type with no counterpart."""
+    def event(self, envelope: Mapping[str, Any], retraction: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """The EPCIS event of a v1 event (as stored or served), None for a type with no counterpart;
+        with an ``errorDeclaration`` if ``retraction`` (the ``event.retracted`` naming it) took it back."""
         kind = envelope["type"]
         if kind not in MAPPED_TYPES:
             return None
@@ -63,7 +64,14 @@ class EpcisMapper:
             event["disposition"] = disposition
         event.update(body)
         event.update(self._common(envelope))
-        return {"eventID": event_hash(event, CONTEXT), **event}
+        identified = {"eventID": event_hash(event, CONTEXT), **event}
+        if retraction is not None:
+            # EPCIS's way to take an event back; not part of the hash, so the eventID stays the same
+            identified["errorDeclaration"] = {
+                "declarationTime": retraction["occurred_at"], "reason": "incorrect_data",
+                term("retraction"): {term("eventId"): retraction["event_id"],
+                                     term("reason"): retraction["data"]["reason"]}}
+        return identified
 
     # -- what every event carries --------------------------------------------------------------
     def _common(self, envelope: Mapping[str, Any]) -> dict[str, Any]:

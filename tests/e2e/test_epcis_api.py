@@ -214,3 +214,26 @@ def test_a_document_over_the_size_limit_is_refused_before_it_is_read(client, key
                            headers=bearer(keys["refiner"]))
     assert response.status_code == 413
     assert client.post("/epcis/capture", data=b"{}").status_code == 401
+
+
+def test_a_retracted_step_is_exported_with_its_error_declaration_and_not_imported(client, keys, deployment):
+    sale = f.event("product.sold", {"product_id": "ring-1", "price": "4500.00", "currency": "EUR"}, recorded_by="atelier")
+    assert client.post("/v1/events", json={"events": [sale]}, headers=bearer(keys["atelier"])).status_code == 200
+    deployment.catch_up()
+    before = events_of(ld(client.get("/v1/products/ring-1/epcis", headers=bearer(keys["admin"]))))
+    retraction = f.event("event.retracted", {"event_id": sale["event_id"], "reason": "sold twice by mistake"},
+                         recorded_by="atelier")
+    assert client.post("/v1/events", json={"events": [retraction]}, headers=bearer(keys["atelier"])).status_code == 200
+    deployment.catch_up()
+    deployment.catch_up()  # the read models that counted the sale are rebuilt beside the live ones
+    document = ld(client.get("/v1/products/ring-1/epcis", headers=bearer(keys["admin"])))
+    [declared] = [e for e in events_of(document) if "errorDeclaration" in e]
+    assert declared["oretrail:eventId"] == sale["event_id"] and declared["bizStep"] == "retail_selling"
+    # the declaration is not part of the event's hash: its eventID is the one exported before
+    assert declared["eventID"] == before[-1]["eventID"]
+    assert declared["errorDeclaration"]["declarationTime"] == retraction["occurred_at"]
+    assert declared["errorDeclaration"]["oretrail:retraction"] == {"oretrail:eventId": retraction["event_id"],
+                                                                    "oretrail:reason": "sold twice by mistake"}
+    job = capture(client, keys["admin"], document)
+    [status] = [e for e in job["events"] if e["eventID"] == declared["eventID"]]
+    assert status["status"] == "not_mappable" and "errorDeclaration" in status["reason"]
