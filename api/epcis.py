@@ -14,10 +14,10 @@ from typing import Any, Callable
 
 import orjson
 from flask import Blueprint, Response, redirect, request, url_for
-from marshmallow import INCLUDE, Schema, fields
 
 from api.auth import current_principal
 from api.capture import read_whole_body
+from api.epcis_schemas import Problem
 from consumers.provenance.epcis_views import EpcisView, EventQuery
 from events.fields import RFC3339_PATTERN, parse_timestamp
 from services.epcis.capture_jobs import EpcisCapture
@@ -36,98 +36,6 @@ QUERY_PARAMETERS = ("GE_eventTime", "LT_eventTime", "EQ_bizStep", "MATCH_anyEPC"
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 1000
 #: a page token is the (base64url) sort key of the previous page's last event: UTC time, then its id
 PAGE_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\|[0-9a-f-]{36}")
-
-
-class Problem(Exception):
-    """An RFC 7807 problem: its EPCIS exception type, status, title, detail and where (``errors``)."""
-
-    def __init__(self, status: int, kind: str, title: str, detail: str, errors: list[dict[str, str]] | None = None):
-        super().__init__(detail)
-        self.status, self.kind, self.title, self.detail, self.errors = status, kind, title, detail, errors or []
-
-
-class V1EventRef(Schema):
-    """A v1 event an EPCIS event became."""
-
-    event_id = fields.String(required=True)
-    type = fields.String(required=True)
-    position = fields.Integer(metadata={"description": "its position in the log (absent if it was refused)"})
-
-
-class CaptureJobEvent(Schema):
-    """What became of one EPCIS event of a captured document."""
-
-    index = fields.Integer(required=True, metadata={"description": "its place in the document's eventList"})
-    eventID = fields.String(required=True, metadata={"description": "its eventID (the GS1 event hash if it had none)"})
-    status = fields.String(required=True, metadata={
-        "description": "recorded, duplicate (recorded before), refused (capture refused the v1 event: see reason) "
-                       "or not_mappable (no v1 event says this: see reason)",
-        "enum": ["recorded", "duplicate", "refused", "not_mappable"]})
-    v1_events = fields.List(fields.Nested(V1EventRef), required=True)
-    reason = fields.String(metadata={"description": "why it was refused or could not be mapped"})
-
-
-class CaptureJob(Schema):
-    """An EPCIS capture job (the EPCIS 2.0 REST bindings' fields, and ``events``)."""
-
-    captureID = fields.String(required=True)
-    running = fields.Boolean(required=True)
-    success = fields.Boolean(required=True, metadata={"description": "every event recorded (or a duplicate)"})
-    captureErrorBehaviour = fields.String(required=True, metadata={"enum": ["proceed"]})
-    createdAt = fields.String(required=True)
-    events = fields.List(fields.Nested(CaptureJobEvent), required=True)
-    errors = fields.List(fields.String(), required=True)
-
-
-class EpcisDocument(Schema):
-    """A GS1 EPCIS 2.0 EPCISDocument; every field as GS1's JSON Schema says
-    (https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json), which it validates against."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    context = fields.Raw(required=True, data_key="@context")
-    type = fields.String(required=True, metadata={"enum": ["EPCISDocument"]})
-    schemaVersion = fields.String(required=True)
-    creationDate = fields.String(required=True)
-    epcisBody = fields.Dict(required=True, metadata={"description": "{eventList: [EPCIS events]}"})
-
-
-class EpcisQueryDocument(Schema):
-    """A GS1 EPCIS 2.0 EPCISQueryDocument (the answer to a query), valid by GS1's JSON Schema."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    context = fields.Raw(required=True, data_key="@context")
-    type = fields.String(required=True, metadata={"enum": ["EPCISQueryDocument"]})
-    schemaVersion = fields.String(required=True)
-    creationDate = fields.String(required=True)
-    epcisBody = fields.Dict(required=True, metadata={"description": "{queryResults: {queryName, resultsBody: {eventList}}}"})
-
-
-class ProblemLocation(Schema):
-    """Where a document or query is wrong."""
-
-    path = fields.String(required=True, metadata={"description": "a JSON path in the document, or a parameter"})
-    message = fields.String(required=True)
-
-
-class EpcisProblem(Schema):
-    """An RFC 7807 problem with the EPCIS exception type."""
-
-    type = fields.String(required=True, metadata={"description": "e.g. epcisException:ValidationException"})
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String(required=True)
-    instance = fields.String(required=True)
-    errors = fields.List(fields.Nested(ProblemLocation), required=True)
-
-
-class CaptureAccepted(Schema):
-    """The answer to a capture: the id of its job (also in ``Location``)."""
-
-    captureID = fields.String(required=True)
 
 
 def problem_response(problem: Problem) -> Response:

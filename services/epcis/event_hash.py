@@ -9,7 +9,7 @@ syntax of the same event gives the same id; any change of a field changes it.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -74,14 +74,10 @@ def namespaces(*contexts: Any) -> dict[str, str]:
 
 def timestamp(value: str) -> str:
     """An RFC 3339 time in UTC with milliseconds (the fourth decimal rounds half up)."""
-    text = value.strip().replace("z", "Z")
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    fraction = Decimal(f"0.{text.split('.', 1)[1].rstrip('Z').split('+')[0].split('-')[0]}") if "." in text else Decimal(0)
-    millis = int((fraction * 1000).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
-    moment = moment.replace(microsecond=0).astimezone(timezone.utc)
-    seconds = moment.timestamp() + millis / 1000
-    utc = datetime.fromtimestamp(int(seconds // 1), timezone.utc)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{round((seconds % 1) * 1000) % 1000:03d}Z" if millis else f"{utc:%Y-%m-%dT%H:%M:%S}.000Z"
+    moment = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00")).astimezone(timezone.utc)
+    millis = (moment.microsecond + 500) // 1000  # Python keeps six decimals: the fourth is there to round
+    moment = moment.replace(microsecond=0) + timedelta(milliseconds=millis)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 def number(value: Any) -> str:

@@ -56,7 +56,7 @@ class EventReader:
         """The value of the Oretrail field ``local`` in ``item`` (a CURIE of any prefix or a full IRI)."""
         for key, value in item.items():
             prefix, sep, rest = key.partition(":")
-            if sep and rest == local and self.prefixes.get(prefix) == NAMESPACE or key == NAMESPACE + local:
+            if (sep and rest == local and self.prefixes.get(prefix) == NAMESPACE) or key == NAMESPACE + local:
                 return value
         return default
 
