@@ -171,7 +171,8 @@ def create_blueprint(view: EpcisView, importer: EpcisCapture, base_url: str) -> 
         headers = {}
         if last is not None:
             args = {**request.args.to_dict(), "nextPageToken": base64.urlsafe_b64encode(last.encode()).decode()}
-            headers["Link"] = f'<{url_for("epcis.epcis_events", _external=True, **args)}>; rel="next"'
+            # under the public base URL, as a client outside any proxy reaches it
+            headers["Link"] = f'<{base_url}{url_for("epcis.epcis_events", **args)}>; rel="next"'
         return ld_response(query_document(as_epcis(events)), headers)
 
     @blueprint.post("/epcis/capture")
