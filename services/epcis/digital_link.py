@@ -105,13 +105,17 @@ def _constrained_path(path: str) -> str | None:
     return None
 
 
+#: a path segment naming a GS1 key: a Digital Link URI has one (checked first: most URIs are not)
+_KEY_SEGMENT = re.compile("/(" + "|".join(sorted(set(_KEEP) | set(_SHORT_NAMES), key=len, reverse=True)) + ")/")
+
+
 def canonical_identifier(value: str) -> str:
     """``value`` as the event hash writes an identifier: a constrained Digital Link URI if it is an EPC
     URN or a Digital Link URI (on any domain), else unchanged."""
     if value.startswith("urn:epc:"):
         path = _from_epc_urn(value)
         return f"{CANONICAL_DOMAIN}/{path}" if path is not None else value
-    if value.startswith(("https://", "http://")):
+    if value.startswith(("https://", "http://")) and _KEY_SEGMENT.search(value):
         parts = urlsplit(value)
         path = _constrained_path(parts.path)
         if path is not None and re.fullmatch(r"\d{2,4}/\d.*", path):

@@ -49,7 +49,7 @@ _NOT_HASHED = {"eventID", "recordTime", "errorDeclaration", "@context", "comment
 def event_hash(event: Mapping[str, Any], context: Any = None, ignore: Iterable[str] = ()) -> str:
     """The GS1 event hash id of ``event``; ``context`` is its document's ``@context`` (for the
     namespaces of extensions), ``ignore`` expanded names of fields a repository added to it."""
-    return hash_of(pre_hash(event, context, ignore))
+    return EventHasher(context, ignore).hash(event)
 
 
 def hash_of(pre_hash_string: str) -> str:
@@ -59,7 +59,7 @@ def hash_of(pre_hash_string: str) -> str:
 
 def pre_hash(event: Mapping[str, Any], context: Any = None, ignore: Iterable[str] = ()) -> str:
     """The canonical pre-hash string of ``event`` (what is hashed)."""
-    return _PreHash(namespaces(context, event.get("@context")), frozenset(ignore)).event(event)
+    return EventHasher(context, ignore).pre_hash(event)
 
 
 def namespaces(*contexts: Any) -> dict[str, str]:
@@ -67,7 +67,7 @@ def namespaces(*contexts: Any) -> dict[str, str]:
     prefixes = dict(STANDARD_PREFIXES)
     for context in contexts:
         for item in context if isinstance(context, list) else [context]:
-            if isinstance(item, Mapping):
+            if isinstance(item, dict):
                 prefixes.update({k: v for k, v in item.items() if isinstance(v, str)})
     return prefixes
 
@@ -90,12 +90,23 @@ def number(value: Any) -> str:
     return text
 
 
-class _PreHash:
-    """Builds pre-hash strings with one document's namespaces."""
+class EventHasher:
+    """Hashes the events of one document: its ``@context`` (the namespaces of extensions) is read once."""
 
-    def __init__(self, prefixes: Mapping[str, str], ignore: frozenset[str]):
-        self.prefixes = prefixes
-        self.ignore = ignore
+    def __init__(self, context: Any = None, ignore: Iterable[str] = ()):
+        self.context = context
+        self.prefixes = namespaces(context)
+        self.ignore = frozenset(ignore)
+
+    def hash(self, event: Mapping[str, Any]) -> str:
+        """The event hash id of ``event``."""
+        return hash_of(self.pre_hash(event))
+
+    def pre_hash(self, event: Mapping[str, Any]) -> str:
+        """The pre-hash string of ``event`` (an event's own ``@context`` adds to the document's)."""
+        if "@context" in event:
+            return EventHasher([self.context, event["@context"]], self.ignore).event(event)
+        return self.event(event)
 
     def uri(self, value: str) -> str:
         """A value as a full URI: CURIEs expanded, identifiers in their canonical form."""
@@ -239,7 +250,7 @@ class _PreHash:
     def extension(self, name: str, value: Any) -> list[str]:
         if isinstance(value, list):
             return [text for element in value for text in self.extension(name, element)]
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             if "@value" in value:
                 return self.extension(name, value["@value"])
             return [name + self.extensions(value, set())]

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from services.epcis.event_hash import CBV, event_hash, namespaces
+from services.epcis.event_hash import CBV, EventHasher, namespaces
 from services.epcis.identifiers import Named, named
 from services.epcis.vocabulary import NAMESPACE, UNIT_GRAMS
 
@@ -41,11 +41,12 @@ class EventReader:
 
     def __init__(self, context: Any, recorded_by: str):
         self.prefixes = namespaces(context)
+        self.hasher = EventHasher(context)
         self.recorded_by = recorded_by
 
     def read(self, index: int, event: Mapping[str, Any]) -> Mapped:
         """What ``event`` (the ``index``-th of the document) becomes."""
-        epcis_id = event.get("eventID") or event_hash(event, [self.prefixes])
+        epcis_id = event.get("eventID") or self.hasher.hash(event)
         try:
             return Mapped(index, epcis_id, envelope=self._envelope(event, epcis_id))
         except NotMappable as reason:

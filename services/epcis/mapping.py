@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from services.epcis.event_hash import event_hash
+from services.epcis.event_hash import EventHasher
 from services.epcis.identifiers import Identifiers
 from services.epcis.vocabulary import CONTEXT, GRAMS, term
 
@@ -43,6 +43,7 @@ class EpcisMapper:
     def __init__(self, identifiers: Identifiers, pieces: PieceLookup):
         self.ids = identifiers
         self.pieces = pieces
+        self.hasher = EventHasher(CONTEXT)
 
     def event(self, envelope: Mapping[str, Any], retraction: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """The EPCIS event of a v1 event (as stored or served), None for a type with no counterpart;
@@ -64,7 +65,7 @@ class EpcisMapper:
             event["disposition"] = disposition
         event.update(body)
         event.update(self._common(envelope))
-        identified = {"eventID": event_hash(event, CONTEXT), **event}
+        identified = {"eventID": self.hasher.hash(event), **event}
         if retraction is not None:
             # EPCIS's way to take an event back; not part of the hash, so the eventID stays the same
             identified["errorDeclaration"] = {
