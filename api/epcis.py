@@ -10,7 +10,7 @@ import base64
 import binascii
 import re
 from datetime import timezone
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from flask import Blueprint, Response, redirect, request, url_for
@@ -22,9 +22,10 @@ from consumers.provenance.epcis_views import EpcisView, EventQuery
 from events.fields import RFC3339_PATTERN, parse_timestamp
 from services.epcis.capture_jobs import EpcisCapture
 from services.epcis.documents import InvalidDocument, epcis_document, query_document
+from services.epcis.exporting import EpcisExporter
 from services.epcis.identifiers import Identifiers, named
 from services.epcis.importing import biz_step_word
-from services.epcis.mapping import MAPPED_TYPES, EpcisMapper
+from services.epcis.mapping import MAPPED_TYPES
 from services.epcis.vocabulary import CBV_VERSION, EPCIS_VERSION
 from services.errors import NotFound
 
@@ -71,25 +72,10 @@ def _bad(name: str, message: str) -> Problem:
 def create_blueprint(view: EpcisView, importer: EpcisCapture, base_url: str) -> Blueprint:
     """The EPCIS routes over ``view`` (export) and ``importer`` (capture); URIs under ``base_url``."""
     blueprint = Blueprint("epcis", __name__)
-    identifiers = Identifiers(base_url)
+    exporter = EpcisExporter(Identifiers(base_url), view.pieces, view.retractions)
     blueprint.register_error_handler(Problem, problem_response)
     blueprint.register_error_handler(InvalidDocument, lambda error: problem_response(Problem(
         400, "epcisException:ValidationException", "Invalid EPCIS document", error.message, error.details)))
-
-    def mapper_for(events: list[dict[str, Any]]) -> EpcisMapper:
-        """A mapper that knows the GTIN and serial of every product ``events`` name."""
-        made = {e["data"]["product_id"]: (e["data"].get("gtin"), e["data"].get("serial"))
-                for e in events if e["type"] == "product.manufactured"}
-        sold = {e["data"]["product_id"] for e in events if e["type"] == "product.sold"} - made.keys()
-        pieces = {**view.pieces(sold), **made}
-        lookup: Callable[[str], Any] = pieces.get
-        return EpcisMapper(identifiers, lookup)
-
-    def as_epcis(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``events`` as EPCIS events (those with a counterpart), a retracted one with its error declaration."""
-        mapper, retractions = mapper_for(events), view.retractions(events)
-        mapped = (mapper.event(event, retractions.get(event["event_id"])) for event in events)
-        return [event for event in mapped if event is not None]
 
     @blueprint.get("/v1/products/<product_id>/epcis")
     def product_epcis(product_id: str):
@@ -123,7 +109,7 @@ def create_blueprint(view: EpcisView, importer: EpcisCapture, base_url: str) -> 
         events = view.product_history(product_id, principal.sees_restricted)
         if events is None:
             raise NotFound(f"No product {product_id!r} has been manufactured.")
-        return ld_response(epcis_document(as_epcis(events), sender=base_url))
+        return ld_response(epcis_document(exporter.events(events), sender=base_url))
 
     @blueprint.get("/epcis/events")
     def epcis_events():
@@ -173,7 +159,7 @@ def create_blueprint(view: EpcisView, importer: EpcisCapture, base_url: str) -> 
             args = {**request.args.to_dict(), "nextPageToken": base64.urlsafe_b64encode(last.encode()).decode()}
             # under the public base URL, as a client outside any proxy reaches it
             headers["Link"] = f'<{base_url}{url_for("epcis.epcis_events", **args)}>; rel="next"'
-        return ld_response(query_document(as_epcis(events)), headers)
+        return ld_response(query_document(exporter.events(events)), headers)
 
     @blueprint.post("/epcis/capture")
     def epcis_capture():

@@ -2,7 +2,8 @@
 
 ``GET /v1/products/{id}/epcis`` latency for a ring with more than 1,000 ancestor nodes, in a log of
 ``BENCH_EPCIS_BACKGROUND`` other events, against ``GET /v1/products/{id}/provenance`` of the same
-ring measured in the same run, request for request. Target: p99 <= 200 ms. When it is missed, the
+ring measured in the same run, request for request, and the first export alone (every event mapped and
+hashed; the server keeps the mapped events after). Target: p99 <= 200 ms. When it is missed, the
 export is profiled in process (cProfile) and the top functions by cumulative time are reported.
 """
 from __future__ import annotations
@@ -65,7 +66,10 @@ def _record(session: requests.Session, base: str, headers: dict) -> str:
 def _measure(session: requests.Session, base: str, headers: dict, product: str) -> dict:
     urls = {"epcis": f"{base}/v1/products/{product}/epcis",
             "provenance": f"{base}/v1/products/{product}/provenance"}
-    document = session.get(urls["epcis"], headers=headers).json()
+    started = time.perf_counter()  # the first export maps and hashes every event; later ones find them mapped
+    first = session.get(urls["epcis"], headers=headers)
+    cold_ms = round((time.perf_counter() - started) * 1000, 2)
+    document = first.json()
     provenance = session.get(urls["provenance"], headers=headers).json()
     samples: dict[str, list[float]] = {name: [] for name in urls}
     sizes: dict[str, int] = {}
@@ -79,7 +83,7 @@ def _measure(session: requests.Session, base: str, headers: dict, product: str) 
             if round_ >= WARM_UP:
                 samples[name].append(elapsed)
     figures = {name: {**latency_summary(values), "response_bytes": sizes[name]} for name, values in samples.items()}
-    figures["epcis"].update(events=len(document["epcisBody"]["eventList"]),
+    figures["epcis"].update(first_export_ms=cold_ms, events=len(document["epcisBody"]["eventList"]),
                             valid_by_gs1_schema=schema_errors(document) == [])
     figures["provenance"].update(ancestor_nodes=len(provenance["lineage"]["nodes"]) - 1,
                                  timeline_events=len(provenance["timeline"]))

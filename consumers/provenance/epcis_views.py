@@ -38,8 +38,9 @@ class EpcisView:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def product_history(self, product_id: str, sees_restricted: bool) -> list[dict[str, Any]] | None:
-        """The mapped events of a product's timeline (the provenance answer's), oldest first; None if no such product."""
+    def product_history(self, product_id: str, sees_restricted: bool) -> list[str] | None:
+        """The mapped events of a product's timeline (the provenance answer's) as served (JSON texts),
+        oldest first; None if no such product."""
         n = t.nodes.c
         with read_snapshot(self.engine) as connection:
             product = connection.execute(select(n.kind, n.created_event_id).where(n.node_id == product_id)).first()
@@ -51,9 +52,9 @@ class EpcisView:
                 .order_by(t.events.c.sort_key)).all()
         return _served(rows, sees_restricted)
 
-    def query(self, query: EventQuery, limit: int, sees_restricted: bool) -> tuple[list[dict[str, Any]], str | None]:
-        """Up to ``limit`` events matching ``query`` in ``sort_key`` order, and the key of the last if
-        there may be more (the next page starts after it)."""
+    def query(self, query: EventQuery, limit: int, sees_restricted: bool) -> tuple[list[str], str | None]:
+        """Up to ``limit`` events matching ``query`` in ``sort_key`` order (served JSON texts), and the
+        key of the last if there may be more (the next page starts after it)."""
         e = t.events.c
         types = sorted(query.types if query.types is not None else MAPPED_TYPES)
         conditions = [e.type.in_(types), e.event_id.not_in(t.refused_events())]
@@ -110,5 +111,6 @@ class EpcisView:
         return next((row.node_id for row in rows if row.gtin and row.gtin.zfill(14) == gtin14), None)
 
 
-def _served(rows: Iterable[Any], sees_restricted: bool) -> list[dict[str, Any]]:
-    return [orjson.loads(served if sees_restricted or public is None else public) for served, public in rows]
+def _served(rows: Iterable[Any], sees_restricted: bool) -> list[str]:
+    """Each event as the reader may see it (without restricted fields unless ``sees_restricted``)."""
+    return [served if sees_restricted or public is None else public for served, public in rows]
