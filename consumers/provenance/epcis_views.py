@@ -7,7 +7,7 @@ restricted fields only for readers who may see them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import orjson
 from sqlalchemy import Engine, and_, select
@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, select
 from consumers.provenance import tables as t
 from consumers.provenance.history_views import timeline_condition
 from services.database import read_snapshot
+from services.epcis.exporting import ServedEvent
 from services.epcis.mapping import MAPPED_TYPES
 
 
@@ -38,7 +39,7 @@ class EpcisView:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def product_history(self, product_id: str, sees_restricted: bool) -> list[str] | None:
+    def product_history(self, product_id: str, sees_restricted: bool) -> list[ServedEvent] | None:
         """The mapped events of a product's timeline (the provenance answer's) as served (JSON texts),
         oldest first; None if no such product."""
         n = t.nodes.c
@@ -47,12 +48,12 @@ class EpcisView:
             if product is None or product.kind != "product" or product.created_event_id is None:
                 return None
             rows = connection.execute(
-                select(t.events.c.served, t.events.c.served_public)
+                select(t.events.c.event_id, t.events.c.type, t.events.c.served, t.events.c.served_public)
                 .where(timeline_condition(product_id), t.events.c.type.in_(MAPPED_TYPES))
                 .order_by(t.events.c.sort_key)).all()
         return _served(rows, sees_restricted)
 
-    def query(self, query: EventQuery, limit: int, sees_restricted: bool) -> tuple[list[str], str | None]:
+    def query(self, query: EventQuery, limit: int, sees_restricted: bool) -> tuple[list[ServedEvent], str | None]:
         """Up to ``limit`` events matching ``query`` in ``sort_key`` order (served JSON texts), and the
         key of the last if there may be more (the next page starts after it)."""
         e = t.events.c
@@ -68,22 +69,23 @@ class EpcisView:
             conditions.append(e.event_id.in_(select(t.event_subjects.c.event_id)
                                               .where(t.event_subjects.c.subject_id.in_(sorted(query.subjects)))))
         with read_snapshot(self.engine) as connection:
-            rows = connection.execute(select(e.served, e.served_public, e.sort_key).where(and_(*conditions))
+            rows = connection.execute(select(e.event_id, e.type, e.served, e.served_public, e.sort_key)
+                                      .where(and_(*conditions))
                                       .order_by(e.sort_key).limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        return _served([row[:2] for row in rows], sees_restricted), (rows[-1].sort_key if more else None)
+        return _served([row[:4] for row in rows], sees_restricted), (rows[-1].sort_key if more else None)
 
-    def retractions(self, events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """The ``event.retracted`` that took back each of ``events`` that was, by the retracted event's id."""
-        by_retraction = {event["retracted_by_event"]: event["event_id"] for event in events
-                         if event.get("retracted_by_event")}
-        if not by_retraction:
+    def retractions(self, retracted_by: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        """The ``event.retracted`` events (as served) by the id of the event each took back, given
+        ``retracted_by``: retracted event id -> retraction id."""
+        if not retracted_by:
             return {}
+        target = {retraction: event for event, retraction in retracted_by.items()}
         with read_snapshot(self.engine) as connection:
             rows = connection.execute(select(t.events.c.event_id, t.events.c.served)
-                                      .where(t.events.c.event_id.in_(sorted(by_retraction)))).all()
-        return {by_retraction[row.event_id]: orjson.loads(row.served) for row in rows}
+                                      .where(t.events.c.event_id.in_(sorted(target)))).all()
+        return {target[row.event_id]: orjson.loads(row.served) for row in rows}
 
     def lot_exists(self, lot_id: str) -> bool:
         """Whether ``lot_id`` is a known lot (created, or named by an event before its creation)."""
@@ -111,6 +113,7 @@ class EpcisView:
         return next((row.node_id for row in rows if row.gtin and row.gtin.zfill(14) == gtin14), None)
 
 
-def _served(rows: Iterable[Any], sees_restricted: bool) -> list[str]:
+def _served(rows: Iterable[Any], sees_restricted: bool) -> list[ServedEvent]:
     """Each event as the reader may see it (without restricted fields unless ``sees_restricted``)."""
-    return [served if sees_restricted or public is None else public for served, public in rows]
+    return [ServedEvent(event_id, kind, served if sees_restricted or public is None else public)
+            for event_id, kind, served, public in rows]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import orjson
 
-from services.epcis.exporting import EpcisExporter
+from services.epcis.exporting import EpcisExporter, ServedEvent
 from services.epcis.identifiers import Identifiers
 from tests import factories as f
 
@@ -13,7 +13,7 @@ class Counting(EpcisExporter):
 
     def __init__(self, pieces: dict, retractions: dict, size: int = 100):
         super().__init__(Identifiers("https://gold.example.org"), lambda ids: {i: pieces[i] for i in ids if i in pieces},
-                         lambda events: retractions, size)
+                         lambda retracted_by: {e: retractions[e] for e in retracted_by if e in retractions}, size)
         self.mapped = 0
 
     def events(self, served):
@@ -23,8 +23,8 @@ class Counting(EpcisExporter):
         return out
 
 
-def texts(*events: dict) -> list[str]:
-    return [orjson.dumps(event).decode() for event in events]
+def texts(*events: dict) -> list[ServedEvent]:
+    return [ServedEvent(event["event_id"], event["type"], orjson.dumps(event).decode()) for event in events]
 
 
 def test_an_event_is_mapped_once_and_served_from_memory_after():
@@ -52,8 +52,9 @@ def test_a_retraction_adds_its_error_declaration_and_the_memory_stays_bounded():
     exporter = Counting({}, retractions, size=2)
     assay = f.assay("lot-a", 0.9)
     assert "errorDeclaration" not in orjson.loads(orjson.dumps(exporter.events(texts(assay))))[0]
-    retractions[assay["event_id"]] = f.event("event.retracted", {"event_id": assay["event_id"], "reason": "wrong lot"})
-    declared = orjson.loads(orjson.dumps(exporter.events(texts(assay))))[0]
+    retraction = f.event("event.retracted", {"event_id": assay["event_id"], "reason": "wrong lot"})
+    retractions[assay["event_id"]] = retraction
+    declared = orjson.loads(orjson.dumps(exporter.events(texts({**assay, "retracted_by_event": retraction["event_id"]}))))[0]
     assert declared["errorDeclaration"]["reason"] == "incorrect_data"
     exporter.events(texts(f.assay("lot-b", 0.8), f.assay("lot-c", 0.7)))
     assert len(exporter._mapped) == 2
