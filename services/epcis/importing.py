@@ -46,11 +46,16 @@ class EventReader:
 
     def read(self, index: int, event: Mapping[str, Any]) -> Mapped:
         """What ``event`` (the ``index``-th of the document) becomes."""
-        epcis_id = event.get("eventID") or self.hasher.hash(event)
+        try:
+            epcis_id = event.get("eventID") or self.hasher.hash(event)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:  # valid by the schema, yet unreadable
+            return Mapped(index, "", reason=f"Its GS1 event hash cannot be computed: {error}")
         try:
             return Mapped(index, epcis_id, envelope=self._envelope(event, epcis_id))
         except NotMappable as reason:
             return Mapped(index, epcis_id, reason=str(reason))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            return Mapped(index, epcis_id, reason=f"A field has content no v1 event can hold: {error!r}")
 
     # -- Oretrail's own fields, whatever prefix the document gives the namespace -----------------
     def ours(self, item: Mapping[str, Any], local: str, default: Any = None) -> Any:

@@ -16,6 +16,7 @@ from services.epcis.documents import InvalidDocument, check_document, document_e
 from services.epcis.identifiers import Identifiers
 from services.epcis.importing import read_document
 from services.epcis.mapping import MAPPED_TYPES, EpcisMapper
+from services.epcis.vocabulary import NAMESPACE as NS
 from tests import factories as f
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "epcis"
@@ -184,3 +185,19 @@ def test_exporting_and_importing_elsewhere_keeps_every_v1_field(events):
     document = exported(events)
     assert check_document(document) is None
     assert imported(document) == events
+
+
+def test_an_event_the_reader_cannot_read_is_reported_not_a_crash():
+    leap = {"type": "ObjectEvent", "eventTime": "2016-12-31T23:59:60Z", "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE", "bizStep": "receiving",
+            "quantityList": [{"epcClass": "https://gold.example.org/id/lot/lot-a", "quantity": 1, "uom": "GRM"}]}
+    odd = {**leap, "eventTime": "2016-12-31T23:00:00Z", "eventID": "ni:///x",
+           "quantityList": [{"epcClass": "https://gold.example.org/id/lot/lot-a", "quantity": 1, "uom": "KGM"}],
+           "oretrail:recordedBy": ["not", "a", "string"]}
+    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"oretrail": NS}],
+                "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-02T10:00:00Z",
+                "epcisBody": {"eventList": [leap, odd]}}
+    first, second = read_document(document, document_events(document), "atelier")
+    assert first.envelope is None and "hash cannot be computed" in first.reason
+    # the capture service refuses what the mapping passes on (a recorded_by that is no identifier)
+    assert second.envelope is not None and second.envelope["recorded_by"] == ["not", "a", "string"]
