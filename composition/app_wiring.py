@@ -14,6 +14,7 @@ from api import diligence as diligence_api
 from api import findings as findings_api
 from api import impact as impact_api
 from api import docs, labels, landing, observability, public
+from api import epcis as epcis_api
 from api import evidence as evidence_api
 from api import feed as feed_api
 from api import subscriptions as subscriptions_api
@@ -26,6 +27,7 @@ from api.public import PublicPages
 from consumers.checks.views import FindingsView
 from consumers.diligence.views import DiligenceView, DueDiligenceView
 from consumers.impact.section import ImpactSection
+from consumers.provenance.epcis_views import EpcisView
 from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
 from consumers.provenance.history_views import HistoryView
 from consumers.provenance.miner_views import MinersView
@@ -35,6 +37,7 @@ from consumers.retractions import AttesterView
 from events.log import EventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
+from services.epcis.capture_jobs import CaptureJobs, EpcisCapture
 from services.evidence_bundle import EvidenceBundler
 from services.feed import Feed
 from services.metrics import MeteredCapture, Metrics
@@ -131,6 +134,11 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
                                             flag_raisings=views.diligence.flag_raisings,
                                             attesters=views.attesters.attesters,
                                             signing_keys=views.provenance.signing_keys, personal=personal), metrics)
+    # GS1 EPCIS 2.0 out and in: imported documents go through the same capture as POST /v1/events
+    epcis = epcis_api.create_blueprint(
+        EpcisView(views.provenance.engine),
+        EpcisCapture(capture, CaptureJobs(views.provenance.engine), settings.max_events_per_request),
+        settings.public_base_url)
     return AppContext(
         settings=settings,
         keys=keys,
@@ -138,6 +146,6 @@ def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metri
         provenance=views.provenance,
         freshness=views.public.freshness,
         readiness=readiness,
-        blueprints=audience_blueprints(views, settings, metrics, transparency, log, webhooks, capture),
+        blueprints=audience_blueprints(views, settings, metrics, transparency, log, webhooks, capture) + [epcis],
         provenance_sections=views.sections,
     )

@@ -35,6 +35,7 @@ from services.auth import ApiKeys
 from services.database import create_database_engine
 from services.database_tree import DatabaseTree
 from services.kafka_tree import SequencedEvents, TreeReplay
+from services.epcis.capture_jobs import CaptureJobs
 from services.event_index import IndexedLog
 from services.metrics import Metrics
 from services.checkpointer import Checkpointer
@@ -154,6 +155,7 @@ class Platform:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
         self.keystore.create_tables()
+        CaptureJobs(self.engine).create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
         if self.webhooks is not None:  # before the runners: the webhooks projector writes its outbox

@@ -24,7 +24,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIResponse
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
-from openapi_core.deserializing.media_types.util import plain_loads
+from openapi_core.deserializing.media_types.util import json_loads, plain_loads
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.paths.finders import APICallPathFinder
 
@@ -72,7 +72,9 @@ class AnswerChecker:
     def openapi(self) -> OpenAPI:
         """The document, read once on the first answer (so tests that get none never load it)."""
         config = Config(additional_properties_default_policy="forbid",
-                        extra_media_type_deserializers={"text/csv": plain_loads})  # text, as for text/plain
+                        # text, as for text/plain; JSON-LD (EPCIS documents) and RFC 7807 problems are JSON
+                        extra_media_type_deserializers={"text/csv": plain_loads, "application/ld+json": json_loads,
+                                                        "application/problem+json": json_loads})
         return OpenAPI.from_file_path(str(self.document), config=config)
 
     def check(self, request: Question, response: Any) -> Answer | None:
