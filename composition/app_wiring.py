@@ -22,7 +22,7 @@ from api.public import PublicPages
 from consumers.checks.views import FindingsView
 from consumers.diligence.views import DiligenceView, DueDiligenceView
 from consumers.impact.section import ImpactSection
-from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
+from consumers.impact.views import ImpactView, PayoutFindings, PayoutsView, ValueChainView
 from consumers.provenance.history_views import HistoryView
 from consumers.provenance.public_views import PublicProvenanceView
 from consumers.provenance.views import ProvenanceSection, ProvenanceView
@@ -52,6 +52,8 @@ class ReadViews:
     impact: ImpactView
     value_chains: ValueChainView
     payouts: PayoutsView
+    #: the payouts ledger's findings (overpaid, overdue), merged into ``GET /v1/findings``
+    payout_findings: PayoutFindings
     #: who attested the events projected so far (capture refuses a retraction of another's event)
     attesters: AttesterView
     #: what other read models add to a product's provenance, for buyers and (as the public sees them) on its page
@@ -67,9 +69,11 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
     impact = ImpactView(engine)
     sections: list[ProvenanceSection] = [diligence.section, ImpactSection(impact)]
     public_view = PublicProvenanceView(engine, provenance)
+    payouts = PayoutsView(engine, settings.payout_share)
     return ReadViews(
         provenance=provenance, history=HistoryView(engine), public=public_view, findings=findings, diligence=diligence, impact=impact,
-        value_chains=ValueChainView(engine, settings.payout_share), payouts=PayoutsView(engine, settings.payout_share),
+        value_chains=ValueChainView(engine, settings.payout_share), payouts=payouts,
+        payout_findings=PayoutFindings(payouts, settings.payout_overdue_days),
         sections=sections, pages=PublicPages(public_view, sections), attesters=AttesterView(engine),
     )
 
@@ -92,7 +96,7 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
         # a newcomer's way in: the landing page, the OpenAPI document and its rendering (offline)
         landing.blueprint, docs.blueprint,
         # spot the liar: findings, and a product's due-diligence record
-        findings_api.create_blueprint(views.findings),
+        findings_api.create_blueprint(views.findings, views.payout_findings),
         diligence_api.create_blueprint(views.provenance, views.diligence),
         # community impact: indicator tables and dashboard, value chains and payouts
         impact_api.create_blueprint(views.impact),

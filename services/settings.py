@@ -31,7 +31,8 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_SIGNING_KEY": "file of the log's checkpoint signing key (default: log-signing.key in the data dir, made on first start)",
     "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
     "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
-    "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
+    "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1, when no payout policy is in force (default 0.01)",
+    "ORETRAIL_PAYOUT_OVERDUE_DAYS": "days after a sale before an unpaid obligation raises payout_overdue on the cooperative (default 90)",
 }
 
 
@@ -55,6 +56,7 @@ class Settings:
     metrics_port: int | None = None
     prometheus_multiproc_dir: str | None = None
     payout_share: Decimal = Decimal("0.01")
+    payout_overdue_days: int = 90
     kafka_topic: str = "oretrail.events"
     kafka_partitions: int = 6
     kafka_prefix: str = "oretrail"
@@ -100,6 +102,7 @@ class Settings:
             metrics_port=_integer(env, "ORETRAIL_METRICS_PORT", None),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
             payout_share=_share(env, "ORETRAIL_PAYOUT_SHARE", Decimal("0.01")),
+            payout_overdue_days=_integer(env, "ORETRAIL_PAYOUT_OVERDUE_DAYS", 90),
             kafka_topic=env.get("ORETRAIL_KAFKA_TOPIC") or "oretrail.events",
             kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
             kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import Connection, MetaData, delete, select
 
 from consumers.batch import BatchWrites, unseen_events
+from consumers.impact import policies
 from consumers.impact import tables as t
 from consumers.impact.ancestry import load_ancestry, sold_descendants
 from consumers.impact.payouts import entitlements
@@ -43,14 +44,15 @@ class ImpactProjector(Projector):
     #: 3: registry rows and custody from the claims (owners by the server's clock, steps by holders only)
     #: 4: a retracted creation or registration still holds its id for its author; 5: a back-dated double
     #: hand-over is refused; 6: a receipt counts only from the lot's holder; 7: an assay counts only from
-    #: the lot's holder or an independent party (an authority's or auditor's key)
-    version = 7
+    #: the lot's holder or an independent party (an authority's or auditor's key); 8: payout policies fixed
+    #: per sale (``imp_sale_policies``, ``imp_sales.recorded_at``) and payments (``imp_payments``)
+    version = 8
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
         "product.manufactured", "product.sold",
         "survey.completed", "vsla.registered", "vsla.reported", "training.held", "leadership.recorded",
-        "market.price_recorded",
+        "market.price_recorded", "payout.policy_set", "payout.paid",
     })
 
     @property
@@ -123,12 +125,27 @@ class ImpactProjector(Projector):
         tx.execute(t.sales.insert().values(
             event_id=event.event_id, product_id=data["product_id"], price=data.get("price"),
             currency=data.get("currency"), recorded_by=envelope["recorded_by"], occurred_at=envelope["occurred_at"],
-            month=month_of(envelope["occurred_at"]), sort_key=key))
+            month=month_of(envelope["occurred_at"]), sort_key=key, recorded_at=event.recorded_at))
+        policies.fix_new_sale(tx, event.event_id, envelope["occurred_at"][:10], event.recorded_at)
 
     def _market_price_recorded(self, tx, event, envelope, data, key):
         tx.execute(t.prices.insert().values(event_id=event.event_id, date=data["date"],
                                             price_per_g_fine=data["price_per_g_fine"], currency=data["currency"],
                                             sort_key=key))
+
+    # -- payouts ----------------------------------------------------------------------------
+    def _payout_policy_set(self, tx, event, envelope, data, key):
+        tx.execute(t.payout_policies.insert().values(
+            event_id=event.event_id, policy_id=data["policy_id"], share=data["share"], applies_to=data["applies_to"],
+            effective_from=data["effective_from"], decided_by=data["decided_by"],
+            evidence=json.dumps(envelope.get("evidence") or []), recorded_at=event.recorded_at))
+        policies.refix_after_policy(tx, data["applies_to"], data["effective_from"], event.recorded_at)
+
+    def _payout_paid(self, tx, event, envelope, data, key):
+        tx.execute(t.payments.insert().values(
+            event_id=event.event_id, recorded_by=envelope["recorded_by"], occurred_at=envelope["occurred_at"],
+            month=month_of(envelope["occurred_at"]), sort_key=key,
+            **{name: data[name] for name in ("payment_id", "miner_id", "amount", "currency", "channel", "reference")}))
 
     # -- community --------------------------------------------------------------------------
     def _survey_completed(self, tx, event, envelope, data, key):

@@ -42,6 +42,8 @@ EXPECTED = {
     "event.retracted": EVERYONE,
     "organization.key_registered": EVERYONE,
     "organization.key_revoked": EVERYONE,
+    "payout.policy_set": {"authority"},
+    "payout.paid": {"cooperative"},
 }
 
 
