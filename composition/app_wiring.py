@@ -16,13 +16,14 @@ from api import impact as impact_api
 from api import docs, labels, landing, observability, public
 from api import evidence as evidence_api
 from api import log as log_api
+from api import statement as statement_api
 from api import value as value_api
 from api.context import AppContext
 from api.public import PublicPages
 from consumers.checks.views import FindingsView
 from consumers.diligence.views import DiligenceView, DueDiligenceView
 from consumers.impact.section import ImpactSection
-from consumers.impact.views import ImpactView, PayoutFindings, PayoutsView, ValueChainView
+from consumers.impact.views import ImpactView, PayoutFindings, PayoutsView, StatementView, ValueChainView
 from consumers.provenance.history_views import HistoryView
 from consumers.provenance.public_views import PublicProvenanceView
 from consumers.provenance.views import ProvenanceSection, ProvenanceView
@@ -33,6 +34,7 @@ from services.capture import CaptureService
 from services.evidence_bundle import EvidenceBundler
 from services.metrics import MeteredCapture, Metrics
 from services.settings import Settings
+from services.statement_links import StatementLinks
 from services.transparency import TransparencyLog
 
 
@@ -54,6 +56,9 @@ class ReadViews:
     payouts: PayoutsView
     #: the payouts ledger's findings (overpaid, overdue), merged into ``GET /v1/findings``
     payout_findings: PayoutFindings
+    #: a miner's own statement, and the links (tokens) that open it
+    statements: StatementView
+    statement_links: StatementLinks
     #: who attested the events projected so far (capture refuses a retraction of another's event)
     attesters: AttesterView
     #: what other read models add to a product's provenance, for buyers and (as the public sees them) on its page
@@ -74,6 +79,7 @@ def read_views(engine: Engine, settings: Settings) -> ReadViews:
         provenance=provenance, history=HistoryView(engine), public=public_view, findings=findings, diligence=diligence, impact=impact,
         value_chains=ValueChainView(engine, settings.payout_share), payouts=payouts,
         payout_findings=PayoutFindings(payouts, settings.payout_overdue_days),
+        statements=StatementView(engine, payouts), statement_links=StatementLinks(engine),
         sections=sections, pages=PublicPages(public_view, sections), attesters=AttesterView(engine),
     )
 
@@ -101,6 +107,8 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
         # community impact: indicator tables and dashboard, value chains and payouts
         impact_api.create_blueprint(views.impact),
         value_api.create_blueprint(views.value_chains, views.payouts),
+        # the miners' side: statement links for cooperatives, and the statement behind a card's QR code
+        statement_api.create_blueprint(views.statements, views.statement_links, base_url),
     ]
 
 

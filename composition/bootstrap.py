@@ -27,6 +27,7 @@ from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
+from services.statement_links import StatementLinks
 from services.database import create_database_engine
 from services.event_index import IndexedLog
 from services.metrics import Metrics
@@ -95,6 +96,7 @@ class Platform:
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""
         self.keys.create_tables()
+        StatementLinks(self.engine).create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
         for runner in self.runners.values():

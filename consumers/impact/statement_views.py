@@ -29,6 +29,11 @@ class StatementView:
         self.engine = engine
         self.payouts = payouts
 
+    def cooperative_of(self, miner_id: str) -> str | None:
+        """The cooperative a registered miner belongs to; None if no such miner."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(t.miners.c.cooperative_id).where(t.miners.c.miner_id == miner_id)).scalar()
+
     def statement(self, miner_id: str) -> dict[str, Any] | None:
         """What the record says about ``miner_id``, for them; None if no such miner is registered."""
         with self.engine.connect() as connection:
@@ -107,14 +112,18 @@ class StatementView:
         downstream = [row.node_id for row in connection.execute(
             select(t.nodes.c.node_id, t.nodes.c.created_type)
             .where(in_descendants(t.nodes.c.node_id, counted, lot_ids)))]
-        pieces = connection.execute(
-            select(prov.nodes.c.node_id, prov.nodes.c.description, prov.organisations.c.country)
+        made = connection.execute(
+            select(prov.nodes.c.node_id, prov.nodes.c.created_type, prov.nodes.c.description,
+                   prov.organisations.c.country, prov.exports.c.destination_country)
             .outerjoin(prov.organisations, prov.organisations.c.org_id == prov.nodes.c.created_by)
-            .where(prov.nodes.c.node_id.in_(downstream), prov.nodes.c.created_type == "product.manufactured")).all()
-        exports = connection.execute(select(prov.exports.c.destination_country)
-                                     .where(prov.exports.c.lot_id.in_(downstream))).scalars().all()
+            .outerjoin(prov.exports, prov.exports.c.lot_id == prov.nodes.c.node_id)
+            .where(prov.nodes.c.node_id.in_(downstream)).order_by(prov.nodes.c.created_sort)).all()
+        pieces = {row.node_id: row for row in made if row.created_type == "product.manufactured"}.values()
+        # the countries the gold went through, in the order it got there: where each lot, bar and piece
+        # made from it was made, and where it was exported to
+        path = [code for row in made for code in (row.country, row.destination_country) if code]
         kinds = Counter(piece.description for piece in pieces)
-        countries = sorted(set(exports) | {piece.country for piece in pieces if piece.country})
+        countries = list(dict.fromkeys(path))
         return {"pieces": [{"kind": kind, "count": count} for kind, count in sorted(
                     kinds.items(), key=lambda item: (-item[1], item[0] or ""))],
                 "pieces_total": len(pieces), "countries": countries}

@@ -1,0 +1,205 @@
+"""Statement blueprint: the links a cooperative makes for its miners, and the page a miner opens with one.
+
+``/m/{token}`` needs no key: the token is the key, made for one miner, revocable. The page says,
+in plain words and the miner's language, what the record says about them and nobody else. It is
+small, needs no script, and is never cached or handed on (no referrer: its address is a secret).
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from marshmallow import Schema, fields
+
+from api.auth import current_principal
+from api.dashboard import LANGUAGE_NAMES
+from api.i18n import DOMAINS, Translator, negotiate
+from api.qr import qr_inline_svg
+from consumers.impact.views import StatementView
+from events.fields import IDENTIFIER_PATTERN
+from services.errors import Forbidden, NotFound
+from services.statement_links import StatementLinks as LinkStore
+
+LANGUAGES = DOMAINS["statement"]
+
+
+class StatementLink(Schema):
+    """A statement link just made: its token is shown this once."""
+
+    link_id = fields.String(required=True, metadata={"description": "public id, to revoke it"})
+    miner_id = fields.String(required=True)
+    token = fields.String(required=True, metadata={"description": "the secret; only its SHA-256 is stored"})
+    url = fields.String(required=True, metadata={"description": "the statement's URL, /m/{token}"})
+    qr_svg = fields.String(required=True, metadata={"description": "the URL's QR code, an <svg> element"})
+    created_at = fields.String(required=True)
+
+
+class StatementLinkListed(Schema):
+    """A statement link as listed (never its token)."""
+
+    link_id = fields.String(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.String(required=True)
+    revoked_at = fields.String(allow_none=True, required=True)
+
+
+class StatementLinks(Schema):
+    """A miner's statement links."""
+
+    miner_id = fields.String(required=True)
+    links = fields.List(fields.Nested(StatementLinkListed), required=True)
+
+
+def statement_path(token: str) -> str:
+    """The path of the statement a token opens."""
+    return f"/m/{quote(token, safe='')}"
+
+
+def statement_url(base_url: str, token: str) -> str:
+    """The URL a card's QR code encodes."""
+    return base_url + statement_path(token)
+
+
+def page_context(statement: dict[str, Any], lang: str, path: str) -> dict[str, Any]:
+    """What the statement template needs: the words, the statement and the language switch."""
+    t = Translator(lang, "statement")
+    site = statement["site"]
+    return {"t": t, "lang": t.lang, "s": statement, "self_path": path,
+            "site_words": f"{site['name']}, {site['region']}, {t.country(site['country'])}" if site else None,
+            "countries": t.join([t.country(code) for code in statement["destinations"]["countries"]]),
+            "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]}
+
+
+def _not_found(lang: str) -> Response:
+    """The same answer for an unknown and a revoked token: nothing says which."""
+    t = Translator(lang, "statement")
+    html = render_template("statement_not_found.html", t=t, lang=t.lang)
+    return _private(Response(html, status=404, mimetype="text/html"))
+
+
+def _private(response: Response) -> Response:
+    """A miner's page is kept by no cache and indexed by no search engine."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+def create_blueprint(statements: StatementView, links: LinkStore, public_base_url: str) -> Blueprint:
+    """The statement-link routes and the miner's page, over ``statements`` and ``links``."""
+    blueprint = Blueprint("statement", __name__)
+
+    def _may_manage(miner_id: str) -> None:
+        """Only the miner's cooperative (or an admin) makes and revokes their links."""
+        principal = current_principal()
+        cooperative = statements.cooperative_of(miner_id) if IDENTIFIER_PATTERN.fullmatch(miner_id) else None
+        if cooperative is None:
+            raise NotFound(f"No miner {miner_id!r} is registered.")
+        if not principal.is_admin and principal.org_id != cooperative:
+            raise Forbidden(f"Only {cooperative!r}, the miner's cooperative, and admins manage their statement links.")
+
+    @blueprint.post("/v1/miners/<miner_id>/statement-links")
+    def create_link(miner_id: str):
+        """Make a statement link for a miner.
+        ---
+        post:
+          summary: A new statement link (a random, revocable token) for one of the cooperative's miners
+          description: >
+            The answer holds the token, its URL (`/m/{token}`, what the card's QR code encodes) and the QR
+            code as SVG, shown this once: only the token's SHA-256 is stored. The miner's cooperative
+            (its keys) and admin keys may make one. `DELETE .../statement-links/{link_id}` revokes it.
+          tags: [payouts]
+          security: [{bearer: []}]
+          parameters:
+            - {name: miner_id, in: path, required: true, schema: {type: string}}
+          responses:
+            201:
+              description: The link
+              content:
+                application/json:
+                  schema: StatementLink
+            401: {$ref: "#/components/responses/Unauthenticated"}
+            403: {$ref: "#/components/responses/Forbidden"}
+            404: {$ref: "#/components/responses/NotFound"}
+        """
+        _may_manage(miner_id)
+        link = links.create(miner_id, current_principal().org_id)
+        url = statement_url(public_base_url, link.token)
+        return jsonify({"link_id": link.link_id, "miner_id": miner_id, "token": link.token, "url": url,
+                        "qr_svg": qr_inline_svg(url), "created_at": link.created_at.isoformat()}), 201
+
+    @blueprint.get("/v1/miners/<miner_id>/statement-links")
+    def list_links(miner_id: str):
+        """A miner's statement links.
+        ---
+        get:
+          summary: The statement links of a miner (never their tokens)
+          tags: [payouts]
+          security: [{bearer: []}]
+          parameters:
+            - {name: miner_id, in: path, required: true, schema: {type: string}}
+          responses:
+            200:
+              description: The links, newest first
+              content:
+                application/json:
+                  schema: StatementLinks
+            401: {$ref: "#/components/responses/Unauthenticated"}
+            403: {$ref: "#/components/responses/Forbidden"}
+            404: {$ref: "#/components/responses/NotFound"}
+        """
+        _may_manage(miner_id)
+        return jsonify({"miner_id": miner_id, "links": links.links(miner_id)})
+
+    @blueprint.delete("/v1/miners/<miner_id>/statement-links/<link_id>")
+    def revoke_link(miner_id: str, link_id: str):
+        """Revoke a statement link.
+        ---
+        delete:
+          summary: Revoke a statement link (a lost card); its page then answers 404
+          tags: [payouts]
+          security: [{bearer: []}]
+          parameters:
+            - {name: miner_id, in: path, required: true, schema: {type: string}}
+            - {name: link_id, in: path, required: true, schema: {type: string}}
+          responses:
+            204: {description: Revoked}
+            401: {$ref: "#/components/responses/Unauthenticated"}
+            403: {$ref: "#/components/responses/Forbidden"}
+            404: {$ref: "#/components/responses/NotFound"}
+        """
+        _may_manage(miner_id)
+        if not links.revoke(miner_id, link_id):
+            raise NotFound(f"No live statement link {link_id!r} for {miner_id!r}.")
+        return Response(status=204)
+
+    @blueprint.get("/m/<token>")
+    def statement_page(token: str):
+        """A miner's statement.
+        ---
+        get:
+          summary: A miner's statement, behind the QR code of their card (HTML, no key)
+          description: >
+            In plain words, for that miner only: the lots they are named in (day, their grams), where that
+            gold went (countries, kinds of pieces and how many), the price they got per gram against the
+            reference price of the day, what the sales owe them and what their cooperative paid, and when.
+            English, French, Swahili or Lingala, by `?lang=`, else `Accept-Language`. No script; never
+            cached. An unknown or revoked token answers 404, the same page either way.
+          tags: [payouts]
+          parameters:
+            - {name: token, in: path, required: true, schema: {type: string}}
+            - {name: lang, in: query, required: false, schema: {type: string, enum: [en, fr, sw, ln]}}
+          responses:
+            200: {description: The page, content: {text/html: {}}}
+            404: {description: No statement (unknown or revoked token; a small HTML page), content: {text/html: {}}}
+        """
+        lang = negotiate(request.args.get("lang"), None, request.accept_languages, LANGUAGES)
+        miner_id = links.miner_of(token)
+        statement = statements.statement(miner_id) if miner_id is not None else None
+        if statement is None:
+            return _not_found(lang)
+        html = render_template("statement.html", **page_context(statement, lang, statement_path(token)))
+        return _private(Response(html, mimetype="text/html"))
+
+    return blueprint
