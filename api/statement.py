@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from markupsafe import Markup
 from marshmallow import Schema, fields
 
 from api.auth import current_principal
@@ -69,6 +70,17 @@ def page_context(statement: dict[str, Any], lang: str, path: str) -> dict[str, A
             "site_words": f"{site['name']}, {site['region']}, {t.country(site['country'])}" if site else None,
             "countries": t.join([t.country(code) for code in statement["destinations"]["countries"]]),
             "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]}
+
+
+def render_card(miner_id: str, cooperative: str | None, url: str) -> str:
+    """A printable card (credit-card size, HTML) with the QR code of a statement's URL, in every language.
+
+    Rendered in an application context (the CLI makes one).
+    """
+    scan = [(lang, Translator(lang, "statement")("card.scan")) for lang in LANGUAGES]
+    title = " · ".join(dict.fromkeys(Translator(lang, "statement")("card.title") for lang in ("en", "fr")))
+    return render_template("statement_card.html", miner_id=miner_id, cooperative=cooperative, url=url,
+                           qr=Markup(qr_inline_svg(url)), scan=scan, title=title)
 
 
 def _not_found(lang: str) -> Response:

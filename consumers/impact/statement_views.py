@@ -8,6 +8,7 @@ the rest from the impact model.
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,12 @@ class StatementView:
         """The cooperative a registered miner belongs to; None if no such miner."""
         with self.engine.connect() as connection:
             return connection.execute(select(t.miners.c.cooperative_id).where(t.miners.c.miner_id == miner_id)).scalar()
+
+    def cooperative_name(self, cooperative_id: str) -> str:
+        """A cooperative's registered name (its id if it has none)."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(t.organisations.c.name).where(
+                t.organisations.c.org_id == cooperative_id)).scalar() or cooperative_id
 
     def statement(self, miner_id: str) -> dict[str, Any] | None:
         """What the record says about ``miner_id``, for them; None if no such miner is registered."""
@@ -113,7 +120,7 @@ class StatementView:
             select(t.nodes.c.node_id, t.nodes.c.created_type)
             .where(in_descendants(t.nodes.c.node_id, counted, lot_ids)))]
         made = connection.execute(
-            select(prov.nodes.c.node_id, prov.nodes.c.created_type, prov.nodes.c.description,
+            select(prov.nodes.c.node_id, prov.nodes.c.created_type, prov.nodes.c.description, prov.nodes.c.gtin,
                    prov.organisations.c.country, prov.exports.c.destination_country)
             .outerjoin(prov.organisations, prov.organisations.c.org_id == prov.nodes.c.created_by)
             .outerjoin(prov.exports, prov.exports.c.lot_id == prov.nodes.c.node_id)
@@ -122,11 +129,23 @@ class StatementView:
         # the countries the gold went through, in the order it got there: where each lot, bar and piece
         # made from it was made, and where it was exported to
         path = [code for row in made for code in (row.country, row.destination_country) if code]
-        kinds = Counter(piece.description for piece in pieces)
+        kinds = Counter(kind_of(piece, pieces) for piece in pieces)
         countries = list(dict.fromkeys(path))
         return {"pieces": [{"kind": kind, "count": count} for kind, count in sorted(
                     kinds.items(), key=lambda item: (-item[1], item[0] or ""))],
                 "pieces_total": len(pieces), "countries": countries}
+
+
+def kind_of(piece, pieces) -> str | None:
+    """A piece's kind: what the descriptions of the pieces of its trade item (GTIN) have in common
+    ("Ituri gold ring, 18 ct, 3.2 g" and "..., 4.0 g" are "Ituri gold ring, 18 ct"), else its description."""
+    if not piece.gtin or not piece.description:
+        return piece.description
+    same = [other.description for other in pieces if other.gtin == piece.gtin and other.description]
+    common = os.path.commonprefix(same)
+    if common != piece.description and common and not common[len(common) - 1].isspace() and common[-1] not in ",;:-":
+        common = common[:max(common.rfind(" "), 0)]  # a word cut short is no word
+    return common.strip(" ,;:-") or piece.description
 
 
 def _money(account) -> dict[str, Any]:
