@@ -2,6 +2,9 @@
 policy that must not change that sale, a cooperative's own policy for a second ring, and payments."""
 from __future__ import annotations
 
+import pytest
+
+from composition.bootstrap import build_platform
 from tests import factories as f
 from tests.impact_story import at
 
@@ -32,3 +35,30 @@ def second_ring(price: str = "1000.00", day: str = "2026-05-10") -> list[dict]:
                     recorded_by="atelier", at=at("2026-05-01")),
             f.event("product.sold", {"product_id": "ring-2", "price": price, "currency": "EUR"},
                     recorded_by="atelier", at=at(day))]
+
+
+#: where the payouts and statements are tested: the embedded log on SQLite and PostgreSQL, and Kafka with PostgreSQL
+DEPLOYMENTS = (("embedded", "sqlite"), ("embedded", "postgresql"), ("kafka", "postgresql"))
+
+
+@pytest.fixture(params=DEPLOYMENTS, ids=lambda kind: "-".join(kind))
+def deployment_kind(request):
+    """Which log and which read-model database."""
+    return request.param
+
+
+@pytest.fixture
+def database(deployment_kind):
+    """The read-model backend of the deployment (overrides the conftest's, for the modules that import it)."""
+    return deployment_kind[1]
+
+
+@pytest.fixture
+def deployment(deployment_kind, request):
+    """A platform on the SQLite log, or on a Kafka topic of its own."""
+    if deployment_kind[0] == "embedded":
+        yield request.getfixturevalue("platform")
+        return
+    platform = build_platform(request.getfixturevalue("kafka_settings"))
+    yield platform
+    platform.close()

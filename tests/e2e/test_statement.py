@@ -8,20 +8,31 @@ import pytest
 
 from tests.conftest import bearer
 from tests.impact_story import community
-from tests.payout_story import payment, policy
+from tests.payout_story import database, deployment, deployment_kind, payment, policy  # noqa: F401 - fixtures
 
 OTHER_MINERS = [f"w-{n}" for n in range(1, 6)] + [f"m-{n}" for n in range(6)] + [f"b-{n}" for n in range(3)]
 
 
 @pytest.fixture
-def paid(client, admin_key, platform):
+def admin_key(deployment):
+    return deployment.keys.create("oretrail-admin", "admin")
+
+
+@pytest.fixture
+def buyer_key(deployment):
+    return deployment.keys.create("atelier", "manufacturer")
+
+
+@pytest.fixture
+def paid(deployment, admin_key):
     """The community's story under a 2 % policy; w-0 paid 1.00 by mobile money, w-1 paid 2.17 in cash."""
+    client = deployment.create_app().test_client()
     events = [policy("share-2026", "0.02")] + community()
     assert client.post("/v1/events", json={"events": events}, headers=bearer(admin_key)).status_code == 200
-    coop = platform.keys.create("coop-mambasa", "cooperative")
+    coop = deployment.keys.create("coop-mambasa", "cooperative")
     payments = [payment("p-1", "w-0", "1.00"), payment("p-2", "w-1", "2.17", channel="cash")]
     assert client.post("/v1/events", json={"events": payments}, headers=bearer(coop)).status_code == 200
-    platform.catch_up()
+    deployment.catch_up()
     return client, coop
 
 
@@ -91,9 +102,9 @@ def test_a_revoked_or_unknown_token_answers_the_same_404(paid):
     assert client.delete(f"/v1/miners/w-0/statement-links/{link['link_id']}", headers=bearer(coop)).status_code == 404
 
 
-def test_only_the_miners_cooperative_and_admins_make_links(paid, admin_key, buyer_key, platform):
+def test_only_the_miners_cooperative_and_admins_make_links(paid, admin_key, buyer_key, deployment):
     client, coop = paid
-    other = platform.keys.create("coop-other", "cooperative")
+    other = deployment.keys.create("coop-other", "cooperative")
     assert client.post("/v1/miners/w-0/statement-links", headers=bearer(other)).status_code == 403
     assert client.post("/v1/miners/w-0/statement-links", headers=bearer(buyer_key)).status_code == 403
     assert client.post("/v1/miners/w-0/statement-links").status_code == 401
