@@ -6,7 +6,10 @@ small, needs no script, and is never cached or handed on (no referrer: its addre
 """
 from __future__ import annotations
 
-from typing import Any
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable
 from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -50,6 +53,95 @@ class StatementLinks(Schema):
 
     miner_id = fields.String(required=True)
     links = fields.List(fields.Nested(StatementLinkListed), required=True)
+
+
+class StatementPages:
+    """Renders and caches miners' statements, by miner and language, while the read models stay put.
+
+    A statement changes only when a projector moves (a sale, a payment, a new lot), so a page is
+    rendered once per state of the read models, asked of the database at most once per
+    ``max_staleness_s``; one per app (each gunicorn worker has its own). The token is checked on
+    every request (:class:`LiveTokens`): a revoked card stops within the same second.
+    """
+
+    def __init__(self, statements: StatementView, freshness: Callable[[], tuple], capacity: int = 1024,
+                 max_staleness_s: float = 1.0):
+        self.statements = statements
+        self.read_freshness = freshness
+        self.capacity = capacity
+        self.max_staleness_s = max_staleness_s
+        self._freshness: tuple[float, tuple] = (float("-inf"), ())
+        self._pages: OrderedDict[tuple[str, str], tuple[tuple, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def page(self, miner_id: str, lang: str, path: str) -> str | None:
+        """The statement of ``miner_id`` in ``lang`` as HTML; None if no such miner."""
+        freshness = self.freshness()
+        key = (miner_id, lang, path)
+        with self._lock:
+            cached = self._pages.get(key)
+            if cached is not None and cached[0] == freshness:
+                self._pages.move_to_end(key)
+                return cached[1]
+        statement = self.statements.statement(miner_id)
+        if statement is None:
+            return None
+        html = render_template("statement.html", **page_context(statement, lang, path))
+        with self._lock:
+            self._pages[key] = (freshness, html)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.capacity:
+                self._pages.popitem(last=False)
+        return html
+
+    def freshness(self) -> tuple:
+        """The read models' state, asked at most once per ``max_staleness_s``."""
+        checked_at, state = self._freshness
+        now = time.monotonic()
+        if now - checked_at >= self.max_staleness_s:
+            state = self.read_freshness()
+            self._freshness = (now, state)
+        return state
+
+
+class LiveTokens:
+    """The miners of the tokens recently found live, trusted for ``max_staleness_s`` (as the pages are).
+
+    Only live tokens are kept (a stream of made-up tokens fills nothing); a revocation made through
+    this app forgets its miner's tokens at once, one made through another worker counts there within
+    ``max_staleness_s``.
+    """
+
+    def __init__(self, links: LinkStore, capacity: int = 4096, max_staleness_s: float = 1.0):
+        self.links = links
+        self.capacity = capacity
+        self.max_staleness_s = max_staleness_s
+        self._found: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def miner_of(self, token: str) -> str | None:
+        """The miner whose statement ``token`` opens; None if unknown or revoked."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._found.get(token)
+        if found is not None and now - found[0] < self.max_staleness_s:
+            return found[1]
+        miner_id = self.links.miner_of(token)
+        with self._lock:
+            if miner_id is None:
+                self._found.pop(token, None)
+            else:
+                self._found[token] = (now, miner_id)
+                self._found.move_to_end(token)
+                while len(self._found) > self.capacity:
+                    self._found.popitem(last=False)
+        return miner_id
+
+    def forget(self, miner_id: str) -> None:
+        """Forget the tokens of ``miner_id`` (one of its links was revoked)."""
+        with self._lock:
+            for token in [token for token, (_, miner) in self._found.items() if miner == miner_id]:
+                del self._found[token]
 
 
 def statement_path(token: str) -> str:
@@ -98,9 +190,13 @@ def _private(response: Response) -> Response:
     return response
 
 
-def create_blueprint(statements: StatementView, links: LinkStore, public_base_url: str) -> Blueprint:
-    """The statement-link routes and the miner's page, over ``statements`` and ``links``."""
+def create_blueprint(statements: StatementView, links: LinkStore, public_base_url: str,
+                     freshness: Callable[[], tuple]) -> Blueprint:
+    """The statement-link routes and the miner's page, over ``statements`` and ``links``; pages are
+    cached while ``freshness`` (the read models' positions) stays the same."""
     blueprint = Blueprint("statement", __name__)
+    pages = StatementPages(statements, freshness)
+    tokens = LiveTokens(links)
 
     def _may_manage(miner_id: str) -> None:
         """Only the miner's cooperative (or an admin) makes and revokes their links."""
@@ -184,6 +280,7 @@ def create_blueprint(statements: StatementView, links: LinkStore, public_base_ur
         _may_manage(miner_id)
         if not links.revoke(miner_id, link_id):
             raise NotFound(f"No live statement link {link_id!r} for {miner_id!r}.")
+        tokens.forget(miner_id)
         return Response(status=204)
 
     @blueprint.get("/m/<token>")
@@ -207,11 +304,10 @@ def create_blueprint(statements: StatementView, links: LinkStore, public_base_ur
             404: {description: No statement (unknown or revoked token; a small HTML page), content: {text/html: {}}}
         """
         lang = negotiate(request.args.get("lang"), None, request.accept_languages, LANGUAGES)
-        miner_id = links.miner_of(token)
-        statement = statements.statement(miner_id) if miner_id is not None else None
-        if statement is None:
+        miner_id = tokens.miner_of(token)
+        html = pages.page(miner_id, lang, statement_path(token)) if miner_id is not None else None
+        if html is None:
             return _not_found(lang)
-        html = render_template("statement.html", **page_context(statement, lang, statement_path(token)))
         return _private(Response(html, mimetype="text/html"))
 
     return blueprint

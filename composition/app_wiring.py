@@ -108,7 +108,7 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
         impact_api.create_blueprint(views.impact),
         value_api.create_blueprint(views.value_chains, views.payouts),
         # the miners' side: statement links for cooperatives, and the statement behind a card's QR code
-        statement_api.create_blueprint(views.statements, views.statement_links, base_url),
+        statement_api.create_blueprint(views.statements, views.statement_links, base_url, views.public.freshness),
     ]
 
 
