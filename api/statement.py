@@ -6,6 +6,7 @@ small, needs no script, and is never cached or handed on (no referrer: its addre
 """
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from collections import OrderedDict
@@ -165,14 +166,27 @@ def page_context(statement: dict[str, Any], lang: str, path: str) -> dict[str, A
 
 
 def render_card(miner_id: str, cooperative: str | None, url: str) -> str:
-    """A printable card (credit-card size, HTML) with the QR code of a statement's URL, in every language.
+    """A printable card (A7, a standalone SVG) with the QR code of a statement's URL and a line in every language.
 
     Rendered in an application context (the CLI makes one).
     """
-    scan = [(lang, Translator(lang, "statement")("card.scan")) for lang in LANGUAGES]
-    title = " · ".join(dict.fromkeys(Translator(lang, "statement")("card.title") for lang in ("en", "fr")))
-    return render_template("statement_card.html", miner_id=miner_id, cooperative=cooperative, url=url,
-                           qr=Markup(qr_inline_svg(url)), scan=scan, title=title)
+    title = [Translator(lang, "statement")("card.title") for lang in ("en", "fr")]
+    blocks: list[dict[str, Any]] = []
+    y = 60 + 40 * len(title) + 20
+
+    def block(text: str, size: int, width: int, fill: str = "#1b1710", bold: bool = False, lang: str | None = None):
+        nonlocal y
+        lines = textwrap.wrap(text, width) or [""]
+        blocks.append({"y": y, "size": size, "lines": lines, "fill": fill, "bold": bold, "lang": lang})
+        y += len(lines) * (size + 6) + 12
+
+    block(miner_id + (f" · {cooperative}" if cooperative else ""), 28, 30, bold=True)
+    for lang in LANGUAGES:
+        block(Translator(lang, "statement")("card.scan"), 22, 42, lang=lang)
+    block(url, 15, 60, fill="#5b5040")
+    qr = qr_inline_svg(url).replace("<svg ", '<svg x="40" y="150" width="440" height="440" ', 1)
+    return render_template("statement_card.svg", miner_id=miner_id, qr=Markup(qr), title=title, top=60,
+                           blocks=blocks)
 
 
 def _not_found(lang: str) -> Response:

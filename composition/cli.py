@@ -87,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=_verify)
     miners = commands.add_parser("miners", help="miners' statement cards").add_subparsers(dest="miners_command",
                                                                                         required=True)
-    card = miners.add_parser("card", help="make a statement link for a miner and save its card (HTML, QR code)")
+    card = miners.add_parser("card", help="make a statement link for a miner and save its card (SVG, QR code)")
     card.add_argument("miner_id")
-    card.add_argument("--out", type=Path, help="the card's file (default: card-MINER_ID.html)")
+    card.add_argument("--out", type=Path, help="the card's file, an SVG to print (default: card-MINER_ID.svg)")
     card.set_defaults(handler=_miners_card)
     add_signing_commands(commands)
     return parser
@@ -171,7 +171,7 @@ def _demo(settings: Settings, args) -> int:
         summary = seed_demo(platform, force=args.force)
         views = platform.views()
         for link in summary.get("statement_links", []):
-            link["card"] = settings.data_dir / "cards" / f"card-{link['miner_id']}.html"
+            link["card"] = settings.data_dir / "cards" / f"card-{link['miner_id']}.svg"
             save_card(platform, views, link["miner_id"], link["url"], link["card"])
     finally:
         platform.close()
@@ -196,7 +196,7 @@ def _demo(settings: Settings, args) -> int:
 def _miners_card(settings: Settings, args) -> int:
     platform = _platform(settings)
     try:
-        url = write_card(platform, args.miner_id, args.out or Path(f"card-{args.miner_id}.html"), "oretrail-cli")
+        url = write_card(platform, args.miner_id, args.out or Path(f"card-{args.miner_id}.svg"), "oretrail-cli")
     finally:
         platform.close()
     print(url)

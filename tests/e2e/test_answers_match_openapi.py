@@ -19,7 +19,8 @@ from tests.conftest import bearer
 from tests.impact_story import at, community
 
 #: a value for each path parameter of the app's routes, all of them known in the story
-PATH_VALUES = {"product_id": "ring-1", "lot_id": "coop-1", "gtin": "03760123450010", "serial": "000001"}
+PATH_VALUES = {"product_id": "ring-1", "lot_id": "coop-1", "gtin": "03760123450010", "serial": "000001",
+               "miner_id": "w-0"}
 #: query strings a route needs to answer 200 in the story
 QUERIES = {
     "/v1/payouts": "?cooperative_id=coop-mambasa",
@@ -78,6 +79,8 @@ def test_every_json_route_answers_as_the_document_says(app, client, platform, ad
                 client.get(url_of(template, platform.log), headers=headers)
             client.get(url_of(template, platform.log).replace("ring-1", "no-such-ring").replace("coop-1", "no-such-lot"),
                        headers=bearer(buyer_key))
+    # a JSON answer of a POST besides capture: a miner's statement link
+    assert client.post("/v1/miners/w-0/statement-links", headers=bearer(admin_key)).status_code == 201
     succeeded = {(answer.method, answer.path) for answer in checked_answers
                  if 200 <= answer.status < 300 and answer.content_type == "application/json"}
     missing = sorted(set(documented) - succeeded)

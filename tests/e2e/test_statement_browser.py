@@ -26,7 +26,7 @@ def served_statement(platform, tmp_path):
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     url = base + links[0]["url"].removeprefix(platform.settings.public_base_url)
-    card = tmp_path / "card.html"
+    card = tmp_path / "card.svg"
     save_card(platform, platform.views(), links[0]["miner_id"], url, card)
     yield url, card
     server.shutdown()

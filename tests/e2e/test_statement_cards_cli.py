@@ -16,7 +16,7 @@ def oretrail(settings, *args):
 
 def test_a_card_is_saved_with_the_link_and_opens_that_miners_statement(platform, settings, tmp_path):
     seed_demo(platform)
-    card = tmp_path / "card.html"
+    card = tmp_path / "card.svg"
     made = oretrail(settings, "miners", "card", "miner-003", "--out", str(card))
     assert made.returncode == 0, made.stderr
     url = made.stdout.strip().splitlines()[-1]
@@ -26,6 +26,6 @@ def test_a_card_is_saved_with_the_link_and_opens_that_miners_statement(platform,
     assert "Piga picha ya msimbo huu" in html and "Zwa foto ya kode oyo" in html  # every language of the statement
     page = platform.create_app().test_client().get(url.removeprefix(settings.public_base_url) + "?lang=en")
     assert page.status_code == 200 and "Statement of miner miner-003" in page.get_data(as_text=True)
-    unknown = oretrail(settings, "miners", "card", "nobody", "--out", str(tmp_path / "no.html"))
+    unknown = oretrail(settings, "miners", "card", "nobody", "--out", str(tmp_path / "no.svg"))
     assert unknown.returncode == 2 and "no miner 'nobody'" in unknown.stderr
-    assert not (tmp_path / "no.html").exists()
+    assert not (tmp_path / "no.svg").exists()
