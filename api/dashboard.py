@@ -11,13 +11,11 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from api.charts import Series, bar_chart, line_chart
-from api.i18n import DOMAINS, Translator, negotiate
+from api.i18n import DOMAINS, LANGUAGE_NAMES, Translator, negotiate
 from consumers.impact.views import ImpactView, TableRequest
 from events.catalogue.vocabulary import TRAINING_KINDS, WORK_ROLES
 
 WOMEN, MEN, ALL_PEOPLE = "female", "male", "all"
-#: each language's name, in itself (the switch)
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "sw": "Kiswahili", "ln": "Lingála"}
 
 
 def language_context(query_lang: str | None, accept_language: Any, args: Mapping[str, str]) -> dict[str, Any]:

@@ -32,6 +32,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 }
 #: the languages of the public page (its switch, its cookie)
 LANGUAGES = DOMAINS["public"]
+#: each language's name, in itself (the language switches)
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "sw": "Kiswahili", "ln": "Lingála"}
 DEFAULT = "en"
 #: languages that write numbers the French way (1 234,5 and 45 %): French, and Lingala as written in Kinshasa
 _COMMA_DECIMAL = frozenset({"fr", "ln"})

@@ -18,8 +18,7 @@ from markupsafe import Markup
 from marshmallow import Schema, fields
 
 from api.auth import current_principal
-from api.dashboard import LANGUAGE_NAMES
-from api.i18n import DOMAINS, Translator, negotiate
+from api.i18n import DOMAINS, LANGUAGE_NAMES, Translator, negotiate
 from api.qr import qr_inline_svg
 from consumers.impact.views import StatementView
 from events.fields import IDENTIFIER_PATTERN

@@ -32,7 +32,7 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
     "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
     "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1, when no payout policy is in force (default 0.01)",
-    "ORETRAIL_PAYOUT_OVERDUE_DAYS": "days after a sale before an unpaid obligation raises payout_overdue on the cooperative (default 90)",
+    "ORETRAIL_PAYOUT_OVERDUE_DAYS": "days after a sale before an unpaid obligation under a payout policy raises payout_overdue on the cooperative (default 90)",
 }
 
 

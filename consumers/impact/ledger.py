@@ -122,9 +122,10 @@ class PayoutsView:
     def accounts(self, miner_ids: list[str] | None = None) -> dict[tuple[str, str], Account]:
         """Every miner's account by (miner, currency), all time (or only those of ``miner_ids``)."""
         with self.engine.connect() as connection:
-            return self._accounts(connection, miner_ids)
+            return self.accounts_on(connection, miner_ids)
 
-    def _accounts(self, connection: Connection, miner_ids: list[str] | None) -> dict[tuple[str, str], Account]:
+    def accounts_on(self, connection: Connection, miner_ids: list[str] | None) -> dict[tuple[str, str], Account]:
+        """:meth:`accounts` on an open connection (a view that reads more in the same snapshot)."""
         if miner_ids is None:
             sale_ids = None
         else:

@@ -4,6 +4,8 @@ payment from someone who is not the miner's cooperative.
 They are computed from the ledger when asked (an obligation becomes overdue with the passing of
 days, not with an event), and merged into ``GET /v1/findings`` with those of the checks.
 Overdue obligations are found first in, first out: a miner's payments settle the oldest sales first.
+Only an obligation fixed by a decided payout policy (``payout.policy_set``) can be overdue: what the
+operator's default share computes where nobody decided a policy is an estimate, not a debt.
 """
 from __future__ import annotations
 
@@ -23,16 +25,18 @@ KINDS = (OVERDUE, OVERPAID, UNAUTHORISED)
 
 
 def overdue_lines(account: Account, cutoff: str) -> list[tuple[str, Decimal, str]]:
-    """The parts of ``account``'s obligations from sales before ``cutoff`` (a day) that its payments do not cover.
+    """The parts of ``account``'s obligations under a policy, from sales before ``cutoff`` (a day), that its
+    payments do not cover.
 
-    Payments settle the oldest obligations first. Each part: (sold_at, amount unpaid, sale event id).
+    Payments settle the oldest obligations first (under a policy or not). Each part: (sold_at, amount
+    unpaid, sale event id).
     """
     left = account.amount_paid
     unpaid = []
-    for sold_at, amount, sale_event_id, *_ in sorted(account.owed):
+    for sold_at, amount, sale_event_id, _, policy_id, _ in sorted(account.owed, key=lambda line: line[:3]):
         covered = min(left, amount)
         left -= covered
-        if amount - covered > 0 and sold_at[:10] < cutoff:
+        if amount - covered > 0 and sold_at[:10] < cutoff and policy_id is not None:
             unpaid.append((sold_at, amount - covered, sale_event_id))
     return unpaid
 
@@ -56,7 +60,7 @@ class PayoutFindings:
     def all(self) -> list[dict[str, Any]]:
         """Every open finding of the ledger, ordered by kind, subject and id."""
         with self.payouts.engine.connect() as connection:
-            accounts = self.payouts._accounts(connection, None)
+            accounts = self.payouts.accounts_on(connection, None)
             uncounted = self.payouts.uncounted_payments(connection)
             cooperative_of = self._cooperatives(connection, {miner for miner, _ in accounts})
         cutoff = (self.today() - timedelta(days=self.overdue_days)).isoformat()

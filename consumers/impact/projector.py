@@ -5,7 +5,8 @@ recomputing them whenever an event changes the lineage of a sold product, in any
 Registrations and custody steps are kept as claims; at the end of each batch the registry rows and
 the custody of every entity and item the batch touched are recomputed from the claims
 (``consumers.lineage``): a sale by an organisation that does not hold the piece is no sale, and
-owes nobody anything.
+owes nobody anything. Payout policies and payments are kept as stated; the policy in force for each
+sale is fixed when either arrives (``consumers.impact.policies``).
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ class StatementView:
             lots = self._lots(connection, miner_id)
             sales = self._sales(connection, miner_id)
             destinations = self._destinations(connection, [lot["lot_id"] for lot in lots])
-            accounts = self.payouts._accounts(connection, [miner_id])
+            accounts = self.payouts.accounts_on(connection, [miner_id])
         return {
             "miner_id": miner_id,
             "cooperative": cooperative or miner["cooperative_id"],

@@ -37,9 +37,12 @@ def test_one_share_for_all_splits_as_before_and_several_shares_add_up_to_the_cen
                              {"m-1": Fraction(1, 2), "m-2": Fraction(1, 2)}, Decimal("0.01"))[0] == Decimal("0.00")
 
 
-def test_payments_settle_the_oldest_obligations_first():
-    account = Account("m-1", "EUR", owed=[("2026-01-10T09:00:00+01:00", Decimal("5.00"), "s1", "p", None, Decimal(0)),
-                                          ("2026-03-10T09:00:00+01:00", Decimal("4.00"), "s2", "p", None, Decimal(0))],
+def test_payments_settle_the_oldest_obligations_first_and_only_a_decided_policy_makes_a_debt():
+    share = Decimal("0.02")
+    account = Account("m-1", "EUR", owed=[("2026-01-10T09:00:00+01:00", Decimal("5.00"), "s1", "p", "pol", share),
+                                          ("2026-03-10T09:00:00+01:00", Decimal("4.00"), "s2", "p", "pol", share),
+                                          ("2026-03-20T09:00:00+01:00", Decimal("2.00"), "s3", "p", None, share)],
                       paid=[("2026-02-01", Decimal("6.00"), "e", "pay", "cash", "r")])
+    # s3 owes 2.00 under the default share alone: an estimate, never overdue
     assert overdue_lines(account, "2026-06-01") == [("2026-03-10T09:00:00+01:00", Decimal("3.00"), "s2")]
     assert overdue_lines(account, "2026-02-01") == []  # s2 is not old enough yet
