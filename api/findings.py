@@ -5,11 +5,14 @@ from flask import Blueprint, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.auth import current_principal
-from consumers.checks.views import KINDS, SEVERITIES, STATUSES, Cursor, FindingsView
+from consumers.checks.views import KINDS as CHECK_KINDS, SEVERITIES, STATUSES, Cursor, FindingsView
+from consumers.impact.views import PAYOUT_FINDING_KINDS as PAYOUT_KINDS, PayoutFindings
 from events.envelope import flatten_errors
 from events.fields import Timestamp, parse_timestamp
 from services.errors import InvalidRequest
 
+#: the checks' findings, and the payouts ledger's (computed when asked, merged in)
+KINDS = CHECK_KINDS + PAYOUT_KINDS
 
 class FindingsQuery(Schema):
     """The filters and page of ``GET /v1/findings``."""
@@ -84,8 +87,35 @@ def parse_query(schema: Schema, args) -> dict:
         raise InvalidRequest("Invalid query parameters.", flatten_errors(exc.messages)) from None
 
 
-def create_blueprint(findings: FindingsView) -> Blueprint:
-    """The findings route over ``findings``."""
+def merged_page(findings: FindingsView, payouts: PayoutFindings | None,
+                query: dict) -> tuple[list[dict], int, int | None, str | None]:
+    """A page of the checks' findings (filtered, by offset or cursor) and the payouts ledger's together,
+    ordered by kind, subject and id: the findings, how many match, the next offset and the next cursor.
+
+    The ledger's findings (one per miner or cooperative at most) carry no site, organisation or time:
+    they are merged into offset pages asked without those filters, and a page holding them has no cursor.
+    """
+    after = Cursor.decode(query["after"]) if "after" in query else None
+    filters = {"kind": query.get("kind"), "subject": query.get("subject"), "status": query.get("status"),
+               "severity": query.get("severity"), "site_id": query.get("site_id"),
+               "organisation_id": query.get("organisation_id"), "since": query.get("since"), "until": query.get("until")}
+    plain = after is None and not any(filters[name] for name in ("site_id", "organisation_id", "since", "until"))
+    extra = payouts.list(filters["kind"], filters["subject"], filters["status"]) if payouts is not None and plain else []
+    extra = [item for item in extra if filters["severity"] in (None, item["severity"])]
+    limit, offset = query["limit"], query["offset"]
+    if not extra:
+        items, total, following = findings.list(limit=limit, offset=offset, after=after, **filters)
+        next_offset = offset + len(items) if following is not None and after is None else None
+        return items, total, next_offset, following.encode() if following is not None else None
+    # the checks' first offset + limit is all the merged page can hold
+    head, total, _ = findings.list(limit=offset + limit, offset=0, **filters)
+    merged = sorted(head + extra, key=lambda item: (item["kind"], item["subject_id"], item["finding_id"]))
+    items, total = merged[offset:offset + limit], total + len(extra)
+    return items, total, offset + len(items) if offset + len(items) < total else None, None
+
+
+def create_blueprint(findings: FindingsView, payouts: PayoutFindings | None = None) -> Blueprint:
+    """The findings route over ``findings`` (and the payouts ledger's findings, if given)."""
     blueprint = Blueprint("findings", __name__)
 
     @blueprint.get("/v1/findings")
@@ -107,11 +137,15 @@ def create_blueprint(findings: FindingsView) -> Blueprint:
             its proof events. A finding is `open` while the events prove it and `withdrawn` when later
             events resolve it. Ordered by kind, subject and id. Page with `limit` and the opaque cursor
             `after` (the `next` of the previous page: a walk sees each finding once even while new ones
-            are found) or with `offset`. A wrong filter is a 422 naming the parameter.
+            are found) or with `offset`. A wrong filter is a 422 naming the parameter. The payouts ledger's
+            findings are computed when asked and merged in (on offset pages without the site, organisation or
+            time filters, which they do not carry): `payout_overpaid` (a miner paid more than owed),
+            `payout_overdue` (on a cooperative: obligations unpaid after `ORETRAIL_PAYOUT_OVERDUE_DAYS`),
+            `payout_unauthorised` (a payment not from the miner's cooperative).
           tags: [checks]
           security: [{bearer: []}]
           parameters:
-            - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit]}}
+            - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit, payout_overdue, payout_overpaid, payout_unauthorised]}}
             - {name: subject, in: query, schema: {type: string}}
             - {name: status, in: query, schema: {type: string, enum: [open, withdrawn]}}
             - {name: severity, in: query, schema: {type: string, enum: [low, medium, high]}}
@@ -133,14 +167,8 @@ def create_blueprint(findings: FindingsView) -> Blueprint:
         """
         current_principal()
         query = parse_query(FindingsQuery(), request.args)
-        after = Cursor.decode(query["after"]) if "after" in query else None
-        items, total, following = findings.list(
-            kind=query.get("kind"), subject=query.get("subject"), status=query.get("status"),
-            limit=query["limit"], offset=query["offset"], severity=query.get("severity"),
-            site_id=query.get("site_id"), organisation_id=query.get("organisation_id"),
-            since=query.get("since"), until=query.get("until"), after=after)
-        next_offset = query["offset"] + len(items) if following is not None and after is None else None
+        items, total, next_offset, following = merged_page(findings, payouts, query)
         return jsonify({"findings": items, "total": total, "limit": query["limit"], "offset": query["offset"],
-                        "next_offset": next_offset, "next": following.encode() if following else None})
+                        "next_offset": next_offset, "next": following})
 
     return blueprint

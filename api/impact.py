@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from marshmallow import Schema, ValidationError
 
 from api.auth import current_principal
-from api.dashboard import dashboard_context
+from api.dashboard import dashboard_context, language_context
 from api.impact_schemas import ImpactQuery
 from consumers.impact.views import ImpactView, Scope, TableRequest
 from events.envelope import flatten_errors
@@ -113,6 +113,7 @@ def create_blueprint(view: ImpactView) -> Blueprint:
             - {name: from, in: query, schema: {type: string}}
             - {name: to, in: query, schema: {type: string}}
             - {name: period, in: query, schema: {type: string, enum: [month, year, range]}}
+            - {name: lang, in: query, schema: {type: string, enum: [en, fr]}, description: "the page's language (else Accept-Language)"}
           responses:
             200:
               description: The page
@@ -125,13 +126,16 @@ def create_blueprint(view: ImpactView) -> Blueprint:
                 text/html:
                   schema: {type: string}
         """
+        words = language_context(request.args.get("lang"), request.accept_languages, request.args)
+        args = request.args.copy()
+        args.pop("lang", None)
         try:
-            query = parse_query(ImpactQuery(), request.args)
+            query = parse_query(ImpactQuery(), args)
             table = table_request(view, query)
         except InvalidRequest as error:
             return render_template("impact.html", error=error, details=error.details, scopes=view.scopes(),
-                                   query=request.args), 422
-        return render_template("impact.html", error=None, query=request.args,
-                               **dashboard_context(view, table))
+                                   query=args, **words), 422
+        return render_template("impact.html", error=None, query=args,
+                               **{**dashboard_context(view, table, words["lang"]), **words})
 
     return blueprint

@@ -124,15 +124,21 @@ class PayoutTotal(Schema):
     amount_due = fields.String(required=True, metadata={"description": "decimal string, to the cent"})
     period = fields.String(metadata={"description": "YYYY-MM of the sales (by_period)"})
     gender = fields.String(metadata={"description": "the miners' gender (by_gender)"})
+    amount_paid = fields.String(metadata={"description": "paid by the cooperative (totals), decimal string"})
+    outstanding = fields.String(metadata={"description": "amount_due - amount_paid (totals); negative: paid more"})
 
 
 class MinerPayout(Schema):
-    """What one miner is owed in one currency."""
+    """What one miner is owed in one currency, and was paid."""
 
     miner_id = fields.String(required=True)
     gender = fields.String(required=True)
     currency = fields.String(required=True)
     amount_due = fields.String(required=True)
+    amount_paid = fields.String(metadata={"description": "paid by the miner's cooperative, decimal string"})
+    outstanding = fields.String(metadata={"description": "amount_due - amount_paid; negative: paid more than owed"})
+    payments = fields.Integer(metadata={"description": "how many payments"})
+    last_paid_at = fields.String(allow_none=True, metadata={"description": "field time of the latest payment"})
     fine_g = fields.Float(required=True, metadata={"description": "fine grams of the miner's gold in the pieces sold"})
     sales = fields.Integer(required=True)
     by_period = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
@@ -152,13 +158,44 @@ class SalePayout(Schema):
     untraced = fields.String(required=True, metadata={"description": "the part of gold traced to no miner"})
     to_others = fields.String(required=True, metadata={"description": "the part owed to other cooperatives' miners"})
     recipients = fields.Integer(required=True)
+    policy_id = fields.String(allow_none=True, metadata={
+        "description": "the payout policy in force for this cooperative's miners on the day of the sale "
+                       "(null: none was, the default share applies)"})
+    share = fields.String(metadata={"description": "the share of the price owed to this cooperative's miners"})
+
+
+class PayoutPolicy(Schema):
+    """A decided payout policy (``payout.policy_set``)."""
+
+    policy_id = fields.String(required=True)
+    share = fields.String(required=True)
+    applies_to = fields.String(required=True, metadata={"description": "the cooperative, or `all`"})
+    effective_from = fields.String(required=True)
+    decided_by = fields.String(required=True)
+    evidence = fields.List(fields.Dict(), required=True, metadata={"description": "the envelope's evidence"})
+    recorded_at = fields.String(required=True)
+    event_id = fields.String(required=True)
+
+
+class Payment(Schema):
+    """A payment to a miner that counts (recorded by the miner's cooperative)."""
+
+    payment_id = fields.String(required=True)
+    miner_id = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    channel = fields.String(required=True, metadata={"enum": ["mobile_money", "cash", "bank", "savings_group"]})
+    reference = fields.String(required=True)
+    paid_at = fields.String(required=True)
+    event_id = fields.String(required=True)
 
 
 class Payouts(Schema):
     """``GET /v1/payouts``."""
 
     cooperative_id = fields.String(required=True)
-    payout_share = fields.String(required=True)
+    payout_share = fields.String(required=True, metadata={
+        "description": "the default share (ORETRAIL_PAYOUT_SHARE), used only where no policy was in force"})
     from_ = fields.String(data_key="from", allow_none=True, required=True,
                           metadata={"description": "first month of sale asked for (null: from the first sale)"})
     to = fields.String(allow_none=True, required=True,
@@ -169,3 +206,6 @@ class Payouts(Schema):
     by_gender = fields.List(fields.Nested(PayoutTotal))
     by_miner = fields.List(fields.Nested(MinerPayout))
     sales = fields.List(fields.Nested(SalePayout))
+    policies = fields.List(fields.Nested(PayoutPolicy), metadata={
+        "description": "the policies decided for this cooperative and for all, in the order they take effect"})
+    payments = fields.List(fields.Nested(Payment), metadata={"description": "the payments of the period"})

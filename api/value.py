@@ -57,13 +57,19 @@ def create_blueprint(chains: ValueChainView, ledgers: PayoutsView) -> Blueprint:
         """The retroactive payments owed to a cooperative's miners.
         ---
         get:
-          summary: Payouts ledger of a cooperative, by miner, by period, by gender and by sale
+          summary: Payouts ledger of a cooperative, by miner, by period, by gender and by sale; owed, paid, outstanding
           description: >
-            Each sale (`product.sold` with a price) owes `ORETRAIL_PAYOUT_SHARE` of its price (half up to
-            the cent) to the miners whose gold is in the piece, allocated through the lineage by fine grams
-            to each production lot and equally among its miners. Cents are resolved by largest remainder,
+            Each sale (`product.sold` with a price) owes a share of its price (half up to the cent) to the
+            miners whose gold is in the piece, allocated through the lineage by fine grams to each
+            production lot and equally among its miners. The share is the payout policy in force on the
+            day of the sale (`payout.policy_set`: the cooperative's own, else the one for `all`), among
+            the policies recorded before the sale was, so a later policy never changes a past
+            obligation; with no policy, `ORETRAIL_PAYOUT_SHARE`. Cents are resolved by largest remainder,
             so each sale's lines add up to its payout exactly; gold not traced to a miner is an
-            `untraced` line owed to nobody. Readable by admin and auditor keys and by the cooperative's own keys.
+            `untraced` line owed to nobody. Payments (`payout.paid`) count when recorded by the miner's
+            own cooperative; `amount_paid` and `outstanding` are exact decimal strings (a negative
+            outstanding is an overpayment, also the finding `payout_overpaid`). Readable by admin and
+            auditor keys and by the cooperative's own keys.
           tags: [impact]
           security: [{bearer: []}]
           parameters:

@@ -21,6 +21,7 @@ from api import subscriptions as subscriptions_api
 from api import miners as miners_api
 from api import persons as persons_api
 from api import log as log_api
+from api import statement as statement_api
 from api import value as value_api
 from api.context import AppContext
 from api.public import PublicPages
@@ -28,7 +29,7 @@ from consumers.checks.views import FindingsView
 from consumers.diligence.views import DiligenceView, DueDiligenceView
 from consumers.impact.section import ImpactSection
 from consumers.provenance.epcis_views import EpcisView
-from consumers.impact.views import ImpactView, PayoutsView, ValueChainView
+from consumers.impact.views import ImpactView, PayoutFindings, PayoutsView, StatementView, ValueChainView
 from consumers.provenance.history_views import HistoryView
 from consumers.provenance.miner_views import MinersView
 from consumers.provenance.public_views import PublicProvenanceView
@@ -43,6 +44,7 @@ from services.feed import Feed
 from services.metrics import MeteredCapture, Metrics
 from services.personal_data import PersonalData
 from services.settings import Settings
+from services.statement_links import StatementLinks
 from services.transparency import TransparencyLog
 from services.webhooks.store import SubscriptionStore
 
@@ -65,6 +67,11 @@ class ReadViews:
     payouts: PayoutsView
     #: a cooperative's miners and one miner's record, personal fields opened for those who may read them
     miners: MinersView
+    #: the payouts ledger's findings (overpaid, overdue), merged into ``GET /v1/findings``
+    payout_findings: PayoutFindings
+    #: a miner's own statement, and the links (tokens) that open it
+    statements: StatementView
+    statement_links: StatementLinks
     #: who attested the events projected so far (capture refuses a retraction of another's event)
     attesters: AttesterView
     #: what other read models add to a product's provenance, for buyers and (as the public sees them) on its page
@@ -81,10 +88,13 @@ def read_views(engine: Engine, settings: Settings, personal: PersonalData | None
     impact = ImpactView(engine)
     sections: list[ProvenanceSection] = [diligence.section, ImpactSection(impact)]
     public_view = PublicProvenanceView(engine, provenance)
+    payouts = PayoutsView(engine, settings.payout_share)
     return ReadViews(
         provenance=provenance, history=HistoryView(engine), public=public_view, findings=findings, diligence=diligence, impact=impact,
         value_chains=ValueChainView(engine, settings.payout_share,
-                                                   lambda ids: findings.open_keys("price_below_reference", ids)), payouts=PayoutsView(engine, settings.payout_share),
+                                    lambda ids: findings.open_keys("price_below_reference", ids)), payouts=payouts,
+        payout_findings=PayoutFindings(payouts, settings.payout_overdue_days),
+        statements=StatementView(engine, payouts), statement_links=StatementLinks(engine),
         sections=sections, pages=PublicPages(public_view, sections), attesters=AttesterView(engine),
         miners=MinersView(engine, personal),
     )
@@ -114,13 +124,15 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
         # a newcomer's way in: the landing page, the OpenAPI document and its rendering (offline)
         landing.blueprint, docs.blueprint,
         # spot the liar: findings, and a product's due-diligence record
-        findings_api.create_blueprint(views.findings),
+        findings_api.create_blueprint(views.findings, views.payout_findings),
         diligence_api.create_blueprint(views.provenance, views.diligence),
         # community impact: indicator tables and dashboard, value chains and payouts
         impact_api.create_blueprint(views.impact),
         value_api.create_blueprint(views.value_chains, views.payouts),
         # a cooperative's own people, and the erasure of a person (admin)
         miners_api.create_blueprint(views.miners, views.payouts),
+        # the miners' side: statement links for cooperatives, and the statement behind a card's QR code
+        statement_api.create_blueprint(views.statements, views.statement_links, base_url, views.public.freshness),
     ] + ([persons_api.create_blueprint(capture)] if capture is not None else [])
 
 

@@ -32,6 +32,7 @@ from events.kafka_tree_topic import TreeTopic, tree_topic_name
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
+from services.statement_links import StatementLinks
 from services.database import create_database_engine
 from services.database_tree import DatabaseTree
 from services.kafka_tree import SequencedEvents, TreeReplay
@@ -156,6 +157,7 @@ class Platform:
         self.keys.create_tables()
         self.keystore.create_tables()
         CaptureJobs(self.engine).create_tables()
+        StatementLinks(self.engine).create_tables()
         if isinstance(self.log, IndexedLog):
             self.log.create_tables()
         if self.webhooks is not None:  # before the runners: the webhooks projector writes its outbox

@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--person", required=True, help="the person's id (e.g. a miner_id)")
     erase.add_argument("--reason", required=True, help="why, in words (kept in the log: no personal data)")
     erase.set_defaults(handler=_erase)
+    miners = commands.add_parser("miners", help="miners' statement cards").add_subparsers(dest="miners_command",
+                                                                                        required=True)
+    card = miners.add_parser("card", help="make a statement link for a miner and save its card (SVG, QR code)")
+    card.add_argument("miner_id")
+    card.add_argument("--out", type=Path, help="the card's file, an SVG to print (default: card-MINER_ID.svg)")
+    card.set_defaults(handler=_miners_card)
     add_signing_commands(commands)
     return parser
 
@@ -175,6 +181,10 @@ def _demo(settings: Settings, args) -> int:
     platform = _platform(settings)
     try:
         summary = seed_demo(platform, force=args.force)
+        views = platform.views()
+        for link in summary.get("statement_links", []):
+            link["card"] = settings.data_dir / "cards" / f"card-{link['miner_id']}.svg"
+            save_card(platform, views, link["miner_id"], link["url"], link["card"])
     finally:
         platform.close()
     if summary["seeded"]:
@@ -187,10 +197,47 @@ def _demo(settings: Settings, args) -> int:
     print(f"demo: provenance of {product}: {url}")
     print(f"demo: its public page (the QR code's): {settings.public_base_url}/p/{product}")
     print(f"demo: community impact dashboard: {settings.public_base_url}/impact")
+    for link in summary.get("statement_links", []):
+        print(f"demo: statement of miner {link['miner_id']}: {link['url']} (its card: {link['card']})")
     if keys:
         print(f"demo: try  curl -H 'Authorization: Bearer {keys['manufacturer']}' {url}")
         print(f"demo: API keys of the demo are in {summary['keys_file']}")
     return 0
+
+
+def _miners_card(settings: Settings, args) -> int:
+    platform = _platform(settings)
+    try:
+        url = write_card(platform, args.miner_id, args.out or Path(f"card-{args.miner_id}.svg"), "oretrail-cli")
+    finally:
+        platform.close()
+    print(url)
+    return 0
+
+
+def write_card(platform, miner_id: str, out: Path, made_by: str) -> str:
+    """Make a new statement link for ``miner_id`` and save its card at ``out``; the link's URL."""
+    from api.statement import statement_url
+
+    views = platform.views()
+    cooperative = views.statements.cooperative_of(miner_id)
+    if cooperative is None:
+        raise ValueError(f"no miner {miner_id!r} is registered")
+    link = views.statement_links.create(miner_id, made_by)
+    url = statement_url(platform.settings.public_base_url, link.token)
+    save_card(platform, views, miner_id, url, out)
+    return url
+
+
+def save_card(platform, views, miner_id: str, url: str, out: Path) -> None:
+    """Save the card of a statement link (its URL) at ``out``."""
+    from api.statement import render_card
+
+    cooperative = views.statements.cooperative_of(miner_id)
+    with platform.create_app(views).app_context():
+        html = render_card(miner_id, views.statements.cooperative_name(cooperative) if cooperative else None, url)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html)
 
 
 def _project(settings: Settings, args) -> int:

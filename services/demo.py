@@ -22,6 +22,7 @@ from events import signing
 from events.catalogue.diligence import inspection_flag_id
 from services.demo_findings import planted_problems
 from services.demo_impact import community_events
+from services.demo_payouts import payout_policies, seed_payouts
 
 DEMO_NAMESPACE = uuid.UUID("5b7c4c8e-8d0e-4a55-9b7e-0f6f1c1e2a11")
 KINSHASA = timezone(timedelta(hours=1))
@@ -156,7 +157,7 @@ def build_demo_events(start: date = date(2025, 11, 3), months: int = 6, history_
         joined = program + timedelta(days=60 + 35 * (index - 40))
         miners.append({**miner, "pit_id": pit["pit_id"], "joined": joined})
         registry.append(chain.event("miner.registered", joined, COOPERATIVE, miner))
-    chain.batches.append(registry)
+    chain.batches.append(registry + payout_policies(program, COOPERATIVE))
 
     community = community_events(chain.event, program, history_months + months + 1,
                                  [site["site_id"] for site in SITES], COOPERATIVE)
@@ -413,7 +414,10 @@ def seed_demo(platform, force: bool = False) -> dict[str, Any]:
         if batch is registrations:
             platform.catch_up()  # capture checks signatures against the keys the read model has seen
     platform.catch_up()
+    payouts = seed_payouts(client, keys[COOPERATIVE], COOPERATIVE, datetime(2026, 7, 20, 10, 0, tzinfo=KINSHASA))
+    platform.catch_up()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys_file.write_text(json.dumps({"admin": keys["admin"], "manufacturer": keys[MANUFACTURER]}, indent=2))
     os.chmod(keys_file, 0o600)
-    return {"seeded": True, "events_recorded": recorded, "products": chain.products, "keys_file": str(keys_file)}
+    return {"seeded": True, "events_recorded": recorded + payouts["payments"], "products": chain.products,
+            "keys_file": str(keys_file), "statement_links": payouts["statement_links"]}

@@ -80,6 +80,10 @@ ROLE_RULES: tuple[RoleRule, ...] = (
              "community data is collected by the NGOs and cooperatives that work with the community"),
     RoleRule("markets.reference_price", ("market.price_recorded",), frozenset(),
              "the reference price every payout and check relies on is entered by the platform's operator"),
+    RoleRule("payouts.policy", ("payout.policy_set",), frozenset({"authority"}),
+             "the share of a sale owed to miners is decided by the platform's operator or a public authority"),
+    RoleRule("payouts.payments", ("payout.paid",), frozenset({"cooperative"}),
+             "a miner is paid by the cooperative they belong to; which cooperative is a relation rule"),
     RoleRule("corrections.retractions", ("event.retracted",), EVERY_ROLE,
              "anyone may take back what it said; whose event it is is a relation rule"),
     RoleRule("persons.erasure", ("person.erased",), frozenset(),
@@ -112,6 +116,9 @@ RELATION_RULES: tuple[RelationRule, ...] = (
                  "its giver recorded, before the plan) or by an admin, never by the flag's subject; a refused "
                  "plan is listed with the risk in the due-diligence record and changes nothing",
                  "unauthorised_response"),
+    RelationRule("payout.payer", ("payout.paid",),
+                 "a payment counts only from the miner's own cooperative (the miner's latest registration); "
+                 "another's is kept and counts for nothing", "payout_unauthorised"),
     RelationRule("retraction", ("event.retracted",),
                  "only the organisation that attested an event (its key's organisation) may retract it, and "
                  "a retraction cannot itself be retracted: a 403 at capture when the event is known; a "

@@ -33,7 +33,6 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_LOG_ORIGIN": "the log's name on its checkpoints and key (default: the public base URL's host + /log)",
     "ORETRAIL_CHECKPOINT_INTERVAL": "seconds between checkpoints signed while new events arrive (default 10)",
     "ORETRAIL_KEYSTORE_URL": "persons' data keys (personal data, erasure), a SQLAlchemy URL (default: the database of ORETRAIL_DATABASE_URL)",
-    "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1 (default 0.01)",
     "ORETRAIL_WEBHOOKS_ALLOW_PRIVATE": "true: webhook URLs may point to loopback, link-local or private addresses "
                                        "(tests, local development; default false)",
     "ORETRAIL_WEBHOOKS_SECRET_KEY": "file of the key that encrypts webhook secrets at rest (default: "
@@ -50,6 +49,8 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_PRICE_FLOOR": "share of the reference price (per gram of fine gold) below which a purchase is a finding, 0 to 1 (default 0.7)",
     "ORETRAIL_INSPECTION_MAX_AGE_DAYS": "production at a pit with no inspection within this many days is a finding (default 365)",
     "ORETRAIL_WORKERS_TOLERANCE": "how many more miners than an inspection saw a pit's month may name, as a fraction (default 0.2)",
+    "ORETRAIL_PAYOUT_SHARE": "share of a product's sale price owed back to its miners, 0 to 1, when no payout policy is in force (default 0.01)",
+    "ORETRAIL_PAYOUT_OVERDUE_DAYS": "days after a sale before an unpaid obligation under a payout policy raises payout_overdue on the cooperative (default 90)",
 }
 
 
@@ -74,6 +75,7 @@ class Settings:
     metrics_port: int | None = None
     prometheus_multiproc_dir: str | None = None
     payout_share: Decimal = Decimal("0.01")
+    payout_overdue_days: int = 90
     kafka_topic: str = "oretrail.events"
     kafka_partitions: int = 6
     kafka_prefix: str = "oretrail"
@@ -139,6 +141,7 @@ class Settings:
             metrics_port=_integer(env, "ORETRAIL_METRICS_PORT", None),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
             payout_share=_share(env, "ORETRAIL_PAYOUT_SHARE", Decimal("0.01")),
+            payout_overdue_days=_integer(env, "ORETRAIL_PAYOUT_OVERDUE_DAYS", 90),
             kafka_topic=env.get("ORETRAIL_KAFKA_TOPIC") or "oretrail.events",
             kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
             kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",

@@ -1,6 +1,8 @@
 """Retroactive payments, pure: who is owed what share of a sale, and the exact split of an amount.
 
-A sale's payout is ``payout share x sale price``, rounded half up to the cent. It is owed to the
+A sale's payout is ``payout share x sale price``, rounded half up to the cent; when the miners of a
+sale fall under different policies (a cooperative with a share of its own), each recipient's part
+is ``its share x its weight x price`` and the payout is their sum, rounded half up to the cent. It is owed to the
 miners whose gold is in the piece, through the lineage by fine gold: each production lot's share of
 the piece's fine gold (the same weighting as the origin shares of the provenance answer), split
 equally among the miners named on that lot. Gold with no production record (recycled gold, a lot
@@ -64,3 +66,23 @@ def allocate(price: Decimal, payout_share: Decimal, weights: Mapping[str, Fracti
     if not weights or sum(weights.values()) == 0:
         return pool, {UNTRACED: pool}
     return pool, largest_remainder(pool, weights)
+
+
+def allocate_by_share(price: Decimal, shares: Mapping[str, Decimal], weights: Mapping[str, Fraction],
+                      default_share: Decimal) -> tuple[Decimal, dict[str, Decimal]]:
+    """The pool of a sale whose recipients may owe different shares, and its split, adding up exactly.
+
+    ``shares`` gives each recipient's share (``default_share`` for the others). With one share for
+    all, this is :func:`allocate` to the cent.
+    """
+    if not weights or sum(weights.values()) == 0:
+        return allocate(price, shares.get(UNTRACED, default_share), weights)
+    distinct = {shares.get(recipient, default_share) for recipient in weights}
+    if len(distinct) == 1:
+        return allocate(price, distinct.pop(), weights)
+    exact = {recipient: Fraction(shares.get(recipient, default_share)) * weight for recipient, weight in weights.items()}
+    whole = sum(exact.values(), Fraction(0)) * Fraction(price)
+    pool = to_cents(Decimal(whole.numerator) / Decimal(whole.denominator))
+    if pool == 0:
+        return pool, {recipient: Decimal("0.00") for recipient in weights}
+    return pool, largest_remainder(pool, exact)

@@ -5,7 +5,8 @@ recomputing them whenever an event changes the lineage of a sold product, in any
 Registrations and custody steps are kept as claims; at the end of each batch the registry rows and
 the custody of every entity and item the batch touched are recomputed from the claims
 (``consumers.lineage``): a sale by an organisation that does not hold the piece is no sale, and
-owes nobody anything.
+owes nobody anything. Payout policies and payments are kept as stated; the policy in force for each
+sale is fixed when either arrives (``consumers.impact.policies``).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import Connection, MetaData, delete, select, update
 
 from consumers.batch import BatchWrites, unseen_events
+from consumers.impact import policies
 from consumers.impact import tables as t
 from consumers.impact.ancestry import load_ancestry, sold_descendants
 from consumers.impact.payouts import entitlements
@@ -45,14 +47,16 @@ class ImpactProjector(Projector):
     #: 4: a retracted creation or registration still holds its id for its author; 5: a back-dated double
     #: hand-over is refused; 6: a receipt counts only from the lot's holder; 7: an assay counts only from
     #: the lot's holder or an independent party (an authority's or auditor's key); 8: a miner's birth year
-    #: is sealed in the log: opened through the key store, NULL once the miner is erased (``person.erased``)
-    version = 8
+    #: is sealed in the log: opened through the key store, NULL once the miner is erased (``person.erased``);
+    #: 9: payout policies fixed per sale (``imp_sale_policies``, ``imp_sales.recorded_at``) and payments
+    #: (``imp_payments``)
+    version = 9
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",
         "product.manufactured", "product.sold",
         "survey.completed", "vsla.registered", "vsla.reported", "training.held", "leadership.recorded",
-        "market.price_recorded", "person.erased",
+        "market.price_recorded", "person.erased", "payout.policy_set", "payout.paid",
     })
 
     def __init__(self, personal: PersonalData | None = None) -> None:
@@ -133,12 +137,27 @@ class ImpactProjector(Projector):
         tx.execute(t.sales.insert().values(
             event_id=event.event_id, product_id=data["product_id"], price=data.get("price"),
             currency=data.get("currency"), recorded_by=envelope["recorded_by"], occurred_at=envelope["occurred_at"],
-            month=month_of(envelope["occurred_at"]), sort_key=key))
+            month=month_of(envelope["occurred_at"]), sort_key=key, recorded_at=event.recorded_at))
+        policies.fix_new_sale(tx, event.event_id, envelope["occurred_at"][:10], event.recorded_at)
 
     def _market_price_recorded(self, tx, event, envelope, data, key):
         tx.execute(t.prices.insert().values(event_id=event.event_id, date=data["date"],
                                             price_per_g_fine=data["price_per_g_fine"], currency=data["currency"],
                                             sort_key=key))
+
+    # -- payouts ----------------------------------------------------------------------------
+    def _payout_policy_set(self, tx, event, envelope, data, key):
+        tx.execute(t.payout_policies.insert().values(
+            event_id=event.event_id, policy_id=data["policy_id"], share=data["share"], applies_to=data["applies_to"],
+            effective_from=data["effective_from"], decided_by=data["decided_by"],
+            evidence=json.dumps(envelope.get("evidence") or []), recorded_at=event.recorded_at))
+        policies.refix_after_policy(tx, data["applies_to"], data["effective_from"], event.recorded_at)
+
+    def _payout_paid(self, tx, event, envelope, data, key):
+        tx.execute(t.payments.insert().values(
+            event_id=event.event_id, recorded_by=envelope["recorded_by"], occurred_at=envelope["occurred_at"],
+            month=month_of(envelope["occurred_at"]), sort_key=key,
+            **{name: data[name] for name in ("payment_id", "miner_id", "amount", "currency", "channel", "reference")}))
 
     # -- community --------------------------------------------------------------------------
     def _survey_completed(self, tx, event, envelope, data, key):

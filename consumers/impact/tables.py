@@ -126,6 +126,49 @@ sales = Table(
     Column("occurred_at", String(40), nullable=False),
     Column("month", MONTH, nullable=False),
     Column("sort_key", SORT, nullable=False),
+    Column("recorded_at", String(40), nullable=False),  # the server's clock: which policies were decided before
+)
+
+# -- payouts ---------------------------------------------------------------------------------
+#: every payout policy decided (``payout.policy_set``); ``applies_to`` is a cooperative or ``all``
+payout_policies = Table(
+    "imp_payout_policies", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("policy_id", ID, nullable=False),
+    Column("share", MONEY, nullable=False),
+    Column("applies_to", ID, nullable=False, index=True),
+    Column("effective_from", String(10), nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON list of the envelope's evidence (minutes of the meeting)
+    Column("recorded_at", String(40), nullable=False),
+)
+
+#: the policy in force for a sale, fixed per scope (a cooperative with a policy of its own, or ``all``):
+#: the latest effective on the sale's day among those recorded before the sale was, so a later
+#: decision never changes what a past sale owes
+sale_policies = Table(
+    "imp_sale_policies", metadata,
+    Column("sale_event_id", EVENT, primary_key=True),
+    Column("applies_to", ID, primary_key=True),
+    Column("policy_event_id", EVENT, nullable=False),
+    Column("policy_id", ID, nullable=False),
+    Column("share", MONEY, nullable=False),
+)
+
+#: every payment recorded (``payout.paid``); whether it counts (the miner's cooperative paid) is read at query time
+payments = Table(
+    "imp_payments", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("payment_id", ID, nullable=False),
+    Column("miner_id", ID, nullable=False, index=True),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Column("month", MONTH, nullable=False),
+    Column("sort_key", SORT, nullable=False),
 )
 
 #: who is owed what share of a sale: the fine-gold share of each production lot in the product,

@@ -26,6 +26,8 @@ from consumers.impact.facts import (
 )
 from consumers.impact.indicators import compute
 from consumers.impact.ledger import PayoutsView
+from consumers.impact.payout_findings import KINDS as PAYOUT_FINDING_KINDS, PayoutFindings
+from consumers.impact.statement_views import StatementView
 from consumers.impact.value_chain import ValueChainView
 
 DEFAULT_MONTHS = 24
@@ -272,5 +274,5 @@ def _leadership_in_scope(connection: Connection, scope: Scope, sites: list[str] 
         yield Leadership(row.person_id, row.gender, row.position, row.organisation_id, row.month, row.sort_key)
 
 
-__all__ = ["GRANULARITIES", "ImpactView", "PayoutsView", "Scope", "TableRequest", "ValueChainView", "load_facts",
+__all__ = ["GRANULARITIES", "ImpactView", "PAYOUT_FINDING_KINDS", "PayoutFindings", "PayoutsView", "StatementView", "Scope", "TableRequest", "ValueChainView", "load_facts",
            "months_between", "scope_sites"]

@@ -1,5 +1,7 @@
-"""Impact and market events: surveys, savings groups, trainings, leadership, reference prices."""
+"""Impact and market events: surveys, savings groups, trainings, leadership, reference prices, payouts."""
 from __future__ import annotations
+
+from decimal import Decimal
 
 from marshmallow import ValidationError, validates_schema
 
@@ -97,6 +99,48 @@ class MarketPriceRecorded(DataSchema):
     currency = Currency(required=True)
 
 
+#: how a payout reaches a miner
+PAYMENT_CHANNELS = ("mobile_money", "cash", "bank", "savings_group")
+#: ``applies_to`` of a payout policy that holds for every cooperative without one of its own
+EVERY_COOPERATIVE = "all"
+
+
+class PayoutPolicySet(DataSchema):
+    """A decision on the share of a sale owed back to the miners, from a day on, for one cooperative or all.
+
+    The minutes of the meeting that decided it go in the envelope's ``evidence`` (their hash).
+    """
+
+    stream_field = "policy_id"
+    policy_id = Identifier(required=True)
+    share = Money(required=True, metadata={"description": "the share of a sale's price, a decimal from 0 to 1"})
+    applies_to = Identifier(required=True, metadata={"description": "a cooperative's org_id, or `all`"})
+    effective_from = Date(required=True)
+    decided_by = Text(required=True, max_length=500)
+
+    @validates_schema
+    def _share(self, data, **kwargs):
+        if Decimal(data["share"]) > 1:
+            raise ValidationError({"share": ["A share is from 0 to 1 (0.01 is one percent)."]})
+
+
+class PayoutPaid(DataSchema):
+    """Money paid to a miner against what the sales of their gold owe them, by their cooperative."""
+
+    stream_field = "payment_id"
+    payment_id = Identifier(required=True)
+    miner_id = Identifier(required=True)
+    amount = Money(required=True)
+    currency = Currency(required=True)
+    channel = OneOf(PAYMENT_CHANNELS, required=True)
+    reference = Text(required=True, max_length=200)
+
+    @validates_schema
+    def _positive(self, data, **kwargs):
+        if Decimal(data["amount"]) == 0:
+            raise ValidationError({"amount": ["A payment is more than zero."]})
+
+
 SCHEMAS = {
     "survey.completed": SurveyCompleted,
     "vsla.registered": VslaRegistered,
@@ -104,4 +148,6 @@ SCHEMAS = {
     "training.held": TrainingHeld,
     "leadership.recorded": LeadershipRecorded,
     "market.price_recorded": MarketPriceRecorded,
+    "payout.policy_set": PayoutPolicySet,
+    "payout.paid": PayoutPaid,
 }

@@ -92,6 +92,8 @@ def test_every_json_route_answers_as_the_document_says(app, client, platform, ad
                 client.get(url_of(template, platform.log, values), headers=headers)
             client.get(url_of(template, platform.log, values).replace("ring-1", "no-such-ring").replace("coop-1", "no-such-lot"),
                        headers=bearer(buyer_key))
+    # a JSON answer of a POST besides capture: a miner's statement link
+    assert client.post("/v1/miners/m-1/statement-links", headers=bearer(admin_key)).status_code == 201
     # the one other JSON route that records: erasing a person (last, it changes what the miners' routes say)
     erased = client.post(url_of("/v1/persons/{person_id}/erasure"), json={"reason": "asked"}, headers=bearer(admin_key))
     assert erased.status_code == 200

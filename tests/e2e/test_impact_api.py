@@ -155,7 +155,7 @@ def test_a_sale_owes_its_miners_one_percent_and_the_lines_add_up_to_the_cent(sto
     assert (sale["payout"], sale["to_cooperative"], sale["untraced"]) == ("15.00", "15.00", "0.00")
     assert {entry["amount_due"] for entry in ledger["by_miner"]} == {"1.25"}  # 12 equal lots
     assert sum(Decimal(entry["amount_due"]) for entry in ledger["by_miner"]) == Decimal("15.00")
-    assert ledger["totals"] == [{"currency": "EUR", "amount_due": "15.00"}]
+    assert ledger["totals"] == [{"currency": "EUR", "amount_due": "15.00", "amount_paid": "0.00", "outstanding": "15.00"}]
     assert ledger["by_period"] == [{"period": "2026-04", "currency": "EUR", "amount_due": "15.00"}]
     assert {row["gender"]: row["amount_due"] for row in ledger["by_gender"]} == {"female": "7.50", "male": "7.50"}
     assert "largest remainder" in ledger["rounding"] or "largest remainders" in ledger["rounding"]

@@ -1,4 +1,4 @@
-"""The words of the public pages (English and French) and GS1 identifiers."""
+"""The words of the pages (gettext catalogues, every language each page offers) and GS1 identifiers."""
 from __future__ import annotations
 
 import pytest
@@ -6,12 +6,37 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from api.gs1 import normalise_gtin
-from api.i18n import CATALOGUE, FLAG_WORDS, Translator, negotiate
+from api.i18n import DOMAINS, Translator, message_ids, negotiate
 
 
-def test_both_languages_have_the_same_messages():
-    assert set(CATALOGUE["en"]) == set(CATALOGUE["fr"])
-    assert set(FLAG_WORDS["en"]) == set(FLAG_WORDS["fr"])
+@pytest.mark.parametrize("domain", sorted(DOMAINS))
+def test_every_message_has_a_translation_in_every_language_offered(domain):
+    english = message_ids("en", domain)
+    assert english, domain
+    for lang in DOMAINS[domain]:
+        messages = message_ids(lang, domain)
+        assert set(messages) == set(english), (domain, lang, set(messages) ^ set(english))
+        untranslated = [key for key, text in messages.items()
+                        if not text or (isinstance(text, tuple) and not all(text))]
+        assert untranslated == [], (domain, lang)
+        for key, text in messages.items():  # the same placeholders as the English, so no page breaks
+            assert set(_names(text)) == set(_names(english[key])), (domain, lang, key)
+
+
+def _names(text) -> set[str]:
+    import string
+
+    texts = text if isinstance(text, tuple) else (text,)
+    return {name for one in texts for _, name, _, _ in string.Formatter().parse(one) if name and name != "n"}
+
+
+def test_a_translator_reads_its_page_then_the_common_words_and_flags_by_code():
+    fr = Translator("fr")
+    assert fr("notfound.title") == "Nous n’avons pas trouvé ce bijou"
+    assert fr("and") == "et" and fr.flag("child_labour") == "travail des enfants"
+    assert fr.flag("no_such_code") == fr("flag.generic")
+    assert Translator("sw").lang == "en"  # the public page is not offered in Swahili
+    assert Translator("sw", "statement").date("2026-03-02") == "2 Machi 2026"
 
 
 def test_plurals_numbers_and_dates_read_naturally_in_each_language():

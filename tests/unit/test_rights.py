@@ -44,6 +44,8 @@ EXPECTED = {
     "organization.key_registered": EVERYONE,
     "organization.key_revoked": EVERYONE,
     "person.erased": set(),
+    "payout.policy_set": {"authority"},
+    "payout.paid": {"cooperative"},
 }
 
 
