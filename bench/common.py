@@ -58,15 +58,25 @@ def latency_summary(samples_s: list[float]) -> dict[str, float]:
 
 
 def peak_rss_mb(pid: int) -> float | None:
-    """The peak resident memory of a running process (``VmHWM``), in MB; None if it cannot be read."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
+    """The largest peak resident memory (``VmHWM``, MB) of a running process and its descendants (a
+    gunicorn master's worker holds the app); None if none can be read."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    peaks, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        pending += children.get(current, [])
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        peaks += [round(int(line.split()[1]) / 1024, 1) for line in status.splitlines() if line.startswith("VmHWM:")]
+    return max(peaks) if peaks else None
 
 
 @contextmanager
@@ -101,6 +111,45 @@ def served(env: dict[str, str], command: list[str] | None = None, ready_path: st
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def post_events(session: requests.Session, base: str, headers: dict, events: list[dict], batch: int = 500) -> None:
+    """POST ``events`` to ``base`` in batches of ``batch``; any answer but a 2xx raises."""
+    for start in range(0, len(events), batch):
+        session.post(f"{base}/v1/events", json={"events": events[start:start + batch]}, headers=headers).raise_for_status()
+
+
+def wait_caught_up(session: requests.Session, base: str, timeout: float = 900) -> None:
+    """Wait until every projector of the server at ``base`` has applied the whole log (``/readyz`` lag 0)."""
+    deadline = time.monotonic() + timeout
+    while any(state["lag"] > 0 for state in session.get(f"{base}/readyz").json()["projectors"].values()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("projectors did not catch up")
+        time.sleep(0.2)
+
+
+def profile_get(data_dir: Path, key: str, path: str, rounds: int = 20) -> list[str]:
+    """The top functions, by cumulative time, of ``rounds`` GETs of ``path`` answered in process by the
+    embedded platform in ``data_dir`` (after one warm-up GET)."""
+    import cProfile
+    import io
+    import pstats
+
+    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
+    try:
+        client = platform.create_app().test_client()
+        headers = {"Authorization": f"Bearer {key}"}
+        client.get(path, headers=headers)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(rounds):
+            client.get(path, headers=headers)
+        profiler.disable()
+    finally:
+        platform.close()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    return [line.strip() for line in out.getvalue().splitlines() if line.strip()][:40]
 
 
 def write_results(name: str, figures: dict[str, Any]) -> Path:

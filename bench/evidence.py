@@ -8,10 +8,7 @@ bundle is profiled in process (cProfile) and the top functions by cumulative tim
 """
 from __future__ import annotations
 
-import cProfile
-import io
 import os
-import pstats
 import tempfile
 import time
 from pathlib import Path
@@ -19,10 +16,8 @@ from pathlib import Path
 import requests
 
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
-from bench.common import admin_key, latency_summary, served
-from composition.bootstrap import build_platform
+from bench.common import admin_key, latency_summary, post_events, profile_get, served, wait_caught_up
 from events import signing
-from services.settings import Settings
 
 NAME = "evidence"
 BACKGROUND = int(os.environ.get("BENCH_EVIDENCE_BACKGROUND", "50000"))
@@ -42,7 +37,7 @@ def run() -> dict:
             product = _record(session, base, headers)
             figures = _measure(session, base, headers, product)
         if figures["evidence"]["p99_ms"] > TARGET_P99_MS:
-            figures["profile"] = _profile(data_dir, key, product)
+            figures["profile"] = profile_get(data_dir, key, f"/v1/products/{product}/evidence")
     figures["targets"] = {"evidence_p99_ms": f"<= {TARGET_P99_MS:g}"}
     return figures
 
@@ -67,20 +62,11 @@ def _record(session: requests.Session, base: str, headers: dict) -> str:
     background = bulk_stream(EventFactory("background"), BACKGROUND, "bg")
     for part in (background, setup, None, steps):
         if part is None:
-            _caught_up(session, base)  # the keys must be known before the steps they sign
+            wait_caught_up(session, base)  # the keys must be known before the steps they sign
             continue
-        for start in range(0, len(part), BATCH):
-            session.post(f"{base}/v1/events", json={"events": part[start:start + BATCH]}, headers=headers).raise_for_status()
-    _caught_up(session, base)
+        post_events(session, base, headers, part, BATCH)
+    wait_caught_up(session, base)
     return product
-
-
-def _caught_up(session: requests.Session, base: str) -> None:
-    deadline = time.monotonic() + 900
-    while any(state["lag"] > 0 for state in session.get(f"{base}/readyz").json()["projectors"].values()):
-        if time.monotonic() > deadline:
-            raise RuntimeError("projectors did not catch up")
-        time.sleep(0.2)
 
 
 def _measure(session: requests.Session, base: str, headers: dict, product: str) -> dict:
@@ -106,22 +92,3 @@ def _measure(session: requests.Session, base: str, headers: dict, product: str) 
                                  timeline_events=len(provenance["timeline"]))
     figures["p99_ratio_evidence_to_provenance"] = round(figures["evidence"]["p99_ms"] / figures["provenance"]["p99_ms"], 2)
     return figures
-
-
-def _profile(data_dir: Path, key: str, product: str) -> list[str]:
-    """The top functions of 20 bundles built in process, by cumulative time."""
-    platform = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(data_dir)}))
-    try:
-        client = platform.create_app().test_client()
-        headers = {"Authorization": f"Bearer {key}"}
-        client.get(f"/v1/products/{product}/evidence", headers=headers)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(20):
-            client.get(f"/v1/products/{product}/evidence", headers=headers)
-        profiler.disable()
-    finally:
-        platform.close()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
-    return [line.strip() for line in out.getvalue().splitlines() if line.strip()][:40]

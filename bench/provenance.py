@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from bench.chains import EventFactory, deep_product_chain, registry
-from bench.common import admin_key, latency_summary, served
+from bench.common import admin_key, latency_summary, post_events, served, wait_caught_up
 from consumers.lineage.ancestry import in_ancestry
 from consumers.provenance import tables as t
 
@@ -47,7 +47,7 @@ def run() -> dict:
     figures = {**warm, **cold, "api_peak_rss_mb": memory["peak_rss_mb"]}
     bare = figures["bare_sql"]["p50_ms"]
     figures["ratios_to_bare_sql_p50"] = {name: round(figures[name]["p50_ms"] / bare, 2)
-                                         for name in figures if name != "bare_sql" and "p50_ms" in figures[name]}
+                                         for name in figures if name != "bare_sql" and isinstance(figures[name], dict)}
     figures["targets"] = {name: f"<= {value:g}" for name, value in TARGETS.items()}
     return figures
 
@@ -56,13 +56,8 @@ def _record(session: requests.Session, base: str, headers: dict) -> str:
     make = EventFactory("deep", spacing_minutes=360)  # six hours apart: no capacity findings
     chain, product = deep_product_chain(make, "deep", lots=1200)
     events = registry(make, capacity_g_per_month=100_000.0) + chain
-    for start in range(0, len(events), BATCH):
-        session.post(f"{base}/v1/events", json={"events": events[start:start + BATCH]}, headers=headers).raise_for_status()
-    deadline = time.monotonic() + 600
-    while any(state["lag"] > 0 for state in session.get(f"{base}/readyz").json()["projectors"].values()):
-        if time.monotonic() > deadline:
-            raise RuntimeError("projectors did not catch up")
-        time.sleep(0.2)
+    post_events(session, base, headers, events, BATCH)
+    wait_caught_up(session, base, timeout=600)
     return product
 
 
