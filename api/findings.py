@@ -87,31 +87,45 @@ def parse_query(schema: Schema, args) -> dict:
         raise InvalidRequest("Invalid query parameters.", flatten_errors(exc.messages)) from None
 
 
+def _order(item: dict) -> tuple[str, str, str]:
+    return item["kind"], item["subject_id"], item["finding_id"]
+
+
 def merged_page(findings: FindingsView, payouts: PayoutFindings | None,
                 query: dict) -> tuple[list[dict], int, int | None, str | None]:
     """A page of the checks' findings (filtered, by offset or cursor) and the payouts ledger's together,
     ordered by kind, subject and id: the findings, how many match, the next offset and the next cursor.
 
     The ledger's findings (one per miner or cooperative at most) carry no site, organisation or time:
-    they are merged into offset pages asked without those filters, and a page holding them has no cursor.
+    pages asked with those filters hold the checks' findings only.
     """
     after = Cursor.decode(query["after"]) if "after" in query else None
     filters = {"kind": query.get("kind"), "subject": query.get("subject"), "status": query.get("status"),
                "severity": query.get("severity"), "site_id": query.get("site_id"),
                "organisation_id": query.get("organisation_id"), "since": query.get("since"), "until": query.get("until")}
-    plain = after is None and not any(filters[name] for name in ("site_id", "organisation_id", "since", "until"))
-    extra = payouts.list(filters["kind"], filters["subject"], filters["status"]) if payouts is not None and plain else []
-    extra = [item for item in extra if filters["severity"] in (None, item["severity"])]
+    located = any(filters[name] for name in ("site_id", "organisation_id", "since", "until"))
+    ledger = payouts.list(filters["kind"], filters["subject"], filters["status"]) if payouts is not None and not located else []
+    ledger = [item for item in ledger if filters["severity"] in (None, item["severity"])]
     limit, offset = query["limit"], query["offset"]
-    if not extra:
+    if not ledger:
         items, total, following = findings.list(limit=limit, offset=offset, after=after, **filters)
         next_offset = offset + len(items) if following is not None and after is None else None
         return items, total, next_offset, following.encode() if following is not None else None
-    # the checks' first offset + limit is all the merged page can hold
-    head, total, _ = findings.list(limit=offset + limit, offset=0, **filters)
-    merged = sorted(head + extra, key=lambda item: (item["kind"], item["subject_id"], item["finding_id"]))
-    items, total = merged[offset:offset + limit], total + len(extra)
-    return items, total, offset + len(items) if offset + len(items) < total else None, None
+    if after is not None:
+        mark = (after.kind, after.subject_id, after.finding_id)
+        ledger_left = [item for item in ledger if _order(item) > mark]
+        head, total, following = findings.list(limit=limit, after=after, **filters)
+        skipped = 0
+    else:  # the checks' first offset + limit hold every finding of the page
+        head, total, following = findings.list(limit=offset + limit, offset=0, **filters)
+        ledger_left, skipped = ledger, offset
+    merged = sorted(head + ledger_left, key=_order)
+    items = merged[skipped:skipped + limit]
+    more = len(merged) > skipped + limit or following is not None
+    last = items[-1] if items else None
+    cursor = Cursor(*_order(last)).encode() if more and last is not None else None
+    next_offset = offset + len(items) if more and after is None else None
+    return items, total + len(ledger), next_offset, cursor
 
 
 def create_blueprint(findings: FindingsView, payouts: PayoutFindings | None = None) -> Blueprint:
@@ -145,7 +159,7 @@ def create_blueprint(findings: FindingsView, payouts: PayoutFindings | None = No
           tags: [checks]
           security: [{bearer: []}]
           parameters:
-            - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit, payout_overdue, payout_overpaid, payout_unauthorised]}}
+            - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit, conflicting_claim, not_holder, gtin_not_owned, self_resolution, unauthorised_resolution, child_labour_suspected, price_below_reference, foreign_cooperative, pit_outside_site, unverified_miner, capacity_unknown, stale_inspection, workers_mismatch, cooperative_over_capacity, royalties_unrecorded, payout_overdue, payout_overpaid, payout_unauthorised]}}
             - {name: subject, in: query, schema: {type: string}}
             - {name: status, in: query, schema: {type: string, enum: [open, withdrawn]}}
             - {name: severity, in: query, schema: {type: string, enum: [low, medium, high]}}

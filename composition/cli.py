@@ -1,4 +1,4 @@
-"""The ``oretrail`` command: serve, keys, demo, project, deliver, rebuild, openapi, migrate, status, verify, erase,
+"""The ``oretrail`` command: serve, keys, demo, project, deliver, rebuild, openapi, migrate, status, verify, erase, miners,
 sequence, keygen, sign."""
 from __future__ import annotations
 

@@ -29,14 +29,15 @@ def child_labour(production: Production, miners: Mapping[str, Miner]) -> list[Fi
         miner = miners.get(miner_id)
         if miner is None or miner.birth_year is None or age_in(year, miner.birth_year) >= ADULT_AGE:
             continue
-        age = age_in(year, miner.birth_year)
+        # the birth year is a personal field (sealed in the log, shown to few): the finding, which any
+        # key reads, says only that its registration makes the miner a child that year
         findings.append(Finding(
             kind="child_labour_suspected", subject_id=miner_id, key=production.event_id, severity="high",
-            message=(f"Miner {miner_id}, registered as born in {miner.birth_year}, is named in production "
-                     f"{production.event_id} (lot {production.lot_id}) in {production.month}: at most {age} "
-                     f"years old that day, under {ADULT_AGE}."),
+            message=(f"Miner {miner_id} is named in production {production.event_id} (lot {production.lot_id}) in "
+                     f"{production.month}, but the birth year in their registration makes them under {ADULT_AGE} "
+                     f"on every day of {year}."),
             proof=(miner.event_id, production.event_id),
-            detail={"birth_year": miner.birth_year, "year": year, "age_at_most": age},
+            detail={"year": year, "under_age": ADULT_AGE},
             links=(production.lot_id,),
         ))
     return findings

@@ -56,11 +56,12 @@ def test_the_honest_chain_raises_no_sourcing_finding(read_models):
     assert open_findings(project_checks(stories.honest_chain().events, engine=read_models)) == []
 
 
-def test_a_child_at_work_taints_the_lot_and_says_how_old():
+def test_a_child_at_work_taints_the_lot_without_telling_the_birth_year():
     story, kind, _proof, _ = sourcing.problem_child_labour()
     [finding] = _of_kind(project_checks(story.events), kind)
     assert finding["severity"] == "high" and finding["subject_id"] == "m-1"
-    assert finding["lots"] == ["lot-1"] and finding["detail"]["age_at_most"] == 12
+    assert finding["lots"] == ["lot-1"] and finding["detail"] == {"year": 2026, "under_age": 18}
+    assert "2014" not in finding["message"]  # the birth year is personal: never in a finding
 
 
 def test_a_miner_turning_18_during_the_year_is_not_a_child_for_sure():
