@@ -108,14 +108,16 @@ class PublicProvenanceView:
         return {row["node_id"]: dict(row) for row in rows}
 
     def freshness(self) -> tuple:
-        """Every projector's position and version: when none moved, no read model (hence no story) changed.
+        """Every projector's position, version and last write: when none moved, no read model (hence no
+        story) changed. The time of the last write tells a rebuild that ended where the old model stood
+        (the undo of a retraction) from no change at all.
 
         Embedded runners keep one position per projector (``projector_checkpoints``); runners on
         Kafka keep offsets per partition (``projector_offsets``), read too where that table exists.
         """
         with self.engine.connect() as connection:
             positions = tuple(connection.execute(
-                select(checkpoints.c.projector, checkpoints.c.position, checkpoints.c.version)
+                select(checkpoints.c.projector, checkpoints.c.position, checkpoints.c.version, checkpoints.c.updated_at)
                 .order_by(checkpoints.c.projector)).all())
             if self._has_offsets(connection):
                 positions += tuple(connection.execute(text(

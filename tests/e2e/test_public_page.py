@@ -220,7 +220,7 @@ def test_pages_refresh_when_kafka_runners_move_their_offsets(platform, ring):
     with platform.engine.begin() as connection:
         connection.execute(text('UPDATE projector_offsets SET "offset" = 42'))
     after = view.freshness()
-    assert after != before and after[-1] == ("provenance", "oretrail.events", 0, 42)
+    assert after != before and ("provenance", "oretrail.events", 0, 42) in after
 
 
 def test_within_a_second_a_cached_page_costs_no_database_query(platform, ring):
