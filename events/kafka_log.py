@@ -24,6 +24,7 @@ import os
 import socket
 import threading
 import time
+from contextlib import suppress
 from typing import Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -95,12 +96,10 @@ def create_topic_if_missing(servers: Sequence[str], topic: str, partitions: int,
             configs = {"retention.ms": "-1", "retention.bytes": "-1"}
             if replicas >= 3:
                 configs["min.insync.replicas"] = "2"
-            try:
+            with suppress(TopicAlreadyExistsError):  # made by another process meanwhile: it is there
                 admin.create_topics({topic: {"num_partitions": partitions, "replication_factor": replicas,
                                              "configs": configs}}, wait_for_metadata=True)
                 logger.info("created topic %s (%d partitions, %d replicas)", topic, partitions, replicas)
-            except TopicAlreadyExistsError:
-                pass
     except KafkaError as exc:
         raise LogUnavailable(f"Kafka topic {topic} unavailable: {exc!r}") from exc
     finally:

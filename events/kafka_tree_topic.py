@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -163,7 +164,5 @@ class TreeTopic:
         self._consumer = self._watermarks = None
         for reader in readers:
             if reader is not None:
-                try:
+                with suppress(Exception):  # a reader being dropped: its close may fail, nothing depends on it
                     reader.close()
-                except Exception:  # noqa: BLE001 - a reader being dropped
-                    pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import suppress
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Protocol
 
@@ -82,11 +83,8 @@ class SqlKeyStore:
                     tx.execute(personal_keys.insert(), rows)
             except IntegrityError:
                 for row in rows:  # someone else made some of them: insert ours one by one, keep theirs
-                    try:
-                        with self.engine.begin() as tx:
-                            tx.execute(personal_keys.insert(), [row])
-                    except IntegrityError:
-                        pass
+                    with suppress(IntegrityError), self.engine.begin() as tx:
+                        tx.execute(personal_keys.insert(), [row])
             found.update(self._rows(missing))
         return {person: (kid, key) if key is not None else None for person, (kid, key) in found.items()}
 

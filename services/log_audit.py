@@ -14,6 +14,7 @@ gave a leaf (other than a second copy of an event already in the tree) is a prob
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -111,10 +112,8 @@ class _Audit:
         except TreeMismatch:  # a leaf cut behind the triggers: read them one by one to name it
             found = {}
             for node in wanted:
-                try:
+                with suppress(TreeMismatch):
                     found.update(self.tree.read([node]))
-                except TreeMismatch:
-                    pass
             return found
 
     def finish(self, first_missing: str) -> AuditReport:
