@@ -15,6 +15,7 @@ records into its own copy of the tree (``services.tree_replay``), so all of them
 from __future__ import annotations
 
 import json
+import logging
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from kafka.errors import KafkaError
 
 from events.kafka_log import create_topic_if_missing
 from events.log import LogUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 def tree_topic_name(events_topic: str) -> str:
@@ -129,6 +132,9 @@ class TreeTopic:
         deadline = time.monotonic() + wait_s
         while (stable := self.end()) < high and time.monotonic() < deadline:
             time.sleep(0.02)
+        if stable < high:
+            logger.warning("the tree topic %s is settled to %d of %d after %.0f s (a transaction's marker is late "
+                           "or one is still open): what follows waits for the next read", self.topic, stable, high, wait_s)
         return stable
 
     def read(self, start: int, end: int, timeout_ms: int = 500) -> tuple[list[TreeBatch], int]:

@@ -65,6 +65,12 @@ def sequencer_of(log: KafkaEventLog, prefix: str) -> KafkaSequencer:
     return KafkaSequencer(log, tree_topic_name(log.topic), sequencer_id(prefix, log.topic))
 
 
+def sequence_until(sequencer: KafkaSequencer, size: int, what: str) -> None:
+    """Step ``sequencer`` until it holds ``size`` leaves (a step that adds fewer is not the end), no more."""
+    wait_until(lambda: sequencer.step() >= 0 and sequencer.size >= size, timeout=30, what=what)
+    assert sequencer.size == size
+
+
 def tree_leaves(log: KafkaEventLog) -> list:
     topic = TreeTopic(log.servers, tree_topic_name(log.topic))
     try:
@@ -119,7 +125,7 @@ def test_a_second_sequencer_fences_the_first_and_nothing_is_assigned_twice(env):
     try:
         first.start()
         log.append([prepare(site(f"a-{i}")) for i in range(3)])
-        wait_until(lambda: first.step() or first.size == 3, timeout=30, what="the first sequencer's 3 leaves")
+        sequence_until(first, 3, "the first sequencer's 3 leaves")
 
         second.start()  # init_transactions with the same id: the broker fences the first
         assert second.size == 3
@@ -132,7 +138,7 @@ def test_a_second_sequencer_fences_the_first_and_nothing_is_assigned_twice(env):
                 return True
             return False
         wait_until(first_is_refused, timeout=30, what="the fenced sequencer's write to fail")
-        wait_until(lambda: second.step() or second.size == 5, timeout=30, what="the second sequencer's 5 leaves")
+        sequence_until(second, 5, "the second sequencer's 5 leaves")
     finally:
         first.close()
         second.close()
@@ -158,7 +164,7 @@ def test_a_fenced_sequencer_thread_stops(env):
         log.append([prepare(site("a-1"))])
         thread.join(30)
         assert first.fenced and not thread.is_alive()
-        wait_until(lambda: second.step() or second.size == 2, timeout=30, what="the second sequencer's leaf")
+        sequence_until(second, 2, "the second sequencer's leaf")
         second.close()
     finally:
         stop.set()
@@ -179,11 +185,12 @@ def test_a_sequencer_down_catches_up_and_a_rebuilt_node_has_the_same_roots(env, 
     sequencer.start()
     early = [prepare(site(f"e-{i}")) for i in range(10)]
     log.append(early)
-    wait_until(lambda: sequencer.step() or sequencer.size == 10, timeout=30, what="10 leaves")
+    sequence_until(sequencer, 10, "10 leaves")
     sequencer.close()  # the sequencer is down: events keep arriving, one of them a second copy
     log.append([prepare(site(f"l-{i}")) for i in range(6)])
     log.append([early[3]])
-    node.catch_up()
+    # the sequencer's commit returns before the broker writes its marker: wait for the committed leaves
+    wait_until(lambda: node.catch_up() or node.transparency.tree.size() == 10, timeout=60, what="10 leaves replayed")
     checkpoint10 = node.transparency.sign_checkpoint()
     assert checkpoint10.tree_size == 10
     leaf_of_copied = node.transparency.tree.leaf_index(early[3].event_id)
@@ -192,12 +199,12 @@ def test_a_sequencer_down_catches_up_and_a_rebuilt_node_has_the_same_roots(env, 
     back = sequencer_of(log, node.settings.kafka_prefix)
     back.start()
     assert back.size == 10
-    wait_until(lambda: back.step() or back.size == 16, timeout=30, what="the late events sequenced")
+    sequence_until(back, 16, "the late events sequenced")
     for _ in range(3):
         back.step(timeout_ms=200)
     back.close()
     assert back.size == 16  # the second copy of an event kept its leaf
-    node.catch_up()
+    wait_until(lambda: node.catch_up() or node.transparency.tree.size() == 16, timeout=60, what="16 leaves replayed")
     checkpoint16 = node.transparency.sign_checkpoint()
     assert checkpoint16.tree_size == 16 and node.transparency.tree.leaf_index(early[3].event_id) == leaf_of_copied
 
@@ -222,9 +229,9 @@ def test_verify_log_checks_every_kept_checkpoint_on_kafka(env, node):
     sequencer = sequencer_of(log, node.settings.kafka_prefix)
     sequencer.start()
     log.append([prepare(site(f"e-{i}")) for i in range(8)])
-    wait_until(lambda: sequencer.step() or sequencer.size == 8, timeout=30, what="8 leaves")
+    sequence_until(sequencer, 8, "8 leaves")
     sequencer.close()
-    node.catch_up()
+    wait_until(lambda: node.catch_up() or node.transparency.tree.size() == 8, timeout=60, what="8 leaves replayed")
     node.transparency.sign_checkpoint()
     # a checkpoint of an older tree that this log never had, signed with the log's own key (a split view)
     forged_root = hashlib.sha256(b"another history").digest()
@@ -262,10 +269,10 @@ def test_verify_log_names_the_leaf_rewritten_in_a_nodes_tree_and_counts_what_wai
     sequencer = sequencer_of(log, node.settings.kafka_prefix)
     sequencer.start()
     log.append([prepare(site(f"e-{i}")) for i in range(6)])
-    wait_until(lambda: sequencer.step() or sequencer.size == 6, timeout=30, what="6 leaves")
+    sequence_until(sequencer, 6, "6 leaves")
     sequencer.close()
     log.append([prepare(site(f"late-{i}")) for i in range(2)])  # no sequencer: they wait
-    node.catch_up()
+    wait_until(lambda: node.catch_up() or node.transparency.tree.size() == 6, timeout=60, what="6 leaves replayed")
     result = oretrail(env, "verify", "--log")
     assert result.returncode == 0, result.stderr
     assert "6 events hash to their leaves" in result.stdout and "2 events not sequenced yet" in result.stdout
