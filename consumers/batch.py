@@ -17,11 +17,12 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, Table, select
 
-from consumers.sql import insert_ignore, insert_many, upsert_many
+from consumers.sql import among, insert_ignore, insert_many, upsert_many
 from events.log import RecordedEvent
 
 Row = dict[str, Any]
@@ -41,7 +42,10 @@ class PerThread:
         self.name = name
 
     def _values(self, obj: Any) -> threading.local:
-        return obj.__dict__.setdefault("_per_thread_state", threading.local())
+        state = obj.__dict__.get("_per_thread_state")
+        if state is None:  # made once per object (setdefault is atomic: two threads get the same one)
+            state = obj.__dict__.setdefault("_per_thread_state", threading.local())
+        return state
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -80,9 +84,10 @@ class BatchWrites:
     def insert_ignore(self, table: Table, rows) -> None:
         """Rows written only where their key is not there yet: the first one wins."""
         pending = self._ignores[table]
+        key_of = _key_getter(table)
         for row in rows:
             complete = _complete(table, row)
-            pending.setdefault(_key(table, complete), complete)
+            pending.setdefault(key_of(complete), complete)
 
     def upsert(self, table: Table, row: Mapping[str, Any], update: Sequence[str],
                where: Callable | None = None, prefer: Prefer = keep_last, group: str = "") -> None:
@@ -123,12 +128,17 @@ def _columns(table: Table) -> tuple[tuple[str, ...], frozenset[str]]:
 
 
 def _key(table: Table, row: Row) -> tuple:
-    return tuple(row[name] for name in _primary_key(table))
+    return _key_getter(table)(row)
 
 
 @lru_cache(maxsize=None)
-def _primary_key(table: Table) -> tuple[str, ...]:
-    return tuple(column.name for column in table.primary_key.columns)
+def _key_getter(table: Table) -> Callable[[Row], tuple]:
+    """The primary key of a row of ``table``, always as a tuple (``itemgetter`` runs in C)."""
+    names = [column.name for column in table.primary_key.columns]
+    if len(names) == 1:
+        single = itemgetter(names[0])
+        return lambda row: (single(row),)
+    return itemgetter(*names)
 
 
 #: SQLite binds at most 32,766 parameters in one statement: look ids up in chunks well below that
@@ -148,5 +158,5 @@ def unseen_events(tx: Connection, events: Sequence[RecordedEvent], event_id_colu
     seen: set[str] = set()
     for start in range(0, len(ids), _LOOKUP_CHUNK):
         chunk = ids[start:start + _LOOKUP_CHUNK]
-        seen.update(tx.execute(select(event_id_column).where(event_id_column.in_(chunk))).scalars())
+        seen.update(tx.execute(select(event_id_column).where(among(event_id_column, chunk))).scalars())
     return [event for event_id, event in fresh.items() if event_id not in seen]

@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from consumers import tracking
-from consumers.sql import insert_ignore
+from consumers.sql import among, insert_ignore
 from events.log import RecordedEvent
 from events.position import LogPosition
 
@@ -162,7 +162,7 @@ def _claims(tx: Connection, projector: str, targets: set[str]) -> list[dict[str,
     found: list[dict[str, Any]] = []
     for chunk in _chunks(targets):
         found += [dict(row) for row in tx.execute(select(tracking.retractions).where(
-            c.projector == projector, c.target_id.in_(bindparam("ids", chunk, expanding=True)))).mappings()]
+            c.projector == projector, among(c.target_id, chunk))).mappings()]
     found.sort(key=lambda claim: claim["retraction_id"])
     return found
 
@@ -172,7 +172,7 @@ def _attesters(tx: Connection, event_ids: set[str]) -> dict[str, dict[str, Any]]
     found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(event_ids):
         for row in tx.execute(select(tracking.event_attesters).where(
-                a.event_id.in_(bindparam("ids", chunk, expanding=True)))).mappings():
+                among(a.event_id, chunk))).mappings():
             found[row["event_id"]] = dict(row)
     return found
 
@@ -184,7 +184,7 @@ def _dropped(tx: Connection, projector: str, targets: set[str]) -> set[str]:
     for chunk in _chunks(targets):
         found.update(tx.execute(select(c.target_id).where(
             c.projector == projector, c.status == "done",
-            c.target_id.in_(bindparam("ids", chunk, expanding=True)))).scalars())
+            among(c.target_id, chunk))).scalars())
     return found
 
 
@@ -194,7 +194,7 @@ def _set_statuses(tx: Connection, projector: str, statuses: dict[str, str]) -> N
         ids = sorted(retraction for retraction, wanted in statuses.items() if wanted == status)
         for chunk in _chunks(ids):
             tx.execute(update(tracking.retractions).where(
-                c.projector == projector, c.retraction_id.in_(bindparam("ids", chunk, expanding=True))
+                c.projector == projector, among(c.retraction_id, chunk)
             ).values(status=status))
 
 

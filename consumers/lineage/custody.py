@@ -24,7 +24,7 @@ from sqlalchemy import Column, Connection, Index, MetaData, Subquery, Table, Tex
 from consumers.authority import Custody, Step, custody, independent
 from consumers.batch import BatchWrites
 from consumers.lineage.graph import REFINING, LineageFacts, Node, Origin
-from consumers.sql import Key, upsert_many
+from consumers.sql import Key, among, upsert_many
 from events.log import RecordedEvent
 
 #: the columns of a node row that its creation fills (a node table has those it needs)
@@ -188,14 +188,14 @@ class CustodyLedger:
             return set()
         by_item: dict[str, list[Any]] = {item: [] for item in items}
         for chunk in _chunks(items):
-            for row in tx.execute(select(self.claims).where(self.claims.c.item_id.in_(chunk))):
+            for row in tx.execute(select(self.claims).where(among(self.claims.c.item_id, chunk))):
                 by_item[row.item_id].append(row)
         verdicts = {item: custody(Step(r.event_id, r.kind, r.organisation, r.sort_key, r.recorded_at, r.to_id)
                                   for r in rows) for item, rows in by_item.items()}
         before: set[str] = set()
         for chunk in _chunks(items):
-            before.update(tx.execute(select(self.refused.c.event_id).where(self.refused.c.item_id.in_(chunk))).scalars())
-            tx.execute(delete(self.refused).where(self.refused.c.item_id.in_(chunk)))
+            before.update(tx.execute(select(self.refused.c.event_id).where(among(self.refused.c.item_id, chunk))).scalars())
+            tx.execute(delete(self.refused).where(among(self.refused.c.item_id, chunk)))
         rows = [row for item, verdict in verdicts.items() for row in _refusals(item, verdict)]
         if rows:
             tx.execute(self.refused.insert(), rows)
@@ -203,7 +203,7 @@ class CustodyLedger:
         affected = set(items)
         for chunk in _chunks(changed_events):  # the outputs of an event whose refusal changed
             affected.update(tx.execute(select(self.claims.c.item_id).where(
-                self.claims.c.event_id.in_(chunk), self.claims.c.kind == "create")).scalars())
+                among(self.claims.c.event_id, chunk), self.claims.c.kind == "create")).scalars())
         if self.nodes is not None:
             self._refresh_nodes(tx, affected, verdicts)
         return affected
@@ -216,13 +216,13 @@ class CustodyLedger:
         for chunk in _chunks(node_ids):
             for row in tx.execute(select(self.claims.c.item_id, self.claims.c.event_id, self.claims.c.sort_key,
                                          self.claims.c.creation)
-                                  .where(self.claims.c.item_id.in_(chunk), self.claims.c.kind == "create")):
+                                  .where(among(self.claims.c.item_id, chunk), self.claims.c.kind == "create")):
                 creations[row.item_id].append(row)
         for chunk in _chunks(row.event_id for rows in creations.values() for row in rows):
-            refused.update(tx.execute(select(self.refused.c.event_id).where(self.refused.c.event_id.in_(chunk))).scalars())
+            refused.update(tx.execute(select(self.refused.c.event_id).where(among(self.refused.c.event_id, chunk))).scalars())
         kinds = {}
         for chunk in _chunks(node_ids):
-            kinds.update(tx.execute(select(self.nodes.c.node_id, self.nodes.c.kind).where(self.nodes.c.node_id.in_(chunk))).all())
+            kinds.update(tx.execute(select(self.nodes.c.node_id, self.nodes.c.kind).where(among(self.nodes.c.node_id, chunk))).all())
         columns = [name for name in CREATION_COLUMNS if name in self.nodes.c]
         has_holder = "holder_id" in self.nodes.c
         out = []

@@ -17,7 +17,7 @@ from sqlalchemy import Boolean, Column, Connection, MetaData, Table, Text, delet
 
 from consumers.authority import Claim, ownership
 from consumers.batch import BatchWrites
-from consumers.sql import Key, upsert_many
+from consumers.sql import Key, among, upsert_many
 
 #: the entity kind of each registration event type, and the field naming the entity
 REGISTRATIONS = {
@@ -148,7 +148,7 @@ def latest_row_writer(table: Table, build: Callable[[EntityVerdict], dict[str, A
     def write(tx: Connection, verdicts: list[EntityVerdict]) -> None:
         ids = [entry.entity_id for entry in verdicts]
         for start in range(0, len(ids), _CHUNK):
-            tx.execute(delete(table).where(key.in_(ids[start:start + _CHUNK])))
+            tx.execute(delete(table).where(among(key, ids[start:start + _CHUNK])))
         rows = [build(entry) for entry in verdicts if entry.counted]
         if rows:
             upsert_many(tx, table, rows, update=[name for name in rows[0] if name != key.name])

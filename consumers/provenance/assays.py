@@ -13,6 +13,7 @@ from typing import Iterable
 from sqlalchemy import Connection, bindparam, select, update
 
 from consumers.provenance import tables as t
+from consumers.sql import among
 
 #: SQLite binds at most 32,766 parameters in one statement
 _CHUNK = 2000
@@ -27,13 +28,13 @@ def refresh_assays(tx: Connection, node_ids: Iterable[str]) -> None:
         latest: dict[str, tuple[float | None, str | None]] = {}
         for lot_id, fineness, sort_key in tx.execute(
                 select(a.lot_id, a.fineness, a.sort_key)
-                .where(a.lot_id.in_(chunk), a.event_id.not_in(t.refused_events()))):
+                .where(among(a.lot_id, chunk), a.event_id.not_in(t.refused_events()))):
             if lot_id not in latest or sort_key > (latest[lot_id][1] or ""):  # the latest in field time
                 latest[lot_id] = (fineness, sort_key)
         changed = [{"b_node_id": node_id, "b_fineness": latest.get(node_id, (None, None))[0],
                     "b_sort": latest.get(node_id, (None, None))[1]}
                    for node_id, fineness, sort_key in tx.execute(
-                       select(n.node_id, n.assay_fineness, n.assay_sort).where(n.node_id.in_(chunk)))
+                       select(n.node_id, n.assay_fineness, n.assay_sort).where(among(n.node_id, chunk)))
                    if (fineness, sort_key) != latest.get(node_id, (None, None))]
         if changed:
             tx.execute(update(t.nodes).where(n.node_id == bindparam("b_node_id"))

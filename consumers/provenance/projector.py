@@ -21,7 +21,7 @@ from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, l
 from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
 from consumers.retractions import RETRACTION
-from consumers.sql import insert_ignore
+from consumers.sql import among, insert_ignore
 from consumers.provenance import signatures
 from consumers.provenance.assays import refresh_assays
 from consumers.provenance import tables as t
@@ -234,7 +234,7 @@ def link_retractions(tx: Connection, event_ids: Sequence[str]) -> None:
         chunk = sorted(set(event_ids))[start:start + 500]
         rows += [{"subject_id": subject, "event_id": retraction} for retraction, subject in tx.execute(
             select(r.retraction_id, s.subject_id).join(t.event_subjects, s.event_id == r.target_id)
-            .where(r.target_id.in_(chunk)))]
+            .where(among(r.target_id, chunk)))]
     insert_ignore(tx, t.event_subjects, rows)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, or_, select, update
 
 from consumers.batch import BatchWrites
 from consumers.provenance import tables as t
+from consumers.sql import among
 from events.fields import parse_timestamp
 from events.log import RecordedEvent
 from events.signing import SigningKey, signature_problem
@@ -57,13 +58,13 @@ def signing_keys(connection: Connection, key_ids: Iterable[str]) -> dict[str, Si
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         for row in connection.execute(select(k.event_id, k.key_id, k.organisation_id, k.public_key, k.valid_from,
-                                             k.recorded_at).where(k.key_id.in_(chunk))
+                                             k.recorded_at).where(among(k.key_id, chunk))
                                       .order_by(k.recorded_at, k.event_id)):
             if row.key_id not in keys:
                 keys[row.key_id] = SigningKey(row.organisation_id, row.key_id, row.public_key,
                                               parse_timestamp(row.valid_from), parse_timestamp(row.recorded_at),
                                               event_id=row.event_id)
-        for row in connection.execute(select(r.key_id, r.organisation_id, r.recorded_at).where(r.key_id.in_(chunk))):
+        for row in connection.execute(select(r.key_id, r.organisation_id, r.recorded_at).where(among(r.key_id, chunk))):
             key = (row.key_id, row.organisation_id)
             revoked[key] = min(revoked.get(key, row.recorded_at), row.recorded_at)
     for key_id, key in keys.items():
@@ -84,7 +85,7 @@ def recompute(tx: Connection, key_ids: Iterable[str], event_ids: Iterable[str]) 
     rows = []
     for start in range(0, max(len(keys), len(events)), _CHUNK):
         rows += tx.execute(select(t.event_signatures).where(or_(
-            s.key_id.in_(keys[start:start + _CHUNK]), s.event_id.in_(events[start:start + _CHUNK])))).all()
+            among(s.key_id, keys[start:start + _CHUNK]), among(s.event_id, events[start:start + _CHUNK])))).all()
     known = signing_keys(tx, {row.key_id for row in rows})
     for row in {row.event_id: row for row in rows}.values():
         problem = signature_problem({"key_id": row.key_id, "value": row.value}, row.hash, row.recorded_by,

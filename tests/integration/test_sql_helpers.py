@@ -1,0 +1,63 @@
+"""The projectors' SQL helpers (``consumers.sql``) write and find the same rows on SQLite and PostgreSQL,
+whichever path they take (sqlite3's own executemany or SQLAlchemy's binding)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Boolean, Column, Float, MetaData, Table, delete, select
+
+from consumers.sql import Key, among, insert_ignore, insert_many, upsert_many
+from services.database import create_database_engine, write_transaction
+
+metadata = MetaData()
+lots = Table("lots", metadata, Column("lot_id", Key(40), primary_key=True), Column("holder", Key(40), index=True),
+             Column("mass_g", Float), Column("counted", Boolean))
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = create_database_engine(database_url)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def stored(engine) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(select(lots).order_by(lots.c.lot_id))]
+
+
+def test_among_finds_exactly_the_rows_named_whatever_their_number(engine):
+    ids = [f"lot-{n:05d}" for n in range(40_000)]  # more than SQLite's 32,766 bound parameters
+    with write_transaction(engine) as tx:
+        insert_many(tx, lots, [{"lot_id": lot_id, "holder": "coop" if n % 3 else "exporter", "mass_g": n / 4,
+                                "counted": n % 2 == 0} for n, lot_id in enumerate(ids)])
+    with engine.connect() as connection:
+        def found(values, *more):
+            return sorted(connection.execute(select(lots.c.lot_id).where(among(lots.c.lot_id, values), *more)).scalars())
+
+        assert found(ids[::2] + ["no-such-lot"]) == ids[::2]
+        assert found([]) == []
+        assert found({"lot-00003", "lot-00004"}, lots.c.holder == "exporter") == ["lot-00003"]
+        assert found(["LOT-00003", "lot-0000"]) == []  # compared exactly, byte by byte
+    with write_transaction(engine) as tx:
+        tx.execute(delete(lots).where(among(lots.c.holder, ["exporter"])))
+    assert len(stored(engine)) == 40_000 - len(ids[::3])
+
+
+def test_fast_and_bound_inserts_store_the_same_values(engine):
+    with write_transaction(engine) as tx:
+        # ints into a float column go the fast way on SQLite and are stored as floats; a Decimal cannot
+        # be bound by sqlite3 and goes through SQLAlchemy's converter: the same values come back
+        insert_many(tx, lots, [{"lot_id": "a", "holder": "coop", "mass_g": 2, "counted": True},
+                               {"lot_id": "b", "holder": "coop", "mass_g": 2.5, "counted": False}])
+        insert_many(tx, lots, [{"lot_id": "c", "holder": "coop", "mass_g": Decimal("1.25"), "counted": None}])
+        insert_ignore(tx, lots, [{"lot_id": "a", "holder": "thief", "mass_g": 9.0, "counted": False},
+                                 {"lot_id": "d", "holder": "coop", "mass_g": None, "counted": True}])
+        upsert_many(tx, lots, [{"lot_id": "b", "holder": "exporter", "mass_g": 3, "counted": True}],
+                    update=["holder", "mass_g"])
+    rows = stored(engine)
+    assert rows == [("a", "coop", 2.0, True), ("b", "exporter", 3.0, False), ("c", "coop", 1.25, None),
+                    ("d", "coop", None, True)]
+    assert all(isinstance(mass, float) for _lot, _holder, mass, _counted in rows if mass is not None)
