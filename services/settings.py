@@ -19,7 +19,7 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_MAX_EVENTS_PER_REQUEST": "events in one POST /v1/events (default 1000)",
     "ORETRAIL_MAX_REQUEST_BYTES": "bytes in one request body (default 5 MB)",
     "ORETRAIL_ANSWER_CACHE_MB": "megabytes of provenance answers an API process keeps per state of the read models (default 64; 0: none)",
-    "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction (default 500)",
+    "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction at most (default 2000)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
     "ORETRAIL_MASS_TOLERANCE": "gain allowed by the mass-balance checks before a finding, a fraction (default 0.005)",
@@ -67,7 +67,7 @@ class Settings:
     max_events_per_request: int = 1000
     max_request_bytes: int = 5 * 1024 * 1024
     answer_cache_mb: int = 64
-    projector_batch: int = 500
+    projector_batch: int = 2000
     log_level: str = "INFO"
     log_format: str = "text"
     mass_tolerance: float = 0.005
@@ -133,7 +133,7 @@ class Settings:
             max_events_per_request=_integer(env, "ORETRAIL_MAX_EVENTS_PER_REQUEST", 1000),
             max_request_bytes=_integer(env, "ORETRAIL_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
             answer_cache_mb=_integer(env, "ORETRAIL_ANSWER_CACHE_MB", 64, minimum=0),
-            projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 500),
+            projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 2000),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
             log_format=_choice(env, "ORETRAIL_LOG_FORMAT", ("text", "json")),
             mass_tolerance=_fraction(env, "ORETRAIL_MASS_TOLERANCE", 0.005),

@@ -63,7 +63,8 @@ class ProvenanceProjector(Projector):
     #: 10: a receipt counts only from the lot's holder; 11: an assay counts only from the lot's holder or
     #: an independent party, and a node's assay is its latest counted one (recomputed, no longer a max-upsert)
     #: 12: a miner's personal fields are kept sealed (``personal``), opened at query time; ``person.erased``
-    version = 12
+    #: 13: the subjects of an event found by its id (an index), for linking retractions
+    version = 13
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -225,16 +226,21 @@ def _miner_row(entry: EntityVerdict) -> dict[str, Any]:
 
 def link_retractions(tx: Connection, event_ids: Sequence[str]) -> None:
     """Put each retraction in the timelines of the event it names: the subjects of ``event_ids``
-    (events just recorded, or named by retractions just recorded) become its subjects too."""
+    (events just recorded, or named by retractions just recorded) become its subjects too.
+
+    Two look-ups by index: the retractions naming any of ``event_ids`` (mostly none), then the
+    subjects of just those targets (a join would let the planner scan every subject row per batch)."""
     if not event_ids:
         return
     r, s = t.retractions.c, t.event_subjects.c
-    rows = []
-    for start in range(0, len(event_ids), 500):
-        chunk = sorted(set(event_ids))[start:start + 500]
-        rows += [{"subject_id": subject, "event_id": retraction} for retraction, subject in tx.execute(
-            select(r.retraction_id, s.subject_id).join(t.event_subjects, s.event_id == r.target_id)
-            .where(among(r.target_id, chunk)))]
+    by_target: dict[str, list[str]] = {}
+    for retraction, target in tx.execute(select(r.retraction_id, r.target_id).where(among(r.target_id, set(event_ids)))):
+        by_target.setdefault(target, []).append(retraction)
+    if not by_target:
+        return
+    rows = [{"subject_id": subject, "event_id": retraction}
+            for target, subject in tx.execute(select(s.event_id, s.subject_id).where(among(s.event_id, by_target)))
+            for retraction in by_target[target]]
     insert_ignore(tx, t.event_subjects, rows)
 
 

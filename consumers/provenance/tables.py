@@ -39,6 +39,7 @@ event_subjects = Table(
     "prov_event_subjects", metadata,
     Column("subject_id", ID, primary_key=True),
     Column("event_id", Key(36), primary_key=True),
+    Index("prov_event_subjects_event", "event_id"),  # a retraction joins the timelines of the event it names
 )
 
 #: each ``event.retracted`` and the event it names (it joins that event's timelines)
