@@ -114,12 +114,12 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
             found = view.product_provenance_paged(product_id, principal.sees_restricted, query["timeline_limit"])
             if found is None:
                 return None
-            answer, first_page = found
-            answer = with_sections(product_id, answer, principal, sections)  # they read the whole timeline
+            answer = with_sections(product_id, found.provenance, principal, sections)  # they read the whole timeline
             if whole:
-                answer["timeline_next"] = None
+                answer["timeline"], answer["timeline_next"] = found.timeline, None
             else:
-                answer["timeline"], answer["timeline_next"] = first_page.events, timeline_cursor(first_page.last_sort_key)
+                page = found.first_page
+                answer["timeline"], answer["timeline_next"] = page.events, timeline_cursor(page.last_sort_key)
             return dumps_bytes(answer)
 
         answer = cache.get(key, build)
