@@ -106,7 +106,8 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
         query = parse_query(ProvenanceQuery(), request.args)
         whole = query.get("include") == "timeline"
         key = ("provenance", product_id, principal.org_id, principal.role, whole, query["timeline_limit"])
-        early = not_modified(cache.etag(key))
+        etag = cache.etag(key)  # read before building: an answer is never filed under a newer state
+        early = not_modified(etag)
         if early is not None:
             return early
 
@@ -122,7 +123,7 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
                 answer["timeline"], answer["timeline_next"] = page.events, timeline_cursor(page.last_sort_key)
             return dumps_bytes(answer)
 
-        answer = cache.get(key, build)
+        answer = cache.get(key, build, etag)
         if answer is None:
             raise NotFound(f"No product {product_id!r} has been manufactured.")
         return answer_response(answer)
@@ -159,7 +160,8 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
         query = parse_query(TimelineQuery(), request.args)
         after = sort_key_of(query["after"]) if "after" in query else None
         key = ("timeline", product_id, principal.sees_restricted, after, query["limit"])
-        early = not_modified(cache.etag(key))
+        etag = cache.etag(key)  # read before building: an answer is never filed under a newer state
+        early = not_modified(etag)
         if early is not None:
             return early
 
@@ -169,7 +171,7 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
                 return None
             return dumps_bytes({"product_id": product_id, "events": page.events, "next": timeline_cursor(page.last_sort_key)})
 
-        answer = cache.get(key, build)
+        answer = cache.get(key, build, etag)
         if answer is None:
             raise NotFound(f"No product {product_id!r} has been manufactured.")
         return answer_response(answer)
