@@ -60,10 +60,12 @@ class AnswerCache:
         today = datetime.now(timezone.utc).date().isoformat()
         return hashlib.sha256(repr((self.freshness(), today, key)).encode()).hexdigest()[:32]
 
-    def get(self, key: Hashable, build: Callable[[], bytes | None]) -> CachedAnswer | None:
+    def get(self, key: Hashable, build: Callable[[], bytes | None], etag: str | None = None) -> CachedAnswer | None:
         """The answer to ``key``: the cached one if the read models have not moved, else ``build()``'s
-        (None when ``build`` finds nothing; nothing is cached then)."""
-        etag = self.etag(key)  # read before building: an answer is never filed under a newer state
+        (None when ``build`` finds nothing; nothing is cached then). ``etag``: the key's entity tag if
+        the caller just read it (:meth:`etag`), so the read models' state is asked once per request."""
+        if etag is None:
+            etag = self.etag(key)  # read before building: an answer is never filed under a newer state
         with self._lock:
             cached = self._answers.get(etag)
         if cached is not None:

@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from api.answer_cache import AnswerCache, answer_response, not_modified
 from api.auth import current_principal
+from api.collector import collector_paused
 from api.findings import parse_query
 from api.json_provider import dumps_bytes
 from consumers.provenance.views import ProvenanceSection, ProvenanceView, TimelinePage, with_sections
@@ -106,7 +107,8 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
         query = parse_query(ProvenanceQuery(), request.args)
         whole = query.get("include") == "timeline"
         key = ("provenance", product_id, principal.org_id, principal.role, whole, query["timeline_limit"])
-        early = not_modified(cache.etag(key))
+        etag = cache.etag(key)  # read before building: an answer is never filed under a newer state
+        early = not_modified(etag)
         if early is not None:
             return early
 
@@ -114,15 +116,16 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
             found = view.product_provenance_paged(product_id, principal.sees_restricted, query["timeline_limit"])
             if found is None:
                 return None
-            answer, first_page = found
-            answer = with_sections(product_id, answer, principal, sections)  # they read the whole timeline
+            answer = with_sections(product_id, found.provenance, principal, sections)  # they read the whole timeline
             if whole:
-                answer["timeline_next"] = None
+                answer["timeline"], answer["timeline_next"] = found.timeline, None
             else:
-                answer["timeline"], answer["timeline_next"] = first_page.events, timeline_cursor(first_page.last_sort_key)
+                page = found.first_page
+                answer["timeline"], answer["timeline_next"] = page.events, timeline_cursor(page.last_sort_key)
             return dumps_bytes(answer)
 
-        answer = cache.get(key, build)
+        with collector_paused():  # a cold answer's many short-lived objects (see api.collector)
+            answer = cache.get(key, build, etag)
         if answer is None:
             raise NotFound(f"No product {product_id!r} has been manufactured.")
         return answer_response(answer)
@@ -159,7 +162,8 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
         query = parse_query(TimelineQuery(), request.args)
         after = sort_key_of(query["after"]) if "after" in query else None
         key = ("timeline", product_id, principal.sees_restricted, after, query["limit"])
-        early = not_modified(cache.etag(key))
+        etag = cache.etag(key)  # read before building: an answer is never filed under a newer state
+        early = not_modified(etag)
         if early is not None:
             return early
 
@@ -169,7 +173,7 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
                 return None
             return dumps_bytes({"product_id": product_id, "events": page.events, "next": timeline_cursor(page.last_sort_key)})
 
-        answer = cache.get(key, build)
+        answer = cache.get(key, build, etag)
         if answer is None:
             raise NotFound(f"No product {product_id!r} has been manufactured.")
         return answer_response(answer)

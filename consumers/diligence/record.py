@@ -45,24 +45,39 @@ def ancestry_of(provenance: dict[str, Any]) -> Ancestry:
     organisations: set[str] = set()
     miners: set[str] = set()
     months: set[str] = set()
+    month_of_date: dict[str, str] = {}  # a field time's month is that of its date (in its own zone)
     for event in provenance["timeline"]:
-        if event.get("type") == "event.retracted" or event.get("retracted_by_event"):
+        kind = event.get("type")
+        if kind == "event.retracted" or event.get("retracted_by_event"):
             continue  # a retracted event (and its retraction) names no party of the gold's path
-        data = event.get("data", {})
         organisations.add(event["recorded_by"])
-        if event["type"] == "lot.transferred":
-            organisations.update((data["from_id"], data["to_id"]))
-            months.add(month_key("coop", month_of(event["occurred_at"]), data["to_id"]))  # what its buyer bought then
-        if event["type"] == "production.recorded":
+        if kind != "lot.transferred" and kind != "production.recorded":
+            continue
+        occurred_at = event["occurred_at"]
+        month = month_of_date.get(occurred_at[:10])
+        if month is None:
+            month = month_of_date[occurred_at[:10]] = month_of(occurred_at)
+        data = event["data"]
+        if kind == "lot.transferred":
+            organisations.add(data["from_id"])
+            organisations.add(data["to_id"])
+            months.add(month_key("coop", month, data["to_id"]))  # what its buyer bought then
+        else:
             miners.update(data["miner_ids"])
-            month = month_of(event["occurred_at"])
             months.add(month_key("pit", month, data["pit_id"]))
             months.update(month_key("miner", month, miner) for miner in data["miner_ids"])
     organisations -= miners  # a miner selling to a cooperative appears as ``from_id``
+    pits: set[str] = set()
+    sites: set[str] = set()
+    for node in nodes:
+        if node.get("pit_id"):
+            pits.add(node["pit_id"])
+        if node.get("site_id"):
+            sites.add(node["site_id"])
     return Ancestry(
         nodes=frozenset(node["id"] for node in nodes),
-        pits=frozenset(node["pit_id"] for node in nodes if node.get("pit_id")),
-        sites=frozenset(node["site_id"] for node in nodes if node.get("site_id")),
+        pits=frozenset(pits),
+        sites=frozenset(sites),
         organisations=frozenset(organisations),
         miners=frozenset(miners),
         months=frozenset(months),

@@ -62,6 +62,8 @@ def suspended_handovers(risks: Iterable[Mapping[str, Any]], timeline: Iterable[M
     """
     suspensions = [risk for risk in risks
                    if risk.get("response") and risk["response"]["strategy"] in SUSPENDING_STRATEGIES]
+    if not suspensions:
+        return []  # the usual case: nothing to walk the timeline for
     found = []
     for event in timeline:
         if event.get("type") != "lot.transferred":

@@ -16,6 +16,7 @@ from consumers.diligence import tables as t
 from consumers.diligence.record import Ancestry, ancestry_of, build_record, refinings, status_of
 from consumers.diligence.responses import judge_plans, response_fields, suspended_handovers
 from consumers.lineage.graph import moment_of
+from consumers.sql import among
 from services.auth import Principal
 
 _CHUNK = 5000
@@ -47,10 +48,9 @@ class DiligenceView:
         wanted = set(subject_ids)
         today = today or datetime.now(timezone.utc).date().isoformat()
         with self.engine.connect() as connection:
-            flag_ids: set[str] = set()
-            for chunk in _chunks(wanted):
-                flag_ids.update(connection.execute(
-                    select(t.risks.c.flag_id).where(t.risks.c.subject_id.in_(bindparam("ids", chunk, expanding=True)))).scalars())
+            # the subjects of a product's ancestry run to thousands: bound as one parameter
+            flag_ids = set(connection.execute(select(t.risks.c.flag_id).where(
+                among(t.risks.c.subject_id, wanted))).scalars())
             raisings: dict[str, list[dict]] = {}
             resolutions: dict[str, list[dict]] = {}
             plans: dict[str, list[dict]] = {}
@@ -120,11 +120,9 @@ class DiligenceView:
 
     def audits_for(self, subject_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Audits of these subjects, in the order they happened."""
-        audits = []
         with self.engine.connect() as connection:
-            for chunk in _chunks(subject_ids):
-                audits += [dict(row) for row in connection.execute(
-                    select(t.audits).where(t.audits.c.subject_id.in_(bindparam("ids", chunk, expanding=True)))).mappings()]
+            audits = [dict(row) for row in connection.execute(select(t.audits).where(
+                among(t.audits.c.subject_id, subject_ids))).mappings()]
         audits.sort(key=lambda row: row["sort_key"])
         return [{key: value for key, value in row.items() if key != "sort_key"} for row in audits]
 

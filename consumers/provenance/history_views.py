@@ -6,18 +6,30 @@ came from (whoever recorded them: a conflicting claim is evidence too).
 """
 from __future__ import annotations
 
+from typing import Collection
+
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
 from consumers.lineage.ancestry import in_ancestry
 from consumers.provenance import tables as t
+from consumers.sql import among
 from services.database import read_snapshot
 
 
 def timeline_condition(root: str) -> ColumnElement[bool]:
     """The rows of ``prov_events`` in the timeline of ``root``: events about its ancestry that count
     (a refused claim is evidence, ``/v1/findings``, not history)."""
-    subjects = (select(t.event_subjects.c.event_id)
-                .where(in_ancestry(t.event_subjects.c.subject_id, t.counted_edges(), [root])))
+    return _counted_events_about(in_ancestry(t.event_subjects.c.subject_id, t.counted_edges(), [root]))
+
+
+def timeline_of_nodes(node_ids: Collection[str]) -> ColumnElement[bool]:
+    """The same rows when the ancestry is known already: events about any of ``node_ids`` (a root and
+    its ancestors) that count, without running the ancestry query again."""
+    return _counted_events_about(among(t.event_subjects.c.subject_id, node_ids))
+
+
+def _counted_events_about(subject_filter: ColumnElement[bool]) -> ColumnElement[bool]:
+    subjects = select(t.event_subjects.c.event_id).where(subject_filter)
     return and_(t.events.c.event_id.in_(subjects), t.events.c.event_id.not_in(t.refused_events()))
 
 

@@ -16,8 +16,9 @@ from sqlalchemy import Connection, Engine, select
 from consumers.lineage.ancestry import in_ancestry
 from consumers.provenance import signatures
 from consumers.provenance import tables as t
-from consumers.provenance.history_views import timeline_condition
+from consumers.provenance.history_views import timeline_condition, timeline_of_nodes
 from consumers.provenance.lineage import EdgeFacts, NodeFacts, compute_lineage, is_untraced
+from consumers.sql import among
 from events.signing import SigningKey
 from services.auth import Principal
 from services.database import read_snapshot
@@ -31,6 +32,18 @@ class TimelinePage:
     events: orjson.Fragment
     count: int
     last_sort_key: str | None
+
+
+@dataclass(frozen=True)
+class PagedProvenance:
+    """A product's provenance as the API builds its answer from one snapshot of the read model."""
+
+    #: the answer, its ``timeline`` a list of events as dicts (what the sections read)
+    provenance: dict[str, Any]
+    #: the timeline's first page, ready-made JSON
+    first_page: TimelinePage
+    #: the whole timeline, one ready-made JSON array
+    timeline: orjson.Fragment
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -59,18 +72,24 @@ class ProvenanceView:
         return answer
 
     def product_provenance_paged(self, product_id: str, sees_restricted: bool,
-                                 page_size: int) -> tuple[dict[str, Any], TimelinePage] | None:
-        """The provenance of a product with its whole timeline (one ``orjson.Fragment``, for the
-        sections that read it) and the timeline's first page of ``page_size`` events, read together."""
+                                 page_size: int) -> PagedProvenance | None:
+        """The provenance of a product for the API, read in one snapshot: the answer with its timeline
+        as a list of events (what the sections read), the timeline's first page of ``page_size``
+        events and the whole timeline, both ready-made JSON."""
         found = self._product(product_id, sees_restricted)
         if found is None:
             return None
         answer, timeline_rows = found
-        answer["timeline"] = self._events_out([row[:2] for row in timeline_rows], sees_restricted, raw=True)
-        return answer, self._page(timeline_rows, sees_restricted, page_size)
+        texts = self._texts([row[:2] for row in timeline_rows], sees_restricted)
+        answer["timeline"] = [orjson.loads(text_) for text_ in texts]
+        return PagedProvenance(answer, self._page(timeline_rows, sees_restricted, page_size),
+                               orjson.Fragment("[" + ",".join(texts) + "]"))
 
     def _product(self, product_id: str, sees_restricted: bool) -> tuple[dict[str, Any], list[Any]] | None:
-        """The provenance without its timeline, and the timeline's rows (served, served_public, sort_key)."""
+        """The provenance without its timeline, and the timeline's rows (served, served_public, sort_key).
+
+        The ancestry is found once (the recursive query of the lineage edges); the nodes and the
+        timeline are then read by its ids."""
         with read_snapshot(self.engine) as connection:
             product = connection.execute(select(t.nodes).where(t.nodes.c.node_id == product_id)).mappings().first()
             if product is None or product["kind"] != "product" or product["created_event_id"] is None:
@@ -78,7 +97,8 @@ class ProvenanceView:
             graph = self._ancestry_graph(connection, product_id)
             timeline_rows = connection.execute(
                 select(t.events.c.served, t.events.c.served_public, t.events.c.sort_key)
-                .where(timeline_condition(product_id)).order_by(t.events.c.sort_key)).all()
+                .where(timeline_of_nodes(graph["node_ids"]))
+                .order_by(t.events.c.sort_key)).all()
             sales = [dict(row) for row in connection.execute(
                 select(t.sales.c.event_id, t.sales.c.price, t.sales.c.currency, t.sales.c.recorded_by, t.sales.c.occurred_at)
                 .where(t.sales.c.product_id == product_id, t.sales.c.event_id.not_in(t.refused_events()))
@@ -111,12 +131,13 @@ class ProvenanceView:
         edge_rows = connection.execute(
             select(e.event_id, e.parent_id, e.child_id, e.mass_g).where(in_ancestry(e.child_id, counted, [root]))
             .order_by(e.child_id, e.parent_id, e.event_id)).all()
-        node_rows = connection.execute(
+        # the edges into the root and its ancestors: their parents are the ancestors
+        node_ids = {root, *(parent for _, parent, _, _ in edge_rows)}
+        rows = connection.execute(
             select(n.node_id, n.kind, n.created_event_id, n.created_type, n.created_by, n.created_at, n.mass_g,
                    n.declared_fineness, n.pit_id, n.gtin, n.serial, n.holder_id, n.assay_fineness, t.pits.c.site_id)
             .select_from(t.nodes.outerjoin(t.pits, t.pits.c.pit_id == n.pit_id))
-            .where(in_ancestry(n.node_id, counted, [root])).order_by(n.node_id)).all()
-        rows = [tuple(row) for row in node_rows]
+            .where(among(n.node_id, node_ids)).order_by(n.node_id)).all()
         facts: dict[str, NodeFacts] = {}
         for (node_id, kind, _, created_type, _, _, mass_g, declared, _, _, _, _, assayed, site_id) in rows:
             facts[node_id] = NodeFacts(node_id, kind, mass_g, assayed if assayed is not None else declared,
@@ -150,6 +171,7 @@ class ProvenanceView:
             nodes_out.append(node)
             nodes_by_id[node_id] = node
         return {
+            "node_ids": node_ids,
             "nodes": nodes_out,
             "nodes_by_id": nodes_by_id,
             "edges": [{"from": parent, "to": child, "mass_g": mass, "event_id": event_id}
@@ -207,11 +229,15 @@ class ProvenanceView:
                             count=len(page), last_sort_key=page[-1][2] if len(rows) > limit else None)
 
     @staticmethod
-    def _events_out(rows: Any, sees_restricted: bool, raw: bool) -> Any:
+    def _texts(rows: Any, sees_restricted: bool) -> list[str]:
+        """The JSON of events as this reader sees them, from (served, served_public) rows."""
+        return [served if sees_restricted or public is None else public for served, public in rows]
+
+    def _events_out(self, rows: Any, sees_restricted: bool, raw: bool) -> Any:
         """Events as served, from (served, served_public) rows. With ``raw``, one ``orjson.Fragment``
         holding the ready-made JSON array (no parsing and re-encoding of thousands of events);
         otherwise a list of dicts."""
-        texts = [served if sees_restricted or public is None else public for served, public in rows]
+        texts = self._texts(rows, sees_restricted)
         if raw:
             return orjson.Fragment("[" + ",".join(texts) + "]")
         return [orjson.loads(text_) for text_ in texts]

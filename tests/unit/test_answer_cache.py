@@ -63,3 +63,13 @@ def test_nothing_found_is_not_cached():
     assert cache.get("k", lambda: calls.append(1)) is None
     assert cache.get("k", lambda: calls.append(1)) is None
     assert len(calls) == 2
+
+
+def test_a_request_that_read_the_entity_tag_asks_the_read_models_state_once():
+    state, asked = [1], []
+    cache = AnswerCache(lambda: (asked.append(1), state[0])[1:])
+    build = Builds(state)
+    etag = cache.etag("k")
+    answer = cache.get("k", build, etag)
+    assert answer.etag == etag and len(asked) == 1
+    assert cache.get("k", build, cache.etag("k")) is answer and build.calls == 1 and len(asked) == 2

@@ -1,0 +1,47 @@
+"""The cyclic collector paused while answers are built, and running again after the last one."""
+from __future__ import annotations
+
+import gc
+import threading
+
+from api.collector import collector_paused
+
+
+def test_the_collector_runs_again_only_when_the_last_of_overlapping_builds_ends():
+    assert gc.isenabled()
+    first_in, second_done = threading.Event(), threading.Event()
+    seen = []
+
+    def second_build():
+        first_in.wait()
+        with collector_paused():
+            seen.append(gc.isenabled())
+        second_done.set()
+
+    other = threading.Thread(target=second_build)
+    other.start()
+    with collector_paused():
+        first_in.set()
+        second_done.wait()
+        seen.append(gc.isenabled())  # the other build ended, this one still runs
+    other.join()
+    assert seen == [False, False] and gc.isenabled()
+
+
+def test_a_collector_paused_by_someone_else_stays_paused():
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_build_that_fails_still_lets_the_collector_run_again():
+    try:
+        with collector_paused():
+            raise ValueError("the build failed")
+    except ValueError:
+        pass
+    assert gc.isenabled()
