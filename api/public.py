@@ -30,6 +30,7 @@ from events.fields import IDENTIFIER_PATTERN
 PAGE_CACHE_CONTROL = "public, max-age=60"
 QR_CACHE_CONTROL = "public, max-age=86400"
 VARY = "Accept-Language, Cookie"
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -148,14 +149,27 @@ def public_url(base_url: str, product_id: str) -> str:
     return base_url + public_path(product_id)
 
 
+@dataclass(frozen=True)
+class _Choice:
+    """The language a request asks for: ``?lang=``, the ``lang`` cookie, and the one chosen."""
+
+    query: str | None
+    cookie: str | None
+    lang: str
+
+    @classmethod
+    def of_request(cls) -> _Choice:
+        """The present request's choice; query string and cookies are parsed only when sent, and an
+        ``Accept-Language`` header is matched once per process (a handful of browsers' headers answer
+        most requests)."""
+        environ = request.environ
+        query = request.args.get("lang") if environ.get("QUERY_STRING") else None
+        cookie = request.cookies.get("lang") if environ.get("HTTP_COOKIE") else None
+        return cls(query, cookie, _negotiated(query, cookie, environ.get("HTTP_ACCEPT_LANGUAGE")))
+
+
 def _language() -> str:
-    """The visitor's language (``?lang=``, the ``lang`` cookie, ``Accept-Language``); query string and
-    cookies are parsed only when sent, and a header is matched once per process (a handful of
-    browsers' headers answer most requests)."""
-    environ = request.environ
-    query = request.args.get("lang") if environ.get("QUERY_STRING") else None
-    cookie = request.cookies.get("lang") if environ.get("HTTP_COOKIE") else None
-    return _negotiated(query, cookie, environ.get("HTTP_ACCEPT_LANGUAGE"))
+    return _Choice.of_request().lang
 
 
 @lru_cache(maxsize=256)
@@ -218,21 +232,22 @@ def create_blueprint(pages: PublicPages, public_base_url: str) -> Blueprint:
             304: {description: Not modified}
             404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
         """
-        lang = _language()
+        choice = _Choice.of_request()
+        lang = choice.lang
         if not IDENTIFIER_PATTERN.fullmatch(product_id):
             return friendly_error(404, lang, "notfound.title", "notfound.body")
         etag = pages.etag(product_id, lang)
-        if request.if_none_match.contains(etag):  # the client holds this very page: nothing to look up
-            response = Response(status=304)
+        # the headers are given whole (no parsing of the MIME type, the ETag quoted here): this is the
+        # path a crowd of phones takes
+        headers = {"ETag": f'"{etag}"', "Cache-Control": PAGE_CACHE_CONTROL, "Vary": VARY}
+        if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(etag):
+            response = Response(status=304, headers=headers)  # the client holds this very page: nothing looked up
         else:
             page = pages.page(product_id, lang, etag)
             if page is None:
                 return friendly_error(404, lang, "notfound.title", "notfound.body")
-            response = Response(page.body, mimetype="text/html")
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
-        response.headers["Vary"] = VARY
-        if request.args.get("lang") in ("en", "fr") and request.cookies.get("lang") != lang:
+            response = Response(page.body, headers=headers, content_type=HTML_CONTENT_TYPE)
+        if choice.query in ("en", "fr") and choice.cookie != lang:
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
         return response
 
