@@ -239,8 +239,10 @@ def create_blueprint(pages: PublicPages, public_base_url: str) -> Blueprint:
         etag = pages.etag(product_id, lang)
         # the headers are given whole (no parsing of the MIME type, the ETag quoted here): this is the
         # path a crowd of phones takes
-        headers = {"ETag": f'"{etag}"', "Cache-Control": PAGE_CACHE_CONTROL, "Vary": VARY}
-        if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(etag):
+        quoted = f'"{etag}"'
+        headers = {"ETag": quoted, "Cache-Control": PAGE_CACHE_CONTROL, "Vary": VARY}
+        held = request.environ.get("HTTP_IF_NONE_MATCH")  # a browser sends back the one ETag it holds
+        if held and (held == quoted or request.if_none_match.contains(etag)):
             response = Response(status=304, headers=headers)  # the client holds this very page: nothing looked up
         else:
             page = pages.page(product_id, lang, etag)

@@ -32,9 +32,8 @@ class PublicProvenanceView:
         self.provenance = provenance or ProvenanceView(engine)
         self._offsets_seen = False
         self._offsets_checked = float("-inf")
-        self._watch = CommitWatch.of(engine)
-        #: the commit counter of the SQLite file when ``freshness`` last read the positions, and them
-        self._read_at: tuple[int | None, tuple] = (None, ())
+        #: the positions, read again only after a commit (on a SQLite file)
+        self._positions_watch = CommitWatch.of(engine, lambda: self._positions(recheck_offsets=True))
 
     def story(self, product_id: str, sections: Iterable[ProvenanceSection] = ()) -> dict[str, Any] | None:
         """The public story of a product, or None if it was never manufactured.
@@ -121,14 +120,9 @@ class PublicProvenanceView:
         On a SQLite file the positions are read again only after a commit to it (``CommitWatch``):
         until then they cannot have moved, and asking costs a pragma instead of two queries.
         """
-        if self._watch is None:
+        if self._positions_watch is None:
             return self._positions()
-        version = self._watch.version()  # before reading: a commit made meanwhile moves it again
-        seen, positions = self._read_at
-        if version != seen:
-            positions = self._positions(recheck_offsets=True)
-            self._read_at = (version, positions)
-        return positions
+        return self._positions_watch.get()
 
     def _positions(self, recheck_offsets: bool = False) -> tuple:
         with self.engine.connect() as connection:
