@@ -66,7 +66,9 @@ class PublicPages:
         self.max_staleness_s = max_staleness_s
         self._today = today or _utc_today
         self._freshness: tuple[float, tuple] = (float("-inf"), ())
-        self._digest: tuple[tuple, str, str] = ((), "", "")  # (state, day) -> its digest, made once per state
+        #: per thread, the last (state, day) and its digest: a thread is given the very same state
+        #: object while nothing was committed, so the digest is made once per state and thread
+        self._digests = threading.local()
         self._pages: OrderedDict[str, RenderedPage] = OrderedDict()  # by ETag
         self._known: set[str] = set()
         self._lock = threading.Lock()
@@ -74,10 +76,10 @@ class PublicPages:
     def etag(self, product_id: str, lang: str) -> str:
         """The ETag of a product's page in ``lang`` in the read models' present state, today."""
         state, day = self.freshness(), self._today()
-        known_state, known_day, digest = self._digest
-        if known_state != state or known_day != day:
+        known_state, known_day, digest = getattr(self._digests, "last", ((), "", ""))
+        if known_state is not state or known_day != day:
             digest = hashlib.sha256(repr((state, day)).encode()).hexdigest()
-            self._digest = (state, day, digest)
+            self._digests.last = (state, day, digest)
         return hashlib.sha256(f"{digest} {lang} {product_id}".encode()).hexdigest()[:32]
 
     def page(self, product_id: str, lang: str, etag: str | None = None) -> RenderedPage | None:
