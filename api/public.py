@@ -10,11 +10,15 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from functools import lru_cache
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Callable
 from urllib.parse import quote
 
 from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from api.gs1 import normalise_gtin
 from api.i18n import Translator, negotiate
@@ -26,64 +30,84 @@ from events.fields import IDENTIFIER_PATTERN
 PAGE_CACHE_CONTROL = "public, max-age=60"
 QR_CACHE_CONTROL = "public, max-age=86400"
 VARY = "Accept-Language, Cookie"
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 @dataclass(frozen=True)
 class RenderedPage:
-    """One rendered page with its ETag and the read-model state it was built from."""
+    """One rendered page (UTF-8) with its ETag, which names the read-model state it was built from."""
 
-    freshness: tuple
     etag: str
-    html: str
+    body: bytes
 
 
 class PublicPages:
-    """Renders and caches public pages; one per app (each gunicorn worker has its own).
+    """Renders and caches public pages per state of the read models; one per app (each gunicorn
+    worker has its own).
+
+    A page's ``ETag`` is a digest of the read models' state (``view.freshness``: every projector's
+    position), the day (UTC: due diligence tells what is overdue today) and what was asked (piece,
+    language): a page is never served for another state, and a client holding the present ETag gets
+    a 304 without any page being looked up or rendered, from any worker. The state is asked at every
+    request unless ``max_staleness_s`` says otherwise; on SQLite that costs one pragma while nothing
+    was committed (``CommitWatch``).
 
     ``sections`` (flags, due diligence, ...) are added to each story as the public sees them; the
     list is read at each render, so a section added after wiring counts too.
     """
 
     def __init__(self, view: PublicProvenanceView, sections: list[ProvenanceSection], capacity: int = 512,
-                 max_staleness_s: float = 1.0):
+                 max_staleness_s: float = 0.0, today: Callable[[], str] | None = None):
         self.view = view
         self.sections = sections
         self.capacity = capacity
-        #: how long the read models' state is trusted before asking the database again (clients may
-        #: already keep a page for ``max-age``=60 s, so one second more costs no honesty)
+        #: how long the read models' state is trusted before asking again (0: never trusted, every
+        #: request sees the latest projected change)
         self.max_staleness_s = max_staleness_s
+        self._today = today or _utc_today
         self._freshness: tuple[float, tuple] = (float("-inf"), ())
-        self._pages: OrderedDict[tuple[str, str], RenderedPage] = OrderedDict()
+        #: per thread, the last (state, day) and its digest: a thread is given the very same state
+        #: object while nothing was committed, so the digest is made once per state and thread
+        self._digests = threading.local()
+        self._pages: OrderedDict[str, RenderedPage] = OrderedDict()  # by ETag
         self._known: set[str] = set()
         self._lock = threading.Lock()
 
-    def page(self, product_id: str, lang: str) -> RenderedPage | None:
-        """The page of a product in ``lang``, re-rendered only when a read model moved; None if unknown."""
-        freshness = self.freshness()
-        key = (product_id, lang)
+    def etag(self, product_id: str, lang: str) -> str:
+        """The ETag of a product's page in ``lang`` in the read models' present state, today."""
+        state, day = self.freshness(), self._today()
+        known_state, known_day, digest = getattr(self._digests, "last", ((), "", ""))
+        if known_state is not state or known_day != day:
+            digest = hashlib.sha256(repr((state, day)).encode()).hexdigest()
+            self._digests.last = (state, day, digest)
+        return hashlib.sha256(f"{digest} {lang} {product_id}".encode()).hexdigest()[:32]
+
+    def page(self, product_id: str, lang: str, etag: str | None = None) -> RenderedPage | None:
+        """The page of a product in ``lang`` (whose ETag is ``etag`` when the caller has it), rendered
+        once per state of the read models; None if there is no such product."""
+        etag = etag or self.etag(product_id, lang)  # read before rendering: never filed under a newer state
         with self._lock:
-            cached = self._pages.get(key)
-            if cached is not None and cached.freshness == freshness:
-                self._pages.move_to_end(key)
+            cached = self._pages.get(etag)
+            if cached is not None:
+                self._pages.move_to_end(etag)
                 return cached
         story = self.view.story(product_id, self.sections)
         if story is None:
             return None
         html = render_template("public_product.html", **page_context(story, lang, product_id))
-        page = RenderedPage(freshness, hashlib.sha256(html.encode()).hexdigest()[:32], html)
+        page = RenderedPage(etag, html.encode())
         with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
+            self._pages[etag] = page
             while len(self._pages) > self.capacity:
                 self._pages.popitem(last=False)
             self._known.add(product_id)
         return page
 
     def freshness(self) -> tuple:
-        """The read models' state, asked of the database at most once per ``max_staleness_s``."""
+        """The read models' state, at most ``max_staleness_s`` old."""
         checked_at, state = self._freshness
         now = time.monotonic()
-        if now - checked_at >= self.max_staleness_s:
+        if self.max_staleness_s <= 0 or now - checked_at >= self.max_staleness_s:
             state = self.view.freshness()
             self._freshness = (now, state)
         return state
@@ -98,6 +122,10 @@ class PublicPages:
                 if len(self._known) < 100_000:
                     self._known.add(product_id)
         return found
+
+
+def _utc_today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
 
 
 def page_context(story: dict[str, Any], lang: str, product_id: str) -> dict[str, Any]:
@@ -123,8 +151,32 @@ def public_url(base_url: str, product_id: str) -> str:
     return base_url + public_path(product_id)
 
 
+@dataclass(frozen=True)
+class _Choice:
+    """The language a request asks for: ``?lang=``, the ``lang`` cookie, and the one chosen."""
+
+    query: str | None
+    cookie: str | None
+    lang: str
+
+    @classmethod
+    def of_request(cls) -> _Choice:
+        """The present request's choice; query string and cookies are parsed only when sent, and an
+        ``Accept-Language`` header is matched once per process (a handful of browsers' headers answer
+        most requests)."""
+        environ = request.environ
+        query = request.args.get("lang") if environ.get("QUERY_STRING") else None
+        cookie = request.cookies.get("lang") if environ.get("HTTP_COOKIE") else None
+        return cls(query, cookie, _negotiated(query, cookie, environ.get("HTTP_ACCEPT_LANGUAGE")))
+
+
 def _language() -> str:
-    return negotiate(request.args.get("lang"), request.cookies.get("lang"), request.accept_languages)
+    return _Choice.of_request().lang
+
+
+@lru_cache(maxsize=256)
+def _negotiated(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    return negotiate(query, cookie, parse_accept_header(accept_language, LanguageAccept) if accept_language else None)
 
 
 def _cached(body: bytes | str | None, etag: str, mimetype: str, cache_control: str, vary: str | None = None) -> Response:
@@ -182,12 +234,24 @@ def create_blueprint(pages: PublicPages, public_base_url: str) -> Blueprint:
             304: {description: Not modified}
             404: {description: No such piece (a friendly HTML page), content: {text/html: {}}}
         """
-        lang = _language()
-        page = pages.page(product_id, lang) if IDENTIFIER_PATTERN.fullmatch(product_id) else None
-        if page is None:
+        choice = _Choice.of_request()
+        lang = choice.lang
+        if not IDENTIFIER_PATTERN.fullmatch(product_id):
             return friendly_error(404, lang, "notfound.title", "notfound.body")
-        response = _cached(page.html, page.etag, "text/html", PAGE_CACHE_CONTROL, VARY)
-        if request.args.get("lang") in ("en", "fr") and request.cookies.get("lang") != lang:
+        etag = pages.etag(product_id, lang)
+        # the headers are given whole (no parsing of the MIME type, the ETag quoted here): this is the
+        # path a crowd of phones takes
+        quoted = f'"{etag}"'
+        headers = {"ETag": quoted, "Cache-Control": PAGE_CACHE_CONTROL, "Vary": VARY}
+        held = request.environ.get("HTTP_IF_NONE_MATCH")  # a browser sends back the one ETag it holds
+        if held and (held == quoted or request.if_none_match.contains(etag)):
+            response = Response(status=304, headers=headers)  # the client holds this very page: nothing looked up
+        else:
+            page = pages.page(product_id, lang, etag)
+            if page is None:
+                return friendly_error(404, lang, "notfound.title", "notfound.body")
+            response = Response(page.body, headers=headers, content_type=HTML_CONTENT_TYPE)
+        if choice.query in ("en", "fr") and choice.cookie != lang:
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
         return response
 

@@ -79,12 +79,47 @@ def peak_rss_mb(pid: int) -> float | None:
     return max(peaks) if peaks else None
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process descended from it (a gunicorn master and its workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending += children.get(current, [])
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user + system) the processes ``pids`` have used so far; gone ones count nothing.
+
+    Unlike requests/s, it hardly moves with what else runs on a shared machine: the cost of a request
+    in CPU per request is the steadier figure to compare two servers by.
+    """
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def served(env: dict[str, str], command: list[str] | None = None, ready_path: str = "/healthz",
-           timeout: float = 60, memory: dict[str, Any] | None = None) -> Iterator[str]:
+           timeout: float = 60, memory: dict[str, Any] | None = None,
+           started: dict[str, Any] | None = None) -> Iterator[str]:
     """Run ``oretrail serve`` (or ``command``) on a free port; yield its base URL; stop it after.
 
     ``memory``: where to put the process's peak resident memory (``peak_rss_mb``) just before it stops.
+    ``started``: where to put the process's id (``pid``) once it answers.
     """
     port = free_port()
     full_env = {**os.environ, **env, "PORT": str(port), "ORETRAIL_LOG_LEVEL": "WARNING"}
@@ -102,6 +137,8 @@ def served(env: dict[str, str], command: list[str] | None = None, ready_path: st
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start (exit {process.poll()})")
             time.sleep(0.1)
+        if started is not None:
+            started["pid"] = process.pid
         yield base
     finally:
         if memory is not None:

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import Engine, inspect, select, text
 
 from consumers.authority import gtin_owner
+from consumers.commit_watch import CommitWatch
 
 from consumers.provenance import tables as t
 from consumers.provenance.claims import MinerFact, build_story
@@ -31,6 +32,8 @@ class PublicProvenanceView:
         self.provenance = provenance or ProvenanceView(engine)
         self._offsets_seen = False
         self._offsets_checked = float("-inf")
+        #: the positions, read again only after a commit (on a SQLite file)
+        self._positions_watch = CommitWatch.of(engine, lambda: self._positions(recheck_offsets=True))
 
     def story(self, product_id: str, sections: Iterable[ProvenanceSection] = ()) -> dict[str, Any] | None:
         """The public story of a product, or None if it was never manufactured.
@@ -114,21 +117,29 @@ class PublicProvenanceView:
 
         Embedded runners keep one position per projector (``projector_checkpoints``); runners on
         Kafka keep offsets per partition (``projector_offsets``), read too where that table exists.
+        On a SQLite file the positions are read again only after a commit to it (``CommitWatch``):
+        until then they cannot have moved, and asking costs a pragma instead of two queries.
         """
+        if self._positions_watch is None:
+            return self._positions()
+        return self._positions_watch.get()
+
+    def _positions(self, recheck_offsets: bool = False) -> tuple:
         with self.engine.connect() as connection:
             positions = tuple(connection.execute(
                 select(checkpoints.c.projector, checkpoints.c.position, checkpoints.c.version, checkpoints.c.updated_at)
                 .order_by(checkpoints.c.projector)).all())
-            if self._has_offsets(connection):
+            if self._has_offsets(connection, recheck_offsets):
                 positions += tuple(connection.execute(text(
                     'SELECT projector, topic, "partition", "offset" FROM projector_offsets '
                     'ORDER BY projector, topic, "partition"')).all())
         return positions
 
-    def _has_offsets(self, connection) -> bool:
-        """Whether the Kafka runners' offsets table exists (once seen, remembered; else re-checked every 5 s)."""
+    def _has_offsets(self, connection, recheck: bool = False) -> bool:
+        """Whether the Kafka runners' offsets table exists (once seen, remembered; else re-checked every
+        5 s, or at once when ``recheck``: the positions are read only after a commit, maybe its creation)."""
         now = time.monotonic()
-        if not self._offsets_seen and now >= self._offsets_checked + 5:
+        if not self._offsets_seen and (recheck or now >= self._offsets_checked + 5):
             self._offsets_checked = now
             self._offsets_seen = inspect(connection).has_table("projector_offsets")
         return self._offsets_seen

@@ -129,7 +129,6 @@ def test_the_public_page_claims_own_keys_only_where_attested_by_matches_the_reco
     def page_now() -> str:
         return ring.get("/p/ring-1", headers={"Accept-Language": "en"}).get_data(as_text=True)
 
-    # a page trusts the read models' state for up to a second (PublicPages.max_staleness_s)
     wait_until(lambda: "Each of its" not in page_now(), 10, "the page to show the operator's step")
     page = page_now()
     assert "7 steps were recorded with the key of the organisation that did them." in page
