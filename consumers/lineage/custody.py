@@ -220,25 +220,34 @@ class CustodyLedger:
                 creations[row.item_id].append(row)
         for chunk in _chunks(row.event_id for rows in creations.values() for row in rows):
             refused.update(tx.execute(select(self.refused.c.event_id).where(among(self.refused.c.event_id, chunk))).scalars())
-        kinds = {}
-        for chunk in _chunks(node_ids):
-            kinds.update(tx.execute(select(self.nodes.c.node_id, self.nodes.c.kind).where(among(self.nodes.c.node_id, chunk))).all())
         columns = [name for name in CREATION_COLUMNS if name in self.nodes.c]
         has_holder = "holder_id" in self.nodes.c
+        stored: dict[str, dict[str, Any]] = {}
+        read = [self.nodes.c.node_id, self.nodes.c.kind, *(self.nodes.c[name] for name in columns)]
+        if has_holder:
+            read.append(self.nodes.c.holder_id)
+        for chunk in _chunks(node_ids):
+            stored.update((row.node_id, row._asdict()) for row in tx.execute(
+                select(*read).where(among(self.nodes.c.node_id, chunk))))
         out = []
         for node_id in sorted(node_ids):
             counted = [row for row in creations[node_id] if row.event_id not in refused]
             winner = min(counted, key=lambda row: row.sort_key, default=None)
             stated = orjson.loads(winner.creation) if winner is not None else {}
-            row = {"node_id": node_id, "kind": stated.get("kind") or kinds.get(node_id) or "lot",
+            before = stored.get(node_id, {})
+            row = {"node_id": node_id, "kind": stated.get("kind") or before.get("kind") or "lot",
                    **{name: stated.get(name) for name in columns}}
             if has_holder and node_id in verdicts:
                 row["holder_id"] = verdicts[node_id].holder
-            out.append(row)
+            if any(before.get(name, _ABSENT) != value for name, value in row.items()):
+                out.append(row)  # a node whose columns would not change is not written again
         for has in (True, False):  # rows with and without a holder go in separate statements (same keys each)
             batch = [row for row in out if ("holder_id" in row) == has]
             if batch:
                 upsert_many(tx, self.nodes, batch, update=[name for name in batch[0] if name != "node_id"])
+
+
+_ABSENT = object()  # a column of a node not stored yet: any value differs from it
 
 
 def _refusals(item_id: str, verdict: Custody) -> list[dict[str, Any]]:
