@@ -242,7 +242,11 @@ def _row(scope: str, finding: Finding, at: str | None) -> dict[str, Any]:
 
 
 def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
-    """Make the stored findings of each scope match ``results``: new or changed ones open, vanished ones withdrawn."""
+    """Make the stored findings of each scope match ``results``: new or changed ones open, vanished ones withdrawn.
+
+    Only what changed is written: a finding's proof rows and time when its proof changed, its links when
+    they changed (a finding over a month is recomputed by every batch of that month, its proof rarely moves).
+    """
     existing: dict[str, dict[str, Any]] = {}
     for chunk in chunks(results):
         for row in tx.execute(select(t.findings).where(t.findings.c.scope.in_(chunk))).mappings():
@@ -252,21 +256,25 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
         for finding in findings:
             wanted[finding.finding_id] = (scope, finding)
     links: dict[str, set[str]] = defaultdict(set)  # a finding's lots may change while its text does not
-    for chunk in chunks(existing):
+    for chunk in chunks(finding_id for finding_id in existing if finding_id in wanted):
         for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
                                               .where(t.finding_links.c.finding_id.in_(chunk))):
             links[finding_id].add(node_id)
-    moments = finding_index.latest_moments(tx, {finding_id: finding.proof for finding_id, (_, finding) in wanted.items()})
-    changed = {finding_id: _row(scope, finding, moments[finding_id]) for finding_id, (scope, finding) in wanted.items()}
-    changed = {finding_id: row for finding_id, row in changed.items()
-               if existing.get(finding_id) != row or links.get(finding_id, set()) != set(wanted[finding_id][1].links)}
-    upsert_many(tx, t.findings, list(changed.values()),
-                update=[column.name for column in t.findings.columns if column.name != "finding_id"])
-    for chunk in chunks(changed):
+    rows = {finding_id: _row(scope, finding, None) for finding_id, (scope, finding) in wanted.items()}
+    # the stored proof rows and time follow the stored proof: rewritten only where the proof moved
+    moved = {finding_id for finding_id, row in rows.items()
+             if finding_id not in existing or existing[finding_id]["proof"] != row["proof"]}
+    moments = finding_index.latest_moments(tx, {finding_id: wanted[finding_id][1].proof for finding_id in moved})
+    for finding_id, row in rows.items():
+        row["at"] = moments[finding_id] if finding_id in moved else existing[finding_id]["at"]
+    changed = [row for finding_id, row in rows.items() if existing.get(finding_id) != row]
+    relinked = [finding_id for finding_id, (_, finding) in wanted.items() if links.get(finding_id, set()) != set(finding.links)]
+    upsert_many(tx, t.findings, changed, update=[column.name for column in t.findings.columns if column.name != "finding_id"])
+    for chunk in chunks(relinked):
         tx.execute(t.finding_links.delete().where(t.finding_links.c.finding_id.in_(chunk)))
     insert_ignore(tx, t.finding_links, ({"node_id": node, "finding_id": finding_id}
-                                        for finding_id in changed for node in wanted[finding_id][1].links))
-    finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in changed})
+                                        for finding_id in relinked for node in wanted[finding_id][1].links))
+    finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in moved})
     gone = [finding_id for finding_id, row in existing.items() if finding_id not in wanted and row["status"] == "open"]
     for chunk in chunks(gone):
         tx.execute(update(t.findings).where(t.findings.c.finding_id.in_(chunk)).values(status="withdrawn"))
