@@ -37,7 +37,7 @@ from consumers.checks.findings import Finding
 from consumers.checks.registry import registry
 from consumers.checks.sourcing import SourcingSettings
 from consumers.checks.sourcing_store import SourcingStore
-from consumers.checks.store import chunks
+from consumers.checks.store import among
 from consumers.lineage.graph import moment_of
 from consumers.sql import insert_ignore, upsert_many
 
@@ -122,13 +122,12 @@ def _flags(tx: Connection, flag_ids: set[str]) -> dict[str, list[Finding]]:
     raisings: dict[str, list[FlagClaim]] = defaultdict(list)
     resolutions: dict[str, list[ResolutionClaim]] = defaultdict(list)
     r, s = t.flag_raisings.c, t.flag_resolutions.c
-    for chunk in chunks(flag_ids):
-        for row in tx.execute(select(t.flag_raisings).where(r.flag_id.in_(chunk))).mappings():
-            raisings[row["flag_id"]].append(FlagClaim(row["event_id"], row["raised_by"], row["subject_id"],
-                                                      row["recorded_at"], moment_of(row["sort_key"])))
-        for row in tx.execute(select(t.flag_resolutions).where(s.flag_id.in_(chunk))).mappings():
-            resolutions[row["flag_id"]].append(ResolutionClaim(row["event_id"], row["recorded_by"],
-                                                               row["attested_role"], moment_of(row["sort_key"])))
+    for row in tx.execute(select(t.flag_raisings).where(among(tx, r.flag_id, flag_ids))).mappings():
+        raisings[row["flag_id"]].append(FlagClaim(row["event_id"], row["raised_by"], row["subject_id"],
+                                                  row["recorded_at"], moment_of(row["sort_key"])))
+    for row in tx.execute(select(t.flag_resolutions).where(among(tx, s.flag_id, flag_ids))).mappings():
+        resolutions[row["flag_id"]].append(ResolutionClaim(row["event_id"], row["recorded_by"],
+                                                           row["attested_role"], moment_of(row["sort_key"])))
     return {f"flag:{flag_id}": authority_rules.flag_findings(flag_id, raisings[flag_id], resolutions[flag_id])
             for flag_id in flag_ids}
 
@@ -247,19 +246,17 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
     Only what changed is written: a finding's proof rows and time when its proof changed, its links when
     they changed (a finding over a month is recomputed by every batch of that month, its proof rarely moves).
     """
-    existing: dict[str, dict[str, Any]] = {}
-    for chunk in chunks(results):
-        for row in tx.execute(select(t.findings).where(t.findings.c.scope.in_(chunk))).mappings():
-            existing[row["finding_id"]] = dict(row)
+    existing: dict[str, dict[str, Any]] = {row["finding_id"]: dict(row) for row in tx.execute(
+        select(t.findings).where(among(tx, t.findings.c.scope, results))).mappings()} if results else {}
     wanted: dict[str, tuple[str, Finding]] = {}
     for scope, findings in results.items():
         for finding in findings:
             wanted[finding.finding_id] = (scope, finding)
     links: dict[str, set[str]] = defaultdict(set)  # a finding's lots may change while its text does not
-    for chunk in chunks(finding_id for finding_id in existing if finding_id in wanted):
-        for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
-                                              .where(t.finding_links.c.finding_id.in_(chunk))):
-            links[finding_id].add(node_id)
+    linked = [finding_id for finding_id in existing if finding_id in wanted]
+    for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
+                                          .where(among(tx, t.finding_links.c.finding_id, linked))) if linked else ():
+        links[finding_id].add(node_id)
     rows = {finding_id: _row(scope, finding, None) for finding_id, (scope, finding) in wanted.items()}
     # the stored proof rows and time follow the stored proof: rewritten only where the proof moved
     moved = {finding_id for finding_id, row in rows.items()
@@ -270,11 +267,11 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
     changed = [row for finding_id, row in rows.items() if existing.get(finding_id) != row]
     relinked = [finding_id for finding_id, (_, finding) in wanted.items() if links.get(finding_id, set()) != set(finding.links)]
     upsert_many(tx, t.findings, changed, update=[column.name for column in t.findings.columns if column.name != "finding_id"])
-    for chunk in chunks(relinked):
-        tx.execute(t.finding_links.delete().where(t.finding_links.c.finding_id.in_(chunk)))
+    if relinked:
+        tx.execute(t.finding_links.delete().where(among(tx, t.finding_links.c.finding_id, relinked)))
     insert_ignore(tx, t.finding_links, ({"node_id": node, "finding_id": finding_id}
                                         for finding_id in relinked for node in wanted[finding_id][1].links))
     finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in moved})
     gone = [finding_id for finding_id, row in existing.items() if finding_id not in wanted and row["status"] == "open"]
-    for chunk in chunks(gone):
-        tx.execute(update(t.findings).where(t.findings.c.finding_id.in_(chunk)).values(status="withdrawn"))
+    if gone:
+        tx.execute(update(t.findings).where(among(tx, t.findings.c.finding_id, gone)).values(status="withdrawn"))
