@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from consumers.authority import FlagClaim, ResolutionClaim
 from consumers.checks import authority as authority_rules
@@ -105,7 +105,13 @@ def _entities(tx: Connection, store: SourcingStore, keys: set[str]) -> dict[str,
     entities = {tuple(key.split(":", 1)) for key in keys}
     results: dict[str, list[Finding]] = {f"entity:{key}": [] for key in keys}
     ledger = registry()
-    for entry in ledger.verdicts(tx, entities):
+    # an entity claimed once has no conflicting claim: only those claimed more than once need their verdict
+    c = ledger.claims.c
+    contested = {(kind, entity_id) for kind, entity_id in tx.execute(
+        select(c.entity_kind, c.entity_id)
+        .where(among(tx, c.entity_kind, {kind for kind, _ in entities}), among(tx, c.entity_id, {e for _, e in entities}))
+        .group_by(c.entity_kind, c.entity_id).having(func.count() > 1))}
+    for entry in ledger.verdicts(tx, entities & contested):
         if not entry.conflicting:
             continue
         organisation_of = dict(tx.execute(select(ledger.claims.c.event_id, ledger.claims.c.organisation).where(
