@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Hashable, Iterable, Sequence, TypeVar
 
-from consumers.checks.facts import MonthTotal, Production, Purchase
+from consumers.checks.facts import MonthTotal, Production
 
 Item = TypeVar("Item")
 Pair = tuple[str, str]
@@ -61,24 +61,3 @@ class MonthProductions:
     def pairs(self) -> Iterable[Pair]:
         """The pairs that produced."""
         return (pair for pair, found in self.rows.items() if found)
-
-
-class MonthPurchases:
-    """A buyer's purchases of production lots in a month (steps that count), each with its milligrams as
-    SQL rounds them, in the order they happened."""
-
-    def __init__(self, rows: list[tuple[Purchase, float]]):
-        self.rows = sorted(rows, key=lambda row: (row[0].sort_key, row[0].event_id))
-
-    def by_pit(self) -> dict[str, tuple[float, int]]:
-        """Grams (summed exactly, in milligrams) and lots bought, by pit."""
-        found: dict[str, list[float]] = defaultdict(list)
-        for purchase, mg in self.rows:
-            found[purchase.pit_id].append(mg)
-        return {pit_id: (int(sum(grams)) / 1000, len(grams)) for pit_id, grams in sorted(found.items())}
-
-    def prefix(self, pits: Iterable[str], limit_g: float) -> list[Purchase]:
-        """The purchases from these pits in the order they happened, up to the first that takes them over ``limit_g``."""
-        pits = set(pits)
-        return running_prefix([row for row in self.rows if row[0].pit_id in pits], limit_g * 1000,
-                              lambda purchase: (purchase.sort_key, purchase.event_id))

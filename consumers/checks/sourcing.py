@@ -99,9 +99,10 @@ def buyer_months(store: SourcingStore, pairs: set[tuple[str, str]]) -> dict[tupl
     results: dict[tuple[str, str], list[Finding]] = {pair: [] for pair in pairs}
     if not cooperatives:
         return results
-    purchases = store.purchases(cooperatives)
-    bought = {pair: found.by_pit() for pair, found in purchases.items()}
+    bought = store.purchase_totals(cooperatives)
     capacities = store.capacities({pit for by_pit in bought.values() for pit in by_pit})
-    for pair in cooperatives:
-        results[pair] = trade.cooperative_over_capacity(*pair, bought[pair], capacities, purchases[pair].prefix)
+    for buyer, month in cooperatives:
+        results[(buyer, month)] = trade.cooperative_over_capacity(
+            buyer, month, bought.get((buyer, month), {}), capacities,
+            lambda pits, limit, buyer=buyer, month=month: store.purchase_prefix(buyer, month, pits, limit))
     return results

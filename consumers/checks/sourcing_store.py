@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from consumers.checks import tables as t
 from consumers.checks.facts import Miner, Pit, Purchase
-from consumers.checks.running import MonthPurchases
 from consumers.checks.store import FactStore, refused_events
 from consumers.impact.value_chain import ReferencePrices
 from consumers.lineage.graph import moment_of
@@ -67,21 +66,40 @@ class SourcingStore(FactStore):
         return {tuple(row) for row in self.tx.execute(
             select(x.to_id, x.month).join(t.productions, p.lot_id == x.lot_id).where(p.pit_id == pit_id).distinct())}
 
-    def purchases(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MonthPurchases]:
-        """What each (buyer, month) bought of production lots (steps that count), in one read."""
+    def purchase_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, tuple[float, int]]]:
+        """What each (buyer, month) bought of production lots, by pit: grams (summed exactly, in milligrams)
+        and lots (steps that count only)."""
         wanted = set(pairs)
-        found: dict[tuple[str, str], list[tuple[Purchase, float]]] = defaultdict(list)
-        if wanted:
-            x, p = t.transfers.c, t.productions.c
-            for event_id, key, lot_id, buyer, month, mass_g, pit_id, mg in self.tx.execute(
-                select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id, func.round(x.mass_g * 1000))
-                .join(t.productions, p.lot_id == x.lot_id)
-                .where(self.among(x.to_id, {buyer for buyer, _ in wanted}), self.among(x.month, {m for _, m in wanted}),
-                       x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))
-            ):
-                if (buyer, month) in wanted:
-                    found[(buyer, month)].append((Purchase(event_id, key, lot_id, buyer, month, mass_g, pit_id), mg))
-        return {pair: MonthPurchases(found.get(pair, [])) for pair in wanted}
+        months = sorted({month for _, month in wanted})
+        x, p = t.transfers.c, t.productions.c
+        found: dict[tuple[str, str], dict[str, tuple[float, int]]] = defaultdict(dict)
+        if not wanted:
+            return found
+        for buyer, month, pit_id, total_mg, count in self.tx.execute(
+            select(x.to_id, x.month, p.pit_id, func.sum(func.round(x.mass_g * 1000)), func.count())
+            .join(t.productions, p.lot_id == x.lot_id)
+            .where(self.among(x.to_id, (buyer for buyer, _ in wanted)), self.among(x.month, months),
+                   x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))
+            .group_by(x.to_id, x.month, p.pit_id)
+        ):
+            if (buyer, month) in wanted:
+                found[(buyer, month)][pit_id] = (int(total_mg) / 1000, int(count))
+        return found
+
+    def purchase_prefix(self, buyer: str, month: str, pits: Iterable[str], limit_g: float) -> list[Purchase]:
+        """A buyer's purchases of lots of these pits in a month, in the order they happened, up to the first
+        that takes them over ``limit_g`` (a window sum: one query)."""
+        x, p = t.transfers.c, t.productions.c
+        grams_mg = func.round(x.mass_g * 1000)
+        running = func.sum(grams_mg).over(order_by=(x.sort_key, x.event_id))
+        inner = (select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id,
+                        grams_mg.label("mg"), running.label("running"))
+                 .join(t.productions, p.lot_id == x.lot_id)
+                 .where(x.to_id == buyer, x.month == month, self.among(p.pit_id, pits),
+                        x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))).subquery()
+        rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mg <= limit_g * 1000)
+                               .order_by(inner.c.sort_key, inner.c.event_id)).all()
+        return [Purchase(r.event_id, r.sort_key, r.lot_id, r.to_id, r.month, r.mass_g, r.pit_id) for r in rows]
 
     def lots_produced_by(self, org_id: str) -> list[str]:
         """The production lots an organisation recorded."""
