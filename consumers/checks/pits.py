@@ -46,6 +46,24 @@ def capacity_in(month: str, statements: Iterable[Capacity]) -> Capacity | None:
 Prefix = Callable[[float], list[Production]]
 
 
+def pit_limit(produced: MonthTotal, statements: Iterable[Capacity]) -> Capacity | None:
+    """The capacity a pit's month exceeds, or None if it does not (or none is known)."""
+    capacity = capacity_in(produced.month, statements)
+    return capacity if capacity is not None and produced.total_g > capacity.capacity_g else None
+
+
+def miner_limit(month: str, by_pit: Iterable[MonthTotal], statements_by_pit: Mapping[str, list[Capacity]]) -> Capacity | None:
+    """The largest capacity among a miner's pits of the month, if the miner's total exceeds it."""
+    by_pit = list(by_pit)
+    if not by_pit:
+        return None
+    capacities = [capacity_in(month, statements_by_pit.get(t.pit_id, ())) for t in by_pit]
+    if any(capacity is None for capacity in capacities):
+        return None
+    most = max(capacities, key=lambda c: (c.capacity_g, c.sort_key))
+    return most if sum(t.total_g for t in by_pit) > most.capacity_g else None
+
+
 def pit_over_capacity(produced: MonthTotal, statements: Iterable[Capacity], prefix: Prefix) -> list[Finding]:
     """A pit whose production in a calendar month exceeds its capacity.
 

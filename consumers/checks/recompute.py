@@ -201,13 +201,18 @@ def _pit_months(store: SourcingStore, keys: set[str], settings: SourcingSettings
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:pit -> (pit, month)
-    produced = store.month_productions("pit", pairs.values())
-    totals = {pair: produced.pit_total(pair) for pair in produced.pairs()}
+    totals = store.pit_month_totals(pairs.values())
     capacities = store.capacities(pit for pit, _ in pairs.values())
+    limits = {}
+    for pair, total in totals.items():
+        limit = pit_rules.pit_limit(total, capacities.get(pair[0], []))
+        if limit is not None:
+            limits[pair] = limit.capacity_g
+    prefixes = store.month_prefixes("pit", limits)
     workers = sourcing.pit_months(store, set(pairs.values()), settings)
     return {
         f"pitmonth:{key}": ([] if (pit, month) not in totals else pit_rules.pit_over_capacity(
-            totals[(pit, month)], capacities.get(pit, []), lambda capacity_g, pair=(pit, month): produced.prefix(pair, capacity_g)))
+            totals[(pit, month)], capacities.get(pit, []), lambda _cap, pair=(pit, month): prefixes[pair]))
         + workers.get((pit, month), [])
         for key, (pit, month) in pairs.items()
     }
@@ -217,13 +222,18 @@ def _miner_months(store: SourcingStore, keys: set[str]) -> dict[str, list[Findin
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:miner -> (miner, month)
-    produced = store.month_productions("miner", pairs.values())
-    totals = {pair: produced.miner_totals(pair) for pair in produced.pairs()}
+    totals = store.miner_month_totals(pairs.values())
     capacities = store.capacities({t.pit_id for rows in totals.values() for t in rows})
+    limits = {}
+    for (miner, month), by_pit in totals.items():
+        limit = pit_rules.miner_limit(month, by_pit, capacities)
+        if limit is not None:
+            limits[(miner, month)] = limit.capacity_g
+    prefixes = store.month_prefixes("miner", limits)
     return {
         f"minermonth:{key}": pit_rules.miner_over_capacity(
             miner, month, totals.get((miner, month), []), capacities,
-            lambda capacity_g, pair=(miner, month): produced.prefix(pair, capacity_g))
+            lambda _cap, pair=(miner, month): prefixes[pair])
         for key, (miner, month) in pairs.items()
     }
 

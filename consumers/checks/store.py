@@ -15,10 +15,9 @@ from sqlalchemy.dialects import postgresql
 from consumers.checks import tables as t
 from consumers.checks.authority import Piece, Refusal
 from consumers.checks.facts import (
-    Capacity, Consumption, Creation, Inspection, LotFacts, Production, Receipt, Side, Stamp,
+    Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
     Transfer, Transformation,
 )
-from consumers.checks.running import MonthProductions
 from consumers.lineage.ancestry import descendants, in_ancestry
 from consumers.lineage.graph import earliest_creation
 
@@ -292,23 +291,67 @@ class FactStore:
         return {r.event_id: Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month,
                                        tuple(miners.get(r.event_id, ()))) for r in rows}
 
-    def month_productions(self, kind: str, pairs: Iterable[tuple[str, str]]) -> MonthProductions:
-        """Every production of each (pit or miner, month), with its milligrams: totals and prefixes in one read."""
+    def pit_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MonthTotal]:
+        """What each (pit, month) produced, summed in SQL."""
         wanted = set(pairs)
-        found: dict[tuple[str, str], list[tuple[Production, int]]] = defaultdict(list)
+        months = sorted({month for _, month in wanted})
+        found = {}
+        p = t.productions.c
         if not wanted:
-            return MonthProductions(found)
+            return found
+        for pit_id, month, total_mg, count in self.tx.execute(
+            select(p.pit_id, p.month, func.sum(p.mass_mg), func.count())
+            .where(self.among(p.pit_id, (pit for pit, _ in wanted)), self.among(p.month, months)).group_by(p.pit_id, p.month)
+        ):
+            if (pit_id, month) in wanted:
+                found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, int(total_mg) / 1000, int(count))
+        return found
+
+    def miner_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[MonthTotal]]:
+        """What each (miner, month) produced at each pit, summed in SQL."""
+        wanted = set(pairs)
+        months = sorted({month for _, month in wanted})
+        found: dict[tuple[str, str], list[MonthTotal]] = defaultdict(list)
+        pm, p = t.production_miners.c, t.productions.c
+        if not wanted:
+            return found
+        for miner_id, month, pit_id, total_mg, count in self.tx.execute(
+            select(pm.miner_id, pm.month, p.pit_id, func.sum(p.mass_mg), func.count())
+            .join(t.productions, p.event_id == pm.event_id)
+            .where(self.among(pm.miner_id, (miner for miner, _ in wanted)), self.among(pm.month, months))
+            .group_by(pm.miner_id, pm.month, p.pit_id)
+        ):
+            if (miner_id, month) in wanted:
+                found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
+        return found
+
+    def month_prefixes(self, kind: str, limits: dict[tuple[str, str], float]) -> dict[tuple[str, str], list[Production]]:
+        """For each (pit or miner, month) and its capacity: the productions of that month in the order
+        they happened, up to the first that takes the total over the capacity (a window sum, one query)."""
+        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
+        if not limits:
+            return found
         p, pm = t.productions.c, t.production_miners.c
-        subject, month = (p.pit_id, p.month) if kind == "pit" else (pm.miner_id, pm.month)
-        query = select(subject, month, p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.mass_mg).where(
-            self.among(subject, {subject_id for subject_id, _ in wanted}), self.among(month, {m for _, m in wanted}))
-        if kind != "pit":
-            query = query.select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id))
-        for subject_id, in_month, event_id, key, lot_id, pit_id, mass_g, mass_mg in self.tx.execute(query):
-            if (subject_id, in_month) in wanted:
-                found[(subject_id, in_month)].append(
-                    (Production(event_id, key, lot_id, pit_id, mass_g, in_month), int(mass_mg)))
-        return MonthProductions(found)
+        subject = p.pit_id if kind == "pit" else pm.miner_id
+        months = sorted({month for _, month in limits})
+        ceiling = max(limits.values()) * 1000
+        subjects = {subject_id for subject_id, _ in limits}
+        running = func.sum(p.mass_mg).over(partition_by=(subject, p.month), order_by=p.sort_key)
+        inner = select(subject.label("subject"), p.month, p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g,
+                       p.mass_mg, running.label("running"))
+        if kind == "pit":
+            inner = inner.where(self.among(p.pit_id, subjects), self.among(p.month, months))
+        else:
+            inner = inner.select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id)).where(
+                self.among(pm.miner_id, subjects), self.among(pm.month, months))
+        inner = inner.subquery()
+        rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
+                               .order_by(inner.c.subject, inner.c.month, inner.c.sort_key)).all()
+        for r in rows:
+            pair = (r.subject, r.month)
+            if pair in limits and int(r.running) - r.mass_mg <= limits[pair] * 1000:
+                found[pair].append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
+        return found
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
         """Every inspection of these pits."""
