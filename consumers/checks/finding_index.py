@@ -11,23 +11,23 @@ from typing import Iterable, Mapping
 from sqlalchemy import Connection, select
 
 from consumers.checks import tables as t
-from consumers.checks.store import chunks
+
 from consumers.lineage.graph import moment_of
-from consumers.sql import insert_ignore
+from consumers.sql import among, insert_ignore
 
 
 def latest_moments(tx: Connection, proofs: Mapping[str, Iterable[str]]) -> dict[str, str | None]:
     """The time of each finding (finding id -> its proof): the latest moment among its proof events."""
-    keys: dict[str, str] = {}
-    for chunk in chunks({event_id for proof in proofs.values() for event_id in proof}):
-        keys.update(tx.execute(select(t.events.c.event_id, t.events.c.sort_key).where(t.events.c.event_id.in_(chunk))).all())
+    wanted = {event_id for proof in proofs.values() for event_id in proof}
+    keys: dict[str, str] = dict(tx.execute(select(t.events.c.event_id, t.events.c.sort_key)
+                                           .where(among(t.events.c.event_id, wanted))).all()) if wanted else {}
     return {finding_id: max((moment_of(keys[event_id]) for event_id in proof if event_id in keys), default=None)
             for finding_id, proof in proofs.items()}
 
 
 def write_proofs(tx: Connection, proofs: Mapping[str, Iterable[str]]) -> None:
     """Replace the proof rows of these findings (finding id -> its proof)."""
-    for chunk in chunks(proofs):
-        tx.execute(t.finding_proof.delete().where(t.finding_proof.c.finding_id.in_(chunk)))
+    if proofs:
+        tx.execute(t.finding_proof.delete().where(among(t.finding_proof.c.finding_id, proofs)))
     insert_ignore(tx, t.finding_proof, ({"finding_id": finding_id, "event_id": event_id}
                                         for finding_id, proof in proofs.items() for event_id in proof))

@@ -23,8 +23,9 @@ from consumers.checks.recompute import Pending, Tolerances, recompute
 from consumers.checks.registry import registry
 from consumers.checks.sourcing import SourcingSettings
 from consumers.checks.sourcing_store import SourcingStore
-from consumers.lineage.custody import attested_role
+from consumers.lineage.custody import CustodyLedger, attested_role
 from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
+from consumers.lineage.ownership import RegistryLedger
 from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
 from services.personal_data import PersonalData
@@ -84,8 +85,9 @@ class ChecksProjector(Projector):
         """
         writes, store = BatchWrites(), SourcingStore(tx)
         self._pending, self._items, self._entities, self._production_pits = Pending(), set(), set(), set()
+        ledgers = (t.ledger(), registry(self.personal))  # built once a batch, not once an event
         for event in unseen_events(tx, events, t.events.c.event_id):
-            self._gather(writes, store, event)
+            self._gather(writes, store, event, *ledgers)
         # the sites of the pits produced at, as registered before this batch (the registry is recomputed below)
         self._pending.scopes.update(f"entity:site:{site}" for site in store.sites_of(self._production_pits))
         writes.flush(tx)
@@ -116,15 +118,16 @@ class ChecksProjector(Projector):
         if pending:
             recompute(tx, pending, self.tolerances)
 
-    def _gather(self, writes: BatchWrites, store: FactStore, event: RecordedEvent) -> None:
+    def _gather(self, writes: BatchWrites, store: SourcingStore, event: RecordedEvent,
+                custody: CustodyLedger, claims: RegistryLedger) -> None:
         """Add the facts of one new event to ``writes`` and note the scopes it touches."""
         envelope = event.envelope
         facts = lineage_facts(envelope)
         key = facts.origin.sort_key
         writes.insert(t.events, {"event_id": event.event_id, "type": event.type, "sort_key": key,
                                  "recorded_by": envelope["recorded_by"]})
-        self._items.update(t.ledger().gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
-        entity = registry(self.personal).gather(writes, envelope, event.recorded_at, key)
+        self._items.update(custody.gather(writes, facts, envelope["data"], event.recorded_at, attested_role(event)))
+        entity = claims.gather(writes, envelope, event.recorded_at, key)
         if entity is not None:
             self._entities.add(entity)
         self._lineage(writes, facts)

@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from consumers.authority import FlagClaim, ResolutionClaim
 from consumers.checks import authority as authority_rules
@@ -37,9 +37,8 @@ from consumers.checks.findings import Finding
 from consumers.checks.registry import registry
 from consumers.checks.sourcing import SourcingSettings
 from consumers.checks.sourcing_store import SourcingStore
-from consumers.checks.store import chunks
 from consumers.lineage.graph import moment_of
-from consumers.sql import insert_ignore, upsert_many
+from consumers.sql import among, insert_ignore, upsert_many
 
 
 @dataclass
@@ -105,7 +104,13 @@ def _entities(tx: Connection, store: SourcingStore, keys: set[str]) -> dict[str,
     entities = {tuple(key.split(":", 1)) for key in keys}
     results: dict[str, list[Finding]] = {f"entity:{key}": [] for key in keys}
     ledger = registry()
-    for entry in ledger.verdicts(tx, entities):
+    # an entity claimed once has no conflicting claim: only those claimed more than once need their verdict
+    c = ledger.claims.c
+    contested = {(kind, entity_id) for kind, entity_id in tx.execute(
+        select(c.entity_kind, c.entity_id)
+        .where(among(c.entity_kind, {kind for kind, _ in entities}), among(c.entity_id, {e for _, e in entities}))
+        .group_by(c.entity_kind, c.entity_id).having(func.count() > 1))}
+    for entry in ledger.verdicts(tx, entities & contested):
         if not entry.conflicting:
             continue
         organisation_of = dict(tx.execute(select(ledger.claims.c.event_id, ledger.claims.c.organisation).where(
@@ -122,13 +127,12 @@ def _flags(tx: Connection, flag_ids: set[str]) -> dict[str, list[Finding]]:
     raisings: dict[str, list[FlagClaim]] = defaultdict(list)
     resolutions: dict[str, list[ResolutionClaim]] = defaultdict(list)
     r, s = t.flag_raisings.c, t.flag_resolutions.c
-    for chunk in chunks(flag_ids):
-        for row in tx.execute(select(t.flag_raisings).where(r.flag_id.in_(chunk))).mappings():
-            raisings[row["flag_id"]].append(FlagClaim(row["event_id"], row["raised_by"], row["subject_id"],
-                                                      row["recorded_at"], moment_of(row["sort_key"])))
-        for row in tx.execute(select(t.flag_resolutions).where(s.flag_id.in_(chunk))).mappings():
-            resolutions[row["flag_id"]].append(ResolutionClaim(row["event_id"], row["recorded_by"],
-                                                               row["attested_role"], moment_of(row["sort_key"])))
+    for row in tx.execute(select(t.flag_raisings).where(among(r.flag_id, flag_ids))).mappings():
+        raisings[row["flag_id"]].append(FlagClaim(row["event_id"], row["raised_by"], row["subject_id"],
+                                                  row["recorded_at"], moment_of(row["sort_key"])))
+    for row in tx.execute(select(t.flag_resolutions).where(among(s.flag_id, flag_ids))).mappings():
+        resolutions[row["flag_id"]].append(ResolutionClaim(row["event_id"], row["recorded_by"],
+                                                           row["attested_role"], moment_of(row["sort_key"])))
     return {f"flag:{flag_id}": authority_rules.flag_findings(flag_id, raisings[flag_id], resolutions[flag_id])
             for flag_id in flag_ids}
 
@@ -242,31 +246,37 @@ def _row(scope: str, finding: Finding, at: str | None) -> dict[str, Any]:
 
 
 def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
-    """Make the stored findings of each scope match ``results``: new or changed ones open, vanished ones withdrawn."""
-    existing: dict[str, dict[str, Any]] = {}
-    for chunk in chunks(results):
-        for row in tx.execute(select(t.findings).where(t.findings.c.scope.in_(chunk))).mappings():
-            existing[row["finding_id"]] = dict(row)
+    """Make the stored findings of each scope match ``results``: new or changed ones open, vanished ones withdrawn.
+
+    Only what changed is written: a finding's proof rows and time when its proof changed, its links when
+    they changed (a finding over a month is recomputed by every batch of that month, its proof rarely moves).
+    """
+    existing: dict[str, dict[str, Any]] = {row["finding_id"]: dict(row) for row in tx.execute(
+        select(t.findings).where(among(t.findings.c.scope, results))).mappings()} if results else {}
     wanted: dict[str, tuple[str, Finding]] = {}
     for scope, findings in results.items():
         for finding in findings:
             wanted[finding.finding_id] = (scope, finding)
     links: dict[str, set[str]] = defaultdict(set)  # a finding's lots may change while its text does not
-    for chunk in chunks(existing):
-        for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
-                                              .where(t.finding_links.c.finding_id.in_(chunk))):
-            links[finding_id].add(node_id)
-    moments = finding_index.latest_moments(tx, {finding_id: finding.proof for finding_id, (_, finding) in wanted.items()})
-    changed = {finding_id: _row(scope, finding, moments[finding_id]) for finding_id, (scope, finding) in wanted.items()}
-    changed = {finding_id: row for finding_id, row in changed.items()
-               if existing.get(finding_id) != row or links.get(finding_id, set()) != set(wanted[finding_id][1].links)}
-    upsert_many(tx, t.findings, list(changed.values()),
-                update=[column.name for column in t.findings.columns if column.name != "finding_id"])
-    for chunk in chunks(changed):
-        tx.execute(t.finding_links.delete().where(t.finding_links.c.finding_id.in_(chunk)))
+    linked = [finding_id for finding_id in existing if finding_id in wanted]
+    for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
+                                          .where(among(t.finding_links.c.finding_id, linked))) if linked else ():
+        links[finding_id].add(node_id)
+    rows = {finding_id: _row(scope, finding, None) for finding_id, (scope, finding) in wanted.items()}
+    # the stored proof rows and time follow the stored proof: rewritten only where the proof moved
+    moved = {finding_id for finding_id, row in rows.items()
+             if finding_id not in existing or existing[finding_id]["proof"] != row["proof"]}
+    moments = finding_index.latest_moments(tx, {finding_id: wanted[finding_id][1].proof for finding_id in moved})
+    for finding_id, row in rows.items():
+        row["at"] = moments[finding_id] if finding_id in moved else existing[finding_id]["at"]
+    changed = [row for finding_id, row in rows.items() if existing.get(finding_id) != row]
+    relinked = [finding_id for finding_id, (_, finding) in wanted.items() if links.get(finding_id, set()) != set(finding.links)]
+    upsert_many(tx, t.findings, changed, update=[column.name for column in t.findings.columns if column.name != "finding_id"])
+    if relinked:
+        tx.execute(t.finding_links.delete().where(among(t.finding_links.c.finding_id, relinked)))
     insert_ignore(tx, t.finding_links, ({"node_id": node, "finding_id": finding_id}
-                                        for finding_id in changed for node in wanted[finding_id][1].links))
-    finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in changed})
+                                        for finding_id in relinked for node in wanted[finding_id][1].links))
+    finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in moved})
     gone = [finding_id for finding_id, row in existing.items() if finding_id not in wanted and row["status"] == "open"]
-    for chunk in chunks(gone):
-        tx.execute(update(t.findings).where(t.findings.c.finding_id.in_(chunk)).values(status="withdrawn"))
+    if gone:
+        tx.execute(update(t.findings).where(among(t.findings.c.finding_id, gone)).values(status="withdrawn"))

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from consumers.checks import tables as t
 from consumers.checks.facts import Miner, Pit, Purchase
-from consumers.checks.store import FactStore, chunks, refused_events
+from consumers.checks.store import FactStore, refused_events
 from consumers.impact.value_chain import ReferencePrices
 from consumers.lineage.graph import moment_of
 
@@ -54,11 +54,11 @@ class SourcingStore(FactStore):
     def buyer_months(self, lot_ids: Iterable[str]) -> set[tuple[str, str]]:
         """(buyer, month) of every transfer of these lots."""
         x = t.transfers.c
-        found: set[tuple[str, str]] = set()
-        for chunk in chunks(lot_ids):
-            found.update(tuple(row) for row in self.tx.execute(
-                select(x.to_id, x.month).where(x.lot_id.in_(chunk)).distinct()))
-        return found
+        lot_ids = set(lot_ids)
+        if not lot_ids:
+            return set()
+        return {tuple(row) for row in self.tx.execute(
+            select(x.to_id, x.month).where(self.among(x.lot_id, lot_ids)).distinct())}
 
     def buyer_months_from_pit(self, pit_id: str) -> set[tuple[str, str]]:
         """(buyer, month) of every purchase of a lot produced at a pit."""
@@ -73,16 +73,17 @@ class SourcingStore(FactStore):
         months = sorted({month for _, month in wanted})
         x, p = t.transfers.c, t.productions.c
         found: dict[tuple[str, str], dict[str, tuple[float, int]]] = defaultdict(dict)
-        for chunk in chunks(buyer for buyer, _ in wanted):
-            for buyer, month, pit_id, total_mg, count in self.tx.execute(
-                select(x.to_id, x.month, p.pit_id, func.sum(func.round(x.mass_g * 1000)), func.count())
-                .join(t.productions, p.lot_id == x.lot_id)
-                .where(x.to_id.in_(chunk), x.month.in_(months), x.event_id.not_in(refused_events()),
-                       p.event_id.not_in(refused_events()))
-                .group_by(x.to_id, x.month, p.pit_id)
-            ):
-                if (buyer, month) in wanted:
-                    found[(buyer, month)][pit_id] = (int(total_mg) / 1000, int(count))
+        if not wanted:
+            return found
+        for buyer, month, pit_id, total_mg, count in self.tx.execute(
+            select(x.to_id, x.month, p.pit_id, func.sum(func.round(x.mass_g * 1000)), func.count())
+            .join(t.productions, p.lot_id == x.lot_id)
+            .where(self.among(x.to_id, (buyer for buyer, _ in wanted)), self.among(x.month, months),
+                   x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))
+            .group_by(x.to_id, x.month, p.pit_id)
+        ):
+            if (buyer, month) in wanted:
+                found[(buyer, month)][pit_id] = (int(total_mg) / 1000, int(count))
         return found
 
     def purchase_prefix(self, buyer: str, month: str, pits: Iterable[str], limit_g: float) -> list[Purchase]:
@@ -94,7 +95,7 @@ class SourcingStore(FactStore):
         inner = (select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id,
                         grams_mg.label("mg"), running.label("running"))
                  .join(t.productions, p.lot_id == x.lot_id)
-                 .where(x.to_id == buyer, x.month == month, p.pit_id.in_(sorted(pits)),
+                 .where(x.to_id == buyer, x.month == month, self.among(p.pit_id, pits),
                         x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))).subquery()
         rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mg <= limit_g * 1000)
                                .order_by(inner.c.sort_key, inner.c.event_id)).all()
@@ -117,15 +118,14 @@ class SourcingStore(FactStore):
         months = sorted({month for _, month in wanted})
         p, pm = t.productions.c, t.production_miners.c
         first: dict[tuple[str, str], dict[str, tuple[str, str]]] = defaultdict(dict)
-        for chunk in chunks(pit for pit, _ in wanted):
-            for pit_id, month, miner_id, event_id, key in self.tx.execute(
-                select(p.pit_id, p.month, pm.miner_id, p.event_id, p.sort_key)
-                .join(t.production_miners, pm.event_id == p.event_id)
-                .where(p.pit_id.in_(chunk), p.month.in_(months))
-            ):
-                seen = first[(pit_id, month)]
-                if (pit_id, month) in wanted and (miner_id not in seen or key < seen[miner_id][0]):
-                    seen[miner_id] = (key, event_id)
+        for pit_id, month, miner_id, event_id, key in self.tx.execute(
+            select(p.pit_id, p.month, pm.miner_id, p.event_id, p.sort_key)
+            .join(t.production_miners, pm.event_id == p.event_id)
+            .where(self.among(p.pit_id, (pit for pit, _ in wanted)), self.among(p.month, months))
+        ) if wanted else ():
+            seen = first[(pit_id, month)]
+            if (pit_id, month) in wanted and (miner_id not in seen or key < seen[miner_id][0]):
+                seen[miner_id] = (key, event_id)
         return {pair: [(miner, event_id) for miner, (_key, event_id) in sorted(by_miner.items(), key=lambda i: i[1])]
                 for pair, by_miner in first.items()}
 
@@ -144,12 +144,12 @@ class SourcingStore(FactStore):
         months = sorted({month for _, month in wanted})
         p, pm = t.productions.c, t.production_miners.c
         found = {}
-        for chunk in chunks(pit for pit, _ in wanted):
-            for pit_id, month, count in self.tx.execute(
-                select(p.pit_id, p.month, func.count(pm.miner_id.distinct()))
-                .join(t.production_miners, pm.event_id == p.event_id)
-                .where(p.pit_id.in_(chunk), p.month.in_(months)).group_by(p.pit_id, p.month)
-            ):
-                if (pit_id, month) in wanted:
-                    found[(pit_id, month)] = int(count)
+        for pit_id, month, count in self.tx.execute(
+            select(p.pit_id, p.month, func.count(pm.miner_id.distinct()))
+            .join(t.production_miners, pm.event_id == p.event_id)
+            .where(self.among(p.pit_id, (pit for pit, _ in wanted)), self.among(p.month, months))
+            .group_by(p.pit_id, p.month)
+        ) if wanted else ():
+            if (pit_id, month) in wanted:
+                found[(pit_id, month)] = int(count)
         return found

@@ -9,7 +9,7 @@ import json
 from collections import defaultdict
 from typing import Iterable, Iterator
 
-from sqlalchemy import Connection, Subquery, func, select
+from sqlalchemy import ColumnElement, Connection, Subquery, func, select
 
 from consumers.checks import tables as t
 from consumers.checks.authority import Piece, Refusal
@@ -19,6 +19,7 @@ from consumers.checks.facts import (
 )
 from consumers.lineage.ancestry import descendants, in_ancestry
 from consumers.lineage.graph import earliest_creation
+from consumers.sql import among
 
 TRANSFORMATIONS = ("lots.merged", "lot.split", "lot.refined", "product.manufactured")
 #: SQLite binds at most 32,766 parameters in one statement
@@ -53,8 +54,13 @@ class FactStore:
         self.tx = tx
 
     def _rows(self, table, column, ids: Iterable[str], *where):
-        for chunk in chunks(ids):
-            yield from self.tx.execute(select(table).where(column.in_(chunk), *where)).all()
+        ids = set(ids)
+        if ids:
+            yield from self.tx.execute(select(table).where(self.among(column, ids), *where)).all()
+
+    def among(self, column: ColumnElement, ids: Iterable[str]) -> ColumnElement[bool]:
+        """``column IN ids`` bound as one value (see :func:`among`)."""
+        return among(column, ids)
 
     def _counted(self, table, column, ids: Iterable[str], *where):
         """Rows of a custody fact table, without those of refused events: they count for nothing."""
@@ -89,12 +95,14 @@ class FactStore:
     def miners_of(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
         """The miners named by each of these productions, sorted."""
         found: dict[str, list[str]] = defaultdict(list)
-        for chunk in chunks(event_ids):
-            for event_id, miner_id in self.tx.execute(
-                select(t.production_miners.c.event_id, t.production_miners.c.miner_id)
-                .where(t.production_miners.c.event_id.in_(chunk))
-            ):
-                found[event_id].append(miner_id)
+        event_ids = set(event_ids)
+        if not event_ids:
+            return {}
+        for event_id, miner_id in self.tx.execute(
+            select(t.production_miners.c.event_id, t.production_miners.c.miner_id)
+            .where(self.among(t.production_miners.c.event_id, event_ids))
+        ):
+            found[event_id].append(miner_id)
         return {event_id: sorted(miners) for event_id, miners in found.items()}
 
     def permits_on_path(self, lot_id: str) -> list[str]:
@@ -117,13 +125,14 @@ class FactStore:
 
     def transformations_of(self, lot_ids: Iterable[str]) -> set[str]:
         """Ids of the transformations that took grams of these lots in, or claim to have made them."""
-        found: set[str] = set()
-        for chunk in chunks(lot_ids):
-            found.update(self.tx.execute(
-                select(t.consumptions.c.event_id).where(t.consumptions.c.lot_id.in_(chunk))).scalars())
-            found.update(self.tx.execute(
-                select(t.creations.c.event_id).where(t.creations.c.lot_id.in_(chunk),
-                                                     t.creations.c.type.in_(TRANSFORMATIONS))).scalars())
+        lot_ids = set(lot_ids)
+        if not lot_ids:
+            return set()
+        found = set(self.tx.execute(
+            select(t.consumptions.c.event_id).where(self.among(t.consumptions.c.lot_id, lot_ids))).scalars())
+        found.update(self.tx.execute(
+            select(t.creations.c.event_id).where(self.among(t.creations.c.lot_id, lot_ids),
+                                                 t.creations.c.type.in_(TRANSFORMATIONS))).scalars())
         return found
 
     def lots_transferred_with(self, party: str) -> list[str]:
@@ -137,13 +146,12 @@ class FactStore:
         """The refused custody steps of each of these items (with, for a conflicting creation, the owner's)."""
         found: dict[str, list[Refusal]] = defaultdict(list)
         r, c, e = t.custody.refused.c, t.custody.claims.c, t.events.c
-        rows = []
-        for chunk in chunks(item_ids):
-            rows += self.tx.execute(
-                select(r.event_id, r.item_id, r.reason, r.holder, c.organisation, e.type)
-                .join(t.custody.claims, (c.event_id == r.event_id) & (c.item_id == r.item_id))
-                .join(t.events, e.event_id == r.event_id)
-                .where(r.item_id.in_(chunk))).all()
+        item_ids = set(item_ids)
+        rows = self.tx.execute(
+            select(r.event_id, r.item_id, r.reason, r.holder, c.organisation, e.type)
+            .join(t.custody.claims, (c.event_id == r.event_id) & (c.item_id == r.item_id))
+            .join(t.events, e.event_id == r.event_id)
+            .where(self.among(r.item_id, item_ids))).all() if item_ids else []
         owners = {(row.item_id, row.holder) for row in rows if row.reason == "conflicting_claim"}
         basis = {}
         for item_id, owner in owners:  # the owner's first creation, by the server's clock: the proof of ownership
@@ -275,13 +283,14 @@ class FactStore:
         months = sorted({month for _, month in wanted})
         found = {}
         p = t.productions.c
-        for chunk in chunks(pit for pit, _ in wanted):
-            for pit_id, month, total_mg, count in self.tx.execute(
-                select(p.pit_id, p.month, func.sum(p.mass_mg), func.count())
-                .where(p.pit_id.in_(chunk), p.month.in_(months)).group_by(p.pit_id, p.month)
-            ):
-                if (pit_id, month) in wanted:
-                    found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, int(total_mg) / 1000, int(count))
+        if not wanted:
+            return found
+        for pit_id, month, total_mg, count in self.tx.execute(
+            select(p.pit_id, p.month, func.sum(p.mass_mg), func.count())
+            .where(self.among(p.pit_id, (pit for pit, _ in wanted)), self.among(p.month, months)).group_by(p.pit_id, p.month)
+        ):
+            if (pit_id, month) in wanted:
+                found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, int(total_mg) / 1000, int(count))
         return found
 
     def miner_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[MonthTotal]]:
@@ -290,14 +299,16 @@ class FactStore:
         months = sorted({month for _, month in wanted})
         found: dict[tuple[str, str], list[MonthTotal]] = defaultdict(list)
         pm, p = t.production_miners.c, t.productions.c
-        for chunk in chunks(miner for miner, _ in wanted):
-            for miner_id, month, pit_id, total_mg, count in self.tx.execute(
-                select(pm.miner_id, pm.month, p.pit_id, func.sum(p.mass_mg), func.count())
-                .join(t.productions, p.event_id == pm.event_id)
-                .where(pm.miner_id.in_(chunk), pm.month.in_(months)).group_by(pm.miner_id, pm.month, p.pit_id)
-            ):
-                if (miner_id, month) in wanted:
-                    found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
+        if not wanted:
+            return found
+        for miner_id, month, pit_id, total_mg, count in self.tx.execute(
+            select(pm.miner_id, pm.month, p.pit_id, func.sum(p.mass_mg), func.count())
+            .join(t.productions, p.event_id == pm.event_id)
+            .where(self.among(pm.miner_id, (miner for miner, _ in wanted)), self.among(pm.month, months))
+            .group_by(pm.miner_id, pm.month, p.pit_id)
+        ):
+            if (miner_id, month) in wanted:
+                found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
         return found
 
     def month_prefixes(self, kind: str, limits: dict[tuple[str, str], float]) -> dict[tuple[str, str], list[Production]]:
@@ -310,22 +321,22 @@ class FactStore:
         subject = p.pit_id if kind == "pit" else pm.miner_id
         months = sorted({month for _, month in limits})
         ceiling = max(limits.values()) * 1000
-        for chunk in chunks(subject_id for subject_id, _ in limits):
-            running = func.sum(p.mass_mg).over(partition_by=(subject, p.month), order_by=p.sort_key)
-            inner = select(subject.label("subject"), p.month, p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g,
-                           p.mass_mg, running.label("running"))
-            if kind == "pit":
-                inner = inner.where(p.pit_id.in_(chunk), p.month.in_(months))
-            else:
-                inner = inner.select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id)).where(
-                    pm.miner_id.in_(chunk), pm.month.in_(months))
-            inner = inner.subquery()
-            rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
-                                   .order_by(inner.c.subject, inner.c.month, inner.c.sort_key)).all()
-            for r in rows:
-                pair = (r.subject, r.month)
-                if pair in limits and int(r.running) - r.mass_mg <= limits[pair] * 1000:
-                    found[pair].append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
+        subjects = {subject_id for subject_id, _ in limits}
+        running = func.sum(p.mass_mg).over(partition_by=(subject, p.month), order_by=p.sort_key)
+        inner = select(subject.label("subject"), p.month, p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g,
+                       p.mass_mg, running.label("running"))
+        if kind == "pit":
+            inner = inner.where(self.among(p.pit_id, subjects), self.among(p.month, months))
+        else:
+            inner = inner.select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id)).where(
+                self.among(pm.miner_id, subjects), self.among(pm.month, months))
+        inner = inner.subquery()
+        rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
+                               .order_by(inner.c.subject, inner.c.month, inner.c.sort_key)).all()
+        for r in rows:
+            pair = (r.subject, r.month)
+            if pair in limits and int(r.running) - r.mass_mg <= limits[pair] * 1000:
+                found[pair].append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
         return found
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
