@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, Table, select
@@ -85,9 +86,11 @@ class BatchWrites:
         """Rows written only where their key is not there yet: the first one wins."""
         pending = self._ignores[table]
         key_of = _key_getter(table)
-        for row in rows:
-            complete = _complete(table, row)
-            pending.setdefault(key_of(complete), complete)
+        names, known = _columns(table)
+        for row in rows:  # _complete inlined for the common case (a fresh dict of every column): many rows a batch
+            if type(row) is not dict or len(row) != len(names) or not known.issuperset(row):
+                row = _complete(table, row)
+            pending.setdefault(key_of(row), row)
 
     def upsert(self, table: Table, row: Mapping[str, Any], update: Sequence[str],
                where: Callable | None = None, prefer: Prefer = keep_last, group: str = "") -> None:
@@ -118,13 +121,19 @@ def _complete(table: Table, row: Mapping[str, Any]) -> Row:
         raise ValueError(f"{table.name} has no column(s) {sorted(set(row) - known)}")
     if len(row) == len(names) and type(row) is dict:
         return row  # every column given: the row as it is (rows are built fresh for each write)
-    return {name: row.get(name) for name in names}
+    return {**_empty_row(table), **row}  # every column, in the table's order, None where not given
 
 
 @lru_cache(maxsize=None)
 def _columns(table: Table) -> tuple[tuple[str, ...], frozenset[str]]:
     names = tuple(table.columns.keys())
     return names, frozenset(names)
+
+
+@lru_cache(maxsize=None)
+def _empty_row(table: Table) -> Mapping[str, None]:
+    """Every column of ``table`` set to None (read-only: copied into each row it completes)."""
+    return MappingProxyType(dict.fromkeys(_columns(table)[0]))
 
 
 def _key(table: Table, row: Row) -> tuple:
