@@ -60,17 +60,8 @@ def latency_summary(samples_s: list[float]) -> dict[str, float]:
 def peak_rss_mb(pid: int) -> float | None:
     """The largest peak resident memory (``VmHWM``, MB) of a running process and its descendants (a
     gunicorn master's worker holds the app); None if none can be read."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    peaks, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        pending += children.get(current, [])
+    peaks = []
+    for current in process_tree(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
         except OSError:
