@@ -1,5 +1,5 @@
-"""What only the Kafka log does, on a real broker: its topic, aborted transactions, the number an
-event's position is. What every log does is in ``test_log_contract.py``."""
+"""What only the Kafka log does, on a real broker, with each driver: its topic, aborted transactions,
+the number an event's position is. What every log does is in ``test_log_contract.py``."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,16 +8,17 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from events.envelope import prepare
+from events.kafka_confluent_log import ConfluentKafkaEventLog
 from events.kafka_log import KafkaEventLog, bootstrap_servers
 from events.kafka_records import split_position
 from events.log import LogUnavailable
 from tests import factories as f
 
 
-@pytest.fixture
-def log(kafka_settings):
-    log = KafkaEventLog(bootstrap_servers(kafka_settings.event_log_url), topic=kafka_settings.kafka_topic,
-                        partitions=kafka_settings.kafka_partitions, transactional_prefix=kafka_settings.kafka_prefix)
+@pytest.fixture(params=[KafkaEventLog, ConfluentKafkaEventLog], ids=["kafka-python", "confluent"])
+def log(request, kafka_settings):
+    log = request.param(bootstrap_servers(kafka_settings.event_log_url), topic=kafka_settings.kafka_topic,
+                          partitions=kafka_settings.kafka_partitions, transactional_prefix=kafka_settings.kafka_prefix)
     yield log
     log.close()
 
