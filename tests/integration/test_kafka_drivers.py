@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from composition.bootstrap import build_platform
 from events.attestation import Attestation
 from events.envelope import prepare
 from events.kafka_confluent_log import ConfluentKafkaEventLog
 from events.kafka_log import KafkaEventLog
 from events.log import RecordedEvent
+from services.settings import Settings
 from tests import factories as f
+from tests.conftest import bearer
 from tests.kafka_fixtures import kafka_environment
+from tests.kafka_helpers import without_server_fields
 
 COOP = Attestation(organisation="coop-mambasa", role="cooperative", key_id="0a1b2c3d")
 
@@ -70,3 +74,29 @@ def test_both_drivers_partition_a_stream_alike(kafka_servers, tmp_path):
     finally:
         python_log.close()
         confluent_log.close()
+
+
+def test_capture_on_the_confluent_driver_feeds_the_projectors(kafka_env, platform, admin_key):
+    """The whole deployment with ``ORETRAIL_KAFKA_DRIVER=confluent``: capture writes with librdkafka,
+    the projectors' consumer group (kafka-python) reads it, and the answer is the embedded one."""
+    confluent_platform = build_platform(Settings.from_env({**kafka_env, "ORETRAIL_KAFKA_DRIVER": "confluent"}))
+    try:
+        assert confluent_platform.log_itself.driver == "confluent"
+        chain = f.two_site_ring_chain()
+        key = confluent_platform.keys.create("oretrail-admin", "admin")
+        client, embedded_client = confluent_platform.create_app().test_client(), platform.create_app().test_client()
+        posted = client.post("/v1/events", json={"events": chain}, headers=bearer(key))
+        assert posted.status_code == 200
+        assert {result["status"] for result in posted.json["results"]} == {"accepted"}
+        again = client.post("/v1/events", json={"events": chain}, headers=bearer(key))  # the capture index
+        assert [result["status"] for result in again.json["results"]] == ["duplicate"] * len(chain)
+        assert [r["position"] for r in again.json["results"]] == [r["position"] for r in posted.json["results"]]
+        assert embedded_client.post("/v1/events", json={"events": chain}, headers=bearer(admin_key)).status_code == 200
+        confluent_platform.catch_up()
+        platform.catch_up()
+        on_kafka = client.get("/v1/products/ring-1/provenance", headers=bearer(key))
+        embedded = embedded_client.get("/v1/products/ring-1/provenance", headers=bearer(admin_key))
+        assert on_kafka.status_code == 200
+        assert without_server_fields(on_kafka.json) == without_server_fields(embedded.json)
+    finally:
+        confluent_platform.close()
