@@ -221,8 +221,13 @@ class ConfluentKafkaEventLog(KafkaEventLog):
                     if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's public code
                         raise KafkaException(error)
                     following = max(following, message.offset())
-                elif message.offset() >= end or len(found) >= limit:
-                    break  # fetched past what was asked: read again next time
+                elif message.offset() >= end:
+                    # appended since the page began: the next page's. What lay between the last
+                    # event read and it (transaction markers, aborted records) is read.
+                    following = max(following, end)
+                    break
+                elif len(found) >= limit:
+                    break
                 else:
                     found.append(recorded_event(_Record(message)))
                     following = message.offset() + 1

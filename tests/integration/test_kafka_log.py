@@ -68,3 +68,22 @@ def test_a_read_committed_consumer_never_sees_an_aborted_batch(log, kafka_server
             seen += [dict(record.headers)["event_id"].decode() for record in records]
     consumer.close()
     assert len(seen) == 2
+
+
+def test_a_partition_read_up_to_an_end_that_moved_meanwhile_loses_nothing_and_repeats_nothing(log):
+    """A page reads each partition up to the end it found; a batch appended meanwhile is either in
+    the page or after the next offset it gives, never skipped (one stream: one partition)."""
+    before = log.append(batch(f.production("lot-1", "pit-a", 100.0), f.assay("lot-1", 0.9)))
+    partition, _ = split_position(before[0].position)
+    end = log.settled_end_offsets()[partition]
+    after = log.append(batch(f.transfer("lot-1", "m-1", "coop", 99.0), f.assay("lot-1", 0.91)))
+    last = log.settled_end_offsets()[partition]  # the second batch committed and readable
+    with log._reader_lock:  # noqa: SLF001 - the page's read of one partition, with its end held back
+        consumer = log._reader_consumer()  # noqa: SLF001
+        try:
+            first, following = log._read_partition(consumer, partition, 0, end, 100)  # noqa: SLF001
+            rest, _ = log._read_partition(consumer, partition, following, last, 100)  # noqa: SLF001
+        finally:
+            log._release(consumer)  # noqa: SLF001
+    assert following >= end
+    assert [event.event_id for event in first + rest] == [result.event_id for result in before + after]
