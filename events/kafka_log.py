@@ -15,6 +15,10 @@ What the log cannot do cheaply is look up an ``event_id``: every append answers 
 Duplicates within one batch are still answered ``duplicate`` (or a conflict) and sent once.
 Duplicates across batches are caught, best effort, by the capture-side index that wraps this log
 (``services.event_index``); the ones that still reach the log are ignored by the projectors.
+
+This class runs on kafka-python. :mod:`events.kafka_confluent_log` extends it on confluent-kafka
+(``ORETRAIL_KAFKA_DRIVER=confluent``): its own producers and reader, through the hooks here
+(``_new_producer``, ``_transact``, ``_read_partition``, ``end_offsets``, ...), the same pool, topic and records.
 """
 from __future__ import annotations
 
