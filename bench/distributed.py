@@ -563,10 +563,13 @@ def capture_summary(capture: dict) -> list[dict]:
     ratio; and the raw confluent producer beside the same reference."""
     target = TARGETS["capture_ratio_to_raw_producer"]
     reference = capture["raw_producer"]["events_per_s"]
-    rows = [_row(f"capture on Kafka over HTTP ({driver} driver), events/s", capture[driver]["events_per_s"],
-                 f">= {target} x raw producer", "raw kafka-python producer", reference,
-                 capture[driver]["ratio_to_raw_producer"] >= target)
-            for driver in DRIVERS]
+    rows = []
+    for driver in DRIVERS:
+        row = _row(f"capture on Kafka over HTTP ({driver} driver), events/s", capture[driver]["events_per_s"],
+                   f">= {target} x raw producer", "raw kafka-python producer", reference,
+                   capture[driver]["ratio_to_raw_producer"] >= target)
+        row["ratio"] = capture[driver]["ratio_to_raw_producer"]  # the median of the rounds' ratios, not of rates
+        rows.append(row)
     rows.append(_row("raw confluent-kafka producer, events/s", capture["raw_producer_confluent"]["events_per_s"], "",
                      "raw kafka-python producer", reference, None))
     return rows
