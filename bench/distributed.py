@@ -1,10 +1,15 @@
 """Issue 15's Kafka figures (after issue 3's): the distributed deployment on a local Kafka broker,
 each figure beside a reference measured in the same run on the same broker.
 
-- ``raw_producer`` (the reference for capture): kafka-python's own transactional producer (with
-  ``crc32c``) sending the records capture sends, configured as capture's, 500 a transaction;
-- ``capture``: ``POST /v1/events`` under gunicorn (``composition.wsgi:create_app()``, 2 workers x
-  4 threads) on Kafka, batches of 500 from 4 clients; target >= 0.5 x the raw producer;
+- ``capture`` (also alone: ``python -m bench.run distributed_capture``, a few minutes), with each
+  Kafka driver (``ORETRAIL_KAFKA_DRIVER``), in ``BENCH_CAPTURE_ROUNDS`` interleaved rounds (medians
+  reported; the machine is shared):
+  - ``raw_producer`` (the reference): kafka-python's own transactional producer (with ``crc32c``)
+    sending the records capture sends, configured as capture's, 500 a transaction; and
+    ``raw_producer_confluent``, confluent-kafka's (librdkafka) the same way (a second reference);
+  - ``kafka-python`` and ``confluent``: ``POST /v1/events`` under gunicorn
+    (``composition.wsgi:create_app()``, 2 workers x 4 threads) on Kafka with that driver, the capture
+    index on PostgreSQL, batches of 500 from 4 clients; target >= 0.5 x the raw kafka-python producer;
 - ``projector``: one provenance projector, in a process of its own, catching up on a topic of
   ``BENCH_PROJECTOR_EVENTS`` events into SQLite (target >= 10,000 events/s) and into PostgreSQL
   (>= 5,000), beside the raw kafka-python consumer reading the same topic with the projector's
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import requests
+from confluent_kafka import Producer as ConfluentProducer
 from kafka import KafkaConsumer, KafkaProducer
 
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
@@ -51,6 +57,9 @@ from services.settings import Settings
 
 NAME = "distributed"
 CAPTURE_EVENTS = int(os.environ.get("BENCH_CAPTURE_EVENTS", "50000"))
+CAPTURE_ROUNDS = int(os.environ.get("BENCH_CAPTURE_ROUNDS", "3"))
+#: the Kafka log's drivers (``ORETRAIL_KAFKA_DRIVER``), each measured in every round
+DRIVERS = ("kafka-python", "confluent")
 PROJECTOR_EVENTS = int(os.environ.get("BENCH_PROJECTOR_EVENTS", "50000"))
 REBUILD_EVENTS = int(os.environ.get("BENCH_REBUILD_EVENTS", "1000000"))
 LAG_SECONDS = int(os.environ.get("BENCH_LAG_SECONDS", "30"))
@@ -78,16 +87,9 @@ def run() -> dict:
         def env(name: str, backend: str = "postgresql"):
             return deployment(address, backend, server, scratch_path / name)
 
-        events = bulk_stream(EventFactory("capture"), CAPTURE_EVENTS, "cap")
         figures: dict = {"broker": "local single-node KRaft (scripts/kafka-local)",
-                         "read_models": "PostgreSQL (capture index, lag, rebuild); projector on both"}
-        with env("raw") as raw_env:
-            figures["raw_producer"] = measure_raw_producer(raw_env, events)
-        with env("capture") as capture_env:
-            figures["capture"] = measure_capture(capture_env, events)
-        figures["capture"]["ratio_to_raw_producer"] = round(
-            figures["capture"]["events_per_s"] / figures["raw_producer"]["events_per_s"], 3)
-        del events
+                         "read_models": "PostgreSQL (capture index, lag, rebuild); projector on both",
+                         "capture": measure_capture_drivers(address, server, scratch_path)}
         figures["projector"] = {}
         for backend in ("sqlite", "postgresql"):
             with env(f"projector-{backend}", backend) as projector_env:
@@ -99,6 +101,19 @@ def run() -> dict:
             figures["rebuild"] = measure_rebuild(rebuild_env)
     figures["targets"] = TARGETS
     figures["summary"] = summary(figures)
+    return figures
+
+
+def run_capture() -> dict:
+    """Only the capture figures (``python -m bench.run distributed_capture``): each driver against
+    the raw producers, in the same run on the same broker; no projector, lag or rebuild."""
+    with tempfile.TemporaryDirectory(prefix="oretrail-bench-kafka-") as scratch, broker(Path(scratch)) as address, \
+            postgres_server() as server:
+        figures = {"broker": "local single-node KRaft (scripts/kafka-local)",
+                   "read_models": "PostgreSQL (capture index)",
+                   "capture": measure_capture_drivers(address, server, Path(scratch))}
+    figures["targets"] = {"capture_ratio_to_raw_producer": TARGETS["capture_ratio_to_raw_producer"]}
+    figures["summary"] = capture_summary(figures["capture"])
     return figures
 
 
@@ -120,14 +135,15 @@ def broker(scratch: Path) -> Iterator[str]:
 
 
 @contextmanager
-def deployment(address: str, backend: str, server: str, data_dir: Path) -> Iterator[dict[str, str]]:
-    """A fresh deployment: its own topic, group prefix and read-model database."""
+def deployment(address: str, backend: str, server: str, data_dir: Path,
+               driver: str = "kafka-python") -> Iterator[dict[str, str]]:
+    """A fresh deployment: its own topic, group prefix and read-model database; the log on ``driver``."""
     data_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     with _database(backend, server, data_dir) as url:
         yield {"ORETRAIL_DATA_DIR": str(data_dir), "ORETRAIL_EVENT_LOG": f"kafka://{address}",
                "ORETRAIL_KAFKA_TOPIC": f"bench.{token}", "ORETRAIL_KAFKA_PREFIX": f"bench-{token}",
-               "ORETRAIL_DATABASE_URL": url}
+               "ORETRAIL_DATABASE_URL": url, "ORETRAIL_KAFKA_DRIVER": driver}
 
 
 # -- memory ----------------------------------------------------------------------------------------
@@ -168,27 +184,95 @@ def api_peak_rss() -> dict:
 
 
 # -- capture -----------------------------------------------------------------------------------------
-def measure_raw_producer(env: dict[str, str], events: list[dict]) -> dict:
-    """kafka-python's transactional producer alone (configured as capture's): the same records, 500 a transaction."""
+def measure_capture_drivers(address: str, server: str, scratch: Path) -> dict:
+    """Capture with each driver and the raw producers of both clients, ``CAPTURE_ROUNDS`` rounds
+    interleaved (a round measures all four, each on a fresh topic); medians, and every round's ratios."""
+    events = bulk_stream(EventFactory("capture"), CAPTURE_EVENTS, "cap")
+    measured: dict[str, list[dict]] = {}
+    for number in range(CAPTURE_ROUNDS):
+        for driver in DRIVERS:
+            with deployment(address, "postgresql", server, scratch / f"raw-{driver}-{number}", driver) as env:
+                measured.setdefault(f"raw:{driver}", []).append(measure_raw_producer(env, events, driver))
+            with deployment(address, "postgresql", server, scratch / f"capture-{driver}-{number}", driver) as env:
+                measured.setdefault(f"capture:{driver}", []).append(measure_capture(env, events))
+    reference = [sample["events_per_s"] for sample in measured["raw:kafka-python"]]
+    figures: dict = {"events": len(events), "batch": BATCH, "clients": CLIENTS, "gunicorn": "2 workers x 4 threads",
+                     "rounds": CAPTURE_ROUNDS,
+                     "raw_producer": _median_of(measured["raw:kafka-python"]),
+                     "raw_producer_confluent": _median_of(measured["raw:confluent"])}
+    for driver in DRIVERS:
+        rates = [sample["events_per_s"] for sample in measured[f"capture:{driver}"]]
+        own_raw = [sample["events_per_s"] for sample in measured[f"raw:{driver}"]]
+        figures[driver] = {
+            **_median_of(measured[f"capture:{driver}"]),
+            "ratio_to_raw_producer": _median([rate / raw for rate, raw in zip(rates, reference)], 3),
+            "ratio_to_raw_producer_by_round": [round(rate / raw, 3) for rate, raw in zip(rates, reference)],
+            "ratio_to_own_raw_producer": _median([rate / raw for rate, raw in zip(rates, own_raw)], 3),
+            "peak_rss": measured[f"capture:{driver}"][-1]["peak_rss"],
+        }
+    return figures
+
+
+def _median(values: list[float], digits: int = 0) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    value = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return round(value, digits) if digits else round(value)
+
+
+def _median_of(samples: list[dict]) -> dict:
+    """The median rate of a measurement's rounds, with every round's rate beside it."""
+    rates = [sample["events_per_s"] for sample in samples]
+    return {"events_per_s": _median(rates), "events_per_s_by_round": rates}
+
+
+def measure_raw_producer(env: dict[str, str], events: list[dict], driver: str = "kafka-python") -> dict:
+    """The driver's transactional producer alone (configured as capture's): the same records, 500 a transaction."""
     prepared = [prepare(envelope) for envelope in events]
     settings = Settings.from_env(env)
     platform = build_platform(settings)  # only to create the topic the same way
-    kafka_log = platform.runners["provenance"].kafka_log
+    kafka_log = platform.log_itself
     kafka_log.ensure_topic()
-    producer = KafkaProducer(**kafka_log.producer_settings(f"bench-raw-{uuid.uuid4().hex[:8]}"))
+    settings_of_producer = kafka_log.producer_settings(f"bench-raw-{uuid.uuid4().hex[:8]}")
     platform.close()
+    send = _confluent_transactions if driver == "confluent" else _kafka_python_transactions
+    elapsed = send(settings_of_producer, settings.kafka_topic, prepared)
+    return {"events": len(prepared), "seconds": round(elapsed, 2), "events_per_s": round(len(prepared) / elapsed)}
+
+
+def _kafka_python_transactions(producer_settings: dict, topic: str, prepared: list) -> float:
+    """Seconds kafka-python takes to send ``prepared`` in transactions of BATCH records."""
+    producer = KafkaProducer(**producer_settings)
     producer.init_transactions()
     started = time.perf_counter()
     for start in range(0, len(prepared), BATCH):
         producer.begin_transaction()
         for event in prepared[start:start + BATCH]:
-            producer.send(settings.kafka_topic, key=event.stream_id.encode(), value=event.body,
+            producer.send(topic, key=event.stream_id.encode(), value=event.body,
                           headers=headers_of(event, "2026-01-01T00:00:00.000000Z"))
         producer.flush()
         producer.commit_transaction()
     elapsed = time.perf_counter() - started
     producer.close()
-    return {"events": len(prepared), "seconds": round(elapsed, 2), "events_per_s": round(len(prepared) / elapsed)}
+    return elapsed
+
+
+def _confluent_transactions(producer_settings: dict, topic: str, prepared: list) -> float:
+    """Seconds confluent-kafka takes to send ``prepared`` in transactions of BATCH records."""
+    producer = ConfluentProducer(producer_settings)
+    producer.init_transactions(30)
+    started = time.perf_counter()
+    for start in range(0, len(prepared), BATCH):
+        producer.begin_transaction()
+        for event in prepared[start:start + BATCH]:
+            producer.produce(topic, key=event.stream_id.encode(), value=event.body,
+                             headers=headers_of(event, "2026-01-01T00:00:00.000000Z"))
+        if producer.flush(30) > 0:
+            raise RuntimeError("the raw confluent producer did not deliver a batch in 30 s")
+        producer.commit_transaction(30)
+    elapsed = time.perf_counter() - started
+    producer.close()
+    return elapsed
 
 
 def _admin_key(env: dict[str, str]) -> str:
@@ -443,12 +527,7 @@ def rebuild_here() -> dict:
 def summary(figures: dict) -> list[dict]:
     """One row a figure: value, target, the same run's reference, the ratio, and whether it is met."""
     projector = figures["projector"]
-    rows = [
-        _row("capture on Kafka over HTTP, events/s", figures["capture"]["events_per_s"],
-             f">= {TARGETS['capture_ratio_to_raw_producer']} x raw producer", "raw kafka-python producer",
-             figures["raw_producer"]["events_per_s"],
-             figures["capture"]["ratio_to_raw_producer"] >= TARGETS["capture_ratio_to_raw_producer"]),
-    ]
+    rows = capture_summary(figures["capture"])
     for backend in ("sqlite", "postgresql"):
         target = TARGETS[f"projector_{backend}_events_per_s"]
         rows.append(_row(f"projector from Kafka into {backend}, events/s", projector[backend]["events_per_s"],
@@ -465,7 +544,8 @@ def summary(figures: dict) -> list[dict]:
                      f"<= {TARGETS['lag_p99_ms_at_500_per_s']}", "", None,
                      figures["lag"]["p99_ms"] <= TARGETS["lag_p99_ms_at_500_per_s"]))
     peaks = {
-        "API worker (capture)": max(figures["capture"]["peak_rss"].get("workers_mb") or [0]),
+        **{f"API worker (capture, {driver})": max(figures["capture"][driver]["peak_rss"].get("workers_mb") or [0])
+           for driver in DRIVERS},
         "API worker (lag)": max(figures["lag"]["api_peak_rss"].get("workers_mb") or [0]),
         "projector into sqlite": projector["sqlite"]["peak_rss_mb"],
         "projector into postgresql": projector["postgresql"]["peak_rss_mb"],
@@ -475,6 +555,23 @@ def summary(figures: dict) -> list[dict]:
     for name, mb in peaks.items():
         rows.append(_row(f"peak RSS, {name}, MB", mb, f"<= {TARGETS['peak_rss_mb']}", "", None,
                          mb is not None and mb <= TARGETS["peak_rss_mb"]))
+    return rows
+
+
+def capture_summary(capture: dict) -> list[dict]:
+    """A row a driver: capture's median rate beside the raw kafka-python producer's, the target its
+    ratio; and the raw confluent producer beside the same reference."""
+    target = TARGETS["capture_ratio_to_raw_producer"]
+    reference = capture["raw_producer"]["events_per_s"]
+    rows = []
+    for driver in DRIVERS:
+        row = _row(f"capture on Kafka over HTTP ({driver} driver), events/s", capture[driver]["events_per_s"],
+                   f">= {target} x raw producer", "raw kafka-python producer", reference,
+                   capture[driver]["ratio_to_raw_producer"] >= target)
+        row["ratio"] = capture[driver]["ratio_to_raw_producer"]  # the median of the rounds' ratios, not of rates
+        rows.append(row)
+    rows.append(_row("raw confluent-kafka producer, events/s", capture["raw_producer_confluent"]["events_per_s"], "",
+                     "raw kafka-python producer", reference, None))
     return rows
 
 

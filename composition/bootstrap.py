@@ -72,8 +72,11 @@ def open_log(settings: Settings) -> EventLog:
     if url.startswith("sqlite:///"):
         return SqliteEventLog(url.removeprefix("sqlite:///"))
     if url.startswith("kafka://"):
-        return KafkaEventLog(bootstrap_servers(url), topic=settings.kafka_topic, partitions=settings.kafka_partitions,
-                             transactional_prefix=settings.kafka_prefix)
+        log_class = KafkaEventLog
+        if settings.kafka_driver == "confluent":  # imported only when chosen: confluent-kafka is an optional extra
+            from events.kafka_confluent_log import ConfluentKafkaEventLog as log_class
+        return log_class(bootstrap_servers(url), topic=settings.kafka_topic, partitions=settings.kafka_partitions,
+                         transactional_prefix=settings.kafka_prefix)
     raise ValueError(f"ORETRAIL_EVENT_LOG: unsupported log {url!r} (use sqlite:///path or kafka://host:port)")
 
 

@@ -15,6 +15,10 @@ What the log cannot do cheaply is look up an ``event_id``: every append answers 
 Duplicates within one batch are still answered ``duplicate`` (or a conflict) and sent once.
 Duplicates across batches are caught, best effort, by the capture-side index that wraps this log
 (``services.event_index``); the ones that still reach the log are ignored by the projectors.
+
+This class runs on kafka-python. :mod:`events.kafka_confluent_log` extends it on confluent-kafka
+(``ORETRAIL_KAFKA_DRIVER=confluent``): its own producers and reader, through the hooks here
+(``_new_producer``, ``_transact``, ``_read_partition``, ``end_offsets``, ...), the same pool, topic and records.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ import socket
 import threading
 import time
 from contextlib import suppress
-from typing import Sequence
+from typing import Any, Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
@@ -159,6 +163,13 @@ class KafkaEventLog(EventLog):
     detects_duplicates = False
     #: projectors are members of a consumer group (``consumers.kafka_runner``)
     runner_kind = "consumer_group"
+    #: the Kafka client library under this log (``ORETRAIL_KAFKA_DRIVER``)
+    driver = "kafka-python"
+    #: what the client raises when the broker or the producer's state refuses an append; AssertionError
+    #: and ValueError are kafka-python's guards when its state is broken
+    append_failures: tuple[type[BaseException], ...] = (KafkaError, OSError, ValueError, AssertionError)
+    #: what the client raises when a read fails
+    read_failures: tuple[type[BaseException], ...] = (KafkaError,)
 
     def __init__(self, servers: Sequence[str], topic: str = "oretrail.events", partitions: int = 6,
                  transactional_prefix: str = "oretrail", timeout_s: float = 10.0):
@@ -200,8 +211,7 @@ class KafkaEventLog(EventLog):
                 producer = self._new_producer(slot)
             positions = self._transact(producer, unique)
             healthy = True
-        except (KafkaError, OSError, ValueError, AssertionError) as exc:
-            # AssertionError and ValueError: kafka-python's guards when its state is broken
+        except self.append_failures as exc:
             logger.warning("append of %d events failed, transaction aborted: %r", len(unique), exc)
             raise LogUnavailable(f"the Kafka log refused the batch: {exc!r}") from exc
         finally:
@@ -246,7 +256,7 @@ class KafkaEventLog(EventLog):
         force_close(producer)
 
     # -- the producer pool --------------------------------------------------------------------
-    def _checkout(self) -> tuple[int, KafkaProducer | None]:
+    def _checkout(self) -> tuple[int, Any]:
         with self._lock:
             if self._pid != os.getpid():  # forked: producers and their threads do not survive a fork
                 self._idle, self._slots, self._pid, self._reader, self._watermarks = [], 0, os.getpid(), None, None
@@ -255,7 +265,7 @@ class KafkaEventLog(EventLog):
             self._slots += 1
             return self._slots - 1, None
 
-    def _checkin(self, slot: int, producer: KafkaProducer | None) -> None:
+    def _checkin(self, slot: int, producer: Any) -> None:
         with self._lock:
             self._idle.append((slot, producer))
 
@@ -374,6 +384,16 @@ class KafkaEventLog(EventLog):
         watermark now and wait (at most ``wait_s``) until the stable ends reach it. A transaction
         still open (a crashed producer) is not waited for longer than that.
         """
+        highs = self.high_watermarks()
+        deadline = time.monotonic() + wait_s
+        while True:
+            ends = self.end_offsets()
+            if all(ends.get(partition, 0) >= high for partition, high in highs.items()) or time.monotonic() > deadline:
+                return ends
+            time.sleep(0.02)
+
+    def high_watermarks(self) -> dict[int, int]:
+        """Each partition's high watermark: its end, open transactions and their markers included."""
         partitions = self.topic_partitions()
         with self._reader_lock:
             try:
@@ -386,12 +406,7 @@ class KafkaEventLog(EventLog):
             except KafkaError as exc:
                 self._drop_reader()
                 raise LogUnavailable(f"Kafka offsets unavailable: {exc!r}") from exc
-        deadline = time.monotonic() + wait_s
-        while True:
-            ends = self.end_offsets()
-            if all(ends.get(tp.partition, 0) >= high for tp, high in highs.items()) or time.monotonic() > deadline:
-                return ends
-            time.sleep(0.02)
+        return {tp.partition: int(high) for tp, high in highs.items()}
 
     def end(self) -> LogPosition:
         """Each partition's end, every transaction committed before the call included."""
@@ -410,16 +425,15 @@ class KafkaEventLog(EventLog):
                 for partition in sorted(ends):
                     if len(found) >= limit:
                         break
-                    tp = TopicPartition(self.topic, partition)
-                    events, next_offset = self._read_partition(consumer, tp, after.offset(partition),
+                    events, next_offset = self._read_partition(consumer, partition, after.offset(partition),
                                                                ends[partition], limit - len(found))
                     found += events
                     reached[partition] = next_offset
-            except KafkaError as exc:
+            except self.read_failures as exc:
                 self._drop_reader()
                 raise LogUnavailable(f"Kafka read failed: {exc!r}") from exc
             finally:
-                consumer.assign([])
+                self._release(consumer)
         return Page(found, after.advanced(reached))
 
     def read_at(self, locations: Sequence[tuple[int, int]]) -> dict[tuple[int, int], RecordedEvent]:
@@ -434,23 +448,23 @@ class KafkaEventLog(EventLog):
             consumer = self._reader_consumer()
             try:
                 for partition, offsets in sorted(wanted.items()):
-                    tp = TopicPartition(self.topic, partition)
                     for first, last in _offset_runs(sorted(offsets)):
-                        events, _ = self._read_partition(consumer, tp, first, last + 1, last + 1 - first)
+                        events, _ = self._read_partition(consumer, partition, first, last + 1, last + 1 - first)
                         found.update({(partition, event.offset): event for event in events
                                       if (partition, event.offset) in asked})
-            except KafkaError as exc:
+            except self.read_failures as exc:
                 self._drop_reader()
                 raise LogUnavailable(f"Kafka read failed: {exc!r}") from exc
             finally:
-                consumer.assign([])
+                self._release(consumer)
         return found
 
-    def _read_partition(self, consumer: KafkaConsumer, tp: TopicPartition, offset: int, end: int,
+    def _read_partition(self, consumer: KafkaConsumer, partition: int, offset: int, end: int,
                         limit: int) -> tuple[list[RecordedEvent], int]:
         """The events of one partition from ``offset`` towards ``end``, and the next offset to read."""
         if offset >= end:
             return [], offset
+        tp = TopicPartition(self.topic, partition)
         consumer.assign([tp])
         consumer.seek(tp, offset)
         found: list[RecordedEvent] = []
@@ -462,6 +476,11 @@ class KafkaEventLog(EventLog):
             if idle_polls * 500 > self.timeout_ms:
                 raise LogUnavailable(f"Kafka read of {tp} stalled at {consumer.position(tp)} (end {end})")
         return found, consumer.position(tp)
+
+    @staticmethod
+    def _release(consumer: KafkaConsumer) -> None:
+        """Unassign the reader's partitions after a read (it is kept for the next)."""
+        consumer.assign([])
 
     def _drop_reader(self) -> None:
         readers = (self._reader, self._watermarks)

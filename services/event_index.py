@@ -40,10 +40,13 @@ index = Table(
 #: bound parameters per lookup (SQLite allows 32,766; stay well under)
 _CHUNK = 900
 
-#: PostgreSQL: a batch's lookup and its insert-or-ignore, each one statement over arrays
-_PG_LOOKUP = "SELECT event_id, hash, position FROM capture_event_index WHERE event_id = ANY(%s::varchar[])"
+#: PostgreSQL: a batch's lookup and its insert-or-ignore, each one statement over arrays. Each array is
+#: sent as one comma-separated text (event ids are UUIDs, hashes hex, positions numbers: no commas):
+#: psycopg's dumping of a 500-element list costs 30 times the statement.
+_PG_LOOKUP = "SELECT event_id, hash, position FROM capture_event_index WHERE event_id = ANY(string_to_array(%s, ','))"
 _PG_REMEMBER = ("INSERT INTO capture_event_index (event_id, hash, position) "
-                "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[]) ON CONFLICT DO NOTHING")
+                "SELECT * FROM unnest(string_to_array(%s, ','), string_to_array(%s, ','), "
+                "string_to_array(%s, ',')::bigint[]) ON CONFLICT DO NOTHING")
 
 
 class IndexedLog(EventLog):
@@ -85,7 +88,7 @@ class IndexedLog(EventLog):
         try:
             with self.engine.connect() as connection:
                 if connection.dialect.name == "postgresql":  # one array parameter: no 500-parameter statement to build
-                    rows = connection.exec_driver_sql(_PG_LOOKUP, (unique,))
+                    rows = connection.exec_driver_sql(_PG_LOOKUP, (",".join(unique),))
                     return {event_id: (event_hash, position) for event_id, event_hash, position in rows}
                 for start in range(0, len(unique), _CHUNK):
                     rows = connection.execute(select(index.c.event_id, index.c.hash, index.c.position)
@@ -103,8 +106,9 @@ class IndexedLog(EventLog):
         try:
             with write_transaction(self.engine) as tx:
                 if tx.dialect.name == "postgresql":  # one statement of three arrays, not a row per event
-                    tx.exec_driver_sql(_PG_REMEMBER, ([row["event_id"] for row in rows], [row["hash"] for row in rows],
-                                                      [row["position"] for row in rows]))
+                    tx.exec_driver_sql(_PG_REMEMBER, (",".join(row["event_id"] for row in rows),
+                                                      ",".join(row["hash"] for row in rows),
+                                                      ",".join(str(row["position"]) for row in rows)))
                     return
                 tx.execute(sqlite.insert(index).on_conflict_do_nothing(), rows)
         except SQLAlchemyError as exc:  # the events are in the log: only a later retry could duplicate them

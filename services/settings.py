@@ -26,6 +26,8 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_TRANSIT_TOLERANCE": "difference allowed between grams sent and received, a fraction (default 0.005)",
     "ORETRAIL_KAFKA_TOPIC": "the Kafka topic of the log (default oretrail.events)",
     "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it (default 6)",
+    "ORETRAIL_KAFKA_DRIVER": "Kafka log: the client library that appends and reads, kafka-python (default) or confluent "
+                             "(confluent-kafka, the extra oretrail[confluent]); projectors and the sequencer use kafka-python",
     "ORETRAIL_KAFKA_PREFIX": "Kafka log: prefix of consumer groups (PREFIX.NAME) and transactional ids (default oretrail)",
     "ORETRAIL_METRICS_PORT": "port of the Prometheus /metrics server of an `oretrail project` process (default: none)",
     "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by gunicorn's workers: /metrics then sums every worker (default: none)",
@@ -79,6 +81,8 @@ class Settings:
     kafka_topic: str = "oretrail.events"
     kafka_partitions: int = 6
     kafka_prefix: str = "oretrail"
+    #: the Kafka log's client library: ``kafka-python`` or ``confluent`` (``events.kafka_confluent_log``)
+    kafka_driver: str = "kafka-python"
     #: the checkpoint signing key's file (``None``: ``log-signing.key`` in the data dir)
     log_signing_key: Path | None = None
     #: the log's origin line and key name (``None``: the public base URL's host + ``/log``)
@@ -145,6 +149,7 @@ class Settings:
             kafka_topic=env.get("ORETRAIL_KAFKA_TOPIC") or "oretrail.events",
             kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
             kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",
+            kafka_driver=_choice(env, "ORETRAIL_KAFKA_DRIVER", ("kafka-python", "confluent")),
             log_signing_key=Path(env["ORETRAIL_LOG_SIGNING_KEY"]) if env.get("ORETRAIL_LOG_SIGNING_KEY") else None,
             log_origin_setting=env.get("ORETRAIL_LOG_ORIGIN") or None,
             checkpoint_interval=_seconds(env, "ORETRAIL_CHECKPOINT_INTERVAL", 10.0),

@@ -96,9 +96,10 @@ def test_two_projector_processes_of_one_group_and_one_killed_the_survivor_comple
     platform.close()
 
 
+@pytest.mark.parametrize("driver", ["kafka-python", "confluent"])  # ORETRAIL_KAFKA_DRIVER: each client's failures
 def test_while_the_broker_is_down_capture_answers_503_and_retries_give_exactly_the_events_sent(
-        own_broker, tmp_path):
-    env = kafka_environment(own_broker.address, tmp_path / "data")
+        own_broker, tmp_path, driver):
+    env = {**kafka_environment(own_broker.address, tmp_path / "data"), "ORETRAIL_KAFKA_DRIVER": driver}
     platform = build_platform(Settings.from_env(env))
     key = platform.keys.create("oretrail-admin", "admin")
     chains = many_chains(60)

@@ -1,6 +1,7 @@
 """One contract for every event log, run unchanged against each backend (pyeventsourcing's
-persistence tests): the SQLite log, the Kafka log, and the Kafka log behind the capture-side index
-(``services.event_index.IndexedLog``) that answers duplicates from a table.
+persistence tests): the SQLite log, the Kafka log on each driver (kafka-python, confluent-kafka), and
+the Kafka log behind the capture-side index (``services.event_index.IndexedLog``) that answers
+duplicates from a table.
 
 Each backend is a subclass of :class:`LogContract` that says how to open its log (again, on the same
 storage: a restart). What a backend may legitimately do differently is one declared capability,
@@ -16,6 +17,7 @@ import pytest
 
 from events.attestation import Attestation
 from events.envelope import prepare
+from events.kafka_confluent_log import ConfluentKafkaEventLog
 from events.kafka_log import KafkaEventLog
 from events.log import EventLog, IdempotencyConflict, RecordedEvent
 from events.position import LogPosition
@@ -232,9 +234,9 @@ class TestSqliteLog(LogContract):
         return lambda: SqliteEventLog(tmp_path / "events.db")
 
 
-def _kafka_log(env: dict[str, str]) -> KafkaEventLog:
-    return KafkaEventLog([env["ORETRAIL_EVENT_LOG"].removeprefix("kafka://")], topic=env["ORETRAIL_KAFKA_TOPIC"],
-                         partitions=int(env["ORETRAIL_KAFKA_PARTITIONS"]), transactional_prefix=env["ORETRAIL_KAFKA_PREFIX"])
+def _kafka_log(env: dict[str, str], log_class: type[KafkaEventLog] = KafkaEventLog) -> KafkaEventLog:
+    return log_class([env["ORETRAIL_EVENT_LOG"].removeprefix("kafka://")], topic=env["ORETRAIL_KAFKA_TOPIC"],
+                     partitions=int(env["ORETRAIL_KAFKA_PARTITIONS"]), transactional_prefix=env["ORETRAIL_KAFKA_PREFIX"])
 
 
 class TestKafkaLog(LogContract):
@@ -244,6 +246,15 @@ class TestKafkaLog(LogContract):
     def open_log(self, kafka_servers, tmp_path) -> OpenLog:
         env = kafka_environment(kafka_servers, tmp_path)
         return lambda: _kafka_log(env)
+
+
+class TestConfluentKafkaLog(LogContract):
+    """The distributed log on the confluent-kafka driver (``ORETRAIL_KAFKA_DRIVER=confluent``)."""
+
+    @pytest.fixture
+    def open_log(self, kafka_servers, tmp_path) -> OpenLog:
+        env = kafka_environment(kafka_servers, tmp_path)
+        return lambda: _kafka_log(env, ConfluentKafkaEventLog)
 
 
 class TestIndexedKafkaLog(LogContract):
@@ -256,6 +267,23 @@ class TestIndexedKafkaLog(LogContract):
 
         def open_indexed() -> IndexedLog:
             indexed = IndexedLog(_kafka_log(env), engine)
+            indexed.create_tables()
+            return indexed
+
+        yield open_indexed
+        engine.dispose()
+
+
+class TestIndexedConfluentKafkaLog(LogContract):
+    """The confluent-kafka driver as capture sees it: behind the index of accepted event ids."""
+
+    @pytest.fixture
+    def open_log(self, kafka_servers, tmp_path, database_url) -> OpenLog:
+        env = kafka_environment(kafka_servers, tmp_path)
+        engine = create_database_engine(database_url)
+
+        def open_indexed() -> IndexedLog:
+            indexed = IndexedLog(_kafka_log(env, ConfluentKafkaEventLog), engine)
             indexed.create_tables()
             return indexed
 
