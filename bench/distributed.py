@@ -427,7 +427,9 @@ def small_chain(make: EventFactory, tag: str) -> list[dict]:
         make("pit.registered", {"pit_id": f"pit-{tag}", "site_id": f"site-{tag}"}),
         make("production.recorded", {"lot_id": f"lot-{tag}", "pit_id": f"pit-{tag}", "miner_ids": ["m-1"],
                                      "mass_g": 40.0, "fineness": 0.9}),
-        make("lot.transferred", {"lot_id": f"lot-{tag}", "from_id": "m-1", "to_id": "coop", "mass_g": 40.0}),
+        # the recorder buys the lot and makes the ring from it (handing it to another, then using it,
+        # would rightly be refused: the ring would never be visible)
+        make("lot.transferred", {"lot_id": f"lot-{tag}", "from_id": "m-1", "to_id": "admin", "mass_g": 40.0}),
         make("product.manufactured", {"product_id": f"ring-{tag}", "inputs": [{"lot_id": f"lot-{tag}", "mass_g": 5.0}],
                                       "mass_g": 6.0, "fineness": 0.75}),
     ]

@@ -168,7 +168,12 @@ def _walk(ordered: list[Step], holder: str | None, skipped: Mapping[str, str | N
 def _displacing_hand_over(ordered: list[Step], refused: Mapping[str, str | None],
                           skipped: Mapping[str, str | None]) -> Step | None:
     """A counted hand-over that made an earlier-recorded step of the same organisation refused: it is
-    dated before that step but was recorded after it. The latest recorded such hand-over."""
+    dated before that step but was recorded after it. The latest recorded such hand-over.
+
+    Steps recorded together (one batch: the same ``recorded_at``) were not recorded one after the
+    other: a hand-over sent with a later step of its own is the story as told (hand over, then the
+    step it dates after), never a back-dated double sale, and field time alone decides between them.
+    (Their ids must not: a batch's order of ids is chance, and it once refused half of such steps.)"""
     found: list[tuple[Step, Step]] = []
     for victim in ordered:
         if victim.event_id not in refused:
@@ -176,7 +181,7 @@ def _displacing_hand_over(ordered: list[Step], refused: Mapping[str, str | None]
         for step in ordered:
             if (step.kind == "transfer" and step.event_id not in refused and step.event_id not in skipped
                     and step.organisation == victim.organisation and step.sort_key < victim.sort_key
-                    and (step.recorded_at, step.event_id) > (victim.recorded_at, victim.event_id)):
+                    and step.recorded_at > victim.recorded_at):
                 found.append((step, victim))
     if not found:
         return None

@@ -44,7 +44,8 @@ class ChecksProjector(Projector):
     #: its proof as rows and who recorded each event (the filters of ``/v1/findings``); 9: the sourcing checks
     #: (child labour, prices, foreign cooperatives, pits outside a site, unverified miners, capacities and
     #: inspections, head counts, cooperatives over capacity, royalties); 10: birth years opened from their seal
-    version = 10
+    #: 11: steps sent in one batch are never a back-dated double hand-over of one another (field time decides)
+    version = 11
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",

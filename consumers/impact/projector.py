@@ -49,8 +49,8 @@ class ImpactProjector(Projector):
     #: the lot's holder or an independent party (an authority's or auditor's key); 8: a miner's birth year
     #: is sealed in the log: opened through the key store, NULL once the miner is erased (``person.erased``);
     #: 9: payout policies fixed per sale (``imp_sale_policies``, ``imp_sales.recorded_at``) and payments
-    #: (``imp_payments``)
-    version = 9
+    #: (``imp_payments``); 10: steps sent in one batch are never a back-dated double hand-over of one another
+    version = 10
     handles = frozenset({
         "organization.registered", "site.registered", "miner.registered",
         "production.recorded", "lot.transferred", "lots.merged", "lot.split", "lot.assayed", "lot.refined",

@@ -63,7 +63,8 @@ class ProvenanceProjector(Projector):
     #: 10: a receipt counts only from the lot's holder; 11: an assay counts only from the lot's holder or
     #: an independent party, and a node's assay is its latest counted one (recomputed, no longer a max-upsert)
     #: 12: a miner's personal fields are kept sealed (``personal``), opened at query time; ``person.erased``
-    #: 13: the subjects of an event found by its id (an index), for linking retractions
+    #: 13: the subjects of an event found by its id (an index), for linking retractions; steps sent in one
+    #: batch are never a back-dated double hand-over of one another (field time decides between them)
     version = 13
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered",

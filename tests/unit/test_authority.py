@@ -200,3 +200,19 @@ def test_a_late_record_of_a_round_trip_is_no_double_sale():
 def test_double_sales_are_decided_the_same_in_any_order(steps):
     verdict = custody(steps)
     assert set(verdict.not_holder) == {"to-other", "to-third"} and verdict.holder == "refiner"
+
+
+@given(st.lists(st.uuids().map(str), min_size=3, max_size=3, unique=True))
+def test_steps_sent_in_one_batch_are_judged_by_field_time_whatever_their_ids(ids):
+    # one request: the cooperative makes a lot, hands it to the refiner, then (dated after) uses it
+    # itself; the three share one recorded_at. The hand-over counts and the use does not, whichever
+    # way the random event ids happen to sort (an id order once made the hand-over a "double sale")
+    make, hand_over, use = ids
+    batch = at(6, 9)
+    verdict = custody([
+        Step(make, "create", "coop", at(1), recorded_at=batch),
+        Step(hand_over, "transfer", "coop", at(2), recorded_at=batch, to_id="refiner"),
+        Step(use, "consume", "coop", at(3), recorded_at=batch),
+    ])
+    assert verdict.not_holder == {use: "refiner"}
+    assert verdict.counts(hand_over) and verdict.holder == "refiner"
