@@ -11,23 +11,35 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
+
+#: the longest the collector stays paused while builds overlap one another (a busy server could
+#: otherwise keep it paused for good, and the cycles made meanwhile would pile up)
+MAX_PAUSE_S = 1.0
 
 _lock = threading.Lock()
 _builds = 0
 #: whether the collector was enabled when the first of the running builds paused it
 _was_enabled = False
+#: when the running builds paused it (``time.monotonic()``)
+_paused_at = 0.0
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Run the body with the cyclic collector paused (nested and concurrent builds share one pause)."""
-    global _builds, _was_enabled
+    """Run the body with the cyclic collector paused (nested and concurrent builds share one pause,
+    which a build arriving after ``MAX_PAUSE_S`` of it ends)."""
+    global _builds, _was_enabled, _paused_at
     with _lock:
+        now = time.monotonic()
         if _builds == 0:
             _was_enabled = gc.isenabled()
             gc.disable()
+            _paused_at = now
+        elif _was_enabled and not gc.isenabled() and now - _paused_at > MAX_PAUSE_S:
+            gc.enable()  # overlapping builds held it long enough: it runs, the builds go on
         _builds += 1
     try:
         yield

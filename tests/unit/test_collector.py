@@ -45,3 +45,20 @@ def test_a_build_that_fails_still_lets_the_collector_run_again():
     except ValueError:
         pass
     assert gc.isenabled()
+
+
+def test_builds_that_keep_overlapping_pause_the_collector_for_a_bounded_time(monkeypatch):
+    import api.collector as collector
+
+    monkeypatch.setattr(collector, "MAX_PAUSE_S", -1.0)  # any overlap is already too long
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # a build arriving while the pause has lasted too long ends it
+            assert gc.isenabled()
+        assert gc.isenabled()
+    assert gc.isenabled()
+    monkeypatch.setattr(collector, "MAX_PAUSE_S", 3600.0)
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()  # a short overlap shares the pause
+    assert gc.isenabled()
