@@ -213,7 +213,9 @@ class _ValueList(TypeDecorator):
         return dialect.type_descriptor(Text())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        values = [str(item) for item in value]
+        values = list(value)
+        if not all(type(item) is str for item in values):  # a number would never equal a text id on SQLite
+            raise TypeError("among() compares text columns with text values only")
         return values if dialect.name == "postgresql" else orjson.dumps(values).decode()
 
 

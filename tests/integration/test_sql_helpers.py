@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import Boolean, Column, Float, MetaData, Table, delete, select
+from sqlalchemy.exc import StatementError
 
 from consumers.sql import Key, among, insert_ignore, insert_many, upsert_many
 from services.database import create_database_engine, write_transaction
@@ -41,6 +42,8 @@ def test_among_finds_exactly_the_rows_named_whatever_their_number(engine):
         assert found([]) == []
         assert found({"lot-00003", "lot-00004"}, lots.c.holder == "exporter") == ["lot-00003"]
         assert found(["LOT-00003", "lot-0000"]) == []  # compared exactly, byte by byte
+        with pytest.raises(StatementError, match="text values only"):
+            found(["lot-00001", 2])  # a number is refused, never silently compared as text
     with write_transaction(engine) as tx:
         tx.execute(delete(lots).where(among(lots.c.holder, ["exporter"])))
     assert len(stored(engine)) == 40_000 - len(ids[::3])
