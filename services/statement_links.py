@@ -6,13 +6,13 @@ revoked by its public ``link_id`` (a lost card); a revoked or unknown token open
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, select
 
+from services.auth import hash_key  # a token is stored as a key is: its SHA-256
 from services.database import SCHEMA_LOCK, serialise, write_transaction
 
 metadata = MetaData()
@@ -37,11 +37,6 @@ class NewLink:
     created_at: datetime
 
 
-def hash_token(token: str) -> str:
-    """The stored form of a token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class StatementLinks:
     """The store of statement links in the read-model database (not a projection: never dropped by a rebuild)."""
 
@@ -59,7 +54,7 @@ class StatementLinks:
         link = NewLink(secrets.token_hex(4), miner_id, secrets.token_urlsafe(16), datetime.now(timezone.utc))
         with write_transaction(self.engine) as connection:
             connection.execute(statement_links.insert().values(
-                token_hash=hash_token(link.token), link_id=link.link_id, miner_id=miner_id,
+                token_hash=hash_key(link.token), link_id=link.link_id, miner_id=miner_id,
                 created_by=created_by, created_at=link.created_at))
         return link
 
@@ -69,7 +64,7 @@ class StatementLinks:
             return None
         with self.engine.connect() as connection:
             row = connection.execute(select(statement_links.c.miner_id, statement_links.c.revoked_at)
-                                     .where(statement_links.c.token_hash == hash_token(token))).first()
+                                     .where(statement_links.c.token_hash == hash_key(token))).first()
         return row.miner_id if row is not None and row.revoked_at is None else None
 
     def links(self, miner_id: str) -> list[dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import suppress
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -100,12 +101,10 @@ class EpcisCapture:
         """What each mapped event became, by its index in the document."""
         if not mapped:
             return {}
-        try:
+        with suppress(InvalidRequest, Forbidden, Conflict):  # one refused event refuses the batch: then one by one
             results = self.capture.capture(principal, {"events": [item.envelope for item in mapped]})
             return {item.index: {"status": result.status, "position": result.position}
                     for item, result in zip(mapped, results)}
-        except (InvalidRequest, Forbidden, Conflict):
-            pass
         outcomes = {}
         for item in mapped:
             try:
