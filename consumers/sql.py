@@ -16,6 +16,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from services.database import BinaryArray
+
 
 def Key(length: int) -> TypeEngine:  # noqa: N802 - a column type, named like one
     """A string compared and ordered byte by byte on every backend.
@@ -187,7 +189,7 @@ def _unnest_insert(table: Table, rows: Sequence[Mapping[str, Any]]):
         values = [row[name] for row in rows]
         if isinstance(column.type, Float):  # JSON numbers may come as ints; an array holds one type
             values = [None if value is None else float(value) for value in values]
-        parameters[f"column_{index}"] = values
+        parameters[f"column_{index}"] = BinaryArray(values)
     return statement, parameters
 
 
@@ -216,7 +218,7 @@ class _ValueList(TypeDecorator):
         values = list(value)
         if not all(type(item) is str for item in values):  # a number would never equal a text id on SQLite
             raise TypeError("among() compares text columns with text values only")
-        return values if dialect.name == "postgresql" else orjson.dumps(values).decode()
+        return BinaryArray(values) if dialect.name == "postgresql" else orjson.dumps(values).decode()
 
 
 class _Among(ColumnElement):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine
+from sqlalchemy import Connection, Engine, MetaData, Table
 
 from services.database import WRITE_OPTION, create_database_engine
 
@@ -53,7 +53,7 @@ class Staging:
         else:
             with self.engine.begin() as connection:
                 connection.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
-            staged = create_engine(self.engine.url, connect_args={"options": f"-csearch_path={self.schema}"})
+            staged = create_database_engine(self.engine.url, server_options=f"-csearch_path={self.schema}")
         try:
             with staged.connect() as connection:
                 if self.dialect == "sqlite":  # disposable: a crash means starting the rebuild again

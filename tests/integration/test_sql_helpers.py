@@ -2,18 +2,26 @@
 whichever path they take (sqlite3's own executemany or SQLAlchemy's binding)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Boolean, Column, Float, MetaData, Table, delete, select
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, MetaData, Table, Text, delete, select
 from sqlalchemy.exc import StatementError
 
 from consumers.sql import Key, among, insert_ignore, insert_many, upsert_many
 from services.database import create_database_engine, write_transaction
+from tests.databases import database_url_for
 
 metadata = MetaData()
 lots = Table("lots", metadata, Column("lot_id", Key(40), primary_key=True), Column("holder", Key(40), index=True),
              Column("mass_g", Float), Column("counted", Boolean))
+notes = Table("notes", metadata, Column("note_id", Key(40), primary_key=True), Column("body", Text),
+              Column("position", BigInteger), Column("at", DateTime(timezone=True)))
+
+#: texts an array's text form must quote or escape (PostgreSQL arrays travel in binary: each must come back as sent)
+AWKWARD = ["", "NULL", "null", 'say "gold"', "back\\slash\\", "{braces}", "a,b", " lead", "tab\tnew\nline",
+           "\u2028sep", "Kolwezi – Lualaba ✓", '{"kind":"lot","mass_g":6.89,"note":"a \\"quoted\\" word"}']
 
 
 @pytest.fixture
@@ -64,3 +72,42 @@ def test_fast_and_bound_inserts_store_the_same_values(engine):
     assert rows == [("a", "coop", 2.0, True), ("b", "exporter", 3.0, False), ("c", "coop", 1.25, None),
                     ("d", "coop", None, True)]
     assert all(isinstance(mass, float) for _lot, _holder, mass, _counted in rows if mass is not None)
+
+
+def test_texts_that_need_quoting_numbers_and_times_come_back_as_sent(engine):
+    at = datetime(2025, 1, 6, 9, 49, tzinfo=timezone.utc)
+    rows = [{"note_id": f"n{index:02d}", "body": body, "position": (index << 48) + 1 if index % 2 else index,
+             "at": at} for index, body in enumerate(AWKWARD)]
+    with write_transaction(engine) as tx:
+        insert_many(tx, notes, rows[:4])
+        insert_ignore(tx, notes, rows[2:])
+        upsert_many(tx, notes, [{"note_id": "n00", "body": AWKWARD[-1], "position": 2 ** 62, "at": None},
+                                {"note_id": "n01", "body": None, "position": None, "at": None}],
+                    update=["body", "position", "at"])  # columns of only NULLs: sent without an element type
+    with engine.connect() as connection:
+        back = {row.note_id: row for row in connection.execute(select(notes))}
+        found = sorted(connection.execute(select(notes.c.note_id).where(among(notes.c.body, AWKWARD[1:5]))).scalars())
+    assert back["n00"].body == AWKWARD[-1] and back["n00"].position == 2 ** 62 and back["n00"].at is None
+    assert back["n01"].body is None and back["n01"].position is None
+    for index, body in enumerate(AWKWARD[2:], start=2):
+        assert back[f"n{index:02d}"].body == body
+        assert back[f"n{index:02d}"].position == ((index << 48) + 1 if index % 2 else index)
+        assert back[f"n{index:02d}"].at.replace(tzinfo=timezone.utc) == at
+    assert found == ["n02", "n03", "n04"]  # "NULL" as text is not a NULL; n01's body became NULL above
+
+
+def test_postgresql_sends_the_projectors_arrays_in_binary(tmp_path):
+    from psycopg.adapt import PyFormat
+    from psycopg.pq import Format
+
+    from services.database import BinaryArray
+
+    with database_url_for("postgresql", tmp_path) as url:
+        engine = create_database_engine(url)
+        try:
+            with engine.connect() as connection:
+                adapters = connection.connection.dbapi_connection.adapters
+                assert adapters.get_dumper(BinaryArray, PyFormat.AUTO).format == Format.BINARY
+                assert adapters.get_dumper(list, PyFormat.AUTO).format == Format.TEXT  # other lists: psycopg's way
+        finally:
+            engine.dispose()
