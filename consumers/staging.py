@@ -106,11 +106,21 @@ class Staging:
         in_live.create_all(connection)
         quote = connection.dialect.identifier_preparer.quote
         for table in tables:
-            columns = ", ".join(quote(column.name) for column in table.columns)
-            connection.exec_driver_sql(
-                f"INSERT INTO {quote(live)}.{quote(table.name)} ({columns})"
-                f" SELECT {columns} FROM {quote(self.schema)}.{quote(table.name)}"
-            )
+            target, source = f"{quote(live)}.{quote(table.name)}", f"{quote(self.schema)}.{quote(table.name)}"
+            if self._same_columns(connection, live, table.name):
+                # exactly this form lets SQLite copy the table's and its indexes' records as they are
+                # (its "transfer optimisation": no decoding, no index built row by row), several times
+                # faster; it needs ``SELECT *`` and the same columns in the same order, checked above
+                connection.exec_driver_sql(f"INSERT INTO {target} SELECT * FROM {source}")
+            else:
+                columns = ", ".join(quote(column.name) for column in table.columns)
+                connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {source}")
+
+    def _same_columns(self, connection: Connection, live: str, name: str) -> bool:
+        """Whether the live and the staged table ``name`` have the same columns in the same order (SQLite)."""
+        def described(schema: str) -> list[tuple]:
+            return [tuple(row) for row in connection.exec_driver_sql(f"PRAGMA {schema}.table_info({quote_literal(name)})")]
+        return described(live) == described(self.schema)
 
     def replace(self, connection: Connection, tables: list[Table], live: str, where: str | None = None) -> None:
         """Inside the caller's write transaction: replace the live tables' rows by the staged ones.
