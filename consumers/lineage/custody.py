@@ -186,12 +186,18 @@ class CustodyLedger:
         items = set(item_ids)
         if not items:
             return set()
-        by_item: dict[str, list[Any]] = {item: [] for item in items}
+        c = self.claims.c
+        steps: dict[str, list[Step]] = {item: [] for item in items}
+        #: the creation claims read here (item -> (event_id, sort_key, creation)): the node refresh needs them again
+        creations: dict[str, list[tuple[str, str, str | None]]] = {item: [] for item in items}
+        read = select(c.item_id, c.event_id, c.kind, c.organisation, c.sort_key, c.recorded_at, c.to_id, c.creation)
         for chunk in _chunks(items):
-            for row in tx.execute(select(self.claims).where(among(self.claims.c.item_id, chunk))):
-                by_item[row.item_id].append(row)
-        verdicts = {item: custody(Step(r.event_id, r.kind, r.organisation, r.sort_key, r.recorded_at, r.to_id)
-                                  for r in rows) for item, rows in by_item.items()}
+            for item_id, event_id, kind, organisation, sort_key, recorded_at, to_id, creation in tx.execute(
+                    read.where(among(c.item_id, chunk))).all():
+                steps[item_id].append(Step(event_id, kind, organisation, sort_key, recorded_at, to_id))
+                if kind == "create":
+                    creations[item_id].append((event_id, sort_key, creation))
+        verdicts = {item: custody(item_steps) for item, item_steps in steps.items()}
         before: set[str] = set()
         for chunk in _chunks(items):
             before.update(tx.execute(select(self.refused.c.event_id).where(among(self.refused.c.item_id, chunk))).scalars())
@@ -202,38 +208,45 @@ class CustodyLedger:
         changed_events = before | {row["event_id"] for row in rows}
         affected = set(items)
         for chunk in _chunks(changed_events):  # the outputs of an event whose refusal changed
-            affected.update(tx.execute(select(self.claims.c.item_id).where(
-                among(self.claims.c.event_id, chunk), self.claims.c.kind == "create")).scalars())
+            affected.update(tx.execute(select(c.item_id).where(among(c.event_id, chunk), c.kind == "create")).scalars())
         if self.nodes is not None:
-            self._refresh_nodes(tx, affected, verdicts)
+            self._refresh_nodes(tx, affected, verdicts, creations)
         return affected
 
-    def _refresh_nodes(self, tx: Connection, node_ids: set[str], verdicts: Mapping[str, Custody]) -> None:
-        """Give each node the creation columns of its earliest counted creation (none: a placeholder)."""
+    def _refresh_nodes(self, tx: Connection, node_ids: set[str], verdicts: Mapping[str, Custody],
+                       known: Mapping[str, list[tuple[str, str, str | None]]]) -> None:
+        """Give each node the creation columns of its earliest counted creation (none: a placeholder).
+
+        ``known``: the creation claims already read, of the nodes it names; the others' are read here."""
         assert self.nodes is not None
-        creations: dict[str, list[Any]] = {node_id: [] for node_id in node_ids}
+        c = self.claims.c
+        creations = {node_id: known[node_id] for node_id in node_ids if node_id in known}
+        unknown = [node_id for node_id in node_ids if node_id not in known]
+        for node_id in unknown:
+            creations[node_id] = []
+        for chunk in _chunks(unknown):
+            for item_id, event_id, sort_key, creation in tx.execute(
+                    select(c.item_id, c.event_id, c.sort_key, c.creation)
+                    .where(among(c.item_id, chunk), c.kind == "create")).all():
+                creations[item_id].append((event_id, sort_key, creation))
         refused: set[str] = set()
-        for chunk in _chunks(node_ids):
-            for row in tx.execute(select(self.claims.c.item_id, self.claims.c.event_id, self.claims.c.sort_key,
-                                         self.claims.c.creation)
-                                  .where(among(self.claims.c.item_id, chunk), self.claims.c.kind == "create")):
-                creations[row.item_id].append(row)
-        for chunk in _chunks(row.event_id for rows in creations.values() for row in rows):
+        for chunk in _chunks(event_id for rows in creations.values() for event_id, _sort, _creation in rows):
             refused.update(tx.execute(select(self.refused.c.event_id).where(among(self.refused.c.event_id, chunk))).scalars())
         columns = [name for name in CREATION_COLUMNS if name in self.nodes.c]
         has_holder = "holder_id" in self.nodes.c
-        stored: dict[str, dict[str, Any]] = {}
         read = [self.nodes.c.node_id, self.nodes.c.kind, *(self.nodes.c[name] for name in columns)]
         if has_holder:
             read.append(self.nodes.c.holder_id)
+        names = [column.name for column in read]
+        stored: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(node_ids):
-            stored.update((row.node_id, row._asdict()) for row in tx.execute(
-                select(*read).where(among(self.nodes.c.node_id, chunk))))
+            stored.update((row[0], dict(zip(names, row))) for row in tx.execute(
+                select(*read).where(among(self.nodes.c.node_id, chunk))).all())
         out = []
         for node_id in sorted(node_ids):
-            counted = [row for row in creations[node_id] if row.event_id not in refused]
-            winner = min(counted, key=lambda row: row.sort_key, default=None)
-            stated = orjson.loads(winner.creation) if winner is not None else {}
+            counted = [row for row in creations[node_id] if row[0] not in refused]
+            winner = min(counted, key=_sort_of, default=None)
+            stated = orjson.loads(winner[2]) if winner is not None else {}
             before = stored.get(node_id, {})
             row = {"node_id": node_id, "kind": stated.get("kind") or before.get("kind") or "lot",
                    **{name: stated.get(name) for name in columns}}
@@ -245,6 +258,10 @@ class CustodyLedger:
             batch = [row for row in out if ("holder_id" in row) == has]
             if batch:
                 upsert_many(tx, self.nodes, batch, update=[name for name in batch[0] if name != "node_id"])
+
+
+def _sort_of(creation: tuple[str, str, str | None]) -> str:
+    return creation[1]
 
 
 _ABSENT = object()  # a column of a node not stored yet: any value differs from it
