@@ -67,7 +67,7 @@ class _Upserts:
     update: Sequence[str]
     where: Callable | None
     prefer: Prefer
-    rows: dict[tuple, Row] = field(default_factory=dict)
+    rows: dict[Any, Row] = field(default_factory=dict)
 
 
 class BatchWrites:
@@ -75,7 +75,7 @@ class BatchWrites:
 
     def __init__(self) -> None:
         self._inserts: dict[Table, list[Row]] = defaultdict(list)
-        self._ignores: dict[Table, dict[tuple, Row]] = defaultdict(dict)
+        self._ignores: dict[Table, dict[Any, Row]] = defaultdict(dict)
         self._upserts: dict[tuple[Table, str], _Upserts] = {}
 
     def insert(self, table: Table, row: Mapping[str, Any]) -> None:
@@ -86,9 +86,11 @@ class BatchWrites:
         """Rows written only where their key is not there yet: the first one wins."""
         pending = self._ignores[table]
         key_of = _key_getter(table)
-        names, known = _columns(table)
-        for row in rows:  # _complete inlined for the common case (a fresh dict of every column): many rows a batch
-            if type(row) is not dict or len(row) != len(names) or not known.issuperset(row):
+        width = len(_columns(table)[0])
+        for row in rows:
+            # a fresh dict of every column (the common case: many rows a batch) is kept as it is; its
+            # names are checked at the flush, where a row without one of the table's columns fails
+            if type(row) is not dict or len(row) != width:
                 row = _complete(table, row)
             pending.setdefault(key_of(row), row)
 
@@ -136,18 +138,15 @@ def _empty_row(table: Table) -> Mapping[str, None]:
     return MappingProxyType(dict.fromkeys(_columns(table)[0]))
 
 
-def _key(table: Table, row: Row) -> tuple:
+def _key(table: Table, row: Row) -> Any:
     return _key_getter(table)(row)
 
 
 @lru_cache(maxsize=None)
-def _key_getter(table: Table) -> Callable[[Row], tuple]:
-    """The primary key of a row of ``table``, always as a tuple (``itemgetter`` runs in C)."""
-    names = [column.name for column in table.primary_key.columns]
-    if len(names) == 1:
-        single = itemgetter(names[0])
-        return lambda row: (single(row),)
-    return itemgetter(*names)
+def _key_getter(table: Table) -> Callable[[Row], Any]:
+    """The primary key of a row of ``table``: its value, or a tuple of values for a key of several
+    columns (``itemgetter`` runs in C: a batch has many rows)."""
+    return itemgetter(*[column.name for column in table.primary_key.columns])
 
 
 #: SQLite binds at most 32,766 parameters in one statement: look ids up in chunks well below that

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, MetaData, Table, Text, delete, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import CompileError, StatementError
 
 from consumers.sql import Key, among, insert_ignore, insert_many, upsert_many
 from services.database import create_database_engine, write_transaction
@@ -111,3 +111,26 @@ def test_postgresql_sends_the_projectors_arrays_in_binary(tmp_path):
                 assert adapters.get_dumper(list, PyFormat.AUTO).format == Format.TEXT  # other lists: psycopg's way
         finally:
             engine.dispose()
+
+
+def test_batch_writes_keep_the_first_row_of_each_key_and_refuse_a_misspelt_column(engine):
+    from consumers.batch import BatchWrites
+
+    writes = BatchWrites()
+    writes.insert_ignore(lots, [{"lot_id": "a", "holder": "coop", "mass_g": 1.0, "counted": True},
+                                {"lot_id": "a", "holder": "thief", "mass_g": 9.0, "counted": False}])
+    writes.insert_ignore(lots, [{"lot_id": "b", "holder": "coop"}])  # missing columns are written as NULL
+    writes.insert_ignore(notes, [{"note_id": "n", "body": "first"}, {"note_id": "n", "body": "second"}])
+    with write_transaction(engine) as tx:
+        writes.flush(tx)
+    assert stored(engine) == [("a", "coop", 1.0, True), ("b", "coop", None, None)]
+    with engine.connect() as connection:
+        assert connection.execute(select(notes.c.body)).scalars().all() == ["first"]
+
+    misspelt = BatchWrites()
+    misspelt.insert_ignore(lots, [{"lot_id": "c", "holder": "coop", "mass_g": 1.0, "counted": True},
+                                  {"lot_id": "d", "holder": "coop", "mass_g": 1.0, "countd": True}])
+    with pytest.raises((KeyError, StatementError, CompileError)):  # by path; never stored silently
+        with write_transaction(engine) as tx:
+            misspelt.flush(tx)
+    assert [row[0] for row in stored(engine)] == ["a", "b"]
