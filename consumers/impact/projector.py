@@ -25,7 +25,6 @@ from consumers.lineage.graph import LineageFacts, lineage_facts
 from consumers.lineage.ownership import EntityVerdict, RegistryLedger, latest, latest_row_writer
 from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
-from consumers.sql import insert_ignore
 from events.log import RecordedEvent
 from services.personal_data import PersonalData
 
@@ -88,8 +87,8 @@ class ImpactProjector(Projector):
                 entities.add(entity)
             handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
             if handler is not None:
-                handler(tx, event, envelope, envelope["data"], facts.origin.sort_key)
-            tx.execute(t.events.insert().values(event_id=event.event_id, position=event.position, type=event.type))
+                handler(tx, writes, event, envelope, envelope["data"], facts.origin.sort_key)
+            writes.insert(t.events, {"event_id": event.event_id, "position": event.position, "type": event.type})
             revalued.update(changed_lineage(facts))
         writes.flush(tx)
         touched = t.ledger().recompute(tx, items) | revalued
@@ -111,82 +110,82 @@ class ImpactProjector(Projector):
             for product_id in sold_descendants(tx, touched):
                 refresh_payout_weights(tx, product_id)
 
-    def _person_erased(self, tx, event, envelope, data, key):
+    def _person_erased(self, tx, writes, event, envelope, data, key):
         # the birth year opened before the key was destroyed goes too; a later recompute opens nothing
         tx.execute(update(t.miners).where(t.miners.c.miner_id == data["person_id"]).values(birth_year=None))
 
     # -- custody ----------------------------------------------------------------------------
-    def _production_recorded(self, tx, event, envelope, data, key):
+    def _production_recorded(self, tx, writes, event, envelope, data, key):
         share = data["mass_g"] / len(data["miner_ids"])
         month = month_of(envelope["occurred_at"])
-        insert_ignore(tx, t.production_shares, (
+        writes.insert_ignore(t.production_shares, (
             {"event_id": event.event_id, "miner_id": miner_id, "lot_id": data["lot_id"], "month": month, "mass_g": share}
             for miner_id in data["miner_ids"]))
 
-    def _lot_transferred(self, tx, event, envelope, data, key):
-        tx.execute(t.transfers.insert().values(
+    def _lot_transferred(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.transfers, dict(
             event_id=event.event_id, lot_id=data["lot_id"], from_id=data["from_id"], to_id=data["to_id"],
             mass_g=data["mass_g"], price_per_g=data.get("price_per_g"), currency=data.get("currency"),
             occurred_at=envelope["occurred_at"], month=month_of(envelope["occurred_at"]), sort_key=key))
 
-    def _lot_assayed(self, tx, event, envelope, data, key):
-        tx.execute(t.assays.insert().values(event_id=event.event_id, lot_id=data["lot_id"],
+    def _lot_assayed(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.assays, dict(event_id=event.event_id, lot_id=data["lot_id"],
                                             fineness=data["fineness"], sort_key=key))
 
-    def _product_sold(self, tx, event, envelope, data, key):
-        tx.execute(t.sales.insert().values(
+    def _product_sold(self, tx, writes, event, envelope, data, key):
+        tx.execute(t.sales.insert(), dict(
             event_id=event.event_id, product_id=data["product_id"], price=data.get("price"),
             currency=data.get("currency"), recorded_by=envelope["recorded_by"], occurred_at=envelope["occurred_at"],
             month=month_of(envelope["occurred_at"]), sort_key=key, recorded_at=event.recorded_at))
         policies.fix_new_sale(tx, event.event_id, envelope["occurred_at"][:10], event.recorded_at)
 
-    def _market_price_recorded(self, tx, event, envelope, data, key):
-        tx.execute(t.prices.insert().values(event_id=event.event_id, date=data["date"],
+    def _market_price_recorded(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.prices, dict(event_id=event.event_id, date=data["date"],
                                             price_per_g_fine=data["price_per_g_fine"], currency=data["currency"],
                                             sort_key=key))
 
     # -- payouts ----------------------------------------------------------------------------
-    def _payout_policy_set(self, tx, event, envelope, data, key):
-        tx.execute(t.payout_policies.insert().values(
+    def _payout_policy_set(self, tx, writes, event, envelope, data, key):
+        tx.execute(t.payout_policies.insert(), dict(
             event_id=event.event_id, policy_id=data["policy_id"], share=data["share"], applies_to=data["applies_to"],
             effective_from=data["effective_from"], decided_by=data["decided_by"],
             evidence=json.dumps(envelope.get("evidence") or []), recorded_at=event.recorded_at))
         policies.refix_after_policy(tx, data["applies_to"], data["effective_from"], event.recorded_at)
 
-    def _payout_paid(self, tx, event, envelope, data, key):
-        tx.execute(t.payments.insert().values(
+    def _payout_paid(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.payments, dict(
             event_id=event.event_id, recorded_by=envelope["recorded_by"], occurred_at=envelope["occurred_at"],
             month=month_of(envelope["occurred_at"]), sort_key=key,
             **{name: data[name] for name in ("payment_id", "miner_id", "amount", "currency", "channel", "reference")}))
 
     # -- community --------------------------------------------------------------------------
-    def _survey_completed(self, tx, event, envelope, data, key):
-        tx.execute(t.surveys.insert().values(
+    def _survey_completed(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.surveys, dict(
             event_id=event.event_id, respondent_id=data["respondent_id"], site_id=data["site_id"],
             gender=data["gender"], age_band=data["age_band"], work_role=data["work_role"],
             income_month=data["income_month"], currency=data["currency"],
             controls_own_income=data["controls_own_income"], savings=data.get("savings"),
             month=month_of(envelope["occurred_at"]), sort_key=key))
 
-    def _vsla_registered(self, tx, event, envelope, data, key):
-        tx.execute(t.vsla_registrations.insert().values(
+    def _vsla_registered(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.vsla_registrations, dict(
             event_id=event.event_id, month=month_of(envelope["occurred_at"]), sort_key=key,
             **{name: data[name] for name in ("group_id", "site_id", "members_female", "members_male",
                                              "committee_female", "committee_male")}))
 
-    def _vsla_reported(self, tx, event, envelope, data, key):
-        tx.execute(t.vsla_reports.insert().values(
+    def _vsla_reported(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.vsla_reports, dict(
             event_id=event.event_id, sort_key=key,
             **{name: data[name] for name in ("group_id", "period", "savings", "loans", "currency",
                                              "solidarity_assists")}))
 
-    def _training_held(self, tx, event, envelope, data, key):
-        tx.execute(t.trainings.insert().values(
+    def _training_held(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.trainings, dict(
             event_id=event.event_id, month=month_of(envelope["occurred_at"]),
             **{name: data[name] for name in ("site_id", "kind", "attendees_female", "attendees_male")}))
 
-    def _leadership_recorded(self, tx, event, envelope, data, key):
-        tx.execute(t.leadership.insert().values(
+    def _leadership_recorded(self, tx, writes, event, envelope, data, key):
+        writes.insert(t.leadership, dict(
             event_id=event.event_id, person_id=data["person_id"], gender=data["gender"], position=data["position"],
             organisation_id=data["organisation_id"], site_id=data.get("site_id"),
             month=month_of(envelope["occurred_at"]), sort_key=key))
