@@ -333,10 +333,10 @@ class FactStore:
         inner = inner.subquery()
         rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
                                .order_by(inner.c.subject, inner.c.month, inner.c.sort_key)).all()
-        for r in rows:
-            pair = (r.subject, r.month)
-            if pair in limits and int(r.running) - r.mass_mg <= limits[pair] * 1000:
-                found[pair].append(Production(r.event_id, r.sort_key, r.lot_id, r.pit_id, r.mass_g, r.month))
+        for subject_id, month, event_id, sort_key, lot_id, pit_id, mass_g, mass_mg, total_mg in rows:
+            limit = limits.get((subject_id, month))  # the query used the largest ceiling and every subject x month
+            if limit is not None and int(total_mg) - mass_mg <= limit * 1000:
+                found[(subject_id, month)].append(Production(event_id, sort_key, lot_id, pit_id, mass_g, month))
         return found
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
