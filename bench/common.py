@@ -8,6 +8,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -178,6 +179,41 @@ def profile_get(data_dir: Path, key: str, path: str, rounds: int = 20) -> list[s
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
     return [line.strip() for line in out.getvalue().splitlines() if line.strip()][:40]
+
+
+def alternating_latencies(session: requests.Session, urls: dict[str, str], headers: dict, samples: int,
+                          warm_up: int = 20) -> dict[str, dict[str, float]]:
+    """GET each of ``urls`` (name -> URL) in turn, ``warm_up + samples`` rounds, so all see the same
+    machine; each one's latency summary (after the warm-up) and ``response_bytes``."""
+    taken: dict[str, list[float]] = {name: [] for name in urls}
+    sizes: dict[str, int] = {}
+    for round_ in range(warm_up + samples):
+        for name, url in urls.items():
+            started = time.perf_counter()
+            response = session.get(url, headers=headers)
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            sizes[name] = len(response.content)
+            if round_ >= warm_up:
+                taken[name].append(elapsed)
+    return {name: {**latency_summary(values), "response_bytes": sizes[name]} for name, values in taken.items()}
+
+
+def ring_benchmark(name: str, path: str, target_p99_ms: float, record, measure) -> dict:
+    """One deep ring's answer at ``path`` (``{product}`` in it) measured on a fresh embedded server:
+    ``record(session, base, headers)`` posts the events and gives the ring's id, ``measure(session, base,
+    headers, product)`` the figures; the answer is profiled in process when its p99 misses the target."""
+    with tempfile.TemporaryDirectory(prefix=f"oretrail-bench-{name}-") as scratch:
+        data_dir = Path(scratch)
+        key = admin_key(data_dir)
+        headers = {"Authorization": f"Bearer {key}"}
+        with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:
+            product = record(session, base, headers)
+            figures = measure(session, base, headers, product)
+        if figures[name]["p99_ms"] > target_p99_ms:
+            figures["profile"] = profile_get(data_dir, key, path.format(product=product))
+    figures["targets"] = {f"{name}_p99_ms": f"<= {target_p99_ms:g}"}
+    return figures
 
 
 def write_results(name: str, figures: dict[str, Any]) -> Path:

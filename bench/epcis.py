@@ -9,14 +9,12 @@ export is profiled in process (cProfile) and the top functions by cumulative tim
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import requests
 
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
-from bench.common import admin_key, latency_summary, post_events, profile_get, served, wait_caught_up
+from bench.common import alternating_latencies, post_events, ring_benchmark, wait_caught_up
 from services.epcis.documents import schema_errors
 
 NAME = "epcis"
@@ -29,17 +27,7 @@ TARGET_P99_MS = 200.0
 
 def run() -> dict:
     """EPCIS export and provenance latency of one deep ring, side by side; a profile if the target is missed."""
-    with tempfile.TemporaryDirectory(prefix="oretrail-bench-epcis-") as scratch:
-        data_dir = Path(scratch)
-        key = admin_key(data_dir)
-        headers = {"Authorization": f"Bearer {key}"}
-        with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:
-            product = _record(session, base, headers)
-            figures = _measure(session, base, headers, product)
-        if figures["epcis"]["p99_ms"] > TARGET_P99_MS:
-            figures["profile"] = profile_get(data_dir, key, f"/v1/products/{product}/epcis")
-    figures["targets"] = {"epcis_p99_ms": f"<= {TARGET_P99_MS:g}"}
-    return figures
+    return ring_benchmark("epcis", "/v1/products/{product}/epcis", TARGET_P99_MS, _record, _measure)
 
 
 def _record(session: requests.Session, base: str, headers: dict) -> str:
@@ -61,18 +49,7 @@ def _measure(session: requests.Session, base: str, headers: dict, product: str) 
     cold_ms = round((time.perf_counter() - started) * 1000, 2)
     document = first.json()
     provenance = session.get(urls["provenance"], headers=headers).json()
-    samples: dict[str, list[float]] = {name: [] for name in urls}
-    sizes: dict[str, int] = {}
-    for round_ in range(WARM_UP + SAMPLES):  # the two alternate, so both see the same machine
-        for name, url in urls.items():
-            started = time.perf_counter()
-            response = session.get(url, headers=headers)
-            elapsed = time.perf_counter() - started
-            response.raise_for_status()
-            sizes[name] = len(response.content)
-            if round_ >= WARM_UP:
-                samples[name].append(elapsed)
-    figures = {name: {**latency_summary(values), "response_bytes": sizes[name]} for name, values in samples.items()}
+    figures = alternating_latencies(session, urls, headers, SAMPLES, WARM_UP)
     figures["epcis"].update(first_export_ms=cold_ms, events=len(document["epcisBody"]["eventList"]),
                             valid_by_gs1_schema=schema_errors(document) == [])
     figures["provenance"].update(ancestor_nodes=len(provenance["lineage"]["nodes"]) - 1,

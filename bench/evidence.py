@@ -9,14 +9,11 @@ bundle is profiled in process (cProfile) and the top functions by cumulative tim
 from __future__ import annotations
 
 import os
-import tempfile
-import time
-from pathlib import Path
 
 import requests
 
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
-from bench.common import admin_key, latency_summary, post_events, profile_get, served, wait_caught_up
+from bench.common import alternating_latencies, post_events, ring_benchmark, wait_caught_up
 from events import signing
 
 NAME = "evidence"
@@ -29,17 +26,7 @@ SIGNERS = ("refiner", "atelier")
 
 def run() -> dict:
     """Evidence and provenance latency of one deep ring, side by side; a profile if the target is missed."""
-    with tempfile.TemporaryDirectory(prefix="oretrail-bench-evidence-") as scratch:
-        data_dir = Path(scratch)
-        key = admin_key(data_dir)
-        headers = {"Authorization": f"Bearer {key}"}
-        with served({"ORETRAIL_DATA_DIR": str(data_dir)}) as base, requests.Session() as session:
-            product = _record(session, base, headers)
-            figures = _measure(session, base, headers, product)
-        if figures["evidence"]["p99_ms"] > TARGET_P99_MS:
-            figures["profile"] = profile_get(data_dir, key, f"/v1/products/{product}/evidence")
-    figures["targets"] = {"evidence_p99_ms": f"<= {TARGET_P99_MS:g}"}
-    return figures
+    return ring_benchmark("evidence", "/v1/products/{product}/evidence", TARGET_P99_MS, _record, _measure)
 
 
 def _chain() -> tuple[list[dict], list[dict], str]:
@@ -74,18 +61,7 @@ def _measure(session: requests.Session, base: str, headers: dict, product: str) 
             "provenance": f"{base}/v1/products/{product}/provenance"}
     bundle = session.get(urls["evidence"], headers=headers).json()
     provenance = session.get(urls["provenance"], headers=headers).json()
-    samples: dict[str, list[float]] = {name: [] for name in urls}
-    sizes: dict[str, int] = {}
-    for round_ in range(20 + SAMPLES):  # 20 warm-up rounds; the two alternate, so both see the same machine
-        for name, url in urls.items():
-            started = time.perf_counter()
-            response = session.get(url, headers=headers)
-            elapsed = time.perf_counter() - started
-            response.raise_for_status()
-            sizes[name] = len(response.content)
-            if round_ >= 20:
-                samples[name].append(elapsed)
-    figures = {name: {**latency_summary(values), "response_bytes": sizes[name]} for name, values in samples.items()}
+    figures = alternating_latencies(session, urls, headers, SAMPLES)
     figures["evidence"].update(events=len(bundle["events"]), signed=sum(1 for e in bundle["events"] if e["signature"]),
                                tree_size=bundle["tree_size"], keys=len(bundle["keys"]))
     figures["provenance"].update(ancestor_nodes=len(provenance["lineage"]["nodes"]) - 1,
