@@ -3,19 +3,15 @@ made, gold produced after it was merged, an assay after the sale: any interleavi
 keeps each stream's own order gives the same tables and the same ledger."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 
 from consumers.impact.ledger import PayoutsView
 from consumers.impact.projector import ImpactProjector
-from events.envelope import prepare
-from events.log import RecordedEvent
 from tests import factories as f
+from tests.impact_orders import StoryStreams
 from tests.readmodel import dump_tables
 
 
@@ -70,27 +66,8 @@ def story() -> list[dict]:
 #: a rival refiner assays a lot of the pendant, which it never held, at 0.20: refused, it changes no share
 RIVAL_ASSAY = f.assay("coop-1b", 0.20, recorded_by="refiner-rival", at=f.BASE_TIME + timedelta(days=1))
 CHAIN = story()
-STREAMS: dict[str, list[dict]] = defaultdict(list)
-for envelope in CHAIN:
-    STREAMS[prepare(envelope).stream_id].append(envelope)
-LABELS = [stream for stream, events in STREAMS.items() for _ in events]
-#: when the server recorded each event (its place in the story): a property of the event, not of arrival
-RECORDED_AT = {envelope["event_id"]: f"2026-03-02T00:{index // 60:02d}:{index % 60:02d}Z"
-               for index, envelope in enumerate(CHAIN)}
-
-
-def project(order: list[dict]):
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-    projector = ImpactProjector()
-    projector.metadata.create_all(engine)
-    with engine.begin() as tx:
-        for position, envelope in enumerate(order, start=1):
-            new = prepare(envelope)
-            if new.type not in projector.handles:  # as the runner does
-                continue
-            projector.apply(tx, RecordedEvent(position, new.event_id, new.type, new.stream_id, RECORDED_AT[new.event_id],
-                                              new.hash, new.body))
-    return engine
+STORY = StoryStreams(CHAIN, "2026-03-02")
+project = STORY.project_impact
 
 
 def ledger(engine):
@@ -103,11 +80,9 @@ REFERENCE_LEDGER = ledger(REFERENCE)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.permutations(LABELS))
+@given(st.permutations(STORY.labels))
 def test_any_interleaving_of_streams_gives_the_same_impact_tables_and_ledger(interleaving):
-    cursors = {stream: iter(events) for stream, events in STREAMS.items()}
-    order = [next(cursors[stream]) for stream in interleaving]
-    engine = project(order)
+    engine = project(STORY.interleaved(interleaving))
     assert dump_tables(engine, ImpactProjector().metadata, frozenset({"position"})) == REFERENCE_TABLES
     assert ledger(engine) == REFERENCE_LEDGER
 

@@ -2,22 +2,18 @@
 a sale owes what the policy in force when the server recorded it says, never a later policy."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 
 from consumers.impact.ledger import PayoutsView
 from consumers.impact.payout_findings import PayoutFindings
 from consumers.impact.projector import ImpactProjector
-from events.envelope import prepare
-from events.log import RecordedEvent
 from tests import factories as f
 from tests.impact_story import at
 from tests.payout_story import payment, policy
+from tests.impact_orders import StoryStreams
 from tests.readmodel import dump_tables
 
 
@@ -47,26 +43,8 @@ def story() -> list[dict]:
 
 
 CHAIN = story()
-STREAMS: dict[str, list[dict]] = defaultdict(list)
-for envelope in CHAIN:
-    STREAMS[prepare(envelope).stream_id].append(envelope)
-LABELS = [stream for stream, events in STREAMS.items() for _ in events]
-#: when the server recorded each event (its place in the story): a property of the event, not of arrival
-RECORDED_AT = {envelope["event_id"]: f"2026-06-01T00:{index // 60:02d}:{index % 60:02d}Z"
-               for index, envelope in enumerate(CHAIN)}
-
-
-def project(order: list[dict]):
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-    projector = ImpactProjector()
-    projector.metadata.create_all(engine)
-    with engine.begin() as tx:
-        for position, envelope in enumerate(order, start=1):
-            new = prepare(envelope)
-            if new.type in projector.handles:
-                projector.apply(tx, RecordedEvent(position, new.event_id, new.type, new.stream_id,
-                                                  RECORDED_AT[new.event_id], new.hash, new.body))
-    return engine
+STORY = StoryStreams(CHAIN, "2026-06-01")
+project = STORY.project_impact
 
 
 def answers(engine):
@@ -96,9 +74,8 @@ def test_each_sale_owes_the_policy_in_force_when_it_was_recorded():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.permutations(LABELS))
+@given(st.permutations(STORY.labels))
 def test_any_interleaving_of_streams_gives_the_same_obligations_payments_and_findings(interleaving):
-    cursors = {stream: iter(events) for stream, events in STREAMS.items()}
-    engine = project([next(cursors[stream]) for stream in interleaving])
+    engine = project(STORY.interleaved(interleaving))
     assert dump_tables(engine, ImpactProjector().metadata, frozenset({"position"})) == REFERENCE_TABLES
     assert answers(engine) == REFERENCE_ANSWERS
