@@ -41,7 +41,7 @@ _LEADERS_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEA
                              KafkaError.UNKNOWN_TOPIC_OR_PART})
 
 
-class _Record:
+class MessageRecord:
     """A librdkafka message in the shape :func:`events.kafka_records.recorded_event` reads."""
 
     __slots__ = ("partition", "offset", "key", "value", "headers")
@@ -229,7 +229,7 @@ class ConfluentKafkaEventLog(KafkaEventLog):
                 elif len(found) >= limit:
                     break
                 else:
-                    found.append(recorded_event(_Record(message)))
+                    found.append(recorded_event(MessageRecord(message)))
                     following = message.offset() + 1
             if messages:
                 idle_since = time.monotonic()
