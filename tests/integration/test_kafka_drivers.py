@@ -78,7 +78,7 @@ def test_both_drivers_partition_a_stream_alike(kafka_servers, tmp_path):
 
 def test_capture_on_the_confluent_driver_feeds_the_projectors(kafka_env, platform, admin_key):
     """The whole deployment with ``ORETRAIL_KAFKA_DRIVER=confluent``: capture writes with librdkafka,
-    the projectors' consumer group (kafka-python) reads it, and the answer is the embedded one."""
+    the projectors read it with librdkafka too, and the answer is the embedded one."""
     confluent_platform = build_platform(Settings.from_env({**kafka_env, "ORETRAIL_KAFKA_DRIVER": "confluent"}))
     try:
         assert confluent_platform.log_itself.driver == "confluent"
