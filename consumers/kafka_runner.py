@@ -14,7 +14,7 @@ Order of work for one poll (:meth:`KafkaFeed.apply`), and why:
    (The transaction also takes the projector's lock: on PostgreSQL the members of a group apply
    one transaction at a time, as projectors assume; SQLite's single writer does the same.)
 3. apply the records of the other partitions (poison events go to the dead letters) and store
-   each partition's new position (the consumer's position: past the transaction markers too);
+   each partition's new position (the consumer's position: past the transaction markers it skipped);
 4. commit the database transaction: read model and offsets land together, so a crash before it
    loses nothing (the records are read again) and a crash after it repeats nothing;
 5. then, best effort, commit the same offsets to Kafka for lag dashboards.
@@ -51,6 +51,10 @@ from events.position import LogPosition
 from services.database import write_transaction
 
 logger = logging.getLogger(__name__)
+
+#: how long a poll of ``catch_up`` or ``replay`` waits: about one fetch's wait, because the last poll
+#: of a drain brings nothing (it only moves positions past the last transaction markers)
+DRAIN_POLL_MS = 100
 
 
 class KafkaFeed:
@@ -200,20 +204,19 @@ class KafkaProjectionRunner(ProjectionRunner):
 
     def _drain(self, consumer: PartitionConsumer, feed: KafkaFeed, ends: Mapping[int, int]) -> int:
         applied = 0
-        stalled = 0
+        progressed = time.monotonic()
         while True:
             behind = [partition for partition in consumer.assignment()
                       if (feed.expected.get(partition) or 0) < ends.get(partition, 0)]
             if not behind:
                 return applied
-            polled = consumer.poll(timeout_ms=500, max_records=self.batch_size)
+            polled = consumer.poll(timeout_ms=DRAIN_POLL_MS, max_records=self.batch_size)
             if polled:
                 applied += feed.apply(polled)
-                stalled = 0
+                progressed = time.monotonic()
             else:
                 feed.advance_idle()
-                stalled += 1
-                if stalled * 500 > 6 * self.timeout_ms:
+                if (time.monotonic() - progressed) * 1000 > 6 * self.timeout_ms:
                     raise TimeoutError(f"{self.projector.name}: no progress towards {dict(ends)} "
                                        f"(at {feed.expected})")
 
@@ -225,19 +228,17 @@ class KafkaProjectionRunner(ProjectionRunner):
         try:
             consumer.assign(dict.fromkeys(partitions))
             position = LogPosition.start()
-            stalled = 0
+            progressed = time.monotonic()
             while not position.reached(until):
-                polled = consumer.poll(timeout_ms=500, max_records=self.batch_size)
+                polled = consumer.poll(timeout_ms=DRAIN_POLL_MS, max_records=self.batch_size)
                 events = [recorded_event(record) for records in polled.values() for record in records]
                 reached = {partition: consumer.position(partition) for partition in partitions}
                 position = position.advanced({p: o for p, o in reached.items() if o is not None})
                 if events:
-                    stalled = 0
                     yield events, position
-                else:
-                    stalled += 1
-                    if stalled * 500 > 6 * self.timeout_ms:
-                        raise TimeoutError(f"replay of {self.projector.name}: no progress at {position} of {until}")
+                    progressed = time.monotonic()
+                elif (time.monotonic() - progressed) * 1000 > 6 * self.timeout_ms:
+                    raise TimeoutError(f"replay of {self.projector.name}: no progress at {position} of {until}")
             yield [], position  # the position past the last transaction markers
         finally:
             consumer.close()

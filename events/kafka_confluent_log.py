@@ -11,8 +11,9 @@ by :func:`events.kafka_records.headers_of` and read by :func:`events.kafka_recor
 So either driver reads what the other wrote, and a deployment can switch drivers on the same topic.
 
 Reads (``end``, ``page``, ``read_at``) use a librdkafka consumer (``read_committed``) and admin
-client for offsets. The projectors' consumer group (``consumers.kafka_runner``) and the sequencer
-stay on kafka-python with either driver.
+client for offsets. The projectors consume with librdkafka too when this driver is chosen
+(``consumers.kafka_confluent_consumer``, reading each message as a :class:`MessageRecord`); the
+sequencer stays on kafka-python with either driver.
 """
 from __future__ import annotations
 
