@@ -211,3 +211,29 @@ def test_the_same_batch_posted_twice_at_once_to_two_api_processes_has_one_effect
         assert without_server_fields(client.get(path, headers=bearer(key)).json) == without_server_fields(
             embedded.get(path, headers=bearer(admin_key)).json)
     kafka_platform.close()
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_running_projector_rides_out_a_broker_crash_and_completes_the_read_model(own_broker, tmp_path, driver):
+    env = {**kafka_environment(own_broker.address, tmp_path / "data"), "ORETRAIL_KAFKA_DRIVER": driver}
+    platform = build_platform(Settings.from_env(env))
+    runner = platform.runners["provenance"]
+    chains = many_chains(40)
+    stop = threading.Event()
+    member = threading.Thread(target=runner.run_forever, args=(stop,), daemon=True)
+    member.start()
+    try:
+        for chain in chains[:20]:
+            platform.log.append([prepare(envelope) for envelope in chain])
+        wait_until(lambda: runner.lag() == 0, 60, "the projector to apply the first chains")
+        own_broker.crash()
+        own_broker.restart()
+        for chain in chains[20:]:
+            platform.log.append([prepare(envelope) for envelope in chain])
+        wait_until(lambda: runner.lag() == 0, 120, "the projector to apply the chains sent after the restart")
+    finally:
+        stop.set()
+        member.join(60)
+    assert not member.is_alive()
+    assert dump_tables(platform.engine, provenance_tables) == fresh_read_model(env, tmp_path / "reference")
+    platform.close()
