@@ -403,7 +403,8 @@ def _kafka_python_read(consumer_settings: dict, topic: str, partitions: int, eve
 def _confluent_read(consumer_settings: dict, topic: str, partitions: int, events: int) -> int:
     consumer = ConfluentConsumer(consumer_settings)
     try:
-        consumer.assign([ConfluentTopicPartition(topic, partition, OFFSET_BEGINNING) for partition in range(partitions)])
+        consumer.assign([ConfluentTopicPartition(topic, partition, OFFSET_BEGINNING)
+                         for partition in range(partitions)])
         count = 0
         while count < events:
             count += sum(1 for message in consumer.consume(1000, timeout=1.0) if message.error() is None)

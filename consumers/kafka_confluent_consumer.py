@@ -15,7 +15,9 @@ differs in librdkafka, and how this class keeps kafka-python's meaning:
   it (``enable.partition.eof``; the end a read_committed consumer can reach, past the transaction
   markers): what kafka-python's fetch position says.
 - **Poll.** ``consume(n, timeout)`` waits for a full batch; ``poll`` returns at the first message.
-  So the first message is waited for and the rest taken from what is already fetched.
+  So the first message is waited for and the rest taken from what is already fetched. A revocation
+  served in the middle of that leaves messages of the old assignment in hand: they are dropped
+  (kafka-python's fetcher drops them too), as the partition is read again by its next owner.
 - **Close.** ``close()`` leaves the group at once (the revocation runs in it); nothing is committed.
 """
 from __future__ import annotations
@@ -100,16 +102,20 @@ class ConfluentConsumer:
         if max_records > 1:
             messages += self.consumer.consume(max_records - 1, timeout=0)
         polled: dict[int, list] = {}
+        positions = self._positions  # emptied by a revocation served inside this poll (eager assignment)
         for message in messages:
             error = message.error()
-            if error is None:
-                record = MessageRecord(message)
-                polled.setdefault(record.partition, []).append(record)
-                self._positions[record.partition] = record.offset + 1
-            elif error.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's public code
-                self._positions[message.partition()] = message.offset()
-            else:
+            if error is not None and error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - public code
                 raise KafkaException(error)
+            partition = message.partition()
+            if partition not in positions:
+                continue  # fetched for the assignment a revocation just ended
+            if error is not None:  # the partition's end: past its last transaction markers
+                positions[partition] = message.offset()
+            else:
+                record = MessageRecord(message)
+                polled.setdefault(partition, []).append(record)
+                positions[partition] = record.offset + 1
         return polled
 
     def commit_async(self, offsets: Mapping[int, int]) -> None:
