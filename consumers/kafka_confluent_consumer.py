@@ -1,7 +1,7 @@
 """A projector's consumer on confluent-kafka (librdkafka): :class:`ConfluentConsumer`.
 
-kafka-python parses every record batch in Python (a quarter of a projector's time catching up);
-librdkafka does it in C. The feed's rules stay :class:`consumers.kafka_runner.KafkaFeed`'s; what
+kafka-python parses every record batch in Python (with ``crc32c``, 12 to 15 us of CPU a record, some
+6% of the provenance projector's); librdkafka does it in C. The feed's rules stay :class:`consumers.kafka_runner.KafkaFeed`'s; what
 differs in librdkafka, and how this class keeps kafka-python's meaning:
 
 - **Assignment.** A partition's starting offset is given to ``assign`` (a ``seek`` is only for a
