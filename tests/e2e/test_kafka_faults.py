@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from consumers.provenance import tables as t
 from consumers.provenance.tables import metadata as provenance_tables
 from events.envelope import prepare
+from events.log import LogUnavailable
 from events.position import LogPosition
 from composition.bootstrap import build_platform
 from services.settings import Settings
@@ -213,6 +214,15 @@ def test_the_same_batch_posted_twice_at_once_to_two_api_processes_has_one_effect
     kafka_platform.close()
 
 
+def appended(platform, chain) -> bool:
+    """Append ``chain``; False while the log is unavailable (a broker just restarted: capture answers 503)."""
+    try:
+        platform.log.append([prepare(envelope) for envelope in chain])
+    except LogUnavailable:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_running_projector_rides_out_a_broker_crash_and_completes_the_read_model(own_broker, tmp_path, driver):
     env = {**kafka_environment(own_broker.address, tmp_path / "data"), "ORETRAIL_KAFKA_DRIVER": driver}
@@ -229,7 +239,8 @@ def test_a_running_projector_rides_out_a_broker_crash_and_completes_the_read_mod
         own_broker.crash()
         own_broker.restart()
         for chain in chains[20:]:
-            platform.log.append([prepare(envelope) for envelope in chain])
+            wait_until(lambda chain=chain: appended(platform, chain), 120, "the log to take a batch after the restart",
+                       interval=1)
         wait_until(lambda: runner.lag() == 0, 120, "the projector to apply the chains sent after the restart")
     finally:
         stop.set()
