@@ -10,11 +10,15 @@ each figure beside a reference measured in the same run on the same broker.
   - ``kafka-python`` and ``confluent``: ``POST /v1/events`` under gunicorn
     (``composition.wsgi:create_app()``, 2 workers x 4 threads) on Kafka with that driver, the capture
     index on PostgreSQL, batches of 500 from 4 clients; target >= 0.5 x the raw kafka-python producer;
-- ``projector``: one provenance projector, in a process of its own, catching up on a topic of
+- ``projector`` (also alone: ``python -m bench.run distributed_projector``, a few minutes): one
+  provenance projector, in a process of its own, catching up on a topic of
   ``BENCH_PROJECTOR_EVENTS`` events into SQLite (target >= 10,000 events/s) and into PostgreSQL
   (>= 5,000), beside the raw kafka-python consumer reading the same topic with the projector's
   consumer settings, and beside the same projector replaying the same events from the embedded
-  SQLite log (what Kafka costs the projector);
+  SQLite log (what Kafka costs the projector); then (``sqlite_confluent``, ``postgresql_confluent``)
+  the same projector with ``ORETRAIL_KAFKA_DRIVER=confluent`` (librdkafka) on the same topic into a
+  read model of its own, beside the raw librdkafka consumer, with its wall and CPU time
+  (``time.process_time``) as ratios to the kafka-python driver's;
 - ``lag``: POST to visible in ``/v1/products/{id}/provenance`` at a steady 500 events/s, with the
   API under gunicorn and ``oretrail project provenance`` as its own process (target p99 <= 1 s);
 - ``rebuild``: ``rebuild`` of the provenance read model into PostgreSQL from a topic of
@@ -44,8 +48,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import requests
+from confluent_kafka import OFFSET_BEGINNING
+from confluent_kafka import Consumer as ConfluentConsumer
 from confluent_kafka import Producer as ConfluentProducer
-from kafka import KafkaConsumer, KafkaProducer
+from confluent_kafka import TopicPartition as ConfluentTopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench.chains import EventFactory, bulk_stream, deep_product_chain, registry
 from bench.common import ROOT, latency_summary, served
@@ -90,11 +97,7 @@ def run() -> dict:
         figures: dict = {"broker": "local single-node KRaft (scripts/kafka-local)",
                          "read_models": "PostgreSQL (capture index, lag, rebuild); projector on both",
                          "capture": measure_capture_drivers(address, server, scratch_path)}
-        figures["projector"] = {}
-        for backend in ("sqlite", "postgresql"):
-            with env(f"projector-{backend}", backend) as projector_env:
-                figures["projector"][backend] = measure_projector(projector_env)
-        figures["projector"]["sqlite_log_reference"] = measure_projector_on_sqlite_log(scratch_path / "embedded")
+        figures["projector"] = measure_projectors(address, server, scratch_path)
         with env("lag") as lag_env:
             figures["lag"] = measure_lag(lag_env)
         with env("rebuild") as rebuild_env:
@@ -114,6 +117,19 @@ def run_capture() -> dict:
                    "capture": measure_capture_drivers(address, server, Path(scratch))}
     figures["targets"] = {"capture_ratio_to_raw_producer": TARGETS["capture_ratio_to_raw_producer"]}
     figures["summary"] = capture_summary(figures["capture"])
+    return figures
+
+
+def run_projector() -> dict:
+    """Only the projector figures (``python -m bench.run distributed_projector``): each driver's
+    projector catching up on the same topic, beside the raw consumers, in the same run."""
+    with tempfile.TemporaryDirectory(prefix="oretrail-bench-kafka-") as scratch, broker(Path(scratch)) as address, \
+            postgres_server() as server:
+        figures = {"broker": "local single-node KRaft (scripts/kafka-local)",
+                   "projector": measure_projectors(address, server, Path(scratch))}
+    figures["targets"] = {key: TARGETS[key] for key in ("projector_sqlite_events_per_s",
+                                                         "projector_postgresql_events_per_s")}
+    figures["summary"] = projector_summary(figures["projector"])
     return figures
 
 
@@ -354,24 +370,47 @@ def fill(env: dict[str, str], chunks: Iterable[list[dict]]) -> int:
 
 
 def measure_raw_consumer(env: dict[str, str], events: int) -> dict:
-    """kafka-python's consumer alone, with the projector's consumer settings, reading the topic once."""
+    """The deployment driver's consumer alone (kafka-python's or librdkafka's), with the projector's
+    consumer settings, reading the topic once."""
     settings = Settings.from_env(env)
     platform = build_platform(settings)
     runner = platform.runners["provenance"]
-    partitions = runner.kafka_log.topic_partitions()
-    consumer = KafkaConsumer(**runner.consumer_settings(group_id=None))
+    partitions = runner.kafka_log.partition_count()
+    consumer_settings = runner.consumer_settings(group_id=None)
     platform.close()
+    read = _confluent_read if settings.kafka_driver == "confluent" else _kafka_python_read
+    started, cpu = time.perf_counter(), time.process_time()
+    count = read(consumer_settings, settings.kafka_topic, partitions, events)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"events": count, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2),
+            "events_per_s": round(count / elapsed)}
+
+
+def _kafka_python_read(consumer_settings: dict, topic: str, partitions: int, events: int) -> int:
+    consumer = KafkaConsumer(**consumer_settings)
     try:
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
+        assigned = [TopicPartition(topic, partition) for partition in range(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
         count = 0
-        started = time.perf_counter()
         while count < events:
             count += sum(len(records) for records in consumer.poll(timeout_ms=1000).values())
-        elapsed = time.perf_counter() - started
+        return count
     finally:
         consumer.close()
-    return {"events": count, "seconds": round(elapsed, 2), "events_per_s": round(count / elapsed)}
+
+
+def _confluent_read(consumer_settings: dict, topic: str, partitions: int, events: int) -> int:
+    consumer = ConfluentConsumer(consumer_settings)
+    try:
+        consumer.assign([ConfluentTopicPartition(topic, partition, OFFSET_BEGINNING)
+                         for partition in range(partitions)])
+        count = 0
+        while count < events:
+            count += sum(1 for message in consumer.consume(1000, timeout=1.0) if message.error() is None)
+        return count
+    finally:
+        consumer.close()
 
 
 def _measured(command: str, env: dict[str, str]) -> dict:
@@ -384,10 +423,34 @@ def _measured(command: str, env: dict[str, str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure_projector(env: dict[str, str]) -> dict:
-    """The provenance projector catching up on a topic of PROJECTOR_EVENTS events, in a process of its
-    own; the raw consumer on the same topic beside it."""
-    events = fill(env, event_chunks(EventFactory("projector"), PROJECTOR_EVENTS, "proj"))
+def measure_projectors(address: str, server: str, scratch: Path) -> dict:
+    """The projector figures: on each backend, each driver on the same topic; and the SQLite-log reference."""
+    figures = {}
+    for backend in ("sqlite", "postgresql"):
+        figures.update(measure_projector_drivers(address, backend, server, scratch))
+    figures["sqlite_log_reference"] = measure_projector_on_sqlite_log(scratch / "embedded")
+    return figures
+
+
+def measure_projector_drivers(address: str, backend: str, server: str, scratch: Path) -> dict:
+    """The provenance projector catching up on one topic of PROJECTOR_EVENTS events into ``backend``
+    with each driver (``BACKEND`` and ``BACKEND_confluent``), each into a read model and groups of
+    its own, each beside its raw consumer on that topic; the librdkafka driver's wall and CPU time
+    as ratios to kafka-python's."""
+    with deployment(address, backend, server, scratch / f"projector-{backend}") as env, \
+            deployment(address, backend, server, scratch / f"projector-{backend}-confluent", "confluent") as other:
+        confluent_env = {**other, "ORETRAIL_KAFKA_TOPIC": env["ORETRAIL_KAFKA_TOPIC"]}  # the same topic
+        events = fill(env, event_chunks(EventFactory("projector"), PROJECTOR_EVENTS, "proj"))
+        python = measure_projector(env, events)
+        confluent = measure_projector(confluent_env, events)
+    confluent["speedup_wall_vs_kafka_python"] = round(python["seconds"] / confluent["seconds"], 2)
+    confluent["speedup_cpu_vs_kafka_python"] = round(python["cpu_seconds"] / confluent["cpu_seconds"], 2)
+    return {backend: python, f"{backend}_confluent": confluent}
+
+
+def measure_projector(env: dict[str, str], events: int) -> dict:
+    """The provenance projector catching up on the deployment's topic (filled) in a process of its
+    own; the raw consumer of the same driver on the same topic beside it."""
     raw = measure_raw_consumer(env, events)
     measured = _measured("catch-up", env)
     measured["raw_consumer"] = raw
@@ -409,12 +472,13 @@ def catch_up_here() -> dict:
     platform = build_platform(Settings.from_env())
     try:
         runner = platform.runners["provenance"]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         applied = runner.catch_up()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         platform.close()
-    return {"events": applied, "seconds": round(elapsed, 2), "events_per_s": round(applied / elapsed),
+    return {"events": applied, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2),
+            "events_per_s": round(applied / elapsed), "driver": platform.settings.kafka_driver,
             "batch": runner.batch_size, "peak_rss_mb": peak_rss_mb()}
 
 
@@ -529,15 +593,7 @@ def rebuild_here() -> dict:
 def summary(figures: dict) -> list[dict]:
     """One row a figure: value, target, the same run's reference, the ratio, and whether it is met."""
     projector = figures["projector"]
-    rows = capture_summary(figures["capture"])
-    for backend in ("sqlite", "postgresql"):
-        target = TARGETS[f"projector_{backend}_events_per_s"]
-        rows.append(_row(f"projector from Kafka into {backend}, events/s", projector[backend]["events_per_s"],
-                         f">= {target}", "raw kafka-python consumer", projector[backend]["raw_consumer"]["events_per_s"],
-                         projector[backend]["events_per_s"] >= target))
-    rows.append(_row("the same projector from the SQLite log into sqlite, events/s",
-                     projector["sqlite_log_reference"]["events_per_s"], "", "projector from Kafka into sqlite",
-                     projector["sqlite"]["events_per_s"], None))
+    rows = capture_summary(figures["capture"]) + projector_summary(projector)
     rebuild = figures["rebuild"]
     rows.append(_row(f"rebuild into postgresql, s for 1,000,000 events{' (extrapolated)' if rebuild['extrapolated'] else ''}",
                      rebuild["for_1m_events_s"], f"<= {TARGETS['rebuild_1m_postgresql_s']}", "", None,
@@ -551,12 +607,35 @@ def summary(figures: dict) -> list[dict]:
         "API worker (lag)": max(figures["lag"]["api_peak_rss"].get("workers_mb") or [0]),
         "projector into sqlite": projector["sqlite"]["peak_rss_mb"],
         "projector into postgresql": projector["postgresql"]["peak_rss_mb"],
+        "projector into sqlite (confluent)": projector["sqlite_confluent"]["peak_rss_mb"],
+        "projector into postgresql (confluent)": projector["postgresql_confluent"]["peak_rss_mb"],
         "projector following (lag)": figures["lag"]["projector_peak_rss_mb"],
         "rebuild": rebuild["peak_rss_mb"],
     }
     for name, mb in peaks.items():
         rows.append(_row(f"peak RSS, {name}, MB", mb, f"<= {TARGETS['peak_rss_mb']}", "", None,
                          mb is not None and mb <= TARGETS["peak_rss_mb"]))
+    return rows
+
+
+def projector_summary(projector: dict) -> list[dict]:
+    """A row a backend and driver: the projector's rate beside its raw consumer's (kafka-python), or
+    beside the kafka-python projector on the same topic (confluent); and the SQLite-log reference."""
+    rows = []
+    for backend in ("sqlite", "postgresql"):
+        target = TARGETS[f"projector_{backend}_events_per_s"]
+        python, confluent = projector[backend], projector[f"{backend}_confluent"]
+        rows.append(_row(f"projector from Kafka into {backend}, events/s", python["events_per_s"],
+                         f">= {target}", "raw kafka-python consumer", python["raw_consumer"]["events_per_s"],
+                         python["events_per_s"] >= target))
+        rows.append(_row(f"projector from Kafka into {backend} (confluent driver), events/s",
+                         confluent["events_per_s"], f">= {target}", "the kafka-python projector, same topic",
+                         python["events_per_s"], confluent["events_per_s"] >= target))
+        rows.append(_row(f"projector CPU seconds into {backend} (confluent driver)", confluent["cpu_seconds"], "",
+                         "the kafka-python projector's", python["cpu_seconds"], None))
+    rows.append(_row("the same projector from the SQLite log into sqlite, events/s",
+                     projector["sqlite_log_reference"]["events_per_s"], "", "projector from Kafka into sqlite",
+                     projector["sqlite"]["events_per_s"], None))
     return rows
 
 

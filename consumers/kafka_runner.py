@@ -14,15 +14,19 @@ Order of work for one poll (:meth:`KafkaFeed.apply`), and why:
    (The transaction also takes the projector's lock: on PostgreSQL the members of a group apply
    one transaction at a time, as projectors assume; SQLite's single writer does the same.)
 3. apply the records of the other partitions (poison events go to the dead letters) and store
-   each partition's new position (the consumer's position: past the transaction markers too);
+   each partition's new position (the consumer's position: past the transaction markers it skipped);
 4. commit the database transaction: read model and offsets land together, so a crash before it
    loses nothing (the records are read again) and a crash after it repeats nothing;
 5. then, best effort, commit the same offsets to Kafka for lag dashboards.
-On every partition assignment (:class:`_SeekToStored`) the member seeks to the stored offsets, or
-to the beginning of a partition it has never applied. If step 2 or 3 fails, the member seeks back
+On every partition assignment (:meth:`KafkaFeed.take`) the member starts at the stored offsets, or
+at the beginning of a partition it has never applied. If step 2 or 3 fails, the member seeks back
 to the offsets it last stored, so a failed batch is read again, never skipped. When a poll brings
 nothing, the member makes the same check (and follows moved offsets), and stores positions that
 only moved past transaction markers, so an idle projector's lag reads 0.
+
+The consumer is kafka-python's, or librdkafka's with ``ORETRAIL_KAFKA_DRIVER=confluent`` (as the
+log's driver): the feed asks the few operations of :mod:`consumers.kafka_consumers` of either, so
+the rules above are written once and hold for both.
 
 Everything else (``run_batch`` from the stored position, ``progress``, the rebuild beside the live
 read model) is the base runner's: the log offers pages from a :class:`LogPosition` like any log.
@@ -34,10 +38,9 @@ import threading
 import time
 from typing import Iterable, Iterator, Mapping
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
-from kafka.errors import KafkaError
 from sqlalchemy import Engine
 
+from consumers.kafka_consumers import ConsumerOptions, PartitionConsumer, consumer_class, open_consumer
 from consumers.offsets import stored_offsets
 from consumers.projector import Projector
 from consumers.runner import ProjectionRunner
@@ -49,47 +52,50 @@ from services.database import write_transaction
 
 logger = logging.getLogger(__name__)
 
+#: how long a poll of ``catch_up`` or ``replay`` waits: about one fetch's wait, because the last poll
+#: of a drain brings nothing (it only moves positions past the last transaction markers)
+DRAIN_POLL_MS = 100
+
 
 class KafkaFeed:
-    """Feeds one consumer's records to a runner with the compare-and-set on stored offsets."""
+    """Feeds one consumer's records to a runner with the compare-and-set on stored offsets; it is
+    also the consumer's :class:`~consumers.kafka_consumers.AssignmentListener` in the group."""
 
-    def __init__(self, runner: "KafkaProjectionRunner", consumer: KafkaConsumer, in_group: bool):
+    def __init__(self, runner: "KafkaProjectionRunner", consumer: PartitionConsumer, in_group: bool):
         self.runner = runner
         self.consumer = consumer
         self.in_group = in_group
         #: partition -> the offset this feed last stored or seeked to (None: the partition's start)
         self.expected: dict[int, int | None] = {}
 
-    def take(self, partitions: Iterable[TopicPartition]) -> None:
-        """Seek newly owned partitions to their stored offsets (or to their beginning)."""
-        partitions = list(partitions)
+    def take(self, partitions: Iterable[int]) -> dict[int, int | None]:
+        """Where newly owned partitions start: their stored offsets (``None``: their beginning)."""
+        partitions = sorted(partitions)
         with self.runner.engine.connect() as connection:
             stored = stored_offsets(connection, self.runner.projector.name, self.runner.topic)
-        for tp in partitions:
-            self._seek(tp, stored.get(tp.partition))
-        logger.info("%s: owns partitions %s", self.runner.projector.name, sorted(tp.partition for tp in partitions))
+        offsets = {partition: stored.get(partition) for partition in partitions}
+        self.expected.update(offsets)
+        logger.info("%s: owns partitions %s", self.runner.projector.name, partitions)
+        return offsets
 
-    def release(self, partitions: Iterable[TopicPartition]) -> None:
+    def release(self, partitions: Iterable[int]) -> None:
         """Forget partitions this member no longer owns."""
-        for tp in partitions:
-            self.expected.pop(tp.partition, None)
+        for partition in partitions:
+            self.expected.pop(partition, None)
 
-    def _seek(self, tp: TopicPartition, offset: int | None) -> None:
-        if offset is None:
-            self.consumer.seek_to_beginning(tp)
-        else:
-            self.consumer.seek(tp, offset)
-        self.expected[tp.partition] = offset
+    def _seek(self, partition: int, offset: int | None) -> None:
+        self.consumer.seek(partition, offset)
+        self.expected[partition] = offset
 
     def rewind(self) -> None:
         """After a failure: go back to the offsets last stored, so nothing polled is skipped."""
-        for tp in self.consumer.assignment():
-            self._seek(tp, self.expected.get(tp.partition))
+        for partition in self.consumer.assignment():
+            self._seek(partition, self.expected.get(partition))
 
-    def apply(self, polled: Mapping[TopicPartition, list]) -> int:
+    def apply(self, polled: Mapping[int, list]) -> int:
         """Apply one poll's records and store the offsets in one transaction (see the module)."""
         runner = self.runner
-        moved: dict[TopicPartition, int | None] = {}
+        moved: dict[int, int | None] = {}
         applied: dict[int, int] = {}
         count = 0
         started = time.perf_counter()
@@ -97,20 +103,20 @@ class KafkaFeed:
             runner.lock(tx)  # one transaction of a projector at a time (PostgreSQL)
             stored = stored_offsets(tx, runner.projector.name, runner.topic)
             events = []
-            for tp, records in polled.items():
-                if stored.get(tp.partition) != self.expected.get(tp.partition):
-                    moved[tp] = stored.get(tp.partition)
+            for partition, records in polled.items():
+                if stored.get(partition) != self.expected.get(partition):
+                    moved[partition] = stored.get(partition)
                     continue
-                live = [record for record in records if record.offset >= (stored.get(tp.partition) or 0)]
+                live = [record for record in records if record.offset >= (stored.get(partition) or 0)]
                 events += [recorded_event(record) for record in live]
-                applied[tp.partition] = self.consumer.position(tp, timeout_ms=runner.timeout_ms)
+                applied[partition] = self.consumer.position(partition)
             runner.apply_events(tx, events, LogPosition(stored))
             if applied:
                 runner.save_position(tx, LogPosition(stored).advanced(applied))
             count = len(events)
         self.expected.update(applied)
-        for tp, offset in moved.items():
-            self._follow(tp, offset)
+        for partition, offset in moved.items():
+            self._follow(partition, offset)
         self._commit_to_kafka(applied)
         for listener in runner.listeners:
             listener(runner.projector.name, count, time.perf_counter() - started)
@@ -123,14 +129,14 @@ class KafkaFeed:
         with runner.engine.connect() as connection:
             stored = stored_offsets(connection, runner.projector.name, runner.topic)
         ahead: dict[int, int] = {}
-        for tp in self.consumer.assignment():
-            expected = self.expected.get(tp.partition)
-            if stored.get(tp.partition) != expected:
-                self._follow(tp, stored.get(tp.partition))
+        for partition in self.consumer.assignment():
+            expected = self.expected.get(partition)
+            if stored.get(partition) != expected:
+                self._follow(partition, stored.get(partition))
                 continue
-            position = self.consumer.position(tp, timeout_ms=runner.timeout_ms)
+            position = self.consumer.position(partition)
             if position is not None and (expected is None or position > expected):
-                ahead[tp.partition] = position
+                ahead[partition] = position
         if not ahead:
             return
         with write_transaction(runner.engine) as tx:
@@ -141,35 +147,14 @@ class KafkaFeed:
         self.expected.update(ahead)
         self._commit_to_kafka(ahead)
 
-    def _follow(self, tp: TopicPartition, offset: int | None) -> None:
+    def _follow(self, partition: int, offset: int | None) -> None:
         logger.info("%s: partition %d was moved to %s by someone else; following", self.runner.projector.name,
-                    tp.partition, offset)
-        self._seek(tp, offset)
+                    partition, offset)
+        self._seek(partition, offset)
 
     def _commit_to_kafka(self, offsets: Mapping[int, int]) -> None:
-        if not self.in_group or not offsets:
-            return
-        try:
-            self.consumer.commit_async({TopicPartition(self.runner.topic, partition): OffsetAndMetadata(offset, "", -1)
-                                        for partition, offset in offsets.items()})
-        except KafkaError as exc:  # monitoring only: the database holds the truth
-            logger.debug("%s: offsets not committed to Kafka: %r", self.runner.projector.name, exc)
-
-
-class _SeekToStored(ConsumerRebalanceListener):
-    """On every assignment, seek to the offsets stored in the read-model database."""
-
-    def __init__(self, feed: KafkaFeed):
-        self.feed = feed
-
-    def on_partitions_revoked(self, revoked):
-        self.feed.release(revoked)
-
-    def on_partitions_assigned(self, assigned):
-        self.feed.take(assigned)
-
-    def on_partitions_lost(self, lost):
-        self.feed.release(lost)
+        if self.in_group and offsets:
+            self.consumer.commit_async(offsets)  # best effort: monitoring only, the database holds the truth
 
 
 class KafkaProjectionRunner(ProjectionRunner):
@@ -185,27 +170,19 @@ class KafkaProjectionRunner(ProjectionRunner):
         self.session_timeout_ms = session_timeout_ms
         self.timeout_ms = log.timeout_ms
 
-    def _consumer(self, group_id: str | None) -> KafkaConsumer:
-        return KafkaConsumer(**self.consumer_settings(group_id))
+    def _options(self, group_id: str | None) -> ConsumerOptions:
+        return ConsumerOptions(servers=tuple(self.kafka_log.servers), topic=self.topic, group_id=group_id,
+                               client_id=f"oretrail-{self.projector.name}", batch_size=self.batch_size,
+                               session_timeout_ms=self.session_timeout_ms, timeout_ms=self.timeout_ms)
+
+    def _consumer(self, group_id: str | None) -> PartitionConsumer:
+        """A consumer of the log's client library (``ORETRAIL_KAFKA_DRIVER``), used by this thread only."""
+        return open_consumer(self.kafka_log.driver, self._options(group_id))
 
     def consumer_settings(self, group_id: str | None) -> dict:
-        """The configuration of this projector's consumers (the benchmark's raw consumer uses it too)."""
-        return dict(
-            bootstrap_servers=self.kafka_log.servers,
-            group_id=group_id,
-            client_id=f"oretrail-{self.projector.name}",
-            isolation_level="read_committed",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.batch_size,
-            fetch_max_bytes=16 * 1024 * 1024,
-            fetch_max_wait_ms=100,  # an idle projector asks again soon: bounds the lag it adds
-            session_timeout_ms=self.session_timeout_ms,
-            heartbeat_interval_ms=max(500, self.session_timeout_ms // 4),
-            request_timeout_ms=max(self.timeout_ms, 30_000) + 5_000,
-            reconnect_backoff_max_ms=1000,
-            bootstrap_timeout_ms=self.timeout_ms,
-        )
+        """The configuration of this projector's consumers in the log's client library (the
+        benchmark's raw consumer uses it too)."""
+        return consumer_class(self.kafka_log.driver).settings(self._options(group_id))
 
     def catch_up(self, until: LogPosition | None = None) -> int:
         """Apply every batch up to ``until`` in each partition (default: every batch committed
@@ -216,33 +193,30 @@ class KafkaProjectionRunner(ProjectionRunner):
         ends = self.kafka_log.end() if until is None else until
         consumer = self._consumer(group_id=None)
         feed = KafkaFeed(self, consumer, in_group=False)
-        partitions = self.kafka_log.topic_partitions()
         try:
-            consumer.assign(partitions)
-            feed.take(partitions)
+            consumer.assign(feed.take(range(self.kafka_log.partition_count())))
             applied = self._drain(consumer, feed, ends)
         finally:
-            consumer.close(autocommit=False)
+            consumer.close()
         if self.stale:  # a retraction of an event already applied: the read model is rebuilt now
             self.rebuild()
         return applied
 
-    def _drain(self, consumer: KafkaConsumer, feed: KafkaFeed, ends: Mapping[int, int]) -> int:
+    def _drain(self, consumer: PartitionConsumer, feed: KafkaFeed, ends: Mapping[int, int]) -> int:
         applied = 0
-        stalled = 0
+        progressed = time.monotonic()
         while True:
-            behind = [tp for tp in consumer.assignment()
-                      if (feed.expected.get(tp.partition) or 0) < ends.get(tp.partition, 0)]
+            behind = [partition for partition in consumer.assignment()
+                      if (feed.expected.get(partition) or 0) < ends.get(partition, 0)]
             if not behind:
                 return applied
-            polled = consumer.poll(timeout_ms=500, max_records=self.batch_size)
+            polled = consumer.poll(timeout_ms=DRAIN_POLL_MS, max_records=self.batch_size)
             if polled:
                 applied += feed.apply(polled)
-                stalled = 0
+                progressed = time.monotonic()
             else:
                 feed.advance_idle()
-                stalled += 1
-                if stalled * 500 > 6 * self.timeout_ms:
+                if (time.monotonic() - progressed) * 1000 > 6 * self.timeout_ms:
                     raise TimeoutError(f"{self.projector.name}: no progress towards {dict(ends)} "
                                        f"(at {feed.expected})")
 
@@ -250,27 +224,24 @@ class KafkaProjectionRunner(ProjectionRunner):
         """The topic from the beginning of every partition to ``until``, poll by poll, through a
         consumer outside the group, each batch with the consumer's position after it."""
         consumer = self._consumer(group_id=None)
-        partitions = [TopicPartition(self.topic, partition) for partition in sorted(until)]
+        partitions = sorted(until)
         try:
-            consumer.assign(partitions)
-            consumer.seek_to_beginning(*partitions)
+            consumer.assign(dict.fromkeys(partitions))
             position = LogPosition.start()
-            stalled = 0
+            progressed = time.monotonic()
             while not position.reached(until):
-                polled = consumer.poll(timeout_ms=500, max_records=self.batch_size)
+                polled = consumer.poll(timeout_ms=DRAIN_POLL_MS, max_records=self.batch_size)
                 events = [recorded_event(record) for records in polled.values() for record in records]
-                reached = {tp.partition: consumer.position(tp, timeout_ms=self.timeout_ms) for tp in partitions}
+                reached = {partition: consumer.position(partition) for partition in partitions}
                 position = position.advanced({p: o for p, o in reached.items() if o is not None})
                 if events:
-                    stalled = 0
                     yield events, position
-                else:
-                    stalled += 1
-                    if stalled * 500 > 6 * self.timeout_ms:
-                        raise TimeoutError(f"replay of {self.projector.name}: no progress at {position} of {until}")
+                    progressed = time.monotonic()
+                elif (time.monotonic() - progressed) * 1000 > 6 * self.timeout_ms:
+                    raise TimeoutError(f"replay of {self.projector.name}: no progress at {position} of {until}")
             yield [], position  # the position past the last transaction markers
         finally:
-            consumer.close(autocommit=False)
+            consumer.close()
 
     def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Consume as a member of the group until ``stop`` is set; never die silently."""
@@ -283,8 +254,9 @@ class KafkaProjectionRunner(ProjectionRunner):
                 self.kafka_log.ensure_topic()
                 consumer = self._consumer(self.group_id)
                 feed = KafkaFeed(self, consumer, in_group=True)
-                consumer.subscribe([self.topic], listener=_SeekToStored(feed))
-                logger.info("%s: joined group %s on %s", self.projector.name, self.group_id, self.topic)
+                consumer.subscribe(feed)
+                logger.info("%s: joined group %s on %s (%s)", self.projector.name, self.group_id, self.topic,
+                            self.kafka_log.driver)
                 self._consume(consumer, feed, stop, poll_interval)
             except Exception:  # noqa: BLE001 - keep the projector alive; the error is logged loudly
                 failures += 1
@@ -293,11 +265,12 @@ class KafkaProjectionRunner(ProjectionRunner):
             finally:
                 if consumer is not None:
                     try:
-                        consumer.close(autocommit=False)
+                        consumer.close()
                     except Exception:  # noqa: BLE001 - a failed consumer; the loop makes a new one
                         logger.debug("%s: closing the consumer failed", self.projector.name, exc_info=True)
 
-    def _consume(self, consumer: KafkaConsumer, feed: KafkaFeed, stop: threading.Event, poll_interval: float) -> None:
+    def _consume(self, consumer: PartitionConsumer, feed: KafkaFeed, stop: threading.Event,
+                 poll_interval: float) -> None:
         failures = 0
         # a retraction of an event already applied marks the read model stale: leave the group to
         # rebuild it beside the live one (``run_forever``), then join again from the switched offsets

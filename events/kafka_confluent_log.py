@@ -11,8 +11,9 @@ by :func:`events.kafka_records.headers_of` and read by :func:`events.kafka_recor
 So either driver reads what the other wrote, and a deployment can switch drivers on the same topic.
 
 Reads (``end``, ``page``, ``read_at``) use a librdkafka consumer (``read_committed``) and admin
-client for offsets. The projectors' consumer group (``consumers.kafka_runner``) and the sequencer
-stay on kafka-python with either driver.
+client for offsets. The projectors consume with librdkafka too when this driver is chosen
+(``consumers.kafka_confluent_consumer``, reading each message as a :class:`MessageRecord`); the
+sequencer stays on kafka-python with either driver.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ _LEADERS_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEA
                              KafkaError.UNKNOWN_TOPIC_OR_PART})
 
 
-class _Record:
+class MessageRecord:
     """A librdkafka message in the shape :func:`events.kafka_records.recorded_event` reads."""
 
     __slots__ = ("partition", "offset", "key", "value", "headers")
@@ -229,7 +230,7 @@ class ConfluentKafkaEventLog(KafkaEventLog):
                 elif len(found) >= limit:
                     break
                 else:
-                    found.append(recorded_event(_Record(message)))
+                    found.append(recorded_event(MessageRecord(message)))
                     following = message.offset() + 1
             if messages:
                 idle_since = time.monotonic()

@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from consumers.provenance import tables as t
 from consumers.provenance.tables import metadata as provenance_tables
 from events.envelope import prepare
+from events.log import LogUnavailable
 from events.position import LogPosition
 from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.conftest import bearer
-from tests.integration.test_kafka_projector import many_chains
+from tests.integration.test_kafka_projector import DRIVERS, many_chains
 from tests.kafka_fixtures import kafka_environment
 from tests.kafka_helpers import (
     api_process, fresh_read_model, oretrail_process, stop_process, wait_until, without_server_fields,
@@ -55,7 +56,9 @@ def last_owned_partitions(output) -> str | None:
     return lines[-1].rsplit("owns partitions", 1)[1].strip() if lines else None
 
 
-def test_a_projector_killed_mid_stream_resumes_to_the_same_read_model_as_a_rebuild(kafka_env, tmp_path):
+@pytest.mark.parametrize("driver", DRIVERS)  # ORETRAIL_KAFKA_DRIVER: the projectors' consumer too
+def test_a_projector_killed_mid_stream_resumes_to_the_same_read_model_as_a_rebuild(kafka_env, tmp_path, driver):
+    kafka_env = {**kafka_env, "ORETRAIL_KAFKA_DRIVER": driver}
     platform = build_platform(Settings.from_env(kafka_env))
     runner = platform.runners["provenance"]
     projector = oretrail_process(kafka_env, ["project", "provenance"], tmp_path / "projector-1.log")
@@ -73,8 +76,10 @@ def test_a_projector_killed_mid_stream_resumes_to_the_same_read_model_as_a_rebui
     platform.close()
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
 def test_two_projector_processes_of_one_group_and_one_killed_the_survivor_completes_the_read_model(
-        kafka_env, tmp_path):
+        kafka_env, tmp_path, driver):
+    kafka_env = {**kafka_env, "ORETRAIL_KAFKA_DRIVER": driver}
     platform = build_platform(Settings.from_env(kafka_env))
     platform.log.append([prepare(envelope) for envelope in many_chains(1, "warm-up")[0]])
     runner = platform.runners["provenance"]
@@ -96,7 +101,7 @@ def test_two_projector_processes_of_one_group_and_one_killed_the_survivor_comple
     platform.close()
 
 
-@pytest.mark.parametrize("driver", ["kafka-python", "confluent"])  # ORETRAIL_KAFKA_DRIVER: each client's failures
+@pytest.mark.parametrize("driver", DRIVERS)  # ORETRAIL_KAFKA_DRIVER: each client's failures
 def test_while_the_broker_is_down_capture_answers_503_and_retries_give_exactly_the_events_sent(
         own_broker, tmp_path, driver):
     env = {**kafka_environment(own_broker.address, tmp_path / "data"), "ORETRAIL_KAFKA_DRIVER": driver}
@@ -207,3 +212,39 @@ def test_the_same_batch_posted_twice_at_once_to_two_api_processes_has_one_effect
         assert without_server_fields(client.get(path, headers=bearer(key)).json) == without_server_fields(
             embedded.get(path, headers=bearer(admin_key)).json)
     kafka_platform.close()
+
+
+def appended(platform, chain) -> bool:
+    """Append ``chain``; False while the log is unavailable (a broker just restarted: capture answers 503)."""
+    try:
+        platform.log.append([prepare(envelope) for envelope in chain])
+    except LogUnavailable:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_running_projector_rides_out_a_broker_crash_and_completes_the_read_model(own_broker, tmp_path, driver):
+    env = {**kafka_environment(own_broker.address, tmp_path / "data"), "ORETRAIL_KAFKA_DRIVER": driver}
+    platform = build_platform(Settings.from_env(env))
+    runner = platform.runners["provenance"]
+    chains = many_chains(40)
+    stop = threading.Event()
+    member = threading.Thread(target=runner.run_forever, args=(stop,), daemon=True)
+    member.start()
+    try:
+        for chain in chains[:20]:
+            platform.log.append([prepare(envelope) for envelope in chain])
+        wait_until(lambda: runner.lag() == 0, 60, "the projector to apply the first chains")
+        own_broker.crash()
+        own_broker.restart()
+        for chain in chains[20:]:
+            wait_until(lambda chain=chain: appended(platform, chain), 120, "the log to take a batch after the restart",
+                       interval=1)
+        wait_until(lambda: runner.lag() == 0, 120, "the projector to apply the chains sent after the restart")
+    finally:
+        stop.set()
+        member.join(60)
+    assert not member.is_alive()
+    assert dump_tables(platform.engine, provenance_tables) == fresh_read_model(env, tmp_path / "reference")
+    platform.close()

@@ -7,14 +7,18 @@ PostgreSQL, and end to end on Kafka.
 """
 from __future__ import annotations
 
+import pytest
+
 from composition.bootstrap import build_platform
 from events.attestation import Attestation
 from events.envelope import prepare
 from events.position import LogPosition
+from services.settings import Settings
 from tests import factories as f
 from tests.conftest import bearer
 from tests.e2e.test_authority_attacks import (RING, Organisations, fake_ring, fake_site, honest_story, open_findings,
                                               snapshot)
+from tests.integration.test_kafka_projector import DRIVERS
 from tests.waiting import wait_until
 
 
@@ -148,10 +152,11 @@ def test_an_undo_is_not_lost_when_the_projector_stops_before_its_rebuild(setting
         again.close()
 
 
-def test_on_kafka_a_running_projector_undoes_a_retracted_event(kafka_settings):
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_on_kafka_a_running_projector_undoes_a_retracted_event(kafka_env, driver):
     """The projector processes on Kafka run ``run_forever`` as group members: a retraction of an event
-    they applied makes them leave the group, rebuild beside, and join again."""
-    platform = build_platform(kafka_settings)
+    they applied makes them leave the group, rebuild beside, and join again (on either Kafka client)."""
+    platform = build_platform(Settings.from_env({**kafka_env, "ORETRAIL_KAFKA_DRIVER": driver}))
     try:
         chain = story(platform, platform.create_app().test_client())
         before = snapshot(chain)

@@ -1,10 +1,14 @@
 """The two Kafka drivers (kafka-python, confluent-kafka) write the same records: either reads what
-the other wrote, identically, and a stream lands in the same partition whichever wrote it."""
+the other wrote, identically, and a stream lands in the same partition whichever wrote it; and
+projector members on either driver can share one consumer group."""
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from composition.bootstrap import build_platform
+from consumers.provenance.tables import metadata as provenance_tables
 from events.attestation import Attestation
 from events.envelope import prepare
 from events.kafka_confluent_log import ConfluentKafkaEventLog
@@ -13,8 +17,10 @@ from events.log import RecordedEvent
 from services.settings import Settings
 from tests import factories as f
 from tests.conftest import bearer
+from tests.integration.test_kafka_projector import many_chains
 from tests.kafka_fixtures import kafka_environment
-from tests.kafka_helpers import without_server_fields
+from tests.kafka_helpers import fresh_read_model, wait_until, without_server_fields
+from tests.readmodel import dump_tables
 
 COOP = Attestation(organisation="coop-mambasa", role="cooperative", key_id="0a1b2c3d")
 
@@ -78,7 +84,7 @@ def test_both_drivers_partition_a_stream_alike(kafka_servers, tmp_path):
 
 def test_capture_on_the_confluent_driver_feeds_the_projectors(kafka_env, platform, admin_key):
     """The whole deployment with ``ORETRAIL_KAFKA_DRIVER=confluent``: capture writes with librdkafka,
-    the projectors' consumer group (kafka-python) reads it, and the answer is the embedded one."""
+    the projectors read it with librdkafka too, and the answer is the embedded one."""
     confluent_platform = build_platform(Settings.from_env({**kafka_env, "ORETRAIL_KAFKA_DRIVER": "confluent"}))
     try:
         assert confluent_platform.log_itself.driver == "confluent"
@@ -100,3 +106,37 @@ def test_capture_on_the_confluent_driver_feeds_the_projectors(kafka_env, platfor
         assert without_server_fields(on_kafka.json) == without_server_fields(embedded.json)
     finally:
         confluent_platform.close()
+
+
+def test_projector_members_on_either_driver_share_one_consumer_group(kafka_env, tmp_path):
+    """A rolling switch of ``ORETRAIL_KAFKA_DRIVER``: a kafka-python member and a librdkafka member of
+    one group (the same eager assignors, the same offsets in the database) share the partitions, and
+    the read model is the one built from scratch."""
+    platforms = [build_platform(Settings.from_env({**kafka_env, "ORETRAIL_KAFKA_DRIVER": driver}))
+                 for driver in ("kafka-python", "confluent")]
+    applied = [0, 0]
+    for index, platform in enumerate(platforms):
+        platform.runners["provenance"].listeners.append(
+            lambda _name, count, _seconds, index=index: applied.__setitem__(index, applied[index] + count))
+    stop = threading.Event()
+    members = [threading.Thread(target=p.runners["provenance"].run_forever, args=(stop,), daemon=True)
+               for p in platforms]
+    chains = iter(many_chains(400))
+    try:
+        for member in members:
+            member.start()
+
+        def both_members_applied() -> bool:  # keep appending until each member has applied events
+            platforms[0].log.append([prepare(envelope) for envelope in next(chains)])
+            return all(count > 0 for count in applied)
+
+        wait_until(both_members_applied, 120, "each member to apply events of its partitions")
+        runner = platforms[0].runners["provenance"]
+        wait_until(lambda: runner.lag() == 0, 90, "the two members to apply every partition")
+    finally:
+        stop.set()
+        for member in members:
+            member.join(30)
+    assert dump_tables(platforms[0].engine, provenance_tables) == fresh_read_model(kafka_env, tmp_path / "reference")
+    for platform in platforms:
+        platform.close()

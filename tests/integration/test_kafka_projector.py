@@ -1,4 +1,5 @@
-"""Projectors on Kafka: offsets in the read-model database, duplicates ignored, groups, lag, rebuild."""
+"""Projectors on Kafka: offsets in the read-model database, duplicates ignored, groups, lag, rebuild;
+each with either client library of the consumers (``ORETRAIL_KAFKA_DRIVER``)."""
 from __future__ import annotations
 
 import threading
@@ -13,6 +14,15 @@ from tests import factories as f
 from tests.conftest import bearer
 from tests.kafka_helpers import fresh_read_model, wait_until, without_server_fields
 from tests.readmodel import dump_tables
+
+#: the Kafka client libraries (``ORETRAIL_KAFKA_DRIVER``): the projectors' rules must hold on each
+DRIVERS = ("kafka-python", "confluent")
+
+
+@pytest.fixture(params=DRIVERS)
+def kafka_env(kafka_env, request):
+    """The deployment's environment with the projectors (and the log) on each driver in turn."""
+    return {**kafka_env, "ORETRAIL_KAFKA_DRIVER": request.param}
 
 
 @pytest.fixture
