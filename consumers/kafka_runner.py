@@ -170,18 +170,20 @@ class KafkaProjectionRunner(ProjectionRunner):
         self.session_timeout_ms = session_timeout_ms
         self.timeout_ms = log.timeout_ms
 
-    def _options(self, group_id: str | None) -> ConsumerOptions:
+    def _options(self, group_id: str | None, partitions: int = 1) -> ConsumerOptions:
         return ConsumerOptions(servers=tuple(self.kafka_log.servers), topic=self.topic, group_id=group_id,
                                client_id=f"oretrail-{self.projector.name}", batch_size=self.batch_size,
-                               session_timeout_ms=self.session_timeout_ms, timeout_ms=self.timeout_ms)
+                               session_timeout_ms=self.session_timeout_ms, timeout_ms=self.timeout_ms,
+                               partitions=partitions)
 
     def _consumer(self, group_id: str | None) -> PartitionConsumer:
         """A consumer of the log's client library (``ORETRAIL_KAFKA_DRIVER``), used by this thread only."""
-        return open_consumer(self.kafka_log.driver, self._options(group_id))
+        return open_consumer(self.kafka_log.driver, self._options(group_id, self.kafka_log.partition_count()))
 
     def consumer_settings(self, group_id: str | None) -> dict:
         """The configuration of this projector's consumers in the log's client library (the
-        benchmark's raw consumer uses it too)."""
+        benchmark's raw consumer uses it too), without asking the broker: as for a topic of one
+        partition (the runner's own consumers size each partition's fetch by the topic's count)."""
         return consumer_class(self.kafka_log.driver).settings(self._options(group_id))
 
     def catch_up(self, until: LogPosition | None = None) -> int:

@@ -45,3 +45,19 @@ def test_the_kafka_python_consumer_keeps_its_settings(tmp_path):
     settings = runner_settings(tmp_path, "kafka-python", "p.provenance")
     assert settings["group_id"] == "p.provenance" and settings["isolation_level"] == "read_committed"
     assert settings["enable_auto_commit"] is False
+
+
+def test_each_partitions_share_of_a_fetch_is_about_a_batch_spread_over_the_partitions():
+    from consumers.kafka_consumers import PARTITION_FETCH_BYTES, ConsumerOptions, partition_fetch_bytes
+
+    def options(batch_size: int, partitions: int) -> ConsumerOptions:
+        return ConsumerOptions(servers=("k:9092",), topic="t", group_id=None, client_id="c", batch_size=batch_size,
+                               session_timeout_ms=10_000, timeout_ms=5_000, partitions=partitions)
+
+    low, high = PARTITION_FETCH_BYTES
+    six = partition_fetch_bytes(options(2000, 6))
+    assert 200 * 1024 < six < 300 * 1024  # about 330 records of each of 6 partitions: a batch's worth a poll
+    assert abs(partition_fetch_bytes(options(2000, 3)) - 2 * six) <= 1  # half the partitions, twice the share
+    assert partition_fetch_bytes(options(2000, 1)) == high  # never above the client's default
+    assert partition_fetch_bytes(options(10, 64)) == low  # never so small that a poll brings a handful
+    assert PythonConsumer.settings(options(2000, 6))["max_partition_fetch_bytes"] == six
