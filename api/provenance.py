@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from api.answer_cache import AnswerCache, answer_response, not_modified
 from api.auth import current_principal
-from api.collector import collector_paused
+from services.collector import collector_paused
 from api.findings import parse_query
 from api.json_provider import dumps_bytes
 from consumers.provenance.views import ProvenanceSection, ProvenanceView, TimelinePage, with_sections
@@ -124,7 +124,7 @@ def create_blueprint(view: ProvenanceView, sections: list[ProvenanceSection], ca
                 answer["timeline"], answer["timeline_next"] = page.events, timeline_cursor(page.last_sort_key)
             return dumps_bytes(answer)
 
-        with collector_paused():  # a cold answer's many short-lived objects (see api.collector)
+        with collector_paused():  # a cold answer's many short-lived objects (see services.collector)
             answer = cache.get(key, build, etag)
         if answer is None:
             raise NotFound(f"No product {product_id!r} has been manufactured.")

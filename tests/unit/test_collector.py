@@ -4,7 +4,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from api.collector import collector_paused
+from services.collector import collector_paused
 
 
 def test_the_collector_runs_again_only_when_the_last_of_overlapping_builds_ends():
@@ -48,7 +48,7 @@ def test_a_build_that_fails_still_lets_the_collector_run_again():
 
 
 def test_builds_that_keep_overlapping_pause_the_collector_for_a_bounded_time(monkeypatch):
-    import api.collector as collector
+    import services.collector as collector
 
     monkeypatch.setattr(collector, "MAX_PAUSE_S", -1.0)  # any overlap is already too long
     with collector_paused():
