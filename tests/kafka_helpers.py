@@ -4,10 +4,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import requests
 
@@ -34,6 +35,23 @@ def fresh_read_model(env: dict[str, str], folder: Path) -> dict:
             return dump_tables(platform.engine, provenance_tables)
         finally:
             platform.close()
+
+
+@contextmanager
+def group_members(platforms: Sequence[Any], projector: str = "provenance") -> Iterator[None]:
+    """Each platform's runner of ``projector`` following the topic in a thread of its own (members of
+    one consumer group) for the time of the ``with``; stopped and joined after it."""
+    stop = threading.Event()
+    members = [threading.Thread(target=platform.runners[projector].run_forever, args=(stop,), daemon=True)
+               for platform in platforms]
+    for member in members:
+        member.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for member in members:
+            member.join(30)
 
 
 def without_server_fields(value: Any) -> Any:

@@ -3,7 +3,6 @@ the other wrote, identically, and a stream lands in the same partition whichever
 projector members on either driver can share one consumer group."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 
@@ -19,7 +18,7 @@ from tests import factories as f
 from tests.conftest import bearer
 from tests.integration.test_kafka_projector import many_chains
 from tests.kafka_fixtures import kafka_environment
-from tests.kafka_helpers import fresh_read_model, wait_until, without_server_fields
+from tests.kafka_helpers import fresh_read_model, group_members, wait_until, without_server_fields
 from tests.readmodel import dump_tables
 
 COOP = Attestation(organisation="coop-mambasa", role="cooperative", key_id="0a1b2c3d")
@@ -118,14 +117,8 @@ def test_projector_members_on_either_driver_share_one_consumer_group(kafka_env, 
     for index, platform in enumerate(platforms):
         platform.runners["provenance"].listeners.append(
             lambda _name, count, _seconds, index=index: applied.__setitem__(index, applied[index] + count))
-    stop = threading.Event()
-    members = [threading.Thread(target=p.runners["provenance"].run_forever, args=(stop,), daemon=True)
-               for p in platforms]
     chains = iter(many_chains(400))
-    try:
-        for member in members:
-            member.start()
-
+    with group_members(platforms):
         def both_members_applied() -> bool:  # keep appending until each member has applied events
             platforms[0].log.append([prepare(envelope) for envelope in next(chains)])
             return all(count > 0 for count in applied)
@@ -133,10 +126,6 @@ def test_projector_members_on_either_driver_share_one_consumer_group(kafka_env, 
         wait_until(both_members_applied, 120, "each member to apply events of its partitions")
         runner = platforms[0].runners["provenance"]
         wait_until(lambda: runner.lag() == 0, 90, "the two members to apply every partition")
-    finally:
-        stop.set()
-        for member in members:
-            member.join(30)
     assert dump_tables(platforms[0].engine, provenance_tables) == fresh_read_model(kafka_env, tmp_path / "reference")
     for platform in platforms:
         platform.close()

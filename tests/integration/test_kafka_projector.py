@@ -12,7 +12,7 @@ from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests import factories as f
 from tests.conftest import bearer
-from tests.kafka_helpers import fresh_read_model, wait_until, without_server_fields
+from tests.kafka_helpers import fresh_read_model, group_members, wait_until, without_server_fields
 from tests.readmodel import dump_tables
 
 #: the Kafka client libraries (``ORETRAIL_KAFKA_DRIVER``): the projectors' rules must hold on each
@@ -98,20 +98,12 @@ def test_readyz_reports_the_lag_of_each_partition(kafka_platform):
 
 def test_two_members_of_one_group_share_the_partitions_and_build_the_whole_read_model(kafka_env, tmp_path):
     platforms = [build_platform(Settings.from_env(kafka_env)) for _ in range(2)]
-    stop = threading.Event()
-    members = [threading.Thread(target=p.runners["provenance"].run_forever, args=(stop,), daemon=True) for p in platforms]
-    try:
-        for member in members:
-            member.start()
+    with group_members(platforms):
         chains = many_chains(30)
         for chain in chains:
             platforms[0].log.append([prepare(envelope) for envelope in chain])
         runner = platforms[0].runners["provenance"]
         wait_until(lambda: runner.lag() == 0, 90, "both members to apply every partition")
-    finally:
-        stop.set()
-        for member in members:
-            member.join(30)
     assert dump_tables(platforms[0].engine, provenance_tables) == fresh_read_model(kafka_env, tmp_path / "reference")
     for platform in platforms:
         platform.close()
