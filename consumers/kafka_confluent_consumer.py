@@ -27,7 +27,7 @@ from typing import Mapping
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from consumers.kafka_consumers import AssignmentListener, ConsumerOptions
+from consumers.kafka_consumers import AssignmentListener, ConsumerOptions, partition_fetch_bytes
 from events.kafka_confluent_log import MessageRecord
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class ConfluentConsumer:
             "partition.assignment.strategy": "range,roundrobin",  # eager, as kafka-python's (see the module)
             "fetch.wait.max.ms": 100,  # an idle projector asks again soon: bounds the lag it adds
             "queued.max.messages.kbytes": 16 * 1024,  # what it fetches ahead: as kafka-python's fetch_max_bytes
+            # each partition's share of a fetch, as kafka-python's (see partition_fetch_bytes): with
+            # librdkafka's 1 MiB a consume() also brings a batch of one or two partitions only
+            "max.partition.fetch.bytes": partition_fetch_bytes(options),
             "session.timeout.ms": options.session_timeout_ms,
             "heartbeat.interval.ms": max(500, options.session_timeout_ms // 4),
             "socket.timeout.ms": max(options.timeout_ms, 30_000) + 5_000,

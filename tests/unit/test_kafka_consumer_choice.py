@@ -61,3 +61,4 @@ def test_each_partitions_share_of_a_fetch_is_about_a_batch_spread_over_the_parti
     assert partition_fetch_bytes(options(2000, 1)) == high  # never above the client's default
     assert partition_fetch_bytes(options(10, 64)) == low  # never so small that a poll brings a handful
     assert PythonConsumer.settings(options(2000, 6))["max_partition_fetch_bytes"] == six
+    assert ConfluentConsumer.settings(options(2000, 6))["max.partition.fetch.bytes"] == six
