@@ -4,8 +4,8 @@ Order of work (:func:`rebuild_beside`), and why:
 1. create the projector's tables, empty, in a staging area (:mod:`consumers.staging`) of its own;
 2. replay the log from its start up to its end taken when the rebuild starts (the runner's
    :meth:`replay`: pages of the log, or a Kafka consumer outside the group), applying each batch
-   to the staging tables in its own transaction: the live tables, and the runners writing them,
-   are untouched, and the API reads the old read model all along;
+   to the staging tables, committed every ``STAGING_COMMIT_EVENTS`` events: the live tables, and
+   the runners writing them, are untouched, and the API reads the old read model all along;
 3. switch in one write transaction holding the projector's lock: drop the live tables, create them
    as the code defines them now, copy the staged rows in, replace the projector's dead letters and
    stored position by the rebuild's, and record the projector's version; commit. The projector's
