@@ -75,7 +75,8 @@ def rebuild_beside(runner: "ProjectionRunner", on_progress: Callable[[int, int],
                             on_progress(done, max(total, done))
                     transaction.commit()
                 except BaseException:
-                    transaction.rollback()
+                    if transaction.is_active:  # not the one just committed, if beginning the next failed
+                        transaction.rollback()
                     raise
         _switch(runner, staging, position)
     finally:
