@@ -139,7 +139,6 @@ class PythonConsumer:
         self.topic = options.topic
         self.timeout_ms = options.timeout_ms
         self.consumer = KafkaConsumer(**self.settings(options))
-        self._partitions: dict[int, TopicPartition] = {}
 
     @staticmethod
     def settings(options: ConsumerOptions) -> dict:
@@ -163,10 +162,7 @@ class PythonConsumer:
         )
 
     def _tp(self, partition: int) -> TopicPartition:
-        tp = self._partitions.get(partition)
-        if tp is None:
-            tp = self._partitions[partition] = TopicPartition(self.topic, partition)
-        return tp
+        return TopicPartition(self.topic, partition)
 
     def assign(self, offsets: Mapping[int, int | None]) -> None:
         self.consumer.assign([self._tp(partition) for partition in offsets])
