@@ -41,6 +41,8 @@ class ConfluentConsumer:
         self.consumer = Consumer(self.settings(options))
         #: partition -> the next offset to read, as kafka-python's position (None: not known yet)
         self._positions: dict[int, int | None] = {}
+        self._leaders_known = False
+        self.timeout_s = options.timeout_ms / 1000
 
     @staticmethod
     def settings(options: ConsumerOptions) -> dict:
@@ -72,7 +74,16 @@ class ConfluentConsumer:
                               for partition, offset in offsets.items()])
         self._positions = dict(offsets)
 
+    def _know_leaders(self) -> None:
+        """Ask the broker for the topic's metadata (its partitions' leaders) before assigning: assigned
+        partitions whose leader librdkafka does not know yet wait for its periodic metadata refresh
+        (about half a second measured) before their first fetch; asked first, they fetch at once."""
+        if not self._leaders_known:
+            self.consumer.list_topics(self.topic, timeout=self.timeout_s)
+            self._leaders_known = True  # a leader moved later is found by librdkafka's own refresh
+
     def assign(self, offsets: Mapping[int, int | None]) -> None:
+        self._know_leaders()  # (a member of the group knows them: it joined with the topic's metadata)
         self._start(offsets)
 
     def subscribe(self, listener: AssignmentListener) -> None:

@@ -212,6 +212,11 @@ class KafkaProjectionRunner(ProjectionRunner):
                       if (feed.expected.get(partition) or 0) < ends.get(partition, 0)]
             if not behind:
                 return applied
+            if all((consumer.position(partition) or 0) >= ends[partition] for partition in behind):
+                # only transaction markers were left, and the consumer is past them already: store
+                # that (no poll, which would wait a whole fetch for records that will not come)
+                feed.advance_idle()
+                continue
             polled = consumer.poll(timeout_ms=DRAIN_POLL_MS, max_records=self.batch_size)
             if polled:
                 applied += feed.apply(polled)
