@@ -37,6 +37,14 @@ def _binary_arrays(dbapi_connection) -> None:  # noqa: ANN001 - a psycopg connec
     dbapi_connection.adapters.register_dumper(BinaryArray, ListBinaryDumper)
 
 
+#: WAL pages a read-model commit may leave before it copies them into the database file (SQLite's
+#: default is 1,000 pages, 4 MiB). A projector's batch of 2,000 events writes about that much: with the
+#: default every commit was also a checkpoint, writing each page twice and syncing the file; at 10,000
+#: (40 MiB of WAL at most, reused) a page changed by several batches is copied once per ten
+#: (a catch-up of 50,000 events: about 4% faster, measured)
+READ_MODEL_CHECKPOINT_PAGES = 10_000
+
+
 def create_database_engine(url: str | URL, server_options: str | None = None) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and its file created owner-only in a private
     folder; PostgreSQL sends :class:`BinaryArray` values in binary and starts its sessions with
@@ -59,6 +67,7 @@ def create_database_engine(url: str | URL, server_options: str | None = None) ->
         cursor.execute("PRAGMA busy_timeout=30000")
         enable_wal(dbapi_connection)
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={READ_MODEL_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

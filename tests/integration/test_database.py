@@ -5,7 +5,9 @@ import threading
 
 from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 
-from services.database import create_database_engine, read_snapshot, serialise, write_transaction
+from services.database import (
+    READ_MODEL_CHECKPOINT_PAGES, create_database_engine, read_snapshot, serialise, write_transaction,
+)
 
 metadata = MetaData()
 counter = Table("counter", metadata, Column("id", Integer, primary_key=True))
@@ -45,3 +47,14 @@ def test_serialised_writers_read_what_the_previous_one_committed(database_url):
     with engine.connect() as connection:
         assert connection.execute(select(counter.c.id).order_by(counter.c.id)).scalars().all() == list(range(1, 41))
     engine.dispose()
+
+
+def test_a_sqlite_read_model_checkpoints_its_wal_every_ten_thousand_pages_not_every_batch(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'readmodels.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == READ_MODEL_CHECKPOINT_PAGES
+        assert READ_MODEL_CHECKPOINT_PAGES == 10_000
+    finally:
+        engine.dispose()
