@@ -207,6 +207,7 @@ class KafkaProjectionRunner(ProjectionRunner):
     def _drain(self, consumer: PartitionConsumer, feed: KafkaFeed, ends: Mapping[int, int]) -> int:
         applied = 0
         progressed = time.monotonic()
+        wait_ms = DRAIN_POLL_MS
         while True:
             behind = [partition for partition in consumer.assignment()
                       if (feed.expected.get(partition) or 0) < ends.get(partition, 0)]
@@ -217,10 +218,16 @@ class KafkaProjectionRunner(ProjectionRunner):
                 # that (no poll, which would wait a whole fetch for records that will not come)
                 feed.advance_idle()
                 continue
-            polled = consumer.poll(timeout_ms=DRAIN_POLL_MS, max_records=self.batch_size)
+            polled = consumer.poll(timeout_ms=wait_ms, max_records=self.batch_size)
             if polled:
                 applied += feed.apply(polled)
                 progressed = time.monotonic()
+                # the next records are most likely fetched already: take them without waiting. An
+                # empty answer then may still have moved past the last markers (seen above) or only
+                # means the next fetch is on its way: the poll after it waits
+                wait_ms = 0
+            elif wait_ms == 0:
+                wait_ms = DRAIN_POLL_MS
             else:
                 feed.advance_idle()
                 if (time.monotonic() - progressed) * 1000 > 6 * self.timeout_ms:

@@ -10,7 +10,7 @@ import pytest
 from consumers import kafka_confluent_consumer
 from consumers.kafka_confluent_consumer import ConfluentConsumer
 from consumers.kafka_consumers import ConsumerOptions
-from consumers.kafka_runner import KafkaProjectionRunner
+from consumers.kafka_runner import DRAIN_POLL_MS, KafkaProjectionRunner
 
 
 class FakeLibrdkafka:
@@ -127,3 +127,23 @@ def test_a_drain_whose_consumer_has_not_passed_the_markers_polls_again(position)
     consumer.poll = poll
     KafkaProjectionRunner._drain(RUNNER, consumer, feed, ends={0: 11})
     assert consumer.polls == 1 and feed.expected == {0: 11}
+
+
+def test_after_a_poll_with_records_the_next_takes_what_is_fetched_without_waiting():
+    consumer = FakeConsumer({0: 0}, polled=[])
+    feed = FakeFeed(consumer, expected={0: 0})
+    answers = [{0: [0, 1]}, {0: [2, 3]}, {}, {0: [4, 5]}]  # the third: the next fetch is not in yet
+    waits = []
+
+    def poll(timeout_ms, max_records):
+        waits.append(timeout_ms)
+        polled = answers.pop(0)
+        if polled:
+            consumer.positions[0] = polled[0][-1] + 1
+        return polled
+
+    consumer.poll = poll
+    applied = KafkaProjectionRunner._drain(RUNNER, consumer, feed, ends={0: 6})
+    assert applied == 6
+    assert waits == [DRAIN_POLL_MS, 0, 0, DRAIN_POLL_MS]  # an empty answer without waiting is followed by a poll that waits
+    assert feed.idle_calls == 0  # and is not taken for an idle feed
