@@ -42,7 +42,7 @@ class ConfluentConsumer:
         #: partition -> the next offset to read, as kafka-python's position (None: not known yet)
         self._positions: dict[int, int | None] = {}
         self._leaders_known = False
-        self.timeout_s = options.timeout_ms / 1000
+        self._timeout_s = options.timeout_ms / 1000
 
     @staticmethod
     def settings(options: ConsumerOptions) -> dict:
@@ -79,7 +79,7 @@ class ConfluentConsumer:
         partitions whose leader librdkafka does not know yet wait for its periodic metadata refresh
         (about half a second measured) before their first fetch; asked first, they fetch at once."""
         if not self._leaders_known:
-            self.consumer.list_topics(self.topic, timeout=self.timeout_s)
+            self.consumer.list_topics(self.topic, timeout=self._timeout_s)
             self._leaders_known = True  # a leader moved later is found by librdkafka's own refresh
 
     def assign(self, offsets: Mapping[int, int | None]) -> None:
