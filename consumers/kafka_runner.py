@@ -208,17 +208,19 @@ class KafkaProjectionRunner(ProjectionRunner):
         applied = 0
         progressed = time.monotonic()
         wait_ms = DRAIN_POLL_MS
+        polled_once = False  # before the first poll a position may not be known yet (kafka-python would ask the broker)
         while True:
             behind = [partition for partition in consumer.assignment()
                       if (feed.expected.get(partition) or 0) < ends.get(partition, 0)]
             if not behind:
                 return applied
-            if all((consumer.position(partition) or 0) >= ends[partition] for partition in behind):
+            if polled_once and all((consumer.position(partition) or 0) >= ends[partition] for partition in behind):
                 # only transaction markers were left, and the consumer is past them already: store
                 # that (no poll, which would wait a whole fetch for records that will not come)
                 feed.advance_idle()
                 continue
             polled = consumer.poll(timeout_ms=wait_ms, max_records=self.batch_size)
+            polled_once = True
             if polled:
                 applied += feed.apply(polled)
                 progressed = time.monotonic()

@@ -91,12 +91,34 @@ RUNNER = SimpleNamespace(batch_size=10, timeout_ms=5_000, projector=SimpleNamesp
 
 
 def test_a_drain_past_the_last_markers_ends_without_another_poll():
-    # partition 0 ends at 11 (records to 9, a commit marker at 10); its consumer has read past it
-    consumer = FakeConsumer({0: 11, 1: 4}, polled=[])
-    feed = FakeFeed(consumer, expected={0: 10, 1: 4})
+    # partition 0 ends at 11 (records to 9, a commit marker at 10): the poll that brings 8 and 9 also
+    # moves the consumer past the marker; partition 1 has nothing to read
+    consumer = FakeConsumer({0: 8, 1: 4}, polled=[])
+    feed = FakeFeed(consumer, expected={0: 8, 1: 4})
+
+    def poll(timeout_ms, max_records):
+        consumer.polls += 1
+        consumer.positions[0] = 11
+        return {0: [8, 9]}
+
+    consumer.poll = poll
     applied = KafkaProjectionRunner._drain(RUNNER, consumer, feed, ends={0: 11, 1: 4})
-    assert (applied, consumer.polls, feed.idle_calls) == (0, 0, 1)
+    assert (applied, consumer.polls, feed.idle_calls) == (2, 1, 1)  # no second poll waiting for nothing
     assert feed.expected == {0: 11, 1: 4}
+
+
+def test_a_drain_asks_no_position_before_its_first_poll():
+    # kafka-python answers a position not known yet (a partition just assigned) by asking the broker
+    class Unpositioned(FakeConsumer):
+        def position(self, partition):
+            if not self.polls:
+                raise AssertionError("position asked before the first poll")
+            return super().position(partition)
+
+    consumer = Unpositioned({0: 11}, polled=[])
+    feed = FakeFeed(consumer, expected={0: 10})
+    KafkaProjectionRunner._drain(RUNNER, consumer, feed, ends={0: 11})
+    assert consumer.polls == 1 and feed.expected == {0: 11}
 
 
 def test_a_drain_behind_its_ends_polls_for_the_records():
