@@ -3,7 +3,6 @@ the other wrote, identically, and a stream lands in the same partition whichever
 projector members on either driver can share one consumer group."""
 from __future__ import annotations
 
-
 import pytest
 
 from composition.bootstrap import build_platform

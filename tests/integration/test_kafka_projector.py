@@ -2,8 +2,6 @@
 each with either client library of the consumers (``ORETRAIL_KAFKA_DRIVER``)."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from consumers.provenance.tables import metadata as provenance_tables
@@ -114,10 +112,7 @@ def test_a_rebuild_switches_to_fresh_tables_while_the_api_reads_the_old_ones(kaf
     client = platform.create_app().test_client()
     key = platform.keys.create("oretrail-admin", "admin")
     runner = platform.runners["provenance"]
-    stop = threading.Event()
-    member = threading.Thread(target=runner.run_forever, args=(stop,), daemon=True)
-    member.start()
-    try:
+    with group_members([platform]):
         chains = many_chains(20)
         for chain in chains[:10]:
             assert client.post("/v1/events", json={"events": chain}, headers=bearer(key)).status_code == 200
@@ -133,9 +128,6 @@ def test_a_rebuild_switches_to_fresh_tables_while_the_api_reads_the_old_ones(kaf
         assert runner.rebuild(progress) >= 50
         assert during and all(answer == before for answer in during)
         wait_until(lambda: runner.lag() == 0, 60, "the running projector to follow the switch")
-    finally:
-        stop.set()
-        member.join(30)
     assert client.get("/v1/products/ring-c19/provenance", headers=bearer(key)).status_code == 200
     assert dump_tables(platform.engine, provenance_tables) == fresh_read_model(kafka_env, tmp_path / "reference")
     platform.close()
