@@ -137,6 +137,52 @@ def test_a_rebuild_committing_every_few_events_keeps_a_poison_event_aside_and_st
     fresh.dispose()
 
 
+def test_a_rebuild_into_postgresql_reads_the_log_ahead_in_a_thread_and_builds_the_same_model(platform, tmp_path):
+    # on PostgreSQL the replay's pages are read by a thread of their own while the server applies a
+    # batch; on SQLite by the rebuilding thread itself. Either way: every event, in order, once
+    events = chain(20)
+    platform.log.append([prepare(e) for e in events])
+    readers: set[int] = set()
+
+    class Replaying(ProjectionRunner):
+        def replay(self, until):
+            readers.add(threading.get_ident())
+            yield from super().replay(until)
+
+    runner = Replaying(platform.log, platform.engine, ProvenanceProjector(), batch_size=4)
+    runner.prepare()
+    assert runner.rebuild() == len(events)
+    assert len(readers) == 1
+    assert (readers != {threading.get_ident()}) == (platform.engine.dialect.name == "postgresql")
+    assert "replay-provenance" not in {thread.name for thread in threading.enumerate()}  # stopped with the rebuild
+    assert runner.checkpoint() == platform.log.end()
+
+    fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    reference = ProjectionRunner(platform.log, fresh, ProvenanceProjector(), batch_size=4)
+    reference.prepare()
+    reference.catch_up()
+    metadata = ProvenanceProjector().metadata
+    assert dump_tables(platform.engine, metadata) == dump_tables(fresh, metadata)
+    fresh.dispose()
+
+
+def test_a_rebuild_that_fails_midway_stops_its_reading_thread(platform):
+    events = chain(20)
+    platform.log.append([prepare(e) for e in events])
+
+    class Failing(ProvenanceProjector):
+        def gather(self, writes, event):
+            if event.event_id == events[10]["event_id"]:
+                raise Crash()  # not an Exception: nothing keeps it aside as a poison event
+            super().gather(writes, event)
+
+    runner = ProjectionRunner(platform.log, platform.engine, Failing(), batch_size=4)
+    runner.prepare()
+    with pytest.raises(Crash):
+        runner.rebuild()
+    assert "replay-provenance" not in {thread.name for thread in threading.enumerate()}
+
+
 def test_the_cyclic_collector_is_paused_while_a_batch_is_applied_and_runs_again_after(platform):
     platform.log.append([prepare(e) for e in chain(2)])
     seen: list[bool] = []
