@@ -135,11 +135,11 @@ class ChecksProjector(Projector):
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
             handler(writes, store, event.event_id, envelope, envelope["data"], key)
-        self._flag_claims(writes, event, key)
+        self._flag_claims(writes, event, envelope, key)
 
-    def _flag_claims(self, writes: BatchWrites, event: RecordedEvent, key: str) -> None:
+    def _flag_claims(self, writes: BatchWrites, event: RecordedEvent, envelope: dict, key: str) -> None:
         """Record a raising or resolution of a flag, whoever recorded it: the flag's rule decides what counts."""
-        envelope, data = event.envelope, event.envelope["data"]
+        data = envelope["data"]
         common = {"event_id": event.event_id, "sort_key": key}
         if event.type == "risk.flagged":
             raised = [(data["flag_id"], data["subject_id"])]
