@@ -128,11 +128,16 @@ def test_a_rebuild_committing_every_few_events_keeps_a_poison_event_aside_and_st
     assert letters == [poison]
 
     # the same read model as applying the log batch by batch, one commit each
+    assert_same_as_a_catch_up(platform, Poisoned(), tmp_path, batch_size=3)
+
+
+def assert_same_as_a_catch_up(platform, projector, tmp_path, batch_size):
+    """The platform's read model of ``projector`` equals a fresh SQLite one caught up batch by batch."""
     fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
-    reference = ProjectionRunner(platform.log, fresh, Poisoned(), batch_size=3)
+    reference = ProjectionRunner(platform.log, fresh, projector, batch_size=batch_size)
     reference.prepare()
     reference.catch_up()
-    metadata = ProvenanceProjector().metadata
+    metadata = projector.metadata
     assert dump_tables(platform.engine, metadata) == dump_tables(fresh, metadata)
     fresh.dispose()
 
@@ -156,14 +161,7 @@ def test_a_rebuild_into_postgresql_reads_the_log_ahead_in_a_thread_and_builds_th
     assert (readers != {threading.get_ident()}) == (platform.engine.dialect.name == "postgresql")
     assert "replay-provenance" not in {thread.name for thread in threading.enumerate()}  # stopped with the rebuild
     assert runner.checkpoint() == platform.log.end()
-
-    fresh = create_database_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
-    reference = ProjectionRunner(platform.log, fresh, ProvenanceProjector(), batch_size=4)
-    reference.prepare()
-    reference.catch_up()
-    metadata = ProvenanceProjector().metadata
-    assert dump_tables(platform.engine, metadata) == dump_tables(fresh, metadata)
-    fresh.dispose()
+    assert_same_as_a_catch_up(platform, ProvenanceProjector(), tmp_path, batch_size=4)
 
 
 def test_a_rebuild_that_fails_midway_stops_its_reading_thread(platform):
