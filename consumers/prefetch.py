@@ -25,7 +25,8 @@ class _Failed:
 
 
 class Prefetched(Generic[T]):
-    """The items of ``source()``, produced by a thread of their own at most ``depth`` items ahead.
+    """The items of ``source()``, produced by a thread of their own: at most ``depth`` items wait for
+    the reader while the thread makes the next one.
 
     Iterate it like the source; what the source raises is raised here, after the items it produced
     before. :meth:`close` (or leaving a ``with`` block) stops the thread and closes the source in it.
