@@ -7,6 +7,7 @@ missing broker fails them. Every test gets a fresh topic and a fresh group/trans
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -122,7 +123,11 @@ class Broker:
         wait_until(listening, timeout, "the broker to come back", interval=0.2)
 
     def remove(self) -> None:
-        """Stop the broker and delete its folder (``scripts/kafka-local stop``)."""
+        """Stop the broker and delete its folder (``scripts/kafka-local stop``), keeping its log beside
+        it (``kafka-broker.log``: what the broker said of the test's crashes, for a failure's diagnosis)."""
+        log = self.run_dir / "kafka.log"
+        if log.exists():
+            shutil.copyfile(log, self.run_dir.parent / "kafka-broker.log")
         subprocess.run([str(ROOT / "scripts" / "kafka-local"), "stop"], env=self.env, capture_output=True, timeout=120)
 
 
