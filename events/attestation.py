@@ -6,6 +6,7 @@ field existed have none (``attested_by: null``).
 """
 from __future__ import annotations
 
+import functools
 import json
 
 import orjson
@@ -27,7 +28,8 @@ class Attestation:
 
     def to_json(self) -> str:
         """The stored form (compact JSON with sorted keys)."""
-        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        # every event of a request carries the same attestation: its text is made once
+        return _stored_form(self.organisation, self.role, self.key_id)
 
     @classmethod
     def from_json(cls, text: str | bytes | None) -> Attestation | None:
@@ -41,3 +43,9 @@ class Attestation:
 def attested_dict(attestation: Attestation | None) -> dict[str, str] | None:
     """``attestation`` as the API shows it, ``None`` for an event without one."""
     return attestation.as_dict() if attestation is not None else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored_form(organisation: str, role: str, key_id: str) -> str:
+    return json.dumps({"organisation": organisation, "role": role, "key_id": key_id},
+                      sort_keys=True, separators=(",", ":"))

@@ -78,6 +78,24 @@ def test_awkward_numbers_are_canonical(number):
     assert canonical_json({"x": number}) == rfc8785.dumps({"x": number})
 
 
+@pytest.mark.parametrize("text", ["\x00\x01\x1f\x7f", "\b\f\n\r\t\"\\/", "\u2028\u2029", "é€😀", "\ud7ff\ue000\uffff"])
+def test_awkward_strings_are_canonical(text):
+    value = {"text": text, "list": [text, {"k": text}]}
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_nesting_deeper_than_the_fast_encoder_takes_gives_the_same_bytes():
+    deep: object = "leaf"
+    for level in range(300):
+        deep = [deep] if level % 2 else {"k": deep}
+    assert canonical_json(deep) == json.dumps(deep, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def test_a_lone_surrogate_is_refused():
+    with pytest.raises(UnicodeEncodeError):
+        canonical_json({"text": "\ud800"})
+
+
 def test_integers_beyond_the_json_safe_range_are_refused_as_by_the_reference():
     with pytest.raises(rfc8785.IntegerDomainError):
         canonical_json({"x": 2**53 + 1})

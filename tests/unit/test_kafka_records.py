@@ -91,3 +91,13 @@ def test_kafka_python_checks_record_batches_with_the_native_crc32c():
 
     assert util.calc_crc32c.__defaults__[0] is crc32c.crc32c
     assert util.calc_crc32c(memoryview(b"123456789")) == 0xE3069283
+
+
+def test_each_attestation_keeps_its_own_stored_form():
+    forms = [Attestation(organisation=org, role=role, key_id=key).to_json()
+             for org, role, key in (("coop", "cooperative", "k1"), ("coop", "refiner", "k1"),
+                                    ("coop", "cooperative", "k2"), ("coöp", "cooperative", "k1"))]
+    assert forms == ['{"key_id":"k1","organisation":"coop","role":"cooperative"}',
+                     '{"key_id":"k1","organisation":"coop","role":"refiner"}',
+                     '{"key_id":"k2","organisation":"coop","role":"cooperative"}',
+                     '{"key_id":"k1","organisation":"co\\u00f6p","role":"cooperative"}']
