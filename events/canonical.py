@@ -67,7 +67,14 @@ _UNSAFE = object()
 
 def _simplify(value: Any) -> Any:
     """``value`` with integral floats as ints, or ``_UNSAFE`` if the fast path cannot be proven equal."""
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    kind = type(value)  # the exact JSON types first: an ABC check per value was a tenth of capture
+    if kind is str or value is None or kind is bool:
+        return value
+    if kind is dict:
+        return _simplify_mapping(value)
+    if kind is list:
+        return _simplify_items(value)
+    if isinstance(value, str) or isinstance(value, bool):
         return value
     if isinstance(value, int):
         return value if -_SAFE_INTEGER < value < _SAFE_INTEGER else _UNSAFE
@@ -78,21 +85,29 @@ def _simplify(value: Any) -> Any:
             return int(value) if abs(value) < _SAFE_INTEGER else _UNSAFE
         return value if 1e-4 <= abs(value) < 1e16 else _UNSAFE
     if isinstance(value, Mapping):
-        simple = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or not key.isascii():
-                return _UNSAFE
-            converted = _simplify(item)
-            if converted is _UNSAFE:
-                return _UNSAFE
-            simple[key] = converted
-        return simple
+        return _simplify_mapping(value)
     if isinstance(value, (list, tuple)):
-        items = []
-        for item in value:
-            converted = _simplify(item)
-            if converted is _UNSAFE:
-                return _UNSAFE
-            items.append(converted)
-        return items
+        return _simplify_items(value)
     return _UNSAFE
+
+
+def _simplify_mapping(value: Mapping) -> Any:
+    simple = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.isascii():
+            return _UNSAFE
+        converted = _simplify(item)
+        if converted is _UNSAFE:
+            return _UNSAFE
+        simple[key] = converted
+    return simple
+
+
+def _simplify_items(value: list | tuple) -> Any:
+    items = []
+    for item in value:
+        converted = _simplify(item)
+        if converted is _UNSAFE:
+            return _UNSAFE
+        items.append(converted)
+    return items

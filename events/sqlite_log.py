@@ -135,31 +135,30 @@ class SqliteEventLog(EventLog):
             raise LogUnavailable(f"event log busy: {exc}") from exc
         try:
             existing = self._existing(connection, [event.event_id for event in batch])
-            results: list[AppendResult] = []
-            in_batch: dict[str, tuple[str, int]] = {}
+            fresh: dict[str, NewEvent] = {}  # the events to insert, by id, in batch order
+            statuses: list[str] = []
             conflicts: list[str] = []
             for event in batch:
-                known = existing.get(event.event_id) or in_batch.get(event.event_id)
-                if known is not None:
-                    known_hash, position = known
-                    if known_hash != event.hash:
-                        conflicts.append(event.event_id)
-                    results.append(AppendResult(event.event_id, "duplicate", position))
+                if event.event_id in existing:
+                    known_hash = existing[event.event_id][0]
+                elif event.event_id in fresh:
+                    known_hash = fresh[event.event_id].hash
+                else:
+                    fresh[event.event_id] = event
+                    statuses.append("accepted")
                     continue
-                cursor = connection.execute(
-                    "INSERT INTO events (event_id, type, stream_id, recorded_by, recorded_at, hash, body, attested_by)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (event.event_id, event.type, event.stream_id, event.recorded_by, recorded_at, event.hash, event.body,
-                     event.attested_by.to_json() if event.attested_by is not None else None),
-                )
-                in_batch[event.event_id] = (event.hash, cursor.lastrowid)
-                results.append(AppendResult(event.event_id, "accepted", cursor.lastrowid))
+                if known_hash != event.hash:
+                    conflicts.append(event.event_id)
+                statuses.append("duplicate")
             if conflicts:
                 raise IdempotencyConflict(conflicts)
-            appended = [event for event, result in zip(batch, results) if result.status == "accepted"]
-            if appended and self.tree is not None:
-                first = next(result.position for result in results if result.status == "accepted")
-                self.tree.append_in(connection, first, [event.hash for event in appended])
+            first = self._insert(connection, list(fresh.values()), recorded_at)
+            positions = {event_id: position for event_id, (_hash, position) in existing.items()}
+            positions.update((event_id, first + index) for index, event_id in enumerate(fresh))
+            results = [AppendResult(event.event_id, status, positions[event.event_id])
+                       for event, status in zip(batch, statuses)]
+            if fresh and self.tree is not None:
+                self.tree.append_in(connection, first, [event.hash for event in fresh.values()])
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -167,6 +166,24 @@ class SqliteEventLog(EventLog):
         with self._appended:
             self._appended.notify_all()
         return results
+
+    @staticmethod
+    def _insert(connection: sqlite3.Connection, events: Sequence[NewEvent], recorded_at: str) -> int:
+        """Insert ``events`` in order in one statement; the position of the first (they take the next
+        positions in turn: the transaction holds the write lock, and a position is never reused)."""
+        if not events:
+            return 0
+        (last_before,) = connection.execute(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)").fetchone()
+        connection.executemany(
+            "INSERT INTO events (event_id, type, stream_id, recorded_by, recorded_at, hash, body, attested_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(event.event_id, event.type, event.stream_id, event.recorded_by, recorded_at, event.hash, event.body,
+              event.attested_by.to_json() if event.attested_by is not None else None) for event in events])
+        (last,) = connection.execute("SELECT last_insert_rowid()").fetchone()
+        if last != last_before + len(events):  # the positions must be the ones handed back
+            raise RuntimeError(f"appended {len(events)} events after position {last_before} but the last is {last}")
+        return last_before + 1
 
     def _existing(self, connection: sqlite3.Connection, event_ids: list[str]) -> dict[str, tuple[str, int]]:
         found: dict[str, tuple[str, int]] = {}

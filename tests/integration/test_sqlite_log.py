@@ -35,6 +35,18 @@ def test_positions_strictly_increase_from_one(log):
     assert [e.position for e in log.read(LogPosition({0: 1}), 10)] == [2, 3]
 
 
+def test_a_batch_mixing_new_and_known_events_answers_each_its_stored_position(log):
+    a, b, c = f.site("a"), f.site("b"), f.site("c")
+    log.append(batch(a))
+    results = log.append(batch(b, a, c, b))
+    assert [(r.event_id, r.status, r.position) for r in results] == [
+        (b["event_id"], "accepted", 2), (a["event_id"], "duplicate", 1),
+        (c["event_id"], "accepted", 3), (b["event_id"], "duplicate", 2)]
+    stored = {event.event_id: event.position for event in log.read(LogPosition.start(), 10)}
+    assert stored == {a["event_id"]: 1, b["event_id"]: 2, c["event_id"]: 3}
+    assert log.tree.size() == 3
+
+
 def test_a_failed_batch_leaves_no_trace_and_burns_no_position(log):
     good = f.site("a")
     log.append(batch(good))
