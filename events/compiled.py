@@ -109,13 +109,7 @@ def _field(field: fields.Field) -> Check:
     elif type(field)._deserialize is fields.List._deserialize:  # noqa: SLF001 - a List by another name
         raise Unsupported(type(field).__name__)
     else:
-        deserialize = field._deserialize  # noqa: SLF001 - the field's own conversion, as deserialize() runs it
-
-        def convert(value: Any, data: Mapping | None) -> Any:
-            try:
-                return deserialize(value, None, data)
-            except ValidationError:
-                raise Invalid from None
+        return _leaf(field._deserialize, allow_none, validators)  # noqa: SLF001 - the field's own conversion
 
     def check(value: Any, data: Mapping[str, Any] | None) -> Any:
         if value is None:
@@ -124,6 +118,24 @@ def _field(field: fields.Field) -> Check:
             raise Invalid
         output = convert(value, data)
         try:
+            for validator in validators:  # as marshmallow's And: only a ValidationError refuses
+                validator(output)
+        except ValidationError:
+            raise Invalid from None
+        return output
+
+    return check
+
+
+def _leaf(deserialize: Callable[..., Any], allow_none: bool, validators: tuple) -> Check:
+    """The check of a field holding one value: its conversion and validators in one call (most fields)."""
+    def check(value: Any, data: Mapping[str, Any] | None) -> Any:
+        if value is None:
+            if allow_none:
+                return None
+            raise Invalid
+        try:
+            output = deserialize(value, None, data)
             for validator in validators:  # as marshmallow's And: only a ValidationError refuses
                 validator(output)
         except ValidationError:

@@ -35,14 +35,25 @@ GTIN_PATTERN = re.compile(r"[0-9]{8}|[0-9]{12,14}")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
-class Text(fields.String):
+class StrictString(fields.String):
+    """A JSON string with a rule of its own (``checked``): a ``str`` is taken as it is, anything else
+    goes through marshmallow's String conversion first (capture runs these for every field of every event)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.checked(value if type(value) is str else super()._deserialize(value, attr, data, **kwargs))
+
+    def checked(self, text: str) -> str:
+        """``text`` if it follows this field's rule; else a ValidationError."""
+        return text
+
+
+class Text(StrictString):
     """A non-empty JSON string of bounded length: valid Unicode, without NUL (PostgreSQL cannot store it)."""
 
     def __init__(self, max_length: int = 500, **kwargs):
         super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if "\x00" in text:
             raise ValidationError("Must not contain a NUL character (U+0000).")
         try:
@@ -52,11 +63,10 @@ class Text(fields.String):
         return text
 
 
-class Identifier(fields.String):
+class Identifier(StrictString):
     """An opaque client-chosen identifier: ``[A-Za-z0-9._:-]{1,128}``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not IDENTIFIER_PATTERN.fullmatch(text):
             raise ValidationError("Not a valid identifier: use 1-128 of A-Z a-z 0-9 . _ : -")
         if text in DOT_SEGMENTS:
@@ -64,21 +74,19 @@ class Identifier(fields.String):
         return text
 
 
-class EventId(fields.String):
+class EventId(StrictString):
     """A UUID in canonical form (lower case, hyphenated): the idempotency key."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not UUID_PATTERN.fullmatch(text):  # 32 hex digits in the canonical groups: always a UUID
             raise ValidationError("Not a UUID in canonical lower-case form.")
         return text
 
 
-class Timestamp(fields.String):
+class Timestamp(StrictString):
     """An RFC 3339 date-time with a zone offset, kept as the client wrote it."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not RFC3339_PATTERN.fullmatch(text):
             raise ValidationError("Not an RFC 3339 date-time with a zone, e.g. 2026-03-02T10:15:00+01:00.")
         try:
@@ -94,11 +102,10 @@ class Timestamp(fields.String):
         return text
 
 
-class Date(fields.String):
+class Date(StrictString):
     """A calendar date, ``YYYY-MM-DD``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not DATE_PATTERN.fullmatch(text):
             raise ValidationError("Not a date in the form YYYY-MM-DD.")
         try:
@@ -109,11 +116,10 @@ class Date(fields.String):
         return text
 
 
-class Period(fields.String):
+class Period(StrictString):
     """A calendar month, ``YYYY-MM``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not PERIOD_PATTERN.fullmatch(text):
             raise ValidationError("Not a month in the form YYYY-MM.")
         require_years(int(text[:4]))
@@ -132,13 +138,15 @@ class Number(fields.Float):
         super().__init__(allow_nan=False, validate=validators, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is float and math.isfinite(value):  # most numbers, decided at once
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValidationError("Not a number.")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError("Not a finite number.")
         if isinstance(value, int) and abs(value) > 10**15:
             raise ValidationError("Number out of range.")
-        return super()._deserialize(value, attr, data, **kwargs)
+        return float(value)  # marshmallow's Float conversion: nothing left in it can fail
 
 
 def Grams(allow_zero: bool = False, **kwargs) -> Number:
@@ -179,35 +187,32 @@ class Flag(fields.Boolean):
         return value
 
 
-class Money(fields.String):
+class Money(StrictString):
     """An amount of money as a non-negative decimal string, e.g. ``"52.30"``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not DECIMAL_PATTERN.fullmatch(text):
             raise ValidationError('Not a decimal amount as a string, e.g. "52.30".')
         return text
 
 
-class Sha256(fields.String):
+class Sha256(StrictString):
     """A SHA-256 digest as 64 lower-case hex digits."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not SHA256_PATTERN.fullmatch(text):
             raise ValidationError("Not a SHA-256 digest (64 lower-case hex digits).")
         return text
 
 
-class Base64Bytes(fields.String):
+class Base64Bytes(StrictString):
     """Standard base64 (RFC 4648, padded) of exactly ``size`` bytes, kept as the client wrote it."""
 
     def __init__(self, size: int, **kwargs):
         super().__init__(**kwargs)
         self.size = size
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         try:
             raw = base64.b64decode(text.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError):
@@ -217,35 +222,32 @@ class Base64Bytes(fields.String):
         return text
 
 
-class Country(fields.String):
+class Country(StrictString):
     """An assigned ISO 3166-1 alpha-2 country code, e.g. ``CD``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if len(text) != 2 or not text.isascii() or not text.isupper() or pycountry.countries.get(alpha_2=text) is None:
             raise ValidationError("Not an ISO 3166-1 alpha-2 country code, e.g. CD.")
         return text
 
 
-class Currency(fields.String):
+class Currency(StrictString):
     """An ISO 4217 currency code, e.g. ``USD``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if len(text) != 3 or not text.isascii() or not text.isupper() or pycountry.currencies.get(alpha_3=text) is None:
             raise ValidationError("Not an ISO 4217 currency code, e.g. USD.")
         return text
 
 
-class Gtin(fields.String):
+class Gtin(StrictString):
     """A GS1 GTIN as a string of 8, 12, 13 or 14 ASCII digits."""
 
     def __init__(self, **kwargs):
         # the pattern for the OpenAPI document (ECMA-262: ``$`` is the very end there, unlike in Python)
         super().__init__(metadata={"pattern": f"^({GTIN_PATTERN.pattern})$"}, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def checked(self, text: str) -> str:
         if not GTIN_PATTERN.fullmatch(text):
             raise ValidationError("Not a GTIN (8, 12, 13 or 14 digits).")
         return text
