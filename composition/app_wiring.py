@@ -38,6 +38,7 @@ from consumers.retractions import AttesterView
 from events.log import EventLog
 from services.auth import ApiKeys
 from services.capture import CaptureService
+from services.capture_activity import CaptureActivity
 from services.epcis.capture_jobs import CaptureJobs, EpcisCapture
 from services.evidence_bundle import EvidenceBundler
 from services.feed import Feed
@@ -139,13 +140,14 @@ def audience_blueprints(views: ReadViews, settings: Settings, metrics: Metrics,
 def app_context(settings: Settings, log: EventLog, keys: ApiKeys, metrics: Metrics,
                 readiness: Callable[[], dict[str, Any]], views: ReadViews,
                 transparency: TransparencyLog | None = None, webhooks: SubscriptionStore | None = None,
-                personal: PersonalData | None = None) -> AppContext:
-    """What the Flask app needs: capture over ``log`` (sealing personal fields with ``personal``), the views
-    and every blueprint."""
+                personal: PersonalData | None = None, activity: CaptureActivity | None = None) -> AppContext:
+    """What the Flask app needs: capture over ``log`` (sealing personal fields with ``personal``, marking
+    its requests in ``activity``), the views and every blueprint."""
     capture = MeteredCapture(CaptureService(log, settings.max_events_per_request,
                                             flag_raisings=views.diligence.flag_raisings,
                                             attesters=views.attesters.attesters,
-                                            signing_keys=views.provenance.signing_keys, personal=personal), metrics)
+                                            signing_keys=views.provenance.signing_keys, personal=personal,
+                                            activity=activity), metrics)
     # GS1 EPCIS 2.0 out and in: imported documents go through the same capture as POST /v1/events
     epcis = epcis_api.create_blueprint(
         EpcisView(views.provenance.engine),

@@ -32,6 +32,7 @@ from events.kafka_tree_topic import TreeTopic, tree_topic_name
 from events.log import EventLog
 from events.sqlite_log import SqliteEventLog
 from services.auth import ApiKeys
+from services.capture_activity import CaptureActivity
 from services.statement_links import StatementLinks
 from services.database import create_database_engine
 from services.database_tree import DatabaseTree
@@ -151,6 +152,8 @@ class Platform:
     #: the webhook subscriptions and their outbox; the sender of the embedded mode (``start_projectors``)
     webhooks: SubscriptionStore | None = None
     sender: WebhookSender | None = None
+    #: the capture requests of this process, which its projector threads let go first (``start_projectors``)
+    capture_activity: CaptureActivity = field(default_factory=lambda: CaptureActivity(longest_s=0))
 
     def __post_init__(self) -> None:
         self.health = Readiness(self.log, self.engine, self.runners)
@@ -183,8 +186,9 @@ class Platform:
             self.tree_replay.catch_up()
 
     def start_projectors(self) -> None:
-        """Run every projector in a background thread (the embedded mode)."""
-        self.threads = ProjectorThreads(list(self.runners.values()))
+        """Run every projector in a background thread (the embedded mode), each letting this
+        process's capture requests go first (``ORETRAIL_CAPTURE_FIRST``)."""
+        self.threads = ProjectorThreads(list(self.runners.values()), self.capture_activity.wait_for_lull)
         self.threads.start()
         if isinstance(self.log_itself, KafkaEventLog):
             self.start_sequencer()
@@ -240,7 +244,7 @@ class Platform:
         """What the Flask app needs, over ``views`` (fresh ones by default)."""
         return app_context(self.settings, self.log, self.keys, self.metrics, self.readiness,
                            views if views is not None else self.views(), self.transparency, self.webhooks,
-                           self.personal)
+                           self.personal, self.capture_activity)
 
     def create_app(self, views: ReadViews | None = None) -> Flask:
         """The Flask app over this platform (and over ``views``, fresh ones by default)."""
@@ -271,7 +275,7 @@ def build_platform(settings: Settings, projectors: list[Projector] | None = None
     keystore = open_keystore(settings, engine)
     personal = PersonalData(keystore)
     platform = Platform(settings=settings, log=capture_log, engine=engine, keys=ApiKeys(engine), keystore=keystore,
-                        personal=personal)
+                        personal=personal, capture_activity=CaptureActivity(longest_s=settings.capture_first))
     platform.transparency = open_transparency(log, settings, engine)
     platform.tree_replay = open_tree_replay(log, platform.transparency)
     platform.webhooks = SubscriptionStore(engine, SecretBox.load_or_create(settings.webhooks_secret_key_path),

@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 from consumers.kafka_consumers import ConsumerOptions, PartitionConsumer, consumer_class, open_consumer
 from consumers.offsets import stored_offsets
 from consumers.projector import Projector
-from consumers.runner import ProjectionRunner
+from consumers.runner import Pace, ProjectionRunner
 from events.kafka_log import KafkaEventLog
 from events.kafka_records import recorded_event
 from events.log import RecordedEvent
@@ -259,8 +259,9 @@ class KafkaProjectionRunner(ProjectionRunner):
         finally:
             consumer.close()
 
-    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
-        """Consume as a member of the group until ``stop`` is set; never die silently."""
+    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5, pace: Pace | None = None) -> None:
+        """Consume as a member of the group until ``stop`` is set; never die silently. ``pace(stop)``
+        runs before each poll (in the API's process: until capture lets the projector go)."""
         failures = 0
         while not stop.is_set():
             consumer = None
@@ -273,7 +274,7 @@ class KafkaProjectionRunner(ProjectionRunner):
                 consumer.subscribe(feed)
                 logger.info("%s: joined group %s on %s (%s)", self.projector.name, self.group_id, self.topic,
                             self.kafka_log.driver)
-                self._consume(consumer, feed, stop, poll_interval)
+                self._consume(consumer, feed, stop, poll_interval, pace)
             except Exception:  # noqa: BLE001 - keep the projector alive; the error is logged loudly
                 failures += 1
                 logger.exception("%s: consumer failed (attempt %d); starting again", self.projector.name, failures)
@@ -286,12 +287,14 @@ class KafkaProjectionRunner(ProjectionRunner):
                         logger.debug("%s: closing the consumer failed", self.projector.name, exc_info=True)
 
     def _consume(self, consumer: PartitionConsumer, feed: KafkaFeed, stop: threading.Event,
-                 poll_interval: float) -> None:
+                 poll_interval: float, pace: Pace | None = None) -> None:
         failures = 0
         # a retraction of an event already applied marks the read model stale: leave the group to
         # rebuild it beside the live one (``run_forever``), then join again from the switched offsets
         while not stop.is_set() and not self.stale:
             try:
+                if pace is not None:
+                    pace(stop)
                 polled = consumer.poll(timeout_ms=int(poll_interval * 1000), max_records=self.batch_size)
                 if polled:
                     feed.apply(polled)

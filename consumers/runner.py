@@ -39,6 +39,10 @@ from services.database import SCHEMA_LOCK, serialise, write_transaction
 
 logger = logging.getLogger(__name__)
 
+#: what a projector thread runs before each batch, given the thread's stop event: it returns when
+#: the projector may go on (``services.capture_activity.CaptureActivity.wait_for_lull``)
+Pace = Callable[[threading.Event], None]
+
 
 class Runner(Protocol):
     """What the platform asks of a projector's runner, whatever the log (both runners meet it)."""
@@ -70,8 +74,8 @@ class Runner(Protocol):
     def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
         """Replay the whole log beside the live read model, then switch to it."""
 
-    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
-        """Follow the log until ``stop`` is set."""
+    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5, pace: Pace | None = None) -> None:
+        """Follow the log until ``stop`` is set, running ``pace(stop)`` before each batch."""
 
 
 class ProjectionRunner:
@@ -294,11 +298,16 @@ class ProjectionRunner:
                 connection.exec_driver_sql(f'ANALYZE "{table.name}"')
             connection.commit()
 
-    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
-        """Apply batches until ``stop`` is set; wait for new events when caught up; never die silently."""
+    def run_forever(self, stop: threading.Event, poll_interval: float = 0.5, pace: Pace | None = None) -> None:
+        """Apply batches until ``stop`` is set; wait for new events when caught up; never die silently.
+
+        ``pace(stop)`` runs before each batch (in the API's process: until capture lets the projector go).
+        """
         failures = 0
         while not stop.is_set():
             try:
+                if pace is not None:
+                    pace(stop)
                 if self.run_batch() == 0:
                     self.log.wait_for_append(self.checkpoint(), poll_interval)
                 failures = 0
@@ -311,8 +320,10 @@ class ProjectionRunner:
 class ProjectorThreads:
     """The embedded mode's projectors: one daemon thread per runner, next to the API."""
 
-    def __init__(self, runners: Sequence[ProjectionRunner]):
+    def __init__(self, runners: Sequence[ProjectionRunner], pace: Pace | None = None):
+        """``pace``: what each thread runs before each batch (``ProjectionRunner.run_forever``)."""
         self.runners = list(runners)
+        self.pace = pace
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -320,7 +331,8 @@ class ProjectorThreads:
         """Start one thread per projector."""
         for runner in self.runners:
             thread = threading.Thread(
-                target=runner.run_forever, args=(self._stop,), name=f"projector-{runner.projector.name}", daemon=True
+                target=runner.run_forever, args=(self._stop,), kwargs={"pace": self.pace},
+                name=f"projector-{runner.projector.name}", daemon=True,
             )
             thread.start()
             self._threads.append(thread)

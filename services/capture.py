@@ -16,6 +16,7 @@ from events.fields import parse_timestamp
 from events.signing import SigningKey, signature_problem
 from events.log import AppendResult, EventLog, IdempotencyConflict, LogUnavailable
 from services.auth import Principal
+from services.capture_activity import CaptureActivity
 from services.errors import Conflict, Forbidden, InvalidRequest, TooLarge, Unavailable
 from services.personal_data import PersonalData
 from services.rights import refusals
@@ -74,8 +75,10 @@ class CaptureService:
 
     def __init__(self, log: EventLog, max_events: int = 1000, flag_raisings: FlagRaisings = _no_raisings,
                  attesters: Attesters = _no_attesters, signing_keys: SigningKeys = _no_keys,
-                 personal: PersonalData | None = None):
+                 personal: PersonalData | None = None, activity: CaptureActivity | None = None):
+        """``activity``: where capture marks its requests, so projectors in the same process let it go first."""
         self.log = log
+        self.activity = activity if activity is not None else CaptureActivity(longest_s=0)
         self.personal = personal
         self.max_events = max_events
         self.flag_raisings = flag_raisings
@@ -88,6 +91,10 @@ class CaptureService:
         Raises InvalidRequest (422), TooLarge (413), Forbidden (403), Conflict (409) or
         Unavailable (503); in every case nothing of the batch is appended.
         """
+        with self.activity.capturing():
+            return self._capture(principal, payload)
+
+    def _capture(self, principal: Principal, payload: Any) -> list[AppendResult]:
         raw_events = self._events_of(payload)
         errors: dict[str, list[str]] = {}
         for index, raw in enumerate(raw_events):

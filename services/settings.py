@@ -20,6 +20,9 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_MAX_REQUEST_BYTES": "bytes in one request body (default 5 MB)",
     "ORETRAIL_ANSWER_CACHE_MB": "megabytes of provenance answers an API process keeps per state of the read models (default 64; 0: none)",
     "ORETRAIL_PROJECTOR_BATCH": "events a projector applies in one transaction at most (default 2000)",
+    "ORETRAIL_CAPTURE_FIRST": "seconds a projector running in the API's process (`oretrail serve`) may put off its next "
+                              "batch while capture requests keep arriving, so capture gets the interpreter first "
+                              "(default 2; 0: never)",
     "ORETRAIL_LOG_LEVEL": "logging level (default INFO)",
     "ORETRAIL_LOG_FORMAT": "text (default) or json: one JSON object a line",
     "ORETRAIL_MASS_TOLERANCE": "gain allowed by the mass-balance checks before a finding, a fraction (default 0.005)",
@@ -70,6 +73,8 @@ class Settings:
     max_request_bytes: int = 5 * 1024 * 1024
     answer_cache_mb: int = 64
     projector_batch: int = 2000
+    #: seconds an in-process projector may defer its next batch to capture requests (``services.capture_activity``)
+    capture_first: float = 2.0
     log_level: str = "INFO"
     log_format: str = "text"
     mass_tolerance: float = 0.005
@@ -138,6 +143,8 @@ class Settings:
             max_request_bytes=_integer(env, "ORETRAIL_MAX_REQUEST_BYTES", 5 * 1024 * 1024),
             answer_cache_mb=_integer(env, "ORETRAIL_ANSWER_CACHE_MB", 64, minimum=0),
             projector_batch=_integer(env, "ORETRAIL_PROJECTOR_BATCH", 2000),
+            capture_first=_float(env, "ORETRAIL_CAPTURE_FIRST", 2.0, lambda value: 0 <= value <= 60, "a number of seconds",
+                                 "be from 0 to 60"),
             log_level=env.get("ORETRAIL_LOG_LEVEL", "INFO").upper(),
             log_format=_choice(env, "ORETRAIL_LOG_FORMAT", ("text", "json")),
             mass_tolerance=_fraction(env, "ORETRAIL_MASS_TOLERANCE", 0.005),

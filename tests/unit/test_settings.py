@@ -12,6 +12,8 @@ def test_tolerances_and_intervals_take_their_defaults_and_valid_values():
     chosen = Settings.from_env({"ORETRAIL_DATA_DIR": "/tmp/x", "ORETRAIL_MASS_TOLERANCE": "0.02",
                                 "ORETRAIL_CHECKPOINT_INTERVAL": "2.5"})
     assert (chosen.mass_tolerance, chosen.checkpoint_interval) == (0.02, 2.5)
+    assert defaults.capture_first == 2.0
+    assert Settings.from_env({"ORETRAIL_DATA_DIR": "/tmp/x", "ORETRAIL_CAPTURE_FIRST": "0"}).capture_first == 0
 
 
 @pytest.mark.parametrize("name, raw, message", [
@@ -20,6 +22,9 @@ def test_tolerances_and_intervals_take_their_defaults_and_valid_values():
     ("ORETRAIL_TRANSIT_TOLERANCE", "-0.1", "must be a fraction in [0, 1)"),
     ("ORETRAIL_CHECKPOINT_INTERVAL", "0", "must lie between 0 and 3600 seconds"),
     ("ORETRAIL_CHECKPOINT_INTERVAL", "soon", "must be a number of seconds"),
+    ("ORETRAIL_CAPTURE_FIRST", "-1", "must be from 0 to 60"),
+    ("ORETRAIL_CAPTURE_FIRST", "nan", "must be from 0 to 60"),
+    ("ORETRAIL_CAPTURE_FIRST", "always", "must be a number of seconds"),
 ])
 def test_a_wrong_number_is_refused_naming_the_variable(name, raw, message):
     with pytest.raises(SettingsError) as refused:
