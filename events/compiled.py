@@ -98,37 +98,23 @@ def _field(field: fields.Field) -> Check:
         if field.unknown is not None and field.unknown != RAISE:
             raise Unsupported("Nested with its own unknown policy")
         nested = _schema(field.schema)
-        convert: Callable[[Any, Mapping | None], Any] = lambda value, data: nested(value)  # noqa: E731
-    elif isinstance(field, fields.List):
+        return _checked(lambda value, _attr, _data: nested(value), allow_none, validators)
+    if isinstance(field, fields.List):
         inner = _field(field.inner)
 
-        def convert(value: Any, data: Mapping | None) -> Any:
+        def convert(value: Any, _attr: None, data: Mapping | None) -> Any:
             if not is_collection(value):
                 raise Invalid
             return [inner(each, data) for each in value]
-    elif type(field)._deserialize is fields.List._deserialize:  # noqa: SLF001 - a List by another name
+        return _checked(convert, allow_none, validators)
+    if type(field)._deserialize is fields.List._deserialize:  # noqa: SLF001 - a List by another name
         raise Unsupported(type(field).__name__)
-    else:
-        return _leaf(field._deserialize, allow_none, validators)  # noqa: SLF001 - the field's own conversion
-
-    def check(value: Any, data: Mapping[str, Any] | None) -> Any:
-        if value is None:
-            if allow_none:
-                return None
-            raise Invalid
-        output = convert(value, data)
-        try:
-            for validator in validators:  # as marshmallow's And: only a ValidationError refuses
-                validator(output)
-        except ValidationError:
-            raise Invalid from None
-        return output
-
-    return check
+    return _checked(field._deserialize, allow_none, validators)  # noqa: SLF001 - the field's own conversion
 
 
-def _leaf(deserialize: Callable[..., Any], allow_none: bool, validators: tuple) -> Check:
-    """The check of a field holding one value: its conversion and validators in one call (most fields)."""
+def _checked(deserialize: Callable[..., Any], allow_none: bool, validators: tuple) -> Check:
+    """A field's check: null, then its conversion ``deserialize(value, attr, data)`` and its
+    validators in one call (a ValidationError from either refuses)."""
     def check(value: Any, data: Mapping[str, Any] | None) -> Any:
         if value is None:
             if allow_none:
