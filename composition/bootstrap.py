@@ -156,7 +156,9 @@ class Platform:
     capture_activity: CaptureActivity = field(default_factory=lambda: CaptureActivity(longest_s=0))
 
     def __post_init__(self) -> None:
-        self.health = Readiness(self.log, self.engine, self.runners)
+        log = self.log_itself
+        self.health = Readiness(self.log, self.engine, self.runners,
+                                partitions=log if isinstance(log, KafkaEventLog) else None)
 
     def prepare(self) -> None:
         """Create the tables every part needs (idempotent)."""

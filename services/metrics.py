@@ -105,6 +105,12 @@ class StateCollector(Collector):
         end = report.get("log", {}).get("end_position")
         if end is not None:
             yield GaugeMetricFamily("oretrail_log_end_position", "Position of the last event in the log", value=end)
+        held = (report.get("log") or {}).get("held_back")
+        if held is not None:
+            yield GaugeMetricFamily("oretrail_log_partitions_held_back",
+                                    "Kafka partitions whose readers a transaction nobody closes has held back "
+                                    "for a minute or more (their later events are invisible to the projectors)",
+                                    value=len(held))
         position = GaugeMetricFamily("oretrail_projector_position", "Position of the last event a projector applied",
                                      labels=["projector"])
         lag = GaugeMetricFamily("oretrail_projector_lag_events", "Events in the log a projector has not applied yet",
