@@ -93,7 +93,7 @@ def compiled_verdict(raw: Any, now: datetime | None = None) -> bool:
     :func:`marshmallow_errors`, run without marshmallow's machinery; False also where a schema did
     not compile)."""
     envelope, data_schemas = _compiled()
-    event_type = raw.get("type") if isinstance(raw, Mapping) else None
+    event_type = raw.get("type") if type(raw) is dict or isinstance(raw, Mapping) else None
     data_check = data_schemas.get(event_type) if isinstance(event_type, str) else None
     if envelope is None or data_check is None:
         return False

@@ -97,8 +97,9 @@ class CaptureService:
     def _capture(self, principal: Principal, payload: Any) -> list[AppendResult]:
         raw_events = self._events_of(payload)
         errors: dict[str, list[str]] = {}
+        now = datetime.now(timezone.utc)  # one moment for the batch: no event may lie ahead of it
         for index, raw in enumerate(raw_events):
-            for path, messages in validation_errors(raw).items():
+            for path, messages in validation_errors(raw, now).items():
                 errors[f"events.{index}" + (f".{path}" if path else "")] = messages
         if errors:
             raise InvalidRequest(f"{len(errors)} field(s) are invalid; nothing was recorded.", errors)

@@ -11,6 +11,7 @@ Three kinds of figures:
 """
 from __future__ import annotations
 
+import collections
 import logging
 from typing import Any, Callable, Iterable
 
@@ -65,8 +66,9 @@ class Metrics:
     # -- what the parts report ----------------------------------------------------------------
     def captured(self, types: Iterable[str], results: Iterable[AppendResult]) -> None:
         """Count the events of an accepted batch by type and outcome."""
-        for event_type, result in zip(types, results):
-            self.events_captured.labels(event_type, result.status).inc()
+        for (event_type, status), count in collections.Counter(
+                (event_type, result.status) for event_type, result in zip(types, results)).items():
+            self.events_captured.labels(event_type, status).inc(count)
 
     def rejected(self, code: str) -> None:
         """Count a refused batch by its error code."""
