@@ -60,7 +60,7 @@ def _schema(schema: Schema) -> Callable[[Any], dict[str, Any]]:
         validators.append((getattr(schema, attr_name), bool(kwargs.get("pass_original", False))))
 
     def load(raw: Any) -> dict[str, Any]:
-        if not isinstance(raw, Mapping) or not known.issuperset(raw):
+        if (type(raw) is not dict and not isinstance(raw, Mapping)) or not known.issuperset(raw):
             raise Invalid
         out: dict[str, Any] = {}
         for key, attribute, required, load_default, check in entries:
