@@ -42,13 +42,15 @@ def run() -> dict:
         # machine's speed drifts, and the two do not drift alike (Python's work, sqlite3's C); the first
         # round also measures the provenance answers, the memory and when the projectors caught up
         figures = {"capture": measure_capture(scratch_path / "served", events)}
-        rates = [figures["capture"]["events_per_s"]]
+        rounds = [{name: figures["capture"].pop(name) for name in ("seconds", "events_per_s")}]
         bare = [measure_bare_sqlite(scratch_path / "bare-0.db", events)]
         for round_ in range(1, CAPTURE_ROUNDS):
-            rates.append(measure_capture_only(scratch_path / f"served-{round_}", events, {}, follow=False)["events_per_s"])
+            rounds.append(measure_capture_only(scratch_path / f"served-{round_}", events, {}, follow=False))
             bare.append(measure_bare_sqlite(scratch_path / f"bare-{round_}.db", events))
+        rates = [figure["events_per_s"] for figure in rounds]
         ratios = [rate / reference["events_per_s"] for rate, reference in zip(rates, bare)]
-        figures["capture"].update(events_per_s=median(rates), events_per_s_by_round=rates,
+        figures["capture"].update(seconds_by_round=[figure["seconds"] for figure in rounds],
+                                  events_per_s=median(rates), events_per_s_by_round=rates,
                                   ratio_to_bare_sqlite3=round(median(ratios), 3),
                                   ratio_to_bare_sqlite3_by_round=[round(ratio, 3) for ratio in ratios])
         figures["bare_sqlite3"] = {"events": len(events), "events_per_s": median(r["events_per_s"] for r in bare),
