@@ -14,10 +14,8 @@ logger = logging.getLogger(__name__)
 
 
 class PartitionEnds(Protocol):
-    """A partitioned log's two ends per partition (the Kafka logs)."""
-
-    def end_offsets(self) -> dict[int, int]:
-        """Each partition's last stable offset."""
+    """A partitioned log's ends with open transactions included (the Kafka logs); its ``end()`` is
+    each partition's last stable offset."""
 
     def high_watermarks(self) -> dict[int, int]:
         """Each partition's high watermark."""
@@ -44,7 +42,7 @@ class Readiness:
             # end_position: the end's total (on SQLite the last event's position); end_offsets: per partition
             report["log"] = {"reachable": True, "end_position": end.total, "end_offsets": end.as_json()}
             if self.partitions is not None:
-                report["log"]["held_back"] = self._held_back()
+                report["log"]["held_back"] = self._held_back(end)
         except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it does not raise
             end = None
             report["status"] = "unavailable"
@@ -61,9 +59,10 @@ class Readiness:
             report["database"] = {"reachable": False, "error": str(exc)}
         return report
 
-    def _held_back(self) -> list[dict[str, Any]]:
-        """The partitions an unclosed transaction holds back (``services.held_back``), each logged once."""
-        held = self.held_back.observe(self.partitions.end_offsets(), self.partitions.high_watermarks())
+    def _held_back(self, stable: Mapping[int, int]) -> list[dict[str, Any]]:
+        """The partitions an unclosed transaction holds back (``services.held_back``), given the log's
+        end (each partition's last stable offset, just read), each logged once."""
+        held = self.held_back.observe(stable, self.partitions.high_watermarks())
         for partition in held:
             key = (partition["partition"], partition["last_stable_offset"])
             if key not in self._alarmed:
