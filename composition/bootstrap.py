@@ -39,6 +39,7 @@ from services.database_tree import DatabaseTree
 from services.kafka_tree import SequencedEvents, TreeReplay
 from services.epcis.capture_jobs import CaptureJobs
 from services.event_index import IndexedLog
+from services.hanging_transactions import HangingTransactionSweeper
 from services.metrics import Metrics
 from services.checkpointer import Checkpointer
 from services.keystore import SqlKeyStore
@@ -147,6 +148,8 @@ class Platform:
     #: on Kafka: what copies the sequencer's leaf order into this node's tree, and the sequencer if it runs here
     tree_replay: TreeReplay | None = None
     sequencer: KafkaSequencer | None = None
+    #: on Kafka, in a process that captures: what aborts the hanging transactions of the log (``start_sweeper``)
+    sweeper: HangingTransactionSweeper | None = None
     _background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     #: the webhook subscriptions and their outbox; the sender of the embedded mode (``start_projectors``)
@@ -194,6 +197,7 @@ class Platform:
         self.threads.start()
         if isinstance(self.log_itself, KafkaEventLog):
             self.start_sequencer()
+        self.start_sweeper()
         self.start_checkpointer()
         if self.settings.webhooks_sender:
             self.start_sender()
@@ -219,6 +223,19 @@ class Platform:
             self.sequencer = open_sequencer(self.log_itself, self.settings)
             self._run_in_background(self.sequencer.run_forever, "sequencer")
         return self.sequencer
+
+    def start_sweeper(self) -> HangingTransactionSweeper | None:
+        """On Kafka, abort in a background thread the hanging transactions that hold the log's readers
+        back (``services.hanging_transactions``; ``ORETRAIL_KAFKA_ABORT_HANGING_AFTER``, 0: never).
+        The processes that capture run it; on any other log, or when it is turned off, nothing."""
+        log = self.log_itself
+        if self.sweeper is None and isinstance(log, KafkaEventLog) and self.settings.kafka_abort_hanging_after > 0:
+            self.sweeper = HangingTransactionSweeper(
+                log, after_s=self.settings.kafka_abort_hanging_after,
+                interval_s=min(10.0, self.settings.kafka_abort_hanging_after / 2),
+                on_abort=self.metrics.hanging_transaction_aborted if self.metrics is not None else None)
+            self._run_in_background(self.sweeper.run_forever, "kafka-hanging-transactions")
+        return self.sweeper
 
     def _run_in_background(self, target, name: str) -> None:
         thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)

@@ -1,7 +1,8 @@
 """The WSGI entry point of the distributed deployment: ``gunicorn 'composition.wsgi:create_app()'``.
 
-Each gunicorn worker builds the platform from the environment; no projector runs here (they run
-as ``oretrail project NAME`` processes of their own).
+Each gunicorn worker builds the platform from the environment and aborts the log's hanging
+transactions (``services.hanging_transactions``); no projector runs here (they run as
+``oretrail project NAME`` processes of their own).
 """
 from __future__ import annotations
 
@@ -17,4 +18,6 @@ def create_app() -> Flask:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    return build_platform(settings).create_app()
+    platform = build_platform(settings)
+    platform.start_sweeper()  # this process captures: it aborts the log's hanging transactions
+    return platform.create_app()

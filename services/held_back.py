@@ -6,7 +6,8 @@ which the broker aborts it, so a last stable offset that stays put below the par
 high watermark) for a minute is a transaction nobody will close: a *hanging* transaction (a write
 of a producer that reached the partition after its transaction ended, KIP-664), or a producer of
 another program keeping one open. Every event after it in that partition, accepted and answered
-200, stays invisible to every projector until an operator aborts it (README, "The Kafka log").
+200, stays invisible to every projector until it is aborted: by ``services.hanging_transactions``
+when no coordinator will close it, else by its producer or an operator (README, "The Kafka log").
 Offsets alone cannot tell the two apart; both deserve the alarm.
 """
 from __future__ import annotations

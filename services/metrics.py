@@ -51,6 +51,9 @@ class Metrics:
         self.projector_batch_seconds = Histogram(
             "oretrail_projector_batch_duration_seconds", "Time a projector took to apply and commit one batch",
             ["projector"], registry=self.registry)
+        self.hanging_transactions_aborted = Counter(
+            "oretrail_log_hanging_transactions_aborted", "Hanging Kafka transactions this process aborted (each had "
+            "held a partition's readers back; services.hanging_transactions)", registry=self.registry)
         if multiprocess_dir:
             self.scrape_registry = CollectorRegistry()
             MultiProcessCollector(self.scrape_registry, path=multiprocess_dir)
@@ -77,6 +80,10 @@ class Metrics:
     def request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """Record one answered request."""
         self.request_seconds.labels(endpoint, method, str(status)).observe(seconds)
+
+    def hanging_transaction_aborted(self, _transaction: Any = None) -> None:
+        """Count a hanging Kafka transaction this process aborted."""
+        self.hanging_transactions_aborted.inc()
 
     def batch_applied(self, projector: str, count: int, seconds: float) -> None:
         """Record a committed batch of a projector."""

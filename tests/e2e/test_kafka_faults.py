@@ -104,7 +104,10 @@ def test_two_projector_processes_of_one_group_and_one_killed_the_survivor_comple
 @pytest.mark.parametrize("driver", DRIVERS)  # ORETRAIL_KAFKA_DRIVER: each client's failures
 def test_while_the_broker_is_down_capture_answers_503_and_retries_give_exactly_the_events_sent(
         own_broker, tmp_path, driver):
-    env = {**kafka_environment(own_broker.address, tmp_path / "data"), "ORETRAIL_KAFKA_DRIVER": driver}
+    # a transaction the crash leaves hanging (no coordinator will close it) is aborted by the API process
+    # after 30 s instead of a minute: still past the producers' own transaction timeout (20 s)
+    env = {**kafka_environment(own_broker.address, tmp_path / "data"), "ORETRAIL_KAFKA_DRIVER": driver,
+           "ORETRAIL_KAFKA_ABORT_HANGING_AFTER": "30"}
     platform = build_platform(Settings.from_env(env))
     key = platform.keys.create("oretrail-admin", "admin")
     chains = many_chains(60)
@@ -148,7 +151,8 @@ def test_while_the_broker_is_down_capture_answers_503_and_retries_give_exactly_t
     # a transaction the stopped broker left open holds read_committed readers back until the API
     # re-initialises that producer's slot (right after its first success) or the transaction times out:
     # the producers' transaction timeout (20 s) plus the broker's sweep for timed-out transactions
-    # (every 10 s by default), with room for a loaded CI machine
+    # (every 10 s by default), with room for a loaded CI machine; one no coordinator will close (a
+    # hanging transaction) until the API process aborts it (30 s held back, swept every 10 s)
     try:
         wait_until(lambda: logged() == sent, 90, "every event sent to be readable")
     except AssertionError:
@@ -180,7 +184,25 @@ def _uncommitted_view(address: str, topic: str) -> dict:
     everything.close()
     committed.close()
     return {"end": {tp.partition: o for tp, o in ends.items()}, "stable_end": {tp.partition: o for tp, o in stable.items()},
-            "records": records}
+            "records": records, "transactions": _transactions_view(address, partitions)}
+
+
+def _transactions_view(address: str, partitions: list) -> dict:
+    """Diagnosis of a failure: each partition's open transactions, and what the coordinator says of them."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=address)
+    try:
+        open_ones = {tp.partition: [state for state in described.active_producers
+                                    if state.current_transaction_start_offset >= 0]
+                     for tp, described in admin.describe_producers(partitions).items()}
+        listed = [listing for listings in admin.list_transactions().values() for listing in listings]
+        described = admin.describe_transactions([listing.transactional_id for listing in listed])
+        return {"open_on_partitions": open_ones, "coordinator": described}
+    except Exception as exc:  # noqa: BLE001 - a diagnosis must not hide the failure it explains
+        return {"error": repr(exc)}
+    finally:
+        admin.close()
 
 
 def test_the_same_batch_posted_twice_at_once_to_two_api_processes_has_one_effect(kafka_env, tmp_path, platform,

@@ -1,0 +1,104 @@
+"""Hanging Kafka transactions: found the way Kafka's own tool finds them, and aborted (KIP-664).
+
+A transaction *hangs* on a partition when the partition holds records of it that no COMMIT or
+ABORT marker will ever close: its coordinator does not list the partition among those it will
+still write markers to, or knows no transaction of that producer at all. Every read_committed
+reader (every projector) then stops before its first record for good, and with it every event
+accepted after it on that partition. ``kafka-transactions.sh find-hanging`` decides it from three
+answers, and so does :func:`hanging`: DescribeProducers (the partition's open transactions),
+ListTransactions filtered by producer id (the transactional id behind each) and
+DescribeTransactions (the partitions its coordinator will still close).
+
+:func:`abort` writes an ABORT marker into the partition (WriteTxnMarkers, as
+``kafka-transactions.sh abort`` does). The partition refuses it when the producer has since moved
+to a newer epoch, and :func:`still_open` is asked again just before it, so a producer that wrote
+to the partition meanwhile is left alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from kafka import TopicPartition
+from kafka.admin import AbortTransactionSpec, KafkaAdminClient
+from kafka.errors import TransactionalIdNotFoundError
+
+
+@dataclass(frozen=True)
+class OpenTransaction:
+    """A transaction a partition holds open: whose it is and where it starts."""
+
+    partition: int
+    producer_id: int
+    producer_epoch: int
+    #: the epoch of the coordinator whose marker the partition saw last from this producer (-1: none)
+    coordinator_epoch: int
+    start_offset: int
+    #: when the producer last wrote to the partition (ms since the epoch, the broker's view)
+    last_timestamp: int
+    #: the transactional id its coordinator holds this producer under; None: the coordinator knows none
+    transactional_id: str | None = None
+
+    def as_report(self) -> dict:
+        """The transaction as a log line's or a report's fields."""
+        return {"partition": self.partition, "producer_id": self.producer_id, "producer_epoch": self.producer_epoch,
+                "start_offset": self.start_offset, "transactional_id": self.transactional_id}
+
+
+def admin_client(servers: Sequence[str], timeout_ms: int) -> KafkaAdminClient:
+    """An admin client for these look-ups (the caller closes it)."""
+    return KafkaAdminClient(bootstrap_servers=list(servers), client_id="oretrail-hanging-transactions",
+                            request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
+
+
+def holding_back(admin: KafkaAdminClient, topic: str, held: Mapping[int, int]) -> list[OpenTransaction]:
+    """The open transactions that hold each held partition's readers back: those whose first record
+    is at the partition's last stable offset (``held``: partition -> that offset)."""
+    if not held:
+        return []
+    described = admin.describe_producers([TopicPartition(topic, partition) for partition in sorted(held)])
+    found = []
+    for topic_partition, state in described.items():
+        for producer in state.active_producers:
+            if producer.current_transaction_start_offset == held[topic_partition.partition]:
+                found.append(OpenTransaction(topic_partition.partition, producer.producer_id, producer.producer_epoch,
+                                             producer.coordinator_epoch, producer.current_transaction_start_offset,
+                                             producer.last_timestamp))
+    return found
+
+
+def hanging(admin: KafkaAdminClient, topic: str, candidates: Sequence[OpenTransaction]) -> list[OpenTransaction]:
+    """Of ``candidates``, those no coordinator will close: Kafka's rule (see the module docstring)."""
+    if not candidates:
+        return []
+    listed = admin.list_transactions(producer_id_filters=sorted({txn.producer_id for txn in candidates}))
+    ids = {listing.producer_id: listing.transactional_id for listings in listed.values() for listing in listings}
+    closing: dict[str, set[TopicPartition] | None] = {}
+    for transactional_id in sorted(set(ids.values())):
+        try:
+            closing[transactional_id] = admin.describe_transactions([transactional_id])[transactional_id].topic_partitions
+        except TransactionalIdNotFoundError:  # expired between the two questions: nobody will close it
+            closing[transactional_id] = None
+    found = []
+    for txn in candidates:
+        transactional_id = ids.get(txn.producer_id)
+        partitions = closing.get(transactional_id) if transactional_id is not None else None
+        if partitions is None or TopicPartition(topic, txn.partition) not in partitions:
+            found.append(OpenTransaction(**{**txn.__dict__, "transactional_id": transactional_id}))
+    return found
+
+
+def still_open(admin: KafkaAdminClient, topic: str, txn: OpenTransaction) -> bool:
+    """Whether the partition still holds ``txn`` open, unchanged: same producer, epoch, first offset,
+    and no write of that producer since (a producer writing again is alive: leave it alone)."""
+    state = admin.describe_producers([TopicPartition(topic, txn.partition)])[TopicPartition(topic, txn.partition)]
+    return any(producer.producer_id == txn.producer_id and producer.producer_epoch == txn.producer_epoch
+               and producer.current_transaction_start_offset == txn.start_offset
+               and producer.last_timestamp == txn.last_timestamp
+               for producer in state.active_producers)
+
+
+def abort(admin: KafkaAdminClient, topic: str, txn: OpenTransaction) -> None:
+    """Write an ABORT marker for ``txn`` into its partition (raises the broker's refusal)."""
+    admin.abort_transaction(AbortTransactionSpec(TopicPartition(topic, txn.partition), txn.producer_id,
+                                                 txn.producer_epoch, txn.coordinator_epoch))
