@@ -1,6 +1,8 @@
 """Fixtures: a fresh platform (SQLite log; read models on SQLite and on PostgreSQL) per test, and its HTTP client."""
 from __future__ import annotations
 
+import logging
+
 import flask
 import pytest
 import requests
@@ -10,6 +12,13 @@ from services.settings import Settings
 from tests.answers import Answer, AnswerChecker, checking_client_class, checking_send
 from tests.databases import BACKENDS, database_url_for
 from tests.kafka_fixtures import kafka_env, kafka_servers, kafka_settings, own_broker  # noqa: F401 - fixtures
+
+
+def pytest_unconfigure(config):
+    """After the summary: the background threads of Kafka clients a failed test could not close go on
+    logging to streams pytest has closed; keep their "Logging error" tracebacks out of the output's tail,
+    where the summary of the run has to be read."""
+    logging.raiseExceptions = False
 
 
 @pytest.fixture(scope="session")
