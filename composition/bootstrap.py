@@ -148,7 +148,7 @@ class Platform:
     #: on Kafka: what copies the sequencer's leaf order into this node's tree, and the sequencer if it runs here
     tree_replay: TreeReplay | None = None
     sequencer: KafkaSequencer | None = None
-    #: on Kafka, in a process that captures: what aborts the hanging transactions of the log (``start_sweeper``)
+    #: on Kafka, in a process that captures: what closes the hanging transactions of the log (``start_sweeper``)
     sweeper: HangingTransactionSweeper | None = None
     _background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -225,15 +225,17 @@ class Platform:
         return self.sequencer
 
     def start_sweeper(self) -> HangingTransactionSweeper | None:
-        """On Kafka, abort in a background thread the hanging transactions that hold the log's readers
-        back (``services.hanging_transactions``; ``ORETRAIL_KAFKA_ABORT_HANGING_AFTER``, 0: never).
-        The processes that capture run it; on any other log, or when it is turned off, nothing."""
+        """On Kafka, close in a background thread the hanging transactions that hold the log's readers
+        back, by what capture answered (``services.hanging_transactions``;
+        ``ORETRAIL_KAFKA_CLOSE_HANGING_AFTER``, 0: never). The processes that capture run it; on any
+        other log, or when it is turned off, nothing."""
         log = self.log_itself
-        if self.sweeper is None and isinstance(log, KafkaEventLog) and self.settings.kafka_abort_hanging_after > 0:
+        if (self.sweeper is None and isinstance(log, KafkaEventLog) and isinstance(self.log, IndexedLog)
+                and self.settings.kafka_close_hanging_after > 0):
             self.sweeper = HangingTransactionSweeper(
-                log, after_s=self.settings.kafka_abort_hanging_after,
-                interval_s=min(10.0, self.settings.kafka_abort_hanging_after / 2),
-                on_abort=self.metrics.hanging_transaction_aborted if self.metrics is not None else None)
+                log, self.log.answered_position, after_s=self.settings.kafka_close_hanging_after,
+                interval_s=min(10.0, self.settings.kafka_close_hanging_after / 2),
+                on_close=self.metrics.hanging_transaction_closed if self.metrics is not None else None)
             self._run_in_background(self.sweeper.run_forever, "kafka-hanging-transactions")
         return self.sweeper
 

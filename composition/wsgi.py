@@ -1,6 +1,6 @@
 """The WSGI entry point of the distributed deployment: ``gunicorn 'composition.wsgi:create_app()'``.
 
-Each gunicorn worker builds the platform from the environment and aborts the log's hanging
+Each gunicorn worker builds the platform from the environment and closes the log's hanging
 transactions (``services.hanging_transactions``); no projector runs here (they run as
 ``oretrail project NAME`` processes of their own).
 """
@@ -19,5 +19,5 @@ def create_app() -> Flask:
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
     platform = build_platform(settings)
-    platform.start_sweeper()  # this process captures: it aborts the log's hanging transactions
+    platform.start_sweeper()  # this process captures: it closes the log's hanging transactions
     return platform.create_app()

@@ -1,4 +1,4 @@
-"""Hanging Kafka transactions: found the way Kafka's own tool finds them, and aborted (KIP-664).
+"""Hanging Kafka transactions: found the way Kafka's own tool finds them, and closed (KIP-664).
 
 A transaction *hangs* on a partition when the partition holds records of it that no COMMIT or
 ABORT marker will ever close: its coordinator does not list the partition among those it will
@@ -9,19 +9,27 @@ answers, and so does :func:`hanging`: DescribeProducers (the partition's open tr
 ListTransactions filtered by producer id (the transactional id behind each) and
 DescribeTransactions (the partitions its coordinator will still close).
 
-:func:`abort` writes an ABORT marker into the partition (WriteTxnMarkers, as
-``kafka-transactions.sh abort`` does). The partition refuses it when the producer has since moved
-to a newer epoch, and :func:`still_open` is asked again just before it, so a producer that wrote
-to the partition meanwhile is left alone.
+:func:`write_marker` closes one: an ABORT marker written into the partition (WriteTxnMarkers, as
+``kafka-transactions.sh abort`` does), or a COMMIT marker, the same request, when the caller knows
+the coordinator had decided to commit (a coordinator that skipped a partition's marker leaves
+exactly that: a committed transaction that no reader sees). The partition refuses either when the
+producer has since moved to a newer epoch there, and :func:`still_open` is asked again just before,
+so a producer that wrote to the partition meanwhile is left alone. :func:`first_event` reads the
+transaction's first record (read_uncommitted), for the caller to decide which marker it takes.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from kafka import TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import AbortTransactionSpec, KafkaAdminClient
 from kafka.errors import TransactionalIdNotFoundError
+from kafka.protocol.producer.transaction import WriteTxnMarkersRequest
+
+from events.kafka_records import recorded_event
+from events.log import RecordedEvent
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,9 @@ class OpenTransaction:
     #: the epoch of the coordinator whose marker the partition saw last from this producer (-1: none)
     coordinator_epoch: int
     start_offset: int
-    #: when the producer last wrote to the partition (ms since the epoch, the broker's view)
+    #: when the producer last wrote to the partition (its batch's timestamp) and that batch's last sequence
     last_timestamp: int
+    last_sequence: int
     #: the transactional id its coordinator holds this producer under; None: the coordinator knows none
     transactional_id: str | None = None
 
@@ -63,7 +72,7 @@ def holding_back(admin: KafkaAdminClient, topic: str, held: Mapping[int, int]) -
             if producer.current_transaction_start_offset == held[topic_partition.partition]:
                 found.append(OpenTransaction(topic_partition.partition, producer.producer_id, producer.producer_epoch,
                                              producer.coordinator_epoch, producer.current_transaction_start_offset,
-                                             producer.last_timestamp))
+                                             producer.last_timestamp, producer.last_sequence))
     return found
 
 
@@ -94,11 +103,51 @@ def still_open(admin: KafkaAdminClient, topic: str, txn: OpenTransaction) -> boo
     state = admin.describe_producers([TopicPartition(topic, txn.partition)])[TopicPartition(topic, txn.partition)]
     return any(producer.producer_id == txn.producer_id and producer.producer_epoch == txn.producer_epoch
                and producer.current_transaction_start_offset == txn.start_offset
-               and producer.last_timestamp == txn.last_timestamp
+               and producer.last_timestamp == txn.last_timestamp and producer.last_sequence == txn.last_sequence
                for producer in state.active_producers)
 
 
-def abort(admin: KafkaAdminClient, topic: str, txn: OpenTransaction) -> None:
-    """Write an ABORT marker for ``txn`` into its partition (raises the broker's refusal)."""
-    admin.abort_transaction(AbortTransactionSpec(TopicPartition(topic, txn.partition), txn.producer_id,
-                                                 txn.producer_epoch, txn.coordinator_epoch))
+def first_event(consumer: KafkaConsumer, topic: str, partition: int, offset: int,
+                timeout_s: float = 10.0) -> RecordedEvent | None:
+    """The event at ``offset`` of ``partition``, committed or not (``consumer`` reads read_uncommitted,
+    assigned to nothing else); None for a record that is not an Oretrail event. Raises TimeoutError
+    when the broker does not hand it over in time."""
+    topic_partition = TopicPartition(topic, partition)
+    consumer.assign([topic_partition])
+    consumer.seek(topic_partition, offset)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for record in consumer.poll(timeout_ms=500, max_records=1).get(topic_partition, []):
+            if record.offset != offset:  # the offset holds no record (compacted away): nothing to judge by
+                return None
+            try:
+                return recorded_event(record)
+            except (KeyError, AttributeError, UnicodeDecodeError, ValueError):  # another program's record
+                return None
+    raise TimeoutError(f"no record at offset {offset} of partition {partition} within {timeout_s} s")
+
+
+def write_marker(admin: KafkaAdminClient, topic: str, txn: OpenTransaction, commit: bool) -> None:
+    """Write a COMMIT (``commit``) or ABORT marker for ``txn`` into its partition; raises the broker's refusal.
+
+    kafka-python's admin client writes ABORT markers only (``abort_transaction``); a COMMIT marker is
+    the same WriteTxnMarkers request with ``transaction_result`` true, sent the same way (its private
+    helpers: kafka-python is pinned, and the integration tests write both markers on a real broker).
+    """
+    spec = AbortTransactionSpec(TopicPartition(topic, txn.partition), txn.producer_id, txn.producer_epoch,
+                                txn.coordinator_epoch)
+    if not commit:
+        admin.abort_transaction(spec)
+        return
+
+    async def write() -> None:
+        leaders = await admin._async_get_leader_for_partitions([spec.topic_partition])  # noqa: SLF001
+        marker = WriteTxnMarkersRequest.WritableTxnMarker
+        request = WriteTxnMarkersRequest(markers=[marker(
+            producer_id=spec.producer_id, producer_epoch=spec.producer_epoch, transaction_result=True,
+            topics=[marker.WritableTxnMarkerTopic(name=topic, partition_indexes=[txn.partition])],
+            coordinator_epoch=spec.coordinator_epoch)])
+        response = await admin._manager.send(request, node_id=next(iter(leaders)))  # noqa: SLF001
+        admin._abort_transaction_process_response(response, spec)  # noqa: SLF001 - raises a partition's error
+
+    admin._manager.run(write)  # noqa: SLF001

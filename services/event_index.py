@@ -114,6 +114,12 @@ class IndexedLog(EventLog):
         except SQLAlchemyError as exc:  # the events are in the log: only a later retry could duplicate them
             logger.warning("could not index %d accepted events: %s", len(rows), exc)
 
+    def answered_position(self, event_id: str) -> int | None:
+        """The position capture answered for ``event_id`` (None: it answered none); raises when the
+        index cannot be read (``services.hanging_transactions`` decides nothing then)."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(index.c.position).where(index.c.event_id == event_id)).scalar()
+
     def page(self, after: LogPosition, limit: int) -> Page:
         """The wrapped log's events."""
         return self.log.page(after, limit)

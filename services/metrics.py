@@ -51,9 +51,10 @@ class Metrics:
         self.projector_batch_seconds = Histogram(
             "oretrail_projector_batch_duration_seconds", "Time a projector took to apply and commit one batch",
             ["projector"], registry=self.registry)
-        self.hanging_transactions_aborted = Counter(
-            "oretrail_log_hanging_transactions_aborted", "Hanging Kafka transactions this process aborted (each had "
-            "held a partition's readers back; services.hanging_transactions)", registry=self.registry)
+        self.hanging_transactions_closed = Counter(
+            "oretrail_log_hanging_transactions_closed", "Hanging Kafka transactions this process closed, by marker "
+            "(each had held a partition's readers back; services.hanging_transactions)", ["marker"],
+            registry=self.registry)
         if multiprocess_dir:
             self.scrape_registry = CollectorRegistry()
             MultiProcessCollector(self.scrape_registry, path=multiprocess_dir)
@@ -81,9 +82,9 @@ class Metrics:
         """Record one answered request."""
         self.request_seconds.labels(endpoint, method, str(status)).observe(seconds)
 
-    def hanging_transaction_aborted(self, _transaction: Any = None) -> None:
-        """Count a hanging Kafka transaction this process aborted."""
-        self.hanging_transactions_aborted.inc()
+    def hanging_transaction_closed(self, _transaction: Any, marker: str) -> None:
+        """Count a hanging Kafka transaction this process closed with ``marker`` (commit or abort)."""
+        self.hanging_transactions_closed.labels(marker).inc()
 
     def batch_applied(self, projector: str, count: int, seconds: float) -> None:
         """Record a committed batch of a projector."""

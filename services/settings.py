@@ -31,9 +31,10 @@ SETTINGS: dict[str, str] = {
     "ORETRAIL_KAFKA_PARTITIONS": "partitions of the Kafka topic when Oretrail creates it (default 6)",
     "ORETRAIL_KAFKA_DRIVER": "Kafka log: the client library that appends and reads, kafka-python (default) or confluent "
                              "(confluent-kafka, the extra oretrail[confluent]); projectors and the sequencer use kafka-python",
-    "ORETRAIL_KAFKA_ABORT_HANGING_AFTER": "Kafka log: seconds a partition's readers may stand still behind a transaction no "
-                                          "coordinator will close (a hanging transaction) before an API process aborts "
-                                          "it (default 60; 0: never, only report it in /readyz)",
+    "ORETRAIL_KAFKA_CLOSE_HANGING_AFTER": "Kafka log: seconds a partition's readers may stand still behind a transaction no "
+                                          "coordinator will close (a hanging transaction) before an API process closes "
+                                          "it as capture answered its client (default 60; 0: never, only report it in "
+                                          "/readyz)",
     "ORETRAIL_KAFKA_PREFIX": "Kafka log: prefix of consumer groups (PREFIX.NAME) and transactional ids (default oretrail)",
     "ORETRAIL_METRICS_PORT": "port of the Prometheus /metrics server of an `oretrail project` process (default: none)",
     "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by gunicorn's workers: /metrics then sums every worker (default: none)",
@@ -91,8 +92,8 @@ class Settings:
     kafka_prefix: str = "oretrail"
     #: the Kafka log's client library: ``kafka-python`` or ``confluent`` (``events.kafka_confluent_log``)
     kafka_driver: str = "kafka-python"
-    #: seconds a hanging transaction may hold a partition's readers back before it is aborted (0: never)
-    kafka_abort_hanging_after: float = 60.0
+    #: seconds a hanging transaction may hold a partition's readers back before it is closed (0: never)
+    kafka_close_hanging_after: float = 60.0
     #: the checkpoint signing key's file (``None``: ``log-signing.key`` in the data dir)
     log_signing_key: Path | None = None
     #: the log's origin line and key name (``None``: the public base URL's host + ``/log``)
@@ -162,7 +163,7 @@ class Settings:
             kafka_partitions=_integer(env, "ORETRAIL_KAFKA_PARTITIONS", 6),
             kafka_prefix=env.get("ORETRAIL_KAFKA_PREFIX") or "oretrail",
             kafka_driver=_choice(env, "ORETRAIL_KAFKA_DRIVER", ("kafka-python", "confluent")),
-            kafka_abort_hanging_after=_float(env, "ORETRAIL_KAFKA_ABORT_HANGING_AFTER", 60.0,
+            kafka_close_hanging_after=_float(env, "ORETRAIL_KAFKA_CLOSE_HANGING_AFTER", 60.0,
                                              lambda value: value == 0 or 1 <= value <= 86_400, "a number of seconds",
                                              "be 0 (never) or from 1 to 86400"),
             log_signing_key=Path(env["ORETRAIL_LOG_SIGNING_KEY"]) if env.get("ORETRAIL_LOG_SIGNING_KEY") else None,

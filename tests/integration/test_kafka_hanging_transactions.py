@@ -1,9 +1,11 @@
-"""Hanging transactions on a real broker: a transaction no coordinator will close is aborted and the
-events accepted after it become readable; one its coordinator still means to close is left alone.
+"""Hanging transactions on a real broker: one no coordinator will close is committed when capture
+answered 200 for it, aborted when the client stored its events again elsewhere, left to an operator
+when capture cannot vouch for it; one its coordinator still means to close is never touched.
 
-A hanging transaction is made the way they arose before KIP-890: a producer's records reach a
-partition its coordinator never added to the transaction (the client is told the partition was
-added), on a broker of the test's own whose check against that (partition verification) is off.
+A hanging transaction is made the way they arise: a producer's records reach a partition its
+coordinator will never close (here: the client is told the partition was added to the transaction
+when it was not, on a broker of the test's own whose check against that, partition verification,
+is off; a coordinator that skips a partition's marker after a restart leaves the same).
 """
 from __future__ import annotations
 
@@ -14,8 +16,12 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, Ne
 from prometheus_client import generate_latest
 
 from composition.bootstrap import build_platform
-from events.envelope import prepare
+from events.envelope import NewEvent, prepare
+from events.kafka_log import _key_hash
+from events.kafka_records import headers_of, position_of
+from events.log import AppendResult
 from events.position import LogPosition
+from events.sqlite_log import utc_now_text
 from services.hanging_transactions import HangingTransactionSweeper
 from services.settings import Settings
 from tests import factories as f
@@ -23,6 +29,7 @@ from tests.kafka_fixtures import kafka_environment
 from tests.waiting import wait_until
 
 PARTITION = 1
+PARTITIONS = 6
 
 
 def partition_verification(address: str, enabled: bool) -> None:
@@ -36,13 +43,23 @@ def partition_verification(address: str, enabled: bool) -> None:
         admin.close()
 
 
-def hang_a_transaction(address: str, topic: str, partition: int) -> None:
-    """Leave a record on ``partition`` of ``topic`` in a transaction whose coordinator never heard of
-    the partition: the transaction commits on a topic of its own, and its marker never reaches ``partition``."""
+def event_on(partition: int, name: str) -> NewEvent:
+    """A new event whose stream lives on ``partition`` of the log's topic."""
+    for number in range(10_000):
+        event = prepare(f.site(f"{name}-{number}"))
+        if _key_hash(event.stream_id.encode()) % PARTITIONS == partition:
+            return event
+    raise AssertionError("no stream found for the partition")
+
+
+def hang(address: str, topic: str, event: NewEvent) -> int:
+    """Write ``event`` to its partition in a transaction whose coordinator never heard of that partition
+    (it commits on a topic of its own, and its marker never reaches the event's partition); its offset."""
     other = f"{topic}.other"
     admin = KafkaAdminClient(bootstrap_servers=address)
     try:
-        admin.create_topics([NewTopic(other, 1, 1)])
+        if other not in admin.list_topics():
+            admin.create_topics([NewTopic(other, 1, 1)])
     finally:
         admin.close()
     producer = KafkaProducer(bootstrap_servers=address, transactional_id=f"test-hang-{uuid.uuid4().hex}")
@@ -52,9 +69,11 @@ def hang_a_transaction(address: str, topic: str, partition: int) -> None:
         producer.send(other, b"added as it should be", partition=0).get(timeout=10)
         manager = producer._transaction_manager  # noqa: SLF001 - the client is made to skip AddPartitionsToTxn
         with manager._lock:  # noqa: SLF001
-            manager._partitions_in_transaction.add(TopicPartition(topic, partition))  # noqa: SLF001
-        producer.send(topic, b"never added", partition=partition).get(timeout=10)
+            manager._partitions_in_transaction.add(TopicPartition(topic, PARTITION))  # noqa: SLF001
+        written = producer.send(topic, key=event.stream_id.encode(), value=event.body, partition=PARTITION,
+                                headers=headers_of(event, utc_now_text())).get(timeout=10)
         producer.commit_transaction()
+        return written.offset
     finally:
         producer.close(timeout=5)
 
@@ -64,58 +83,104 @@ def ends(platform) -> tuple[dict[int, int], dict[int, int]]:
     return log.end_offsets(), log.high_watermarks()
 
 
-def readable(platform) -> set[str]:
-    found, position = set(), LogPosition.start()
+def readable(platform) -> list[str]:
+    """Every event id a read_committed reader sees, in log order (repeats included)."""
+    found, position = [], LogPosition.start()
     while (page := platform.log_itself.page(position, 1000)).events:
-        found |= {event.event_id for event in page.events}
+        found += [event.event_id for event in page.events]
         position = page.next
     return found
 
 
-def test_a_hanging_transaction_is_aborted_and_the_events_accepted_after_it_become_readable(own_broker, tmp_path):
-    env = {**kafka_environment(own_broker.address, tmp_path), "ORETRAIL_KAFKA_ABORT_HANGING_AFTER": "1"}
+def held_back_platform(broker, tmp_path, answered: str) -> tuple:
+    """A platform on ``broker`` whose partition 1 a hanging transaction holds back, behind which a batch
+    was accepted; capture ``answered`` the hanging event: "200" (indexed where it hangs), "retried"
+    (stored again by the client's retry), "nothing". Returns the platform, the hanging event, the batch."""
+    env = {**kafka_environment(broker.address, tmp_path, PARTITIONS), "ORETRAIL_KAFKA_CLOSE_HANGING_AFTER": "1"}
     platform = build_platform(Settings.from_env(env))
-    try:
-        platform.log.append([prepare(f.site("first"))])  # the topic exists
-        partition_verification(own_broker.address, False)  # the test's own broker, for this test alone
-        hang_a_transaction(own_broker.address, platform.settings.kafka_topic, PARTITION)
-        batch = [prepare(f.site(f"after-{number}")) for number in range(24)]
-        results = platform.log.append(batch)
-        behind = {result.event_id for result in results if (result.position - 1) >> 48 == PARTITION}
-        assert behind and all(result.status == "accepted" for result in results)
-        stable, highs = ends(platform)
-        assert stable[PARTITION] < highs[PARTITION]
-        assert not behind & readable(platform)  # accepted, and invisible to every reader
+    platform.log.append([prepare(f.site("first"))])  # the topic exists
+    partition_verification(broker.address, False)  # the test's own broker, for this test alone
+    event = event_on(PARTITION, "hung")
+    offset = hang(broker.address, platform.settings.kafka_topic, event)
+    if answered == "200":  # what capture does after a commit, before it answers 200
+        platform.log._remember([(event, AppendResult(event.event_id, "accepted", position_of(PARTITION, offset)))])  # noqa: SLF001
+    elif answered == "retried":
+        assert platform.log.append([event])[0].status == "accepted"
+    batch = [event_on(PARTITION, f"after-{number}") for number in range(3)] + [prepare(f.site("elsewhere"))]
+    assert all(result.status == "accepted" for result in platform.log.append(batch))
+    stable, highs = ends(platform)
+    assert stable[PARTITION] == offset < highs[PARTITION]
+    assert not {e.event_id for e in batch[:3]} & set(readable(platform))  # accepted, and invisible to every reader
+    return platform, event, batch
 
+
+def closed(platform, marker: str) -> float:
+    text = generate_latest(platform.metrics.registry).decode()
+    line = f'oretrail_log_hanging_transactions_closed_total{{marker="{marker}"}} '
+    return float(text.split(line, 1)[1].split()[0]) if line in text else 0.0
+
+
+def test_a_hanging_transaction_capture_answered_200_for_is_committed(own_broker, tmp_path):
+    platform, event, batch = held_back_platform(own_broker, tmp_path, "200")
+    try:
         platform.start_sweeper()
-        wait_until(lambda: {result.event_id for result in results} <= readable(platform), 60,
-                   "the events after the hanging transaction to become readable")
+        wait_until(lambda: {e.event_id for e in batch} | {event.event_id} <= set(readable(platform)), 60,
+                   "the hanging event and the events after it to become readable")
+        assert readable(platform).count(event.event_id) == 1
+        assert (closed(platform, "commit"), closed(platform, "abort")) == (1.0, 0.0)
         stable, highs = ends(platform)
         assert stable[PARTITION] == highs[PARTITION]
-        assert "oretrail_log_hanging_transactions_aborted_total 1.0" in generate_latest(platform.metrics.registry).decode()
     finally:
         platform.close()
 
 
-def test_a_transaction_its_coordinator_will_still_close_is_never_aborted(kafka_servers, tmp_path):
-    platform = build_platform(Settings.from_env(kafka_environment(kafka_servers, tmp_path)))
+def test_a_hanging_copy_of_events_the_client_stored_again_is_aborted(own_broker, tmp_path):
+    platform, event, batch = held_back_platform(own_broker, tmp_path, "retried")
+    try:
+        platform.start_sweeper()
+        wait_until(lambda: {e.event_id for e in batch} <= set(readable(platform)), 60,
+                   "the events after the hanging transaction to become readable")
+        assert readable(platform).count(event.event_id) == 1  # the retry's copy; the hanging one aborted
+        assert (closed(platform, "commit"), closed(platform, "abort")) == (0.0, 1.0)
+    finally:
+        platform.close()
+
+
+def test_a_hanging_transaction_capture_cannot_vouch_for_is_left_to_an_operator(own_broker, tmp_path):
+    platform, event, batch = held_back_platform(own_broker, tmp_path, "nothing")
+    try:
+        sweeper = HangingTransactionSweeper(platform.log_itself, platform.log.answered_position, after_s=0.5)
+        sweeper.sweep()
+        wait_until(lambda: sweeper.watch.observe(*ends(platform)), 20, "partition 1 to be held back long enough")
+        assert sweeper.sweep() == []
+        stable, highs = ends(platform)
+        assert stable[PARTITION] < highs[PARTITION] and event.event_id not in readable(platform)
+    finally:
+        platform.close()
+
+
+def test_a_transaction_its_coordinator_will_still_close_is_never_touched(kafka_servers, tmp_path):
+    platform = build_platform(Settings.from_env(kafka_environment(kafka_servers, tmp_path, PARTITIONS)))
     producer = KafkaProducer(bootstrap_servers=kafka_servers, transactional_id=f"test-open-{uuid.uuid4().hex}",
                              transaction_timeout_ms=120_000)
     try:
         platform.log.append([prepare(f.site("first"))])
         producer.init_transactions()
-        producer.begin_transaction()  # another program's transaction, open on purpose for two minutes
-        producer.send(platform.settings.kafka_topic, b"not an event yet", partition=PARTITION).get(timeout=10)
-        sweeper = HangingTransactionSweeper(platform.log_itself, after_s=0.5)
+        producer.begin_transaction()  # a transaction open on purpose for two minutes, its coordinator aware
+        event = event_on(PARTITION, "open")
+        offset = producer.send(platform.settings.kafka_topic, key=event.stream_id.encode(), value=event.body,
+                               headers=headers_of(event, utc_now_text())).get(timeout=10).offset
+        # indexed as if answered 200: only Kafka's rule keeps the sweeper from committing it early
+        platform.log._remember([(event, AppendResult(event.event_id, "accepted", position_of(PARTITION, offset)))])  # noqa: SLF001
+        sweeper = HangingTransactionSweeper(platform.log_itself, platform.log.answered_position, after_s=0.5)
         sweeper.sweep()
         held = wait_until(lambda: sweeper.watch.observe(*ends(platform)), 20, "partition 1 to be held back long enough")
         assert [entry["partition"] for entry in held] == [PARTITION]
         assert sweeper.sweep() == []  # held back past the set time, and left alone: its coordinator will close it
         stable, highs = ends(platform)
-        assert stable[PARTITION] < highs[PARTITION]
+        assert stable[PARTITION] == offset < highs[PARTITION]
         producer.commit_transaction()  # the producer still owns it
-        wait_until(lambda: ends(platform)[0][PARTITION] == ends(platform)[1][PARTITION], 20,
-                   "partition 1 to be free after the commit")
+        wait_until(lambda: event.event_id in readable(platform), 20, "the event to be readable after its commit")
     finally:
         producer.close(timeout=5)
         platform.close()
@@ -124,7 +189,7 @@ def test_a_transaction_its_coordinator_will_still_close_is_never_aborted(kafka_s
 def test_the_sweeper_runs_only_on_kafka_and_only_when_asked(kafka_servers, tmp_path):
     embedded = build_platform(Settings.from_env({"ORETRAIL_DATA_DIR": str(tmp_path / "embedded")}))
     off = build_platform(Settings.from_env({**kafka_environment(kafka_servers, tmp_path / "off"),
-                                            "ORETRAIL_KAFKA_ABORT_HANGING_AFTER": "0"}))
+                                            "ORETRAIL_KAFKA_CLOSE_HANGING_AFTER": "0"}))
     on = build_platform(Settings.from_env(kafka_environment(kafka_servers, tmp_path / "on")))
     try:
         assert embedded.start_sweeper() is None and off.start_sweeper() is None

@@ -1,13 +1,19 @@
-"""Which held-back transactions are aborted (``services.hanging_transactions``, ``events.kafka_hanging``):
-Kafka's rule for a hanging one, decided over a fake admin client and a clock moved by hand.
-(On a real broker: tests/integration/test_kafka_hanging_transactions.py.)"""
+"""Which held-back transactions are closed, and with which marker (``services.hanging_transactions``,
+``events.kafka_hanging``): Kafka's rule for a hanging one and what capture answered, decided over a fake
+admin client, fake records and a clock moved by hand. (On a real broker:
+tests/integration/test_kafka_hanging_transactions.py.)"""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
 from kafka import TopicPartition
 from kafka.admin import PartitionProducerState, ProducerState, TransactionDescription, TransactionListing
 from kafka.admin import TransactionState
 from kafka.errors import TransactionalIdNotFoundError
 
+from events.kafka_records import position_of
+from services import hanging_transactions
 from services.hanging_transactions import HangingTransactionSweeper
 
 TOPIC = "oretrail.events"
@@ -47,7 +53,6 @@ class FakeAdmin:
         self.producers = producers
         self.transactions = transactions
         self.missing = missing  # listed, then gone before it is described
-        self.aborted: list[tuple] = []
         self.closed = False
         self.calls = 0
 
@@ -64,16 +69,40 @@ class FakeAdmin:
             raise TransactionalIdNotFoundError()
         return {tid: self.transactions[tid] for tid in transactional_ids}
 
-    def abort_transaction(self, spec):
-        self.aborted.append((spec.topic_partition.partition, spec.producer_id, spec.producer_epoch,
-                             spec.coordinator_epoch))
-        for state in self.producers.get(spec.topic_partition.partition, []):  # the marker closes it
-            if state.producer_id == spec.producer_id:
-                self.producers[spec.topic_partition.partition].remove(state)
-                break
-
     def close(self):
         self.closed = True
+
+
+class Partitions:
+    """The records at each (partition, offset), and the markers written: what the wire functions do."""
+
+    def __init__(self, admin: FakeAdmin, records: dict[tuple[int, int], object]):
+        self.admin = admin
+        self.records = records
+        self.markers: list[tuple] = []
+
+    def first_event(self, _reader, topic, partition, offset):
+        return self.records.get((partition, offset))
+
+    def write_marker(self, _admin, topic, txn, commit):
+        self.markers.append((txn.partition, txn.producer_id, txn.producer_epoch, "commit" if commit else "abort"))
+        self.admin.producers[txn.partition] = [state for state in self.admin.producers[txn.partition]
+                                               if state.producer_id != txn.producer_id]  # the marker closes it
+
+
+def event_at(partition: int, offset: int, event_id: str = "e-1"):
+    return SimpleNamespace(event_id=event_id, position=position_of(partition, offset))
+
+
+@pytest.fixture
+def wire(monkeypatch):
+    """Installs the fake partitions of a test: ``wire(admin, records)``."""
+    def install(admin: FakeAdmin, records: dict) -> Partitions:
+        partitions = Partitions(admin, records)
+        monkeypatch.setattr(hanging_transactions, "first_event", partitions.first_event)
+        monkeypatch.setattr(hanging_transactions, "write_marker", partitions.write_marker)
+        return partitions
+    return install
 
 
 def open_on(partition_start: int, producer_id: int = 7, epoch: int = 3, last_timestamp: int = 111) -> ProducerState:
@@ -87,73 +116,124 @@ def description(producer_id: int, state: TransactionState, *partitions: int) -> 
                                   topic_partitions={TopicPartition(TOPIC, p) for p in partitions})
 
 
-def swept(admin: FakeAdmin, log: FakeLog | None = None, after_s: float = 60) -> tuple[list, list]:
-    """Sweep once now and once ``after_s`` later; what each sweep aborted."""
-    clock, aborted = Clock(), []
-    sweeper = HangingTransactionSweeper(log or FakeLog(), after_s=after_s, clock=clock, admin_factory=lambda: admin,
-                                        on_abort=aborted.append)
+def swept(admin: FakeAdmin, answered: dict[str, int] | None = None, log: FakeLog | None = None,
+          after_s: float = 60) -> tuple[list, list]:
+    """Sweep once now and once ``after_s`` later, capture having answered ``answered`` (event id ->
+    position); what each sweep closed, as (partition, producer id, marker)."""
+    clock, closed = Clock(), []
+    answers = answered or {}
+    sweeper = HangingTransactionSweeper(log or FakeLog(), answers.get, after_s=after_s, clock=clock,
+                                        admin_factory=lambda: admin, reader_factory=lambda: None,
+                                        on_close=lambda txn, marker: closed.append(marker))
     first = sweeper.sweep()
     assert admin.calls == 0  # held back from now on: the broker is not asked anything yet
     clock.now += after_s
-    return first, sweeper.sweep()
+    second = [(txn.partition, txn.producer_id, marker) for txn, marker in sweeper.sweep()]
+    assert closed == [marker for _, _, marker in second]
+    return first, second
 
 
-def test_a_transaction_its_coordinator_knows_no_more_is_aborted_once_held_back_long_enough():
+def test_an_acknowledged_transaction_whose_marker_was_skipped_is_committed(wire):
+    # the coordinator decided to commit (capture answered 200 and indexed the event here), then skipped
+    # this partition's marker: the events were promised, so they are made readable
     admin = FakeAdmin({1: [open_on(9)]}, {"oretrail-h-1-0": description(7, TransactionState.COMPLETE_COMMIT)})
-    first, second = swept(admin)
-    assert first == []
-    assert [(t.partition, t.producer_id, t.start_offset, t.transactional_id) for t in second] == [
-        (1, 7, 9, "oretrail-h-1-0")]
-    assert admin.aborted == [(1, 7, 3, 2)] and admin.closed
+    partitions = wire(admin, {(1, 9): event_at(1, 9)})
+    first, second = swept(admin, {"e-1": position_of(1, 9)})
+    assert first == [] and second == [(1, 7, "commit")]
+    assert partitions.markers == [(1, 7, 3, "commit")] and admin.closed
 
 
-def test_a_producer_no_coordinator_knows_is_hanging():
+def test_a_copy_the_client_stored_again_elsewhere_is_aborted(wire):
+    admin = FakeAdmin({1: [open_on(9)]}, {"oretrail-h-1-0": description(7, TransactionState.EMPTY)})
+    partitions = wire(admin, {(1, 9): event_at(1, 9)})
+    assert swept(admin, {"e-1": position_of(1, 40)})[1] == [(1, 7, "abort")]
+    assert partitions.markers == [(1, 7, 3, "abort")]
+
+
+@pytest.mark.parametrize("answered, record", [
+    ({}, event_at(1, 9)),  # no client was told it is stored: a client that has not retried yet, or a lost index row
+    ({"e-1": position_of(1, 9)}, None),  # another program's record
+])
+def test_what_capture_cannot_vouch_for_is_left_to_an_operator(wire, answered, record):
     admin = FakeAdmin({1: [open_on(9)]}, {})
-    assert [t.transactional_id for t in swept(admin)[1]] == [None]
-    assert admin.aborted == [(1, 7, 3, 2)]
+    partitions = wire(admin, {(1, 9): record})
+    assert swept(admin, answered)[1] == [] and partitions.markers == []
 
 
-def test_a_transactional_id_gone_between_the_questions_is_hanging():
+def test_an_index_that_cannot_be_read_decides_nothing(wire):
+    admin = FakeAdmin({1: [open_on(9)]}, {})
+    partitions = wire(admin, {(1, 9): event_at(1, 9)})
+
+    def unreadable(_event_id):
+        raise OSError("database away")
+
+    clock = Clock()
+    sweeper = HangingTransactionSweeper(FakeLog(), unreadable, after_s=60, clock=clock, admin_factory=lambda: admin,
+                                        reader_factory=lambda: None)
+    sweeper.sweep()
+    clock.now += 60
+    assert sweeper.sweep() == [] and partitions.markers == []
+
+
+def test_a_producer_no_coordinator_knows_is_hanging(wire):
+    admin = FakeAdmin({1: [open_on(9)]}, {})
+    wire(admin, {(1, 9): event_at(1, 9)})
+    assert swept(admin, {"e-1": position_of(1, 9)})[1] == [(1, 7, "commit")]
+
+
+def test_a_transactional_id_gone_between_the_questions_is_hanging(wire):
     admin = FakeAdmin({1: [open_on(9)]}, {"gone": description(7, TransactionState.ONGOING, 1)}, missing=frozenset({"gone"}))
-    assert len(swept(admin)[1]) == 1 and admin.aborted == [(1, 7, 3, 2)]
+    wire(admin, {(1, 9): event_at(1, 9)})
+    assert swept(admin, {"e-1": position_of(1, 30)})[1] == [(1, 7, "abort")]
 
 
-def test_a_transaction_its_coordinator_will_still_close_is_left_alone_however_long():
+def test_a_transaction_its_coordinator_will_still_close_is_left_alone_however_long(wire):
     for state in (TransactionState.ONGOING, TransactionState.PREPARE_COMMIT, TransactionState.PREPARE_ABORT):
         admin = FakeAdmin({1: [open_on(9)]}, {"live": description(7, state, 0, 1)})
-        assert swept(admin) == ([], []) and admin.aborted == [], state
+        partitions = wire(admin, {(1, 9): event_at(1, 9)})
+        assert swept(admin, {"e-1": position_of(1, 9)}) == ([], []) and partitions.markers == [], state
 
 
-def test_only_the_transaction_at_the_stable_offset_is_looked_at():
+def test_only_the_transaction_at_the_stable_offset_is_looked_at(wire):
     # producer 8's transaction opened later on the same partition: it does not hold readers back
     admin = FakeAdmin({1: [open_on(9), open_on(30, producer_id=8)]},
                       {"a": description(7, TransactionState.EMPTY), "b": description(8, TransactionState.EMPTY)})
-    assert [t.producer_id for t in swept(admin)[1]] == [7]
-    assert admin.aborted == [(1, 7, 3, 2)]
+    partitions = wire(admin, {(1, 9): event_at(1, 9), (1, 30): event_at(1, 30, "e-2")})
+    assert swept(admin, {"e-1": position_of(1, 9), "e-2": position_of(1, 30)})[1] == [(1, 7, "commit")]
+    assert partitions.markers == [(1, 7, 3, "commit")]
 
 
 class WritesAgain(FakeAdmin):
-    """The producer writes to the partition between the look and the abort: it is alive."""
+    """The producer writes to the partition between the look and the marker: it is alive."""
+
+    def __init__(self, *args, change: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.change = change
 
     def describe_producers(self, partitions):
-        if self.calls == 1:  # the second question, just before the abort
-            self.producers[1] = [state._replace(last_timestamp=state.last_timestamp + 1) for state in self.producers[1]]
+        if self.calls == 1:  # the second question, just before the marker
+            self.producers[1] = [state._replace(**{self.change: getattr(state, self.change) + 1})
+                                 for state in self.producers[1]]
         return super().describe_producers(partitions)
 
 
-def test_a_producer_that_writes_again_before_the_abort_is_left_alone():
-    admin = WritesAgain({1: [open_on(9)]}, {"a": description(7, TransactionState.EMPTY)})
-    assert swept(admin)[1] == [] and admin.aborted == []
+@pytest.mark.parametrize("change", ["last_timestamp", "last_sequence", "producer_epoch"])
+def test_a_producer_that_writes_again_before_the_marker_is_left_alone(wire, change):
+    admin = WritesAgain({1: [open_on(9)]}, {"a": description(7, TransactionState.EMPTY)}, change=change)
+    partitions = wire(admin, {(1, 9): event_at(1, 9)})
+    assert swept(admin, {"e-1": position_of(1, 9)})[1] == [] and partitions.markers == []
 
 
-def test_partitions_not_held_back_long_enough_are_not_touched():
+def test_partitions_not_held_back_long_enough_are_not_touched(wire):
     log = FakeLog()
     admin = FakeAdmin({1: [open_on(9)]}, {})
+    partitions = wire(admin, {(1, 9): event_at(1, 9)})
     clock = Clock()
-    sweeper = HangingTransactionSweeper(log, after_s=60, clock=clock, admin_factory=lambda: admin)
+    sweeper = HangingTransactionSweeper(log, {"e-1": position_of(1, 9)}.get, after_s=60, clock=clock,
+                                        admin_factory=lambda: admin, reader_factory=lambda: None)
     sweeper.sweep()
     clock.now += 30
     log.stable[1] = 71  # the coordinator closed it meanwhile
     assert sweeper.sweep() == []
     clock.now += 60
-    assert sweeper.sweep() == [] and admin.calls == 0 and admin.aborted == []
+    assert sweeper.sweep() == [] and admin.calls == 0 and partitions.markers == []

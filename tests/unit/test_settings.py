@@ -14,9 +14,9 @@ def test_tolerances_and_intervals_take_their_defaults_and_valid_values():
     assert (chosen.mass_tolerance, chosen.checkpoint_interval) == (0.02, 2.5)
     assert defaults.capture_first == 2.0
     assert Settings.from_env({"ORETRAIL_DATA_DIR": "/tmp/x", "ORETRAIL_CAPTURE_FIRST": "0"}).capture_first == 0
-    assert defaults.kafka_abort_hanging_after == 60.0
+    assert defaults.kafka_close_hanging_after == 60.0
     assert Settings.from_env({"ORETRAIL_DATA_DIR": "/tmp/x",
-                              "ORETRAIL_KAFKA_ABORT_HANGING_AFTER": "0"}).kafka_abort_hanging_after == 0
+                              "ORETRAIL_KAFKA_CLOSE_HANGING_AFTER": "0"}).kafka_close_hanging_after == 0
 
 
 @pytest.mark.parametrize("name, raw, message", [
@@ -28,9 +28,9 @@ def test_tolerances_and_intervals_take_their_defaults_and_valid_values():
     ("ORETRAIL_CAPTURE_FIRST", "-1", "must be from 0 to 60"),
     ("ORETRAIL_CAPTURE_FIRST", "nan", "must be from 0 to 60"),
     ("ORETRAIL_CAPTURE_FIRST", "always", "must be a number of seconds"),
-    ("ORETRAIL_KAFKA_ABORT_HANGING_AFTER", "0.5", "must be 0 (never) or from 1 to 86400"),
-    ("ORETRAIL_KAFKA_ABORT_HANGING_AFTER", "nan", "must be 0 (never) or from 1 to 86400"),
-    ("ORETRAIL_KAFKA_ABORT_HANGING_AFTER", "-60", "must be 0 (never) or from 1 to 86400"),
+    ("ORETRAIL_KAFKA_CLOSE_HANGING_AFTER", "0.5", "must be 0 (never) or from 1 to 86400"),
+    ("ORETRAIL_KAFKA_CLOSE_HANGING_AFTER", "nan", "must be 0 (never) or from 1 to 86400"),
+    ("ORETRAIL_KAFKA_CLOSE_HANGING_AFTER", "-60", "must be 0 (never) or from 1 to 86400"),
 ])
 def test_a_wrong_number_is_refused_naming_the_variable(name, raw, message):
     with pytest.raises(SettingsError) as refused:
