@@ -233,7 +233,7 @@ class Platform:
         if (self.sweeper is None and isinstance(log, KafkaEventLog) and isinstance(self.log, IndexedLog)
                 and self.settings.kafka_close_hanging_after > 0):
             self.sweeper = HangingTransactionSweeper(
-                log, self.log.answered_position, after_s=self.settings.kafka_close_hanging_after,
+                log, self.log.answered, after_s=self.settings.kafka_close_hanging_after,
                 interval_s=min(10.0, self.settings.kafka_close_hanging_after / 2),
                 on_close=self.metrics.hanging_transaction_closed if self.metrics is not None else None)
             self._run_in_background(self.sweeper.run_forever, "kafka-hanging-transactions")

@@ -14,8 +14,8 @@ DescribeTransactions (the partitions its coordinator will still close).
 the coordinator had decided to commit (a coordinator that skipped a partition's marker leaves
 exactly that: a committed transaction that no reader sees). The partition refuses either when the
 producer has since moved to a newer epoch there, and :func:`still_open` is asked again just before,
-so a producer that wrote to the partition meanwhile is left alone. :func:`first_event` reads the
-transaction's first record (read_uncommitted), for the caller to decide which marker it takes.
+so a producer that wrote to the partition meanwhile is left alone. :func:`span_events` reads the
+records it holds back (read_uncommitted), for the caller to decide which marker it takes.
 """
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ class OpenTransaction:
     last_sequence: int
     #: the transactional id its coordinator holds this producer under; None: the coordinator knows none
     transactional_id: str | None = None
+    #: that transactional id's producer epoch at its coordinator now (None: the coordinator knows none)
+    current_epoch: int | None = None
 
     def as_report(self) -> dict:
         """The transaction as a log line's or a report's fields."""
@@ -82,18 +84,19 @@ def hanging(admin: KafkaAdminClient, topic: str, candidates: Sequence[OpenTransa
         return []
     listed = admin.list_transactions(producer_id_filters=sorted({txn.producer_id for txn in candidates}))
     ids = {listing.producer_id: listing.transactional_id for listings in listed.values() for listing in listings}
-    closing: dict[str, set[TopicPartition] | None] = {}
+    described = {}
     for transactional_id in sorted(set(ids.values())):
         try:
-            closing[transactional_id] = admin.describe_transactions([transactional_id])[transactional_id].topic_partitions
+            described[transactional_id] = admin.describe_transactions([transactional_id])[transactional_id]
         except TransactionalIdNotFoundError:  # expired between the two questions: nobody will close it
-            closing[transactional_id] = None
+            pass
     found = []
     for txn in candidates:
         transactional_id = ids.get(txn.producer_id)
-        partitions = closing.get(transactional_id) if transactional_id is not None else None
-        if partitions is None or TopicPartition(topic, txn.partition) not in partitions:
-            found.append(OpenTransaction(**{**txn.__dict__, "transactional_id": transactional_id}))
+        now = described.get(transactional_id) if transactional_id is not None else None
+        if now is None or TopicPartition(topic, txn.partition) not in now.topic_partitions:
+            found.append(OpenTransaction(**{**txn.__dict__, "transactional_id": transactional_id,
+                                            "current_epoch": now.producer_epoch if now is not None else None}))
     return found
 
 
@@ -107,24 +110,27 @@ def still_open(admin: KafkaAdminClient, topic: str, txn: OpenTransaction) -> boo
                for producer in state.active_producers)
 
 
-def first_event(consumer: KafkaConsumer, topic: str, partition: int, offset: int,
-                timeout_s: float = 10.0) -> RecordedEvent | None:
-    """The event at ``offset`` of ``partition``, committed or not (``consumer`` reads read_uncommitted,
-    assigned to nothing else); None for a record that is not an Oretrail event. Raises TimeoutError
-    when the broker does not hand it over in time."""
+def span_events(consumer: KafkaConsumer, topic: str, partition: int, start: int, end: int,
+                timeout_s: float = 10.0) -> list[RecordedEvent | None]:
+    """The records from ``start`` up to ``end`` of ``partition``, committed or not (``consumer`` reads
+    read_uncommitted, assigned to nothing else): each an event, or None for a record that is not an
+    Oretrail event. Raises TimeoutError when the broker does not hand them over in time."""
     topic_partition = TopicPartition(topic, partition)
     consumer.assign([topic_partition])
-    consumer.seek(topic_partition, offset)
+    consumer.seek(topic_partition, start)
+    found: list[RecordedEvent | None] = []
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for record in consumer.poll(timeout_ms=500, max_records=1).get(topic_partition, []):
-            if record.offset != offset:  # the offset holds no record (compacted away): nothing to judge by
-                return None
+    while consumer.position(topic_partition) < end:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"offsets {start}-{end} of partition {partition} not read within {timeout_s} s")
+        for record in consumer.poll(timeout_ms=500).get(topic_partition, []):
+            if record.offset >= end:
+                break
             try:
-                return recorded_event(record)
+                found.append(recorded_event(record))
             except (KeyError, AttributeError, UnicodeDecodeError, ValueError):  # another program's record
-                return None
-    raise TimeoutError(f"no record at offset {offset} of partition {partition} within {timeout_s} s")
+                found.append(None)
+    return found
 
 
 def write_marker(admin: KafkaAdminClient, topic: str, txn: OpenTransaction, commit: bool) -> None:

@@ -304,6 +304,23 @@ class KafkaEventLog(EventLog):
             with self._lock:
                 self._healing = False
 
+    def retire_slot(self, transactional_id: str) -> bool:
+        """If ``transactional_id`` is an idle capture slot of this process, close its producer: the slot
+        is initialised again at once (a newer epoch, so its old one can write nothing more). True if it
+        was; False for another process's id, or a slot busy with an append (asked again later)."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return False
+            found = next((index for index, (slot, producer) in enumerate(self._idle)
+                          if producer is not None and self.transactional_id(slot) == transactional_id), None)
+            if found is None:
+                return False
+            slot, producer = self._idle[found]
+            self._idle[found] = (slot, None)
+        self._abort_and_close(producer)
+        self._heal_in_background()
+        return True
+
     def transactional_id(self, slot: int) -> str:
         """The transactional id of a slot of this process: stable per slot, unique per process."""
         return f"{self.transactional_prefix}-{socket.gethostname()}-{os.getpid()}-{slot}"

@@ -114,11 +114,16 @@ class IndexedLog(EventLog):
         except SQLAlchemyError as exc:  # the events are in the log: only a later retry could duplicate them
             logger.warning("could not index %d accepted events: %s", len(rows), exc)
 
-    def answered_position(self, event_id: str) -> int | None:
-        """The position capture answered for ``event_id`` (None: it answered none); raises when the
-        index cannot be read (``services.hanging_transactions`` decides nothing then)."""
+    def answered(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """What capture answered for each of ``event_ids`` it accepted: event id -> (hash, position);
+        raises when the index cannot be read (``services.hanging_transactions`` decides nothing then)."""
+        unique, found = list(dict.fromkeys(event_ids)), {}
         with self.engine.connect() as connection:
-            return connection.execute(select(index.c.position).where(index.c.event_id == event_id)).scalar()
+            for start in range(0, len(unique), _CHUNK):
+                rows = connection.execute(select(index.c.event_id, index.c.hash, index.c.position)
+                                          .where(index.c.event_id.in_(unique[start:start + _CHUNK])))
+                found.update((event_id, (event_hash, position)) for event_id, event_hash, position in rows)
+        return found
 
     def page(self, after: LogPosition, limit: int) -> Page:
         """The wrapped log's events."""

@@ -8,28 +8,44 @@ become readable again without an operator. A transaction its coordinator still m
 (a live producer's, or one the broker will time out) is never touched, however long it holds
 readers back.
 
-Which marker closes it is decided by what capture answered for the transaction's first event, as
-the capture-side index of accepted events (``services.event_index``) remembers it:
+Which marker closes it is decided by what capture answered for the transaction's events, as the
+capture-side index of accepted events (``services.event_index``) remembers them. The transaction's
+events are the Oretrail records of the held-back span that carry its first record's
+``recorded_at`` (one value, to the microsecond, per capture transaction):
 
-- the index holds that event at this very position: capture answered 200 for it, so its
+- one of them is indexed at its very position: capture answered 200 for that transaction, so its
   coordinator had decided to commit (a coordinator that skips a partition's marker, as one restarting
-  can, leaves exactly this): a COMMIT marker makes it readable, as it was promised;
-- the index holds it at another position: the client's retry stored it there; this copy is aborted;
-- the index does not hold it (no client was told it is stored, or the index could not be written),
-  or the record is not an Oretrail event: nothing is written; the partition stays reported in
-  ``/readyz`` and the README says how an operator closes it.
+  can, leaves exactly this): a COMMIT marker makes them readable, as was promised;
+- every one of them is indexed elsewhere with the same content: the client's retry stored them
+  there; this copy is aborted;
+- anything else (an event no client was told is stored, other content under the same id, a
+  record that is not an Oretrail event, an index that cannot be read): nothing is written; the
+  partition stays reported in ``/readyz`` and the README says how an operator closes it.
+
+A marker is only written when no producer can still be adding to that transaction: its
+transactional id has moved to a newer epoch (the partition then refuses a stale marker), or its
+coordinator knows no such producer, or the id is one of this host's and its process is gone. An
+idle capture slot of this very process still at that epoch is retired first (the log initialises
+it again, a newer epoch), and the next look closes the transaction.
 """
 from __future__ import annotations
 
 import logging
+import os
+import random
+import socket
 import threading
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
-from events.kafka_hanging import OpenTransaction, admin_client, first_event, hanging, holding_back, still_open, write_marker
+from events.kafka_hanging import OpenTransaction, admin_client, hanging, holding_back, span_events, still_open, write_marker
+from events.log import RecordedEvent
 from services.held_back import HeldBackWatch
 
 logger = logging.getLogger(__name__)
+
+#: what capture answered for event ids it accepted: event id -> (hash, position) (``IndexedLog.answered``)
+Answers = Callable[[Sequence[str]], dict[str, tuple[str, int]]]
 
 
 class KafkaTopicLog(Protocol):
@@ -38,6 +54,7 @@ class KafkaTopicLog(Protocol):
     servers: list[str]
     topic: str
     timeout_ms: int
+    transactional_prefix: str
 
     def end_offsets(self) -> dict[int, int]: ...
 
@@ -53,40 +70,64 @@ def uncommitted_reader(log: KafkaTopicLog) -> Any:
                          request_timeout_ms=log.timeout_ms + 1000, bootstrap_timeout_ms=log.timeout_ms)
 
 
+def process_gone(transactional_id: str, prefix: str, host: str | None = None) -> bool:
+    """Whether ``transactional_id`` is a capture slot of a process of this host (``PREFIX-host-pid-slot``,
+    ``KafkaEventLog.transactional_id``) that no longer runs. Another host's, or a running one: False."""
+    head, _, slot = transactional_id.rpartition("-")
+    head, _, pid = head.rpartition("-")
+    if head != f"{prefix}-{host or socket.gethostname()}" or not pid.isdigit() or not slot.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs, as another user
+        return False
+    return False
+
+
 class HangingTransactionSweeper:
     """Every ``interval_s``, closes the hanging transactions of the log's partitions held back for
     ``after_s`` or longer (``ORETRAIL_KAFKA_CLOSE_HANGING_AFTER``), by what capture answered.
 
-    ``answered_position(event_id)`` is the position capture answered for an event (the capture-side
-    index), None if it answered none; it raises when the index cannot be read.
+    ``answered(event_ids)`` is what capture answered for those it accepted (the capture-side index);
+    it raises when the index cannot be read.
     """
 
-    def __init__(self, log: KafkaTopicLog, answered_position: Callable[[str], int | None], after_s: float = 60.0,
-                 interval_s: float = 10.0, on_close: Callable[[OpenTransaction, str], None] | None = None,
+    def __init__(self, log: KafkaTopicLog, answered: Answers, after_s: float = 60.0, interval_s: float = 10.0,
+                 on_close: Callable[[OpenTransaction, str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, admin_factory: Callable[[], Any] | None = None,
-                 reader_factory: Callable[[], Any] | None = None):
+                 reader_factory: Callable[[], Any] | None = None,
+                 gone: Callable[[str], bool] | None = None, retire: Callable[[str], bool] | None = None):
         self.log = log
-        self.answered_position = answered_position
+        self.answered = answered
         self.interval_s = interval_s
         self.watch = HeldBackWatch(after_s, clock)
         self.on_close = on_close
         self._admin_factory = admin_factory or (lambda: admin_client(log.servers, log.timeout_ms))
         self._reader_factory = reader_factory or (lambda: uncommitted_reader(log))
+        self._gone = gone or (lambda transactional_id: process_gone(transactional_id, log.transactional_prefix))
+        self._retire = retire or getattr(log, "retire_slot", lambda _transactional_id: False)
         self._told: set[tuple[int, int]] = set()  # (partition, offset) already reported as left to an operator
         self._failing = False
 
     def sweep(self) -> list[tuple[OpenTransaction, str]]:
         """One look: the hanging transactions closed now, each with its marker ("commit" or "abort")."""
-        held = self.watch.observe(self.log.end_offsets(), self.log.high_watermarks())
+        held = {entry["partition"]: entry for entry in
+                self.watch.observe(self.log.end_offsets(), self.log.high_watermarks())}
         if not held:
             return []
-        stuck = {entry["partition"]: entry["last_stable_offset"] for entry in held}
         admin, reader = self._admin_factory(), None
         try:
             closed = []
+            stuck = {partition: entry["last_stable_offset"] for partition, entry in held.items()}
             for txn in hanging(admin, self.log.topic, holding_back(admin, self.log.topic, stuck)):
+                if not self._nobody_writes(txn):
+                    continue
                 reader = reader or self._reader_factory()
-                marker = self._marker_for(txn, first_event(reader, self.log.topic, txn.partition, txn.start_offset))
+                span = span_events(reader, self.log.topic, txn.partition, txn.start_offset,
+                                   held[txn.partition]["high_watermark"])
+                marker = self._marker_for(txn, span)
                 if marker is None or not still_open(admin, self.log.topic, txn):
                     continue
                 write_marker(admin, self.log.topic, txn, commit=marker == "commit")
@@ -103,19 +144,36 @@ class HangingTransactionSweeper:
             if reader is not None:
                 reader.close()
 
-    def _marker_for(self, txn: OpenTransaction, event: Any) -> str | None:
-        """"commit", "abort", or None (left to an operator), by what capture answered for ``event``."""
-        if event is None:
+    def _nobody_writes(self, txn: OpenTransaction) -> bool:
+        """Whether no producer can still add records to ``txn`` (see the module docstring)."""
+        if txn.current_epoch is None or txn.current_epoch > txn.producer_epoch:  # unknown to it, or re-initialised
+            return True
+        if txn.transactional_id is not None and self._gone(txn.transactional_id):
+            return True
+        if txn.transactional_id is not None and self._retire(txn.transactional_id):
+            logger.info("Kafka partition %d: retired this process's capture slot %s (epoch %d) that holds a hanging "
+                        "transaction; it is initialised again, and the next look closes the transaction",
+                        txn.partition, txn.transactional_id, txn.producer_epoch)
+            return False
+        self._left(txn, f"its producer ({txn.transactional_id}, epoch {txn.producer_epoch}) may still run: it closes "
+                        "the transaction itself when it next writes to the partition")
+        return False
+
+    def _marker_for(self, txn: OpenTransaction, span: Sequence[RecordedEvent | None]) -> str | None:
+        """"commit", "abort", or None (left to an operator), by what capture answered for ``txn``'s events."""
+        first = span[0] if span else None
+        if first is None:
             return self._left(txn, "its first record is not an Oretrail event")
+        events = [event for event in span if event is not None and event.recorded_at == first.recorded_at]
         try:
-            answered = self.answered_position(event.event_id)
+            answers = self.answered([event.event_id for event in events])
         except Exception as exc:  # noqa: BLE001 - an index that cannot be read decides nothing
             return self._left(txn, f"the capture index could not be read ({exc!r})")
-        if answered == event.position:
+        if any(answers.get(event.event_id, ("", 0))[1] == event.position for event in events):
             return "commit"
-        if answered is not None:
+        if all(answers.get(event.event_id, ("", 0))[0] == event.hash for event in events):
             return "abort"
-        return self._left(txn, f"no client was answered for its first event {event.event_id}")
+        return self._left(txn, f"capture cannot vouch for all of its {len(events)} events (first {first.event_id})")
 
     def _left(self, txn: OpenTransaction, why: str) -> None:
         if (txn.partition, txn.start_offset) not in self._told:
@@ -126,8 +184,9 @@ class HangingTransactionSweeper:
         return None
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Sweep every ``interval_s`` until ``stop`` is set; a failed look is logged once and tried again."""
-        while not stop.wait(self.interval_s):
+        """Sweep every ``interval_s`` (give or take a fifth, so the workers of a deployment do not look
+        in step) until ``stop`` is set; a failed look is logged once and tried again."""
+        while not stop.wait(self.interval_s * random.uniform(0.8, 1.2)):
             try:
                 self.sweep()
             except Exception as exc:  # noqa: BLE001 - the broker may be away; the next look tries again

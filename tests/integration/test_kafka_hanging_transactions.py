@@ -54,7 +54,8 @@ def event_on(partition: int, name: str) -> NewEvent:
 
 def hang(address: str, topic: str, event: NewEvent) -> int:
     """Write ``event`` to its partition in a transaction whose coordinator never heard of that partition
-    (it commits on a topic of its own, and its marker never reaches the event's partition); its offset."""
+    (it commits on a topic of its own, and its marker never reaches the event's partition), then
+    initialise its transactional id again, as a capture slot is after a failure; its offset."""
     other = f"{topic}.other"
     admin = KafkaAdminClient(bootstrap_servers=address)
     try:
@@ -62,7 +63,8 @@ def hang(address: str, topic: str, event: NewEvent) -> int:
             admin.create_topics([NewTopic(other, 1, 1)])
     finally:
         admin.close()
-    producer = KafkaProducer(bootstrap_servers=address, transactional_id=f"test-hang-{uuid.uuid4().hex}")
+    transactional_id = f"test-hang-{uuid.uuid4().hex}"
+    producer = KafkaProducer(bootstrap_servers=address, transactional_id=transactional_id)
     try:
         producer.init_transactions()
         producer.begin_transaction()
@@ -73,9 +75,14 @@ def hang(address: str, topic: str, event: NewEvent) -> int:
         written = producer.send(topic, key=event.stream_id.encode(), value=event.body, partition=PARTITION,
                                 headers=headers_of(event, utc_now_text())).get(timeout=10)
         producer.commit_transaction()
-        return written.offset
     finally:
         producer.close(timeout=5)
+    again = KafkaProducer(bootstrap_servers=address, transactional_id=transactional_id)
+    try:
+        again.init_transactions()  # a newer epoch: the old one can write nothing more
+    finally:
+        again.close(timeout=5)
+    return written.offset
 
 
 def ends(platform) -> tuple[dict[int, int], dict[int, int]]:
@@ -149,7 +156,7 @@ def test_a_hanging_copy_of_events_the_client_stored_again_is_aborted(own_broker,
 def test_a_hanging_transaction_capture_cannot_vouch_for_is_left_to_an_operator(own_broker, tmp_path):
     platform, event, batch = held_back_platform(own_broker, tmp_path, "nothing")
     try:
-        sweeper = HangingTransactionSweeper(platform.log_itself, platform.log.answered_position, after_s=0.5)
+        sweeper = HangingTransactionSweeper(platform.log_itself, platform.log.answered, after_s=0.5)
         sweeper.sweep()
         wait_until(lambda: sweeper.watch.observe(*ends(platform)), 20, "partition 1 to be held back long enough")
         assert sweeper.sweep() == []
@@ -172,7 +179,7 @@ def test_a_transaction_its_coordinator_will_still_close_is_never_touched(kafka_s
                                headers=headers_of(event, utc_now_text())).get(timeout=10).offset
         # indexed as if answered 200: only Kafka's rule keeps the sweeper from committing it early
         platform.log._remember([(event, AppendResult(event.event_id, "accepted", position_of(PARTITION, offset)))])  # noqa: SLF001
-        sweeper = HangingTransactionSweeper(platform.log_itself, platform.log.answered_position, after_s=0.5)
+        sweeper = HangingTransactionSweeper(platform.log_itself, platform.log.answered, after_s=0.5)
         sweeper.sweep()
         held = wait_until(lambda: sweeper.watch.observe(*ends(platform)), 20, "partition 1 to be held back long enough")
         assert [entry["partition"] for entry in held] == [PARTITION]
@@ -199,3 +206,21 @@ def test_the_sweeper_runs_only_on_kafka_and_only_when_asked(kafka_servers, tmp_p
     finally:
         for platform in (embedded, off, on):
             platform.close()
+
+
+def test_retiring_an_idle_capture_slot_initialises_it_again_at_a_newer_epoch(kafka_servers, tmp_path):
+    platform = build_platform(Settings.from_env(kafka_environment(kafka_servers, tmp_path, PARTITIONS)))
+    admin = KafkaAdminClient(bootstrap_servers=kafka_servers)
+    try:
+        log = platform.log_itself
+        log.append([prepare(f.site("first"))])
+        transactional_id = log.transactional_id(0)
+        before = admin.describe_transactions([transactional_id])[transactional_id].producer_epoch
+        assert not log.retire_slot(f"{transactional_id}-not-ours")
+        assert log.retire_slot(transactional_id)
+        wait_until(lambda: admin.describe_transactions([transactional_id])[transactional_id].producer_epoch > before,
+                   30, "the slot to be initialised again")
+        assert log.append([prepare(f.site("after"))])[0].status == "accepted"  # the slot works as before
+    finally:
+        admin.close()
+        platform.close()
