@@ -20,7 +20,8 @@ records it holds back (read_uncommitted), for the caller to decide which marker 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from kafka import KafkaConsumer, TopicPartition
@@ -49,11 +50,6 @@ class OpenTransaction:
     transactional_id: str | None = None
     #: that transactional id's producer epoch at its coordinator now (None: the coordinator knows none)
     current_epoch: int | None = None
-
-    def as_report(self) -> dict:
-        """The transaction as a log line's or a report's fields."""
-        return {"partition": self.partition, "producer_id": self.producer_id, "producer_epoch": self.producer_epoch,
-                "start_offset": self.start_offset, "transactional_id": self.transactional_id}
 
 
 def admin_client(servers: Sequence[str], timeout_ms: int) -> KafkaAdminClient:
@@ -86,17 +82,15 @@ def hanging(admin: KafkaAdminClient, topic: str, candidates: Sequence[OpenTransa
     ids = {listing.producer_id: listing.transactional_id for listings in listed.values() for listing in listings}
     described = {}
     for transactional_id in sorted(set(ids.values())):
-        try:
+        with suppress(TransactionalIdNotFoundError):  # expired between the two questions: nobody will close it
             described[transactional_id] = admin.describe_transactions([transactional_id])[transactional_id]
-        except TransactionalIdNotFoundError:  # expired between the two questions: nobody will close it
-            pass
     found = []
     for txn in candidates:
         transactional_id = ids.get(txn.producer_id)
         now = described.get(transactional_id) if transactional_id is not None else None
         if now is None or TopicPartition(topic, txn.partition) not in now.topic_partitions:
-            found.append(OpenTransaction(**{**txn.__dict__, "transactional_id": transactional_id,
-                                            "current_epoch": now.producer_epoch if now is not None else None}))
+            found.append(replace(txn, transactional_id=transactional_id,
+                                 current_epoch=now.producer_epoch if now is not None else None))
     return found
 
 
