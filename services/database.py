@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from contextlib import contextmanager
 from typing import Iterator
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 from events.private_files import private_database_file
 from events.sqlite_log import enable_wal
+from services.sqlite_wal import WalCopier
 
 WRITE_OPTION = "oretrail_write"
 #: the lock held while creating tables, so processes starting together do not race
@@ -37,12 +39,15 @@ def _binary_arrays(dbapi_connection) -> None:  # noqa: ANN001 - a psycopg connec
     dbapi_connection.adapters.register_dumper(BinaryArray, ListBinaryDumper)
 
 
-#: WAL pages a read-model commit may leave before it copies them into the database file (SQLite's
-#: default is 1,000 pages, 4 MiB). A projector's batch of 2,000 events writes about that much: with the
-#: default every commit was also a checkpoint, writing each page twice and syncing the file; at 10,000
-#: (about 40 MiB of WAL before a checkpoint; the file is reused) a page changed by several batches is
-#: copied once per ten (a catch-up of 50,000 events from the SQLite log: 4 to 7% faster, measured)
-READ_MODEL_CHECKPOINT_PAGES = 10_000
+#: WAL pages a read-model commit may leave before it copies them into the database file itself
+#: (SQLite's default is 1,000 pages, 4 MiB, about one projector batch of 2,000 events: every commit
+#: was also a checkpoint). A :class:`services.sqlite_wal.WalCopier` copies them beside the writer
+#: every half second, but a projector catching up begins its next transaction before a copy can
+#: finish, so SQLite cannot start the WAL over: this cap does it, about once per 160 MiB written
+#: (at 10,000 it took one commit in six, each 50 to 90 ms; the file is reused, not grown past it)
+READ_MODEL_CHECKPOINT_PAGES = 40_000
+#: each SQLite file engine's WAL copier (see :func:`wal_copier`)
+_WAL_COPIERS: "WeakKeyDictionary[Engine, WalCopier]" = WeakKeyDictionary()
 
 
 def create_database_engine(url: str | URL, server_options: str | None = None) -> Engine:
@@ -71,6 +76,9 @@ def create_database_engine(url: str | URL, server_options: str | None = None) ->
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    if parsed.database and parsed.database != ":memory:":
+        _WAL_COPIERS[engine] = WalCopier(parsed.database)  # told of each commit by write_transaction
+
     @event.listens_for(engine, "begin")
     def _begin(connection):  # noqa: ANN001
         # a writer takes the lock up front (BEGIN IMMEDIATE), so two writers queue on the busy
@@ -81,13 +89,25 @@ def create_database_engine(url: str | URL, server_options: str | None = None) ->
     return engine
 
 
+def wal_copier(engine: Engine) -> WalCopier | None:
+    """The background WAL copier of a SQLite file's engine (None for PostgreSQL and in-memory SQLite)."""
+    return _WAL_COPIERS.get(engine)
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A connection in a write transaction, committed on success and rolled back on error."""
+    """A connection in a write transaction, committed on success and rolled back on error.
+
+    After the commit, a SQLite file's WAL copier may start a copy (see :mod:`services.sqlite_wal`):
+    only after it, so the copy holds the pages just committed and the next commit can start the
+    WAL file over instead of growing it."""
     with engine.connect() as connection:
         connection.execution_options(**{WRITE_OPTION: True})
         with connection.begin():
             yield connection
+    copier = _WAL_COPIERS.get(engine)
+    if copier is not None:
+        copier.committed()
 
 
 @contextmanager

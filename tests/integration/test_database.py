@@ -6,7 +6,7 @@ import threading
 from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 
 from services.database import (
-    READ_MODEL_CHECKPOINT_PAGES, create_database_engine, read_snapshot, serialise, write_transaction,
+    READ_MODEL_CHECKPOINT_PAGES, create_database_engine, read_snapshot, serialise, wal_copier, write_transaction,
 )
 
 metadata = MetaData()
@@ -49,12 +49,45 @@ def test_serialised_writers_read_what_the_previous_one_committed(database_url):
     engine.dispose()
 
 
-def test_a_sqlite_read_model_checkpoints_its_wal_every_ten_thousand_pages_not_every_batch(tmp_path):
+def test_a_sqlite_read_model_checkpoints_its_wal_itself_only_past_forty_thousand_pages(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path / 'readmodels.db'}")
     try:
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == READ_MODEL_CHECKPOINT_PAGES
-        assert READ_MODEL_CHECKPOINT_PAGES == 10_000
+        assert READ_MODEL_CHECKPOINT_PAGES == 40_000
     finally:
         engine.dispose()
+
+
+def test_a_write_transaction_has_its_wal_copied_into_the_database_file_by_another_thread(tmp_path):
+    path = tmp_path / "readmodels.db"
+    engine = create_database_engine(f"sqlite:///{path}")
+    copier = wal_copier(engine)
+    assert copier is not None
+    metadata.create_all(engine)
+    copied_by: list[str] = []
+    copy = copier._copy
+    copier._copy = lambda: (copied_by.append(threading.current_thread().name), copy())  # type: ignore[method-assign]
+    try:
+        assert copier.wait(10)  # the copy after the tables' creation, if one started
+        before = copier.copies
+        copier._last_start = float("-inf")  # the next commit may start a copy at once
+        with write_transaction(engine) as tx:
+            tx.execute(insert(counter), [{"id": number} for number in range(1, 5001)])
+        assert copier.wait(10)
+        assert copier.copies == before + 1
+        assert copied_by[-1] == "sqlite-wal-copy" != threading.current_thread().name
+        busy, frames, copied = copier.last_result
+        assert busy == 0 and frames > 0 and copied == frames  # every page of the commit copied
+        # what the copy moved is the committed data, read by a fresh connection
+        with engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(counter)).scalar() == 5000
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_and_in_memory_sqlite_have_no_wal_copier(database_url):
+    engine = create_database_engine(database_url if database_url.startswith("postgresql") else "sqlite://")
+    assert wal_copier(engine) is None
+    engine.dispose()

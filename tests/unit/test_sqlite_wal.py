@@ -1,0 +1,76 @@
+"""The WAL copier's pace: one copy at a time, at most one per interval, failures kept quiet."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from services.sqlite_wal import WalCopier
+
+
+class HandClock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def wal_database(path) -> str:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE t (x)")
+    connection.execute("INSERT INTO t VALUES (1)")
+    connection.close()
+    return str(path)
+
+
+def test_commits_within_the_interval_start_one_copy_and_the_first_after_it_another(tmp_path):
+    clock = HandClock()
+    copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.5, clock=clock)
+    copier.committed()
+    assert copier.wait(10)
+    copier.committed()  # same instant
+    clock.now += 0.4
+    copier.committed()
+    assert copier.wait(10)
+    assert copier.copies == 1
+    clock.now += 0.2
+    copier.committed()
+    assert copier.wait(10)
+    assert copier.copies == 2
+    assert copier.last_result is not None and copier.last_result[0] == 0
+
+
+def test_no_second_copy_starts_while_one_runs(tmp_path):
+    clock = HandClock()
+    copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.0, clock=clock)
+    entered, release = threading.Event(), threading.Event()
+    copy = copier._copy
+
+    def slow_copy() -> None:
+        entered.set()
+        release.wait(10)
+        copy()
+
+    copier._copy = slow_copy  # type: ignore[method-assign]
+    copier.committed()
+    assert entered.wait(10)
+    clock.now += 5
+    copier.committed()  # one runs: nothing started
+    release.set()
+    assert copier.wait(10)
+    assert copier.copies == 1
+
+
+def test_a_database_that_is_gone_is_neither_copied_nor_made_again(tmp_path):
+    missing = tmp_path / "gone.db"
+    copier = WalCopier(str(missing), every_s=0.0, clock=HandClock())
+    copier.committed()
+    assert copier.wait(10)
+    assert copier.copies == 1 and copier.last_result is None
+    assert not missing.exists()
+    copier.committed()  # a failed copy does not block the next
+    assert copier.wait(10)
+    assert copier.copies == 2
