@@ -43,9 +43,14 @@ def _binary_arrays(dbapi_connection) -> None:  # noqa: ANN001 - a psycopg connec
 #: (SQLite's default is 1,000 pages, 4 MiB, about one projector batch of 2,000 events: every commit
 #: was also a checkpoint). A :class:`services.sqlite_wal.WalCopier` copies them beside the writer
 #: every half second, but a projector catching up begins its next transaction before a copy can
-#: finish, so SQLite cannot start the WAL over: this cap does it, about once per 160 MiB written
-#: (at 10,000 it took one commit in six, each 50 to 90 ms; the file is reused, not grown past it)
-READ_MODEL_CHECKPOINT_PAGES = 40_000
+#: finish, so SQLite cannot start the WAL over: this cap does it, about once per 160 MB written
+#: (pages of 8 KiB; at 40 MB it took one commit in six, each 50 to 90 ms; the file is reused, not
+#: grown past it)
+READ_MODEL_CHECKPOINT_PAGES = 20_000
+#: the page size of a read-model file SQLite creates (its default is 4,096; a file made before keeps
+#: its own). A projector's inserts land in many random-id indexes: with pages twice as large a
+#: catch-up of 50,000 events from the SQLite log ran 4 to 11% faster (three runs each, side by side)
+READ_MODEL_PAGE_BYTES = 8192
 #: each SQLite file engine's WAL copier (see :func:`wal_copier`)
 _WAL_COPIERS: "WeakKeyDictionary[Engine, WalCopier]" = WeakKeyDictionary()
 
@@ -70,6 +75,7 @@ def create_database_engine(url: str | URL, server_options: str | None = None) ->
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take effect
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA page_size={READ_MODEL_PAGE_BYTES}")  # a new file only; before WAL, which fixes it
         enable_wal(dbapi_connection)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA wal_autocheckpoint={READ_MODEL_CHECKPOINT_PAGES}")

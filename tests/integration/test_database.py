@@ -1,12 +1,13 @@
 """The read-model database helpers behave alike on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 
 from services.database import (
-    READ_MODEL_CHECKPOINT_PAGES, create_database_engine, read_snapshot, serialise, wal_copier, write_transaction,
+    READ_MODEL_CHECKPOINT_PAGES, READ_MODEL_PAGE_BYTES, create_database_engine, read_snapshot, serialise, wal_copier, write_transaction,
 )
 
 metadata = MetaData()
@@ -49,13 +50,33 @@ def test_serialised_writers_read_what_the_previous_one_committed(database_url):
     engine.dispose()
 
 
-def test_a_sqlite_read_model_checkpoints_its_wal_itself_only_past_forty_thousand_pages(tmp_path):
+def test_a_new_sqlite_read_model_has_pages_of_8_kib_and_checkpoints_its_wal_itself_only_past_160_mb(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path / 'readmodels.db'}")
     try:
+        metadata.create_all(engine)
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == READ_MODEL_PAGE_BYTES == 8192
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == READ_MODEL_CHECKPOINT_PAGES
-        assert READ_MODEL_CHECKPOINT_PAGES == 40_000
+        assert READ_MODEL_CHECKPOINT_PAGES * READ_MODEL_PAGE_BYTES == 163_840_000  # about 160 MB
+    finally:
+        engine.dispose()
+
+
+def test_a_read_model_file_made_before_keeps_its_page_size(tmp_path):
+    path = tmp_path / "readmodels.db"
+    made_before = sqlite3.connect(path, isolation_level=None)
+    made_before.execute("PRAGMA journal_mode=WAL")
+    made_before.execute("CREATE TABLE earlier (x)")
+    made_before.close()
+    engine = create_database_engine(f"sqlite:///{path}")
+    try:
+        metadata.create_all(engine)
+        with write_transaction(engine) as tx:
+            tx.execute(insert(counter).values(id=1))
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 4096  # SQLite's default
+            assert connection.execute(select(func.count()).select_from(counter)).scalar() == 1
     finally:
         engine.dispose()
 
