@@ -18,9 +18,11 @@ copies the little the copier has not, and the WAL starts over.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from typing import Callable
 from urllib.parse import quote
 
@@ -29,6 +31,25 @@ logger = logging.getLogger(__name__)
 #: the least time between two copies of one database's WAL (a batch of 2,000 events writes ~1,000
 #: pages in ~0.2 s: a copy every half second moves a few thousand pages at once)
 COPY_EVERY_S = 0.5
+
+
+#: every copier of this process, so that a child process forked while a copy held a lock starts clean
+_COPIERS: "weakref.WeakSet[WalCopier]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for copier in list(_COPIERS):
+        copier._lock = threading.Lock()  # noqa: SLF001 - the copier's own state, reset for the child
+        copier._thread = None  # noqa: SLF001 - no copy runs in the child
+
+
+_FORK_HOOK = []  # holds True once the hook is registered (with the first copier, not at import)
+
+
+def _watch_forks() -> None:
+    if not _FORK_HOOK:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _FORK_HOOK.append(True)
 
 
 class WalCopier:
@@ -46,6 +67,8 @@ class WalCopier:
         self.last_result: tuple[int, int, int] | None = None
         #: copies finished (with or without an error)
         self.copies = 0
+        _watch_forks()
+        _COPIERS.add(self)
 
     def committed(self) -> None:
         """A commit happened: start a copy unless one runs or one started less than ``every_s`` ago."""

@@ -1,6 +1,9 @@
 """The WAL copier's pace: one copy at a time, at most one per interval, failures kept quiet."""
 from __future__ import annotations
 
+import os
+import select
+import signal
 import sqlite3
 import threading
 
@@ -74,3 +77,24 @@ def test_a_database_that_is_gone_is_neither_copied_nor_made_again(tmp_path):
     copier.committed()  # a failed copy does not block the next
     assert copier.wait(10)
     assert copier.copies == 2
+
+
+def test_a_child_forked_while_a_copy_holds_the_lock_copies_again(tmp_path):
+    copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.0, clock=HandClock())
+    read, write = os.pipe()
+    with copier._lock:  # as if a copy were finishing in another thread at the fork
+        pid = os.fork()
+        if pid == 0:  # the child: its copier must not wait on a lock nobody will release
+            try:
+                copier.committed()
+                ok = copier.wait(10) and copier.copies == 1 and copier.last_result is not None
+                os.write(write, b"1" if ok else b"0")
+            finally:
+                os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 20)
+    if not ready:  # the child hangs on the lock: end it
+        os.kill(pid, signal.SIGKILL)
+    answer = os.read(read, 1) if ready else b""
+    os.waitpid(pid, 0)
+    assert answer == b"1"
