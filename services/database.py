@@ -44,9 +44,12 @@ def _binary_arrays(dbapi_connection) -> None:  # noqa: ANN001 - a psycopg connec
 #: was also a checkpoint). A :class:`services.sqlite_wal.WalCopier` copies them beside the writer
 #: every half second, but a projector catching up begins its next transaction before a copy can
 #: finish, so SQLite cannot start the WAL over: this cap does it, about once per 160 MB written
-#: (pages of 8 KiB; at 40 MB it took one commit in six, each 50 to 90 ms; the file is reused, not
-#: grown past it)
+#: (pages of 8 KiB; at 40 MB it took one commit in six, each 50 to 90 ms). A reader holding an old
+#: snapshot can still keep the WAL growing past it, as before
 READ_MODEL_CHECKPOINT_PAGES = 20_000
+#: what is left of a read model's ``-wal`` file when SQLite starts it over (it would otherwise keep
+#: the size of the largest catch-up for good)
+READ_MODEL_WAL_KEPT_BYTES = 64 * 1024 * 1024
 #: the page size of a read-model file SQLite creates (its default is 4,096; a file made before keeps
 #: its own). A projector's inserts land in many random-id indexes: with pages twice as large a
 #: catch-up of 50,000 events from the SQLite log ran 4 to 11% faster (three runs each, side by side)
@@ -79,11 +82,13 @@ def create_database_engine(url: str | URL, server_options: str | None = None) ->
         enable_wal(dbapi_connection)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA wal_autocheckpoint={READ_MODEL_CHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA journal_size_limit={READ_MODEL_WAL_KEPT_BYTES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     if parsed.database and parsed.database != ":memory:":
-        _WAL_COPIERS[engine] = WalCopier(parsed.database)  # told of each commit by write_transaction
+        copier = _WAL_COPIERS[engine] = WalCopier(parsed.database)  # told of each commit by write_transaction
+        event.listen(engine, "engine_disposed", lambda _engine: copier.close())
 
     @event.listens_for(engine, "begin")
     def _begin(connection):  # noqa: ANN001
@@ -104,16 +109,23 @@ def wal_copier(engine: Engine) -> WalCopier | None:
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection in a write transaction, committed on success and rolled back on error.
 
-    After the commit, a SQLite file's WAL copier may start a copy (see :mod:`services.sqlite_wal`):
-    only after it, so the copy holds the pages just committed and the next commit can start the
-    WAL file over instead of growing it."""
+    After a commit that changed rows, a SQLite file's WAL copier may start a copy (see
+    :mod:`services.sqlite_wal`): only after it, so the copy holds the pages just committed and a
+    writer that comes after it can start the WAL file over."""
+    copier = _WAL_COPIERS.get(engine)
     with engine.connect() as connection:
         connection.execution_options(**{WRITE_OPTION: True})
+        before = _rows_changed(connection) if copier is not None else 0
         with connection.begin():
             yield connection
-    copier = _WAL_COPIERS.get(engine)
-    if copier is not None:
+        wrote = copier is not None and _rows_changed(connection) != before
+    if wrote:
         copier.committed()
+
+
+def _rows_changed(connection: Connection) -> int:
+    """Rows a SQLite connection has inserted, updated or deleted since it was opened."""
+    return connection.connection.dbapi_connection.total_changes
 
 
 @contextmanager

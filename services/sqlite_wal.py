@@ -14,6 +14,10 @@ live projector's next batch comes after a copy has ended, so its WAL stays small
 begins its next transaction right after each commit, before any copy can end, so the automatic
 checkpoint stays as a cap (``services.database.READ_MODEL_CHECKPOINT_PAGES``): the commit past it
 copies the little the copier has not, and the WAL starts over.
+
+A copy never raises into the writer: one that fails (or whose thread cannot start) is counted and
+logged, and the cap copies instead. A process forking waits for a copy in hand (its child must not
+inherit SQLite's locks and mutexes half taken); disposing of the engine closes its copier.
 """
 from __future__ import annotations
 
@@ -33,55 +37,83 @@ logger = logging.getLogger(__name__)
 COPY_EVERY_S = 0.5
 
 
-#: every copier of this process, so that a child process forked while a copy held a lock starts clean
+#: every copier of this process (for the fork hooks below)
 _COPIERS: "weakref.WeakSet[WalCopier]" = weakref.WeakSet()
+#: holds True while this process forks: no copy starts then
+_FORKING: list[bool] = [False]
+_FORK_HOOKS: list[bool] = []  # holds True once the hooks are registered (with the first copier, not at import)
+
+
+def _before_fork() -> None:
+    """No copy may be inside SQLite when the process forks: a child would inherit its locks and
+    mutexes half taken (and hang, or see a malformed file). Stop new copies, wait for running ones."""
+    _FORKING[0] = True
+    for copier in list(_COPIERS):
+        thread = copier._thread  # noqa: SLF001 - read without the lock, which the forking thread may hold
+        if thread is not None:
+            thread.join(FORK_WAIT_S)
+
+
+def _after_fork_in_parent() -> None:
+    _FORKING[0] = False
 
 
 def _after_fork_in_child() -> None:
+    _FORKING[0] = False
     for copier in list(_COPIERS):
         copier._lock = threading.Lock()  # noqa: SLF001 - the copier's own state, reset for the child
         copier._thread = None  # noqa: SLF001 - no copy runs in the child
 
 
-_FORK_HOOK = []  # holds True once the hook is registered (with the first copier, not at import)
-
-
 def _watch_forks() -> None:
-    if not _FORK_HOOK:
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-        _FORK_HOOK.append(True)
+    if not _FORK_HOOKS:
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)
+        _FORK_HOOKS.append(True)
+
+
+#: how long a fork waits for a copy in hand (a copy of a few thousand pages takes well under a second)
+FORK_WAIT_S = 10.0
 
 
 class WalCopier:
     """Checkpoints one SQLite database's WAL in the background after commits, one copy at a time."""
 
     def __init__(self, database: str, every_s: float = COPY_EVERY_S, clock: Callable[[], float] = time.monotonic):
-        """``database``: the path of the SQLite file."""
-        self.database = database
+        """``database``: the path of the SQLite file (made absolute now: the process may change directory)."""
+        self.database = os.path.abspath(database)
         self.every_s = every_s
         self.clock = clock
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._last_start = float("-inf")
+        self._closed = False
         #: ``(busy, wal_frames, copied_frames)`` of the last copy (SQLite's answer to ``wal_checkpoint``)
         self.last_result: tuple[int, int, int] | None = None
-        #: copies finished (with or without an error)
+        #: copies finished (with or without an error), and those that failed
         self.copies = 0
+        self.failures = 0
         _watch_forks()
         _COPIERS.add(self)
 
     def committed(self) -> None:
-        """A commit happened: start a copy unless one runs or one started less than ``every_s`` ago."""
+        """A commit happened: start a copy unless one runs, one started less than ``every_s`` ago, the
+        copier is closed or the process forks. Never raises: the commit is done whatever happens here."""
         now = self.clock()
         with self._lock:
             # (a thread that is not alive: the copy ended, or this process was forked during it)
             running = self._thread is not None and self._thread.is_alive()
-            if running or now - self._last_start < self.every_s:
+            if self._closed or _FORKING[0] or running or now - self._last_start < self.every_s:
                 return
             self._last_start = now
-            self._thread = threading.Thread(target=self._copy, name="sqlite-wal-copy", daemon=True)
-            thread = self._thread
-        thread.start()
+            thread = threading.Thread(target=self._copy, name="sqlite-wal-copy", daemon=True)
+            try:
+                thread.start()  # under the lock: wait() never sees a thread not started yet
+            except Exception as exc:  # noqa: BLE001 - no thread to be had (limits, shutdown): the cap copies
+                self.failures += 1
+                self._log_failure("starting a copy of the WAL of %s failed: %r", exc)
+                return
+            self._thread = thread
 
     def wait(self, timeout: float) -> bool:
         """Wait for the copy in hand, if any; True when none runs any more."""
@@ -91,6 +123,12 @@ class WalCopier:
             thread.join(timeout)
             return not thread.is_alive()
         return True
+
+    def close(self, timeout: float = FORK_WAIT_S) -> None:
+        """Start no more copies and wait for the one in hand (the engine is being disposed of)."""
+        with self._lock:
+            self._closed = True
+        self.wait(timeout)
 
     def _copy(self) -> None:
         try:
@@ -103,8 +141,15 @@ class WalCopier:
             finally:
                 connection.close()
         except sqlite3.Error as exc:  # a later commit tries again; the automatic checkpoint is the cap
-            logger.debug("copying the WAL of %s failed: %r", self.database, exc)
+            with self._lock:
+                self.failures += 1
+            self._log_failure("copying the WAL of %s failed: %r", exc)
         finally:
             with self._lock:
                 self.copies += 1
                 self._thread = None
+
+    def _log_failure(self, message: str, exc: BaseException) -> None:
+        """The first failure and every hundredth as a warning (until then the commits copy past the cap)."""
+        level = logging.WARNING if self.failures % 100 == 1 else logging.DEBUG
+        logger.log(level, message, self.database, exc)

@@ -98,3 +98,39 @@ def test_a_child_forked_while_a_copy_holds_the_lock_copies_again(tmp_path):
     answer = os.read(read, 1) if ready else b""
     os.waitpid(pid, 0)
     assert answer == b"1"
+
+
+def test_a_fork_waits_for_the_copy_in_hand_and_starts_none_meanwhile(tmp_path):
+    copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.0, clock=HandClock())
+    entered, release = threading.Event(), threading.Event()
+    copy = copier._copy
+
+    def slow_copy() -> None:
+        entered.set()
+        release.wait(10)
+        copy()
+
+    copier._copy = slow_copy  # type: ignore[method-assign]
+    copier.committed()
+    assert entered.wait(10)
+    threading.Timer(0.2, release.set).start()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert copier.copies == 1  # the fork waited for it: no copy was inside SQLite in the child
+
+
+def test_a_thread_that_cannot_start_is_counted_and_never_raises(tmp_path, monkeypatch):
+    copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.0, clock=HandClock())
+
+    def refuse(self) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    copier.committed()  # after a commit: nothing may raise from here
+    monkeypatch.undo()
+    assert copier.failures == 1 and copier.copies == 0
+    assert copier.wait(1)  # no thread left behind that was never started
+    copier.committed()
+    assert copier.wait(10) and copier.copies == 1 and copier.failures == 1
