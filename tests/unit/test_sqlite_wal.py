@@ -29,6 +29,22 @@ def wal_database(path) -> str:
     return str(path)
 
 
+def copy_held_back(copier: WalCopier) -> threading.Event:
+    """Start a copy that waits, inside its thread, for the event returned to be set."""
+    entered, release = threading.Event(), threading.Event()
+    copy = copier._copy
+
+    def held_back() -> None:
+        entered.set()
+        release.wait(10)
+        copy()
+
+    copier._copy = held_back  # type: ignore[method-assign]
+    copier.committed()
+    assert entered.wait(10)
+    return release
+
+
 def test_commits_within_the_interval_start_one_copy_and_the_first_after_it_another(tmp_path):
     clock = HandClock()
     copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.5, clock=clock)
@@ -49,17 +65,7 @@ def test_commits_within_the_interval_start_one_copy_and_the_first_after_it_anoth
 def test_no_second_copy_starts_while_one_runs(tmp_path):
     clock = HandClock()
     copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.0, clock=clock)
-    entered, release = threading.Event(), threading.Event()
-    copy = copier._copy
-
-    def slow_copy() -> None:
-        entered.set()
-        release.wait(10)
-        copy()
-
-    copier._copy = slow_copy  # type: ignore[method-assign]
-    copier.committed()
-    assert entered.wait(10)
+    release = copy_held_back(copier)
     clock.now += 5
     copier.committed()  # one runs: nothing started
     release.set()
@@ -102,17 +108,7 @@ def test_a_child_forked_while_a_copy_holds_the_lock_copies_again(tmp_path):
 
 def test_a_fork_waits_for_the_copy_in_hand_and_starts_none_meanwhile(tmp_path):
     copier = WalCopier(wal_database(tmp_path / "a.db"), every_s=0.0, clock=HandClock())
-    entered, release = threading.Event(), threading.Event()
-    copy = copier._copy
-
-    def slow_copy() -> None:
-        entered.set()
-        release.wait(10)
-        copy()
-
-    copier._copy = slow_copy  # type: ignore[method-assign]
-    copier.committed()
-    assert entered.wait(10)
+    release = copy_held_back(copier)
     threading.Timer(0.2, release.set).start()
     pid = os.fork()
     if pid == 0:
