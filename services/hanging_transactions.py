@@ -169,9 +169,10 @@ class HangingTransactionSweeper:
             answers = self.answered([event.event_id for event in events])
         except Exception as exc:  # noqa: BLE001 - an index that cannot be read decides nothing
             return self._left(txn, f"the capture index could not be read ({exc!r})")
-        if any(answers.get(event.event_id, ("", 0))[1] == event.position for event in events):
+        unanswered = (None, None)  # equal to no hash and no position
+        if any(answers.get(event.event_id, unanswered)[1] == event.position for event in events):
             return "commit"
-        if all(answers.get(event.event_id, ("", 0))[0] == event.hash for event in events):
+        if all(answers.get(event.event_id, unanswered)[0] == event.hash for event in events):
             return "abort"
         return self._left(txn, f"capture cannot vouch for all of its {len(events)} events (first {first.event_id})")
 
