@@ -12,7 +12,13 @@ from events.fields import parse_timestamp
 
 
 def month_of(occurred_at: str) -> str:
-    """The calendar month (``YYYY-MM``) of a field time, in the field's own time zone."""
+    """The calendar month (``YYYY-MM``) of a field time, in the field's own time zone.
+
+    An RFC 3339 date-time starts with its local date, so the month is its first seven characters
+    (the capture validated it: ``events.fields.Timestamp``); anything else is parsed, and raises."""
+    if len(occurred_at) >= 20 and occurred_at[4] == occurred_at[7] == "-" and occurred_at[:4].isdigit() \
+            and occurred_at[5:7].isdigit() and (occurred_at[-1] in "Zz" or occurred_at[-6] in "+-"):
+        return occurred_at[:7]
     return parse_timestamp(occurred_at).strftime("%Y-%m")
 
 

@@ -6,7 +6,7 @@ recorded). Both follow from the finding's proof alone, so they are the same for 
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
 from sqlalchemy import Connection, select
 
@@ -25,9 +25,10 @@ def latest_moments(tx: Connection, proofs: Mapping[str, Iterable[str]]) -> dict[
             for finding_id, proof in proofs.items()}
 
 
-def write_proofs(tx: Connection, proofs: Mapping[str, Iterable[str]]) -> None:
-    """Replace the proof rows of these findings (finding id -> its proof)."""
-    if proofs:
-        tx.execute(t.finding_proof.delete().where(among(t.finding_proof.c.finding_id, proofs)))
+def write_proofs(tx: Connection, proofs: Mapping[str, Iterable[str]], replacing: Collection[str]) -> None:
+    """Write the proof rows of these findings (finding id -> its proof), replacing those stored of the
+    findings ``replacing`` names (the others have none yet)."""
+    if replacing:
+        tx.execute(t.finding_proof.delete().where(among(t.finding_proof.c.finding_id, replacing)))
     insert_ignore(tx, t.finding_proof, ({"finding_id": finding_id, "event_id": event_id}
                                         for finding_id, proof in proofs.items() for event_id in proof))

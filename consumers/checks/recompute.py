@@ -276,6 +276,12 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
     for scope, findings in results.items():
         for finding in findings:
             wanted[finding.finding_id] = (scope, finding)
+    # a finding first stored by another scope is rewritten here: its proof rows and links are replaced
+    # like those of this scope's own (a finding stored nowhere has none to delete)
+    elsewhere = [finding_id for finding_id in wanted if finding_id not in existing]
+    if elsewhere:
+        existing.update((row["finding_id"], dict(row)) for row in tx.execute(
+            select(t.findings).where(among(t.findings.c.finding_id, elsewhere))).mappings())
     links: dict[str, set[str]] = defaultdict(set)  # a finding's lots may change while its text does not
     linked = [finding_id for finding_id in existing if finding_id in wanted]
     for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
@@ -291,11 +297,13 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
     changed = [row for finding_id, row in rows.items() if existing.get(finding_id) != row]
     relinked = [finding_id for finding_id, (_, finding) in wanted.items() if links.get(finding_id, set()) != set(finding.links)]
     upsert_many(tx, t.findings, changed, update=[column.name for column in t.findings.columns if column.name != "finding_id"])
-    if relinked:
-        tx.execute(t.finding_links.delete().where(among(t.finding_links.c.finding_id, relinked)))
+    stale_links = [finding_id for finding_id in relinked if finding_id in existing]
+    if stale_links:
+        tx.execute(t.finding_links.delete().where(among(t.finding_links.c.finding_id, stale_links)))
     insert_ignore(tx, t.finding_links, ({"node_id": node, "finding_id": finding_id}
                                         for finding_id in relinked for node in wanted[finding_id][1].links))
-    finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in moved})
+    finding_index.write_proofs(tx, {finding_id: wanted[finding_id][1].proof for finding_id in moved},
+                               replacing=[finding_id for finding_id in moved if finding_id in existing])
     gone = [finding_id for finding_id, row in existing.items() if finding_id not in wanted and row["status"] == "open"]
     if gone:
         tx.execute(update(t.findings).where(among(t.findings.c.finding_id, gone)).values(status="withdrawn"))

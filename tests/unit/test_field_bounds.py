@@ -126,3 +126,19 @@ def test_codes_are_ascii_letters(field, value):
                                         "royalties_paid": "10.00", "currency": "USD"})
     envelope["data"][field] = value
     assert f"data.{field}" in validation_errors(envelope, now=NOW)
+
+
+@given(moment=st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2100, 12, 30)), zone=offsets,
+       separator=st.sampled_from("Tt"), utc=st.sampled_from(["", "Z", "z"]))
+def test_the_month_of_a_time_is_its_local_calendar_month(moment, zone, separator, utc):
+    """The month read off the text's date is the one the parsed time gives, in the field's own zone."""
+    text = moment.replace(tzinfo=zone).isoformat(sep=separator)
+    if utc:
+        text = moment.isoformat(sep=separator) + utc
+    assert month_of(text) == datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")).strftime("%Y-%m")
+
+
+@pytest.mark.parametrize("text", ["2026-3-02T10:15:00Z", "garbage", "2026-03", "2026-03-02T10:15:00"])
+def test_a_time_not_in_rfc_3339_form_has_no_month(text):
+    with pytest.raises(ValueError):
+        month_of(text)
