@@ -86,17 +86,19 @@ def creation_row(origin: Origin, node: Node, recorded_at: str) -> dict[str, Any]
 
 
 def custody_claims(facts: LineageFacts, data: Mapping[str, Any], recorded_at: str,
-                   attested_role: str | None = None) -> list[dict[str, Any]]:
+                   attested_role: str | None = None, with_creation: bool = True) -> list[dict[str, Any]]:
     """The custody claims of one event: what it creates, hands over or uses, by whom (pure).
 
     ``attested_role`` is the role of the key that recorded it (``attested_by.role``): an assay by an
     authority's or auditor's key is an ``independent`` claim, which custody never refuses.
+    ``with_creation``: a creation claim carries the node row it states (only a ledger with a node table reads it).
     """
     origin = facts.origin
     common = {"event_id": origin.event_id, "organisation": origin.recorded_by, "sort_key": origin.sort_key,
               "recorded_at": recorded_at, "to_id": None, "creation": None}
     claims = [{**common, "item_id": node.node_id, "kind": "create",
-               "creation": orjson.dumps(creation_row(origin, node, recorded_at), option=orjson.OPT_SORT_KEYS).decode()}
+               "creation": orjson.dumps(creation_row(origin, node, recorded_at), option=orjson.OPT_SORT_KEYS).decode()
+               if with_creation else None}
               for node in facts.created if node.kind != REFINING]
     claims += [{**common, "item_id": item.lot_id, "kind": "consume"} for item in facts.consumed]
     if origin.type == "lot.transferred":  # of a lot, or of a piece passed on (its id as ``lot_id``)
@@ -137,7 +139,7 @@ class CustodyLedger:
 
         ``attested_role``: the role of the key that recorded the event (``attested_by.role``, None when
         the event has no attestation)."""
-        claims = custody_claims(facts, data, recorded_at, attested_role)
+        claims = custody_claims(facts, data, recorded_at, attested_role, with_creation=self.nodes is not None)
         if self.nodes is not None:
             writes.insert_ignore(self.nodes, ({"node_id": ref.node_id, "kind": ref.kind} for ref in facts.referenced))
             writes.insert_ignore(self.nodes, ({"node_id": node.node_id, "kind": node.kind}

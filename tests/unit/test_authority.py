@@ -1,6 +1,8 @@
 """Who may say what about a lot or a piece: ownership by the server's clock, custody by field time."""
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, strategies as st
 
 from consumers.authority import Claim, Step, custody, ownership
@@ -117,6 +119,15 @@ from tests import factories as f  # noqa: E402
 def claims_of(envelope: dict, attested_role: str | None = None) -> set[tuple]:
     return {(c["item_id"], c["kind"], c["organisation"], c["to_id"])
             for c in custody_claims(lineage_facts(envelope), envelope["data"], at(1), attested_role)}
+
+
+def test_a_creation_claim_carries_its_node_row_only_where_a_node_table_reads_it():
+    event = f.refine({"coop-1": 10.0}, {"bar-1": (9.0, 0.9999)})
+    full = custody_claims(lineage_facts(event), event["data"], at(1))
+    bare = custody_claims(lineage_facts(event), event["data"], at(1), with_creation=False)
+    created = [claim for claim in full if claim["kind"] == "create"]
+    assert created and all(json.loads(claim["creation"])["node_id"] == claim["item_id"] for claim in created)
+    assert bare == [{**claim, "creation": None} for claim in full]
 
 
 def test_each_custody_step_claims_what_it_creates_hands_over_or_uses():
