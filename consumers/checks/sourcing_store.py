@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from consumers.checks import tables as t
 from consumers.checks.facts import Miner, Pit, Purchase
+from consumers.checks.prefix import running_prefix
 from consumers.checks.store import FactStore, refused_events
 from consumers.impact.value_chain import ReferencePrices
 from consumers.lineage.graph import moment_of
@@ -88,17 +89,18 @@ class SourcingStore(FactStore):
 
     def purchase_prefix(self, buyer: str, month: str, pits: Iterable[str], limit_g: float) -> list[Purchase]:
         """A buyer's purchases of lots of these pits in a month, in the order they happened, up to the first
-        that takes them over ``limit_g`` (a window sum: one query)."""
+        that takes them over ``limit_g``: read in that order up to the proof's end (``consumers.checks.prefix``);
+        a transfer of a lot two counted productions made is one purchase of each, summed together."""
         x, p = t.transfers.c, t.productions.c
-        grams_mg = func.round(x.mass_g * 1000)
-        running = func.sum(grams_mg).over(order_by=(x.sort_key, x.event_id))
-        inner = (select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id,
-                        grams_mg.label("mg"), running.label("running"))
+        query = (select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id,
+                        func.round(x.mass_g * 1000).label("mg"))
                  .join(t.productions, p.lot_id == x.lot_id)
-                 .where(x.to_id == buyer, x.month == month, self.among(p.pit_id, pits),
-                        x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))).subquery()
-        rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mg <= limit_g * 1000)
-                               .order_by(inner.c.sort_key, inner.c.event_id)).all()
+                 .where(x.to_id == buyer, x.month == month, self.among(p.pit_id, set(pits)),
+                        x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))
+                 .order_by(x.sort_key, x.event_id, p.event_id))
+        rows = running_prefix(lambda size: self.tx.execute(query.limit(size)).all(),
+                              order_key=lambda r: (r.sort_key, r.event_id), milligrams=lambda r: r.mg,
+                              limit_mg=limit_g * 1000)
         return [Purchase(r.event_id, r.sort_key, r.lot_id, r.to_id, r.month, r.mass_g, r.pit_id) for r in rows]
 
     def lots_produced_by(self, org_id: str) -> list[str]:

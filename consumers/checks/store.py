@@ -17,6 +17,7 @@ from consumers.checks.facts import (
     Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
     Transfer, Transformation,
 )
+from consumers.checks.prefix import running_prefix
 from consumers.lineage.ancestry import descendants, in_ancestry
 from consumers.lineage.graph import earliest_creation
 from consumers.sql import among
@@ -38,6 +39,14 @@ def lineage_edges() -> Subquery:
             .select_from(t.consumptions.join(t.creations, created.event_id == consumed.event_id))
             .where(consumed.event_id.not_in(refused_events()))
             .subquery("chk_edges"))
+
+
+def _production_order(row: tuple) -> str:
+    return row[1]  # its sort key
+
+
+def _production_mg(row: tuple) -> int:
+    return row[6]
 
 
 def chunks(ids: Iterable[str]) -> Iterator[list[str]]:
@@ -313,9 +322,18 @@ class FactStore:
 
     def month_prefixes(self, kind: str, limits: dict[tuple[str, str], float]) -> dict[tuple[str, str], list[Production]]:
         """For each (pit or miner, month) and its capacity: the productions of that month in the order
-        they happened, up to the first that takes the total over the capacity (a window sum, one query)."""
+        they happened, up to the first that takes the total over the capacity.
+
+        A pit's are read from the index in that order, up to the proof's end (``consumers.checks.prefix``);
+        a miner's with a window sum over the miners' months (one query)."""
         found: dict[tuple[str, str], list[Production]] = defaultdict(list)
         if not limits:
+            return found
+        if kind == "pit":
+            for (pit_id, month), limit in sorted(limits.items()):
+                found[(pit_id, month)] = [Production(*row[:6]) for row in running_prefix(
+                    lambda size, pit_id=pit_id, month=month: self._pit_month_first(pit_id, month, size),
+                    order_key=_production_order, milligrams=_production_mg, limit_mg=limit * 1000)]
             return found
         p, pm = t.productions.c, t.production_miners.c
         subject = p.pit_id if kind == "pit" else pm.miner_id
@@ -338,6 +356,14 @@ class FactStore:
             if limit is not None and int(total_mg) - mass_mg <= limit * 1000:
                 found[(subject_id, month)].append(Production(event_id, sort_key, lot_id, pit_id, mass_g, month))
         return found
+
+    def _pit_month_first(self, pit_id: str, month: str, size: int) -> list[tuple]:
+        """The first ``size`` productions of a pit's month in the order they happened, as
+        (event_id, sort_key, lot_id, pit_id, mass_g, month, mass_mg)."""
+        p = t.productions.c
+        return [tuple(row) for row in self.tx.execute(
+            select(p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.month, p.mass_mg)
+            .where(p.pit_id == pit_id, p.month == month).order_by(p.sort_key).limit(size)).all()]
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
         """Every inspection of these pits."""
