@@ -9,7 +9,8 @@ order-tolerant read model is made of:
 - ``insert``: new rows keyed by the event (the projector skips events it has already seen);
 - ``insert_ignore``: rows whose first writer wins (placeholders, edges);
 - ``upsert``: rows whose winner is chosen by a rule, applied here among the batch's own rows
-  first (``prefer``) and by the database's ``ON CONFLICT ... WHERE`` against what is stored.
+  first (``prefer``) and by the database's ``ON CONFLICT ... WHERE`` against what is stored;
+- ``add``: totals, summed among the batch's rows and added to what is stored.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, Table, select
 
-from consumers.sql import among, insert_ignore, insert_many, upsert_many
+from consumers.sql import add_to_many, among, insert_ignore, insert_many, upsert_many
 from events.log import RecordedEvent
 
 Row = dict[str, Any]
@@ -77,6 +78,7 @@ class BatchWrites:
         self._inserts: dict[Table, list[Row]] = defaultdict(list)
         self._ignores: dict[Table, dict[Any, Row]] = defaultdict(dict)
         self._upserts: dict[tuple[Table, str], _Upserts] = {}
+        self._totals: dict[Table, dict[tuple, Row]] = defaultdict(dict)
 
     def insert(self, table: Table, row: Mapping[str, Any]) -> None:
         """A new row (its key must be new: keyed by an event not seen before)."""
@@ -105,6 +107,17 @@ class BatchWrites:
         key = _key(table, complete)
         group.rows[key] = group.prefer(group.rows[key], complete) if key in group.rows else complete
 
+    def add(self, table: Table, key: Mapping[str, Any], amounts: Mapping[str, int]) -> None:
+        """Add ``amounts`` to the totals of the row with primary key ``key`` (every key column, every
+        other column an amount: the same names at each call for one table)."""
+        pending = self._totals[table]
+        row = pending.get(_key(table, key))
+        if row is None:
+            pending[_key(table, key)] = {**key, **amounts}
+        else:
+            for name, amount in amounts.items():
+                row[name] += amount
+
     def flush(self, tx: Connection) -> None:
         """Write everything gathered, one statement per table and kind, then forget it."""
         for table, rows in self._inserts.items():
@@ -113,6 +126,10 @@ class BatchWrites:
             insert_ignore(tx, table, pending.values())
         for (table, _name), group in self._upserts.items():
             upsert_many(tx, table, list(group.rows.values()), group.update, group.where)
+        for table, totals in self._totals.items():
+            keys = {column.name for column in table.primary_key.columns}
+            rows = list(totals.values())
+            add_to_many(tx, table, rows, [name for name in rows[0] if name not in keys])
         self.__init__()
 
 

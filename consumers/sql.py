@@ -166,6 +166,22 @@ def upsert_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
     tx.execute(statement, parameters)
 
 
+def add_to_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]], amounts: Iterable[str]) -> None:
+    """Insert rows of totals, or on a primary-key conflict add their ``amounts`` columns to the stored
+    ones (sums: the same in any order); the rows must have distinct keys and the same columns."""
+    if not rows:
+        return
+    if tx.dialect.name == "postgresql":
+        statement, parameters = _unnest_insert(table, rows)
+    else:
+        statement, parameters = _insert_for(tx, table), list(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={name: table.c[name] + statement.excluded[name] for name in amounts},
+    )
+    tx.execute(statement, parameters)
+
+
 def _uniform(rows: Sequence[Mapping[str, Any]]) -> bool:
     first = rows[0].keys()
     return all(row.keys() == first for row in rows)

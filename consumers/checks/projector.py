@@ -45,7 +45,8 @@ class ChecksProjector(Projector):
     #: (child labour, prices, foreign cooperatives, pits outside a site, unverified miners, capacities and
     #: inspections, head counts, cooperatives over capacity, royalties); 10: birth years opened from their seal
     #: 11: steps sent in one batch are never a back-dated double hand-over of one another (field time decides)
-    version = 11
+    #: 12: month totals kept as productions are written; a miner's productions in field-time order (index)
+    version = 12
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
@@ -227,12 +228,18 @@ class ChecksProjector(Projector):
 
     # -- custody ----------------------------------------------------------------------------
     def _production_recorded(self, writes, store, event_id, envelope, data, key):
-        month = month_of(envelope["occurred_at"])
+        month, mass_mg = month_of(envelope["occurred_at"]), round(data["mass_g"] * 1000)
         writes.insert_ignore(t.productions, [{"event_id": event_id, "lot_id": data["lot_id"], "pit_id": data["pit_id"],
-                                           "mass_g": data["mass_g"], "mass_mg": round(data["mass_g"] * 1000),
+                                           "mass_g": data["mass_g"], "mass_mg": mass_mg,
                                            "month": month, "sort_key": key, "recorded_by": envelope["recorded_by"]}])
-        writes.insert_ignore(t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month}
-                                                for m in data["miner_ids"]))
+        # the month totals the capacity rules read (an event is applied once: ``unseen_events``)
+        miners = dict.fromkeys(data["miner_ids"])  # a miner named twice is credited once
+        writes.insert_ignore(t.production_miners, ({"event_id": event_id, "miner_id": m, "month": month, "sort_key": key}
+                                                for m in miners))
+        writes.add(t.pit_months, {"pit_id": data["pit_id"], "month": month}, {"mass_mg": mass_mg, "productions": 1})
+        for miner in miners:
+            writes.add(t.miner_months, {"miner_id": miner, "month": month, "pit_id": data["pit_id"]},
+                       {"mass_mg": mass_mg, "productions": 1})
         self._pending.scopes.update((f"prod:{event_id}", f"pitmonth:{month}:{data['pit_id']}"))
         self._pending.scopes.update(f"minermonth:{month}:{m}" for m in data["miner_ids"])
         self._pending.lots.add(data["lot_id"])

@@ -287,34 +287,31 @@ class FactStore:
                                        tuple(miners.get(r.event_id, ()))) for r in rows}
 
     def pit_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], MonthTotal]:
-        """What each (pit, month) produced, summed in SQL."""
+        """What each (pit, month) produced (``chk_pit_months``: summed as productions are written)."""
         wanted = set(pairs)
-        months = sorted({month for _, month in wanted})
         found = {}
-        p = t.productions.c
+        m = t.pit_months.c
         if not wanted:
             return found
         for pit_id, month, total_mg, count in self.tx.execute(
-            select(p.pit_id, p.month, func.sum(p.mass_mg), func.count())
-            .where(self.among(p.pit_id, (pit for pit, _ in wanted)), self.among(p.month, months)).group_by(p.pit_id, p.month)
+            select(m.pit_id, m.month, m.mass_mg, m.productions)
+            .where(self.among(m.pit_id, {pit for pit, _ in wanted}), self.among(m.month, {month for _, month in wanted}))
         ):
             if (pit_id, month) in wanted:
                 found[(pit_id, month)] = MonthTotal(pit_id, month, pit_id, int(total_mg) / 1000, int(count))
         return found
 
     def miner_month_totals(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[MonthTotal]]:
-        """What each (miner, month) produced at each pit, summed in SQL."""
+        """What each (miner, month) produced at each pit, by pit (``chk_miner_months``: summed as written)."""
         wanted = set(pairs)
-        months = sorted({month for _, month in wanted})
         found: dict[tuple[str, str], list[MonthTotal]] = defaultdict(list)
-        pm, p = t.production_miners.c, t.productions.c
+        m = t.miner_months.c
         if not wanted:
             return found
         for miner_id, month, pit_id, total_mg, count in self.tx.execute(
-            select(pm.miner_id, pm.month, p.pit_id, func.sum(p.mass_mg), func.count())
-            .join(t.productions, p.event_id == pm.event_id)
-            .where(self.among(pm.miner_id, (miner for miner, _ in wanted)), self.among(pm.month, months))
-            .group_by(pm.miner_id, pm.month, p.pit_id)
+            select(m.miner_id, m.month, m.pit_id, m.mass_mg, m.productions)
+            .where(self.among(m.miner_id, {miner for miner, _ in wanted}), self.among(m.month, {month for _, month in wanted}))
+            .order_by(m.miner_id, m.month, m.pit_id)
         ):
             if (miner_id, month) in wanted:
                 found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
@@ -322,39 +319,14 @@ class FactStore:
 
     def month_prefixes(self, kind: str, limits: dict[tuple[str, str], float]) -> dict[tuple[str, str], list[Production]]:
         """For each (pit or miner, month) and its capacity: the productions of that month in the order
-        they happened, up to the first that takes the total over the capacity.
-
-        A pit's are read from the index in that order, up to the proof's end (``consumers.checks.prefix``);
-        a miner's with a window sum over the miners' months (one query)."""
+        they happened, up to the first that takes the total over the capacity, read from an index in
+        that order and no further (``consumers.checks.prefix``)."""
+        first = self._pit_month_first if kind == "pit" else self._miner_month_first
         found: dict[tuple[str, str], list[Production]] = defaultdict(list)
-        if not limits:
-            return found
-        if kind == "pit":
-            for (pit_id, month), limit in sorted(limits.items()):
-                found[(pit_id, month)] = [Production(*row[:6]) for row in running_prefix(
-                    lambda size, pit_id=pit_id, month=month: self._pit_month_first(pit_id, month, size),
-                    order_key=_production_order, milligrams=_production_mg, limit_mg=limit * 1000)]
-            return found
-        p, pm = t.productions.c, t.production_miners.c
-        subject = p.pit_id if kind == "pit" else pm.miner_id
-        months = sorted({month for _, month in limits})
-        ceiling = max(limits.values()) * 1000
-        subjects = {subject_id for subject_id, _ in limits}
-        running = func.sum(p.mass_mg).over(partition_by=(subject, p.month), order_by=p.sort_key)
-        inner = select(subject.label("subject"), p.month, p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g,
-                       p.mass_mg, running.label("running"))
-        if kind == "pit":
-            inner = inner.where(self.among(p.pit_id, subjects), self.among(p.month, months))
-        else:
-            inner = inner.select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id)).where(
-                self.among(pm.miner_id, subjects), self.among(pm.month, months))
-        inner = inner.subquery()
-        rows = self.tx.execute(select(inner).where(inner.c.running - inner.c.mass_mg <= ceiling)
-                               .order_by(inner.c.subject, inner.c.month, inner.c.sort_key)).all()
-        for subject_id, month, event_id, sort_key, lot_id, pit_id, mass_g, mass_mg, total_mg in rows:
-            limit = limits.get((subject_id, month))  # the query used the largest ceiling and every subject x month
-            if limit is not None and int(total_mg) - mass_mg <= limit * 1000:
-                found[(subject_id, month)].append(Production(event_id, sort_key, lot_id, pit_id, mass_g, month))
+        for (subject_id, month), limit in sorted(limits.items()):
+            found[(subject_id, month)] = [Production(*row[:6]) for row in running_prefix(
+                lambda size, subject_id=subject_id, month=month: first(subject_id, month, size),
+                order_key=_production_order, milligrams=_production_mg, limit_mg=limit * 1000)]
         return found
 
     def _pit_month_first(self, pit_id: str, month: str, size: int) -> list[tuple]:
@@ -364,6 +336,15 @@ class FactStore:
         return [tuple(row) for row in self.tx.execute(
             select(p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.month, p.mass_mg)
             .where(p.pit_id == pit_id, p.month == month).order_by(p.sort_key).limit(size)).all()]
+
+    def _miner_month_first(self, miner_id: str, month: str, size: int) -> list[tuple]:
+        """The first ``size`` productions naming a miner in a month in the order they happened, as
+        (event_id, sort_key, lot_id, pit_id, mass_g, month, mass_mg)."""
+        p, pm = t.productions.c, t.production_miners.c
+        return [tuple(row) for row in self.tx.execute(
+            select(p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.month, p.mass_mg)
+            .select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id))
+            .where(pm.miner_id == miner_id, pm.month == month).order_by(pm.sort_key).limit(size)).all()]
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
         """Every inspection of these pits."""

@@ -96,7 +96,28 @@ production_miners = Table(
     Column("event_id", EVENT, primary_key=True),
     Column("miner_id", ID, primary_key=True),
     Column("month", String(7), nullable=False),
-    Index("chk_production_miners_miner", "miner_id", "month"),
+    Column("sort_key", SORT, nullable=False),  # the production's: a miner's month in the order it happened
+    Index("chk_production_miners_miner", "miner_id", "month", "sort_key"),
+)
+
+#: what each pit produced in each month: ``chk_productions`` summed as it is written (rows are never
+#: removed: a retracted production rebuilds the read model), so a month's rules need not add it up again
+pit_months = Table(
+    "chk_pit_months", metadata,
+    Column("pit_id", ID, primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("mass_mg", BigInteger, nullable=False),
+    Column("productions", Integer, nullable=False),
+)
+
+#: what each miner is credited with in each month, by pit (every lot they are named on, whole)
+miner_months = Table(
+    "chk_miner_months", metadata,
+    Column("miner_id", ID, primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("pit_id", ID, primary_key=True),
+    Column("mass_mg", BigInteger, nullable=False),
+    Column("productions", Integer, nullable=False),
 )
 
 #: lots and products coming into being (an output of a production or a transformation)

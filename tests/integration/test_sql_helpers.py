@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, MetaData, Table, Text, delete, select
 from sqlalchemy.exc import CompileError, StatementError
 
+from consumers.batch import BatchWrites
 from consumers.sql import Key, among, insert_ignore, insert_many, upsert_many
 from services.database import create_database_engine, write_transaction
 from tests.databases import database_url_for
@@ -114,8 +115,6 @@ def test_postgresql_sends_the_projectors_arrays_in_binary(tmp_path):
 
 
 def test_batch_writes_keep_the_first_row_of_each_key_and_refuse_a_misspelt_column(engine):
-    from consumers.batch import BatchWrites
-
     writes = BatchWrites()
     writes.insert_ignore(lots, [{"lot_id": "a", "holder": "coop", "mass_g": 1.0, "counted": True},
                                 {"lot_id": "a", "holder": "thief", "mass_g": 9.0, "counted": False}])
@@ -134,3 +133,28 @@ def test_batch_writes_keep_the_first_row_of_each_key_and_refuse_a_misspelt_colum
         with write_transaction(engine) as tx:
             misspelt.flush(tx)
     assert [row[0] for row in stored(engine)] == ["a", "b"]
+
+
+totals = Table("totals", metadata, Column("pit_id", Key(40), primary_key=True), Column("month", Key(7), primary_key=True),
+               Column("mass_mg", BigInteger, nullable=False), Column("productions", BigInteger, nullable=False))
+
+
+def test_totals_added_in_batches_are_the_sums_of_every_row_in_any_order(engine):
+    """``BatchWrites.add`` sums a batch's amounts per key, then adds them to what is stored: the totals are
+    the same whatever batches the rows come in, beyond what a 32-bit integer holds."""
+    rows = [(f"pit-{n % 7}", f"2026-0{1 + n % 3}", 10_000_000 * n) for n in range(300)]
+    expected: dict[tuple[str, str], list[int]] = {}
+    for pit, month, mg in rows:
+        expected.setdefault((pit, month), [0, 0])
+        expected[(pit, month)][0] += mg
+        expected[(pit, month)][1] += 1
+    for start, size in ((0, 1), (1, 40), (41, 259)):
+        writes = BatchWrites()
+        for pit, month, mg in rows[start:start + size]:
+            writes.add(totals, {"pit_id": pit, "month": month}, {"mass_mg": mg, "productions": 1})
+        with write_transaction(engine) as tx:
+            writes.flush(tx)
+    with engine.connect() as connection:
+        found = {(pit, month): [mg, count] for pit, month, mg, count in connection.execute(select(totals))}
+    assert found == expected
+    assert max(mg for mg, _ in found.values()) > 2**31
