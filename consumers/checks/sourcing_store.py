@@ -97,10 +97,12 @@ class SourcingStore(FactStore):
                  .join(t.productions, p.lot_id == x.lot_id)
                  .where(x.to_id == buyer, x.month == month, self.among(p.pit_id, set(pits)),
                         x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))
-                 .order_by(x.sort_key, x.event_id, p.event_id))
-        rows = running_prefix(lambda size: self.tx.execute(query.limit(size)).all(),
-                              order_key=lambda r: (r.sort_key, r.event_id), milligrams=lambda r: r.mg,
-                              limit_mg=limit_g * 1000)
+                 .order_by(x.sort_key, p.event_id))
+
+        def fetch(after: str | None, size: int):  # a transfer's sort key is its own (it ends with its event id)
+            return self.tx.execute((query if after is None else query.where(x.sort_key > after)).limit(size)).all()
+
+        rows = running_prefix(fetch, order_key=lambda r: r.sort_key, milligrams=lambda r: r.mg, limit_mg=limit_g * 1000)
         return [Purchase(r.event_id, r.sort_key, r.lot_id, r.to_id, r.month, r.mass_g, r.pit_id) for r in rows]
 
     def lots_produced_by(self, org_id: str) -> list[str]:

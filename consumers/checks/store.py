@@ -325,26 +325,30 @@ class FactStore:
         found: dict[tuple[str, str], list[Production]] = defaultdict(list)
         for (subject_id, month), limit in sorted(limits.items()):
             found[(subject_id, month)] = [Production(*row[:6]) for row in running_prefix(
-                lambda size, subject_id=subject_id, month=month: first(subject_id, month, size),
+                lambda after, size, subject_id=subject_id, month=month: first(subject_id, month, after, size),
                 order_key=_production_order, milligrams=_production_mg, limit_mg=limit * 1000)]
         return found
 
-    def _pit_month_first(self, pit_id: str, month: str, size: int) -> list[tuple]:
-        """The first ``size`` productions of a pit's month in the order they happened, as
-        (event_id, sort_key, lot_id, pit_id, mass_g, month, mass_mg)."""
+    def _pit_month_first(self, pit_id: str, month: str, after: str | None, size: int) -> list[tuple]:
+        """The first ``size`` productions of a pit's month after the sort key ``after``, in the order they
+        happened, as (event_id, sort_key, lot_id, pit_id, mass_g, month, mass_mg)."""
         p = t.productions.c
-        return [tuple(row) for row in self.tx.execute(
-            select(p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.month, p.mass_mg)
-            .where(p.pit_id == pit_id, p.month == month).order_by(p.sort_key).limit(size)).all()]
+        query = select(p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.month, p.mass_mg).where(
+            p.pit_id == pit_id, p.month == month)
+        if after is not None:
+            query = query.where(p.sort_key > after)
+        return [tuple(row) for row in self.tx.execute(query.order_by(p.sort_key).limit(size)).all()]
 
-    def _miner_month_first(self, miner_id: str, month: str, size: int) -> list[tuple]:
-        """The first ``size`` productions naming a miner in a month in the order they happened, as
-        (event_id, sort_key, lot_id, pit_id, mass_g, month, mass_mg)."""
+    def _miner_month_first(self, miner_id: str, month: str, after: str | None, size: int) -> list[tuple]:
+        """The first ``size`` productions naming a miner in a month after the sort key ``after``, in the
+        order they happened, as (event_id, sort_key, lot_id, pit_id, mass_g, month, mass_mg)."""
         p, pm = t.productions.c, t.production_miners.c
-        return [tuple(row) for row in self.tx.execute(
-            select(p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.month, p.mass_mg)
-            .select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id))
-            .where(pm.miner_id == miner_id, pm.month == month).order_by(pm.sort_key).limit(size)).all()]
+        query = (select(p.event_id, p.sort_key, p.lot_id, p.pit_id, p.mass_g, p.month, p.mass_mg)
+                 .select_from(t.production_miners.join(t.productions, p.event_id == pm.event_id))
+                 .where(pm.miner_id == miner_id, pm.month == month))
+        if after is not None:
+            query = query.where(pm.sort_key > after)
+        return [tuple(row) for row in self.tx.execute(query.order_by(pm.sort_key).limit(size)).all()]
 
     def inspections(self, pit_ids: Iterable[str]) -> dict[str, list[Inspection]]:
         """Every inspection of these pits."""
