@@ -14,12 +14,12 @@ from events.fields import parse_timestamp
 def month_of(occurred_at: str) -> str:
     """The calendar month (``YYYY-MM``) of a field time, in the field's own time zone.
 
-    An RFC 3339 date-time starts with its local date, so the month is its first seven characters
-    (the capture validated it: ``events.fields.Timestamp``); anything else is parsed, and raises."""
-    if len(occurred_at) >= 20 and occurred_at[4] == occurred_at[7] == "-" and occurred_at[:4].isdigit() \
-            and occurred_at[5:7].isdigit() and (occurred_at[-1] in "Zz" or occurred_at[-6] in "+-"):
+    The text is parsed (a time that is not one raises); an RFC 3339 date-time starts with its local
+    date, so its month is then its first seven characters, read without formatting the parsed time."""
+    moment = parse_timestamp(occurred_at)
+    if occurred_at[4:5] == "-" and occurred_at[7:8] == "-":
         return occurred_at[:7]
-    return parse_timestamp(occurred_at).strftime("%Y-%m")
+    return moment.strftime("%Y-%m")
 
 
 def month_key(kind: str, month: str, subject_id: str) -> str:

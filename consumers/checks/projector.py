@@ -45,7 +45,8 @@ class ChecksProjector(Projector):
     #: (child labour, prices, foreign cooperatives, pits outside a site, unverified miners, capacities and
     #: inspections, head counts, cooperatives over capacity, royalties); 10: birth years opened from their seal
     #: 11: steps sent in one batch are never a back-dated double hand-over of one another (field time decides)
-    #: 12: month totals kept as productions are written; a miner's productions in field-time order (index)
+    #: 12: month totals kept as productions are written; a miner's productions in field-time order (index);
+    #: a transfer's milligrams rounded once in Python (SQLite and PostgreSQL rounded halves differently)
     version = 12
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
@@ -251,6 +252,7 @@ class ChecksProjector(Projector):
     def _lot_transferred(self, writes, store, event_id, envelope, data, key):
         writes.insert_ignore(t.transfers, [{"event_id": event_id, "lot_id": data["lot_id"], "from_id": data["from_id"],
                                          "to_id": data["to_id"], "mass_g": data["mass_g"], "sort_key": key,
+                                         "mass_mg": round(data["mass_g"] * 1000),
                                          "price_per_g": data.get("price_per_g"), "currency": data.get("currency"),
                                          "day": envelope["occurred_at"][:10], "month": month_of(envelope["occurred_at"])}])
         self._pending.lots.add(data["lot_id"])

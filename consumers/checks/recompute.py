@@ -256,9 +256,9 @@ def _miner_months(store: SourcingStore, keys: set[str]) -> dict[str, list[Findin
     }
 
 
-def _row(scope: str, finding: Finding, at: str | None) -> dict[str, Any]:
+def _row(finding_id: str, scope: str, finding: Finding, at: str | None) -> dict[str, Any]:
     return {"at": at,
-        "finding_id": finding.finding_id, "scope": scope, "kind": finding.kind, "subject_id": finding.subject_id,
+        "finding_id": finding_id, "scope": scope, "kind": finding.kind, "subject_id": finding.subject_id,
         "key": finding.key, "severity": finding.severity, "status": "open", "message": finding.message,
         "proof": json.dumps(list(finding.proof)), "detail": json.dumps(dict(finding.detail), sort_keys=True),
     }
@@ -287,7 +287,7 @@ def reconcile(tx: Connection, results: dict[str, list[Finding]]) -> None:
     for finding_id, node_id in tx.execute(select(t.finding_links.c.finding_id, t.finding_links.c.node_id)
                                           .where(among(t.finding_links.c.finding_id, linked))) if linked else ():
         links[finding_id].add(node_id)
-    rows = {finding_id: _row(scope, finding, None) for finding_id, (scope, finding) in wanted.items()}
+    rows = {finding_id: _row(finding_id, scope, finding, None) for finding_id, (scope, finding) in wanted.items()}
     # the stored proof rows and time follow the stored proof: rewritten only where the proof moved
     moved = {finding_id for finding_id, row in rows.items()
              if finding_id not in existing or existing[finding_id]["proof"] != row["proof"]}

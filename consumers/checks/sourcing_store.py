@@ -77,7 +77,7 @@ class SourcingStore(FactStore):
         if not wanted:
             return found
         for buyer, month, pit_id, total_mg, count in self.tx.execute(
-            select(x.to_id, x.month, p.pit_id, func.sum(func.round(x.mass_g * 1000)), func.count())
+            select(x.to_id, x.month, p.pit_id, func.sum(x.mass_mg), func.count())
             .join(t.productions, p.lot_id == x.lot_id)
             .where(self.among(x.to_id, (buyer for buyer, _ in wanted)), self.among(x.month, months),
                    x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))
@@ -93,7 +93,7 @@ class SourcingStore(FactStore):
         a transfer of a lot two counted productions made is one purchase of each, summed together."""
         x, p = t.transfers.c, t.productions.c
         query = (select(x.event_id, x.sort_key, x.lot_id, x.to_id, x.month, x.mass_g, p.pit_id,
-                        func.round(x.mass_g * 1000).label("mg"))
+                        x.mass_mg.label("mg"))
                  .join(t.productions, p.lot_id == x.lot_id)
                  .where(x.to_id == buyer, x.month == month, self.among(p.pit_id, set(pits)),
                         x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))

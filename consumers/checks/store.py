@@ -1,7 +1,9 @@
 """Loading facts from the ``chk_*`` tables, many units at once (the SQL side of the checks).
 
 Every loader takes a set of ids and answers with a few ``IN`` queries, whatever the number of ids:
-the projector recomputes all the scopes a batch of events touched together.
+the projector recomputes all the scopes a batch of events touched together. The one exception reads
+capacity proofs (``month_prefixes``): a few short queries per pit or miner over capacity in a month, each
+reading only the proof's rows from an index in field-time order (``consumers.checks.prefix``).
 """
 from __future__ import annotations
 

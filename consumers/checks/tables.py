@@ -153,13 +153,14 @@ transfers = Table(
     Column("from_id", ID, nullable=False, index=True),
     Column("to_id", ID, nullable=False),
     Column("mass_g", Float, nullable=False),
+    Column("mass_mg", BigInteger, nullable=False),  # rounded once, in Python: the same sums on every backend
     Column("sort_key", SORT, nullable=False),
     Column("price_per_g", String(40)),  # decimal string, as stated
     Column("currency", String(3)),
     Column("day", String(10), nullable=False),  # the field's local date
     Column("month", String(7), nullable=False),
     #: a buyer's purchases (by ``to_id`` alone too), a month's in the order they happened: a capacity
-    #: proof reads the first of them only (a read model built before this index sorts the month instead)
+    #: proof reads the first of them only
     Index("chk_transfers_buyer", "to_id", "month", "sort_key", "event_id"),
 )
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
+from consumers.checks import tables as t
+from consumers.checks.sourcing_store import SourcingStore
+from consumers.checks.store import refused_events
 from tests import factories as f
 from tests.checks_harness import open_findings, open_signature, project_checks
 from tests.databases import BACKENDS, fresh_postgres_database, postgres_server_url
@@ -63,3 +66,85 @@ def test_the_proofs_do_not_depend_on_arrival_order_or_batch_size(read_models):
     shuffled = list(events)
     random.Random(7).shuffle(shuffled)
     assert open_signature(project_checks(shuffled, batch=7, engine=read_models)) == in_order
+
+
+def test_month_totals_kept_as_written_are_the_sums_of_the_productions(read_models):
+    """``chk_pit_months`` and ``chk_miner_months`` equal what summing ``chk_productions`` gives, whatever
+    the order, the batches and the duplicates delivered (a miner named twice on a lot is credited once)."""
+    events = busy_month()[0] + [f.production("lot-team", "pit-a", 2.5, miners=("m-1", "m-2", "m-1")),
+                                f.production("lot-april", "pit-a", 3.0, at=f.BASE_TIME.replace(month=4))]
+    delivered = events + events[::3]  # a third of them delivered twice
+    random.Random(11).shuffle(delivered)
+    engine = project_checks(delivered, batch=13, engine=read_models)
+    p, pm = t.productions.c, t.production_miners.c
+    with engine.connect() as tx:
+        pits = {tuple(row) for row in tx.execute(select(t.pit_months))}
+        summed = {tuple(row) for row in tx.execute(
+            select(p.pit_id, p.month, func.sum(p.mass_mg), func.count()).group_by(p.pit_id, p.month))}
+        miners = {tuple(row) for row in tx.execute(select(t.miner_months))}
+        credited = {tuple(row) for row in tx.execute(
+            select(pm.miner_id, pm.month, p.pit_id, func.sum(p.mass_mg), func.count())
+            .join(t.productions, p.event_id == pm.event_id).group_by(pm.miner_id, pm.month, p.pit_id))}
+    assert pits == summed == {("pit-a", "2026-03", LOTS * 1000 + 2500, LOTS + 1), ("pit-a", "2026-04", 3000, 1)}
+    assert miners == credited
+    assert ("m-1", "2026-03", "pit-a", LOTS * 1000 + 2500, LOTS + 1) in miners
+
+
+def window_purchases(tx, buyer: str, month: str, pits: set[str], limit_g: float) -> list[tuple]:
+    """The proof as one window sum over the whole month (the way it was read before): the oracle."""
+    x, p = t.transfers.c, t.productions.c
+    running = func.sum(x.mass_mg).over(order_by=(x.sort_key, x.event_id))
+    inner = (select(x.event_id, p.pit_id, x.mass_mg.label("mg"), x.sort_key, running.label("running"))
+             .join(t.productions, p.lot_id == x.lot_id)
+             .where(x.to_id == buyer, x.month == month, p.pit_id.in_(pits),
+                    x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))).subquery()
+    return [(row.event_id, row.pit_id) for row in tx.execute(
+        select(inner).where(inner.c.running - inner.c.mg <= limit_g * 1000).order_by(inner.c.sort_key, inner.c.pit_id))]
+
+
+@pytest.mark.parametrize("limit_g", [0.0, 7.0, 63.0, 64.0, 100.5, 10_000.0])
+def test_a_purchase_proof_counts_a_lot_made_twice_once_per_production_across_pages(read_models, limit_g):
+    """A lot two counted productions made (two pits) is bought once: both rows of that purchase stand at
+    one instant, in the same page or across two, as the window sum has them."""
+    registry = [f.organisation("coop-mambasa", "cooperative", "CD"), f.site("site-a"),
+                f.pit("pit-a", "site-a", capacity=1.0), f.pit("pit-b", "site-a", capacity=1.0),
+                f.miner("m-1", "site-a", photo_id_sha256="a1" * 32)]
+    events = list(registry)
+    for number in range(90):
+        events.append(f.production(f"lot-{number}", "pit-a", 1.0, miners=("m-1",)))
+        if number % 2:  # the same organisation records it again at the other pit: both count
+            events.append(f.production(f"lot-{number}", "pit-b", 1.0, miners=("m-1",)))
+        events.append(f.transfer(f"lot-{number}", "m-1", "coop-mambasa", 1.0))
+    engine = project_checks(events, batch=50, engine=read_models)
+    with engine.connect() as tx:
+        store = SourcingStore(tx)
+        paged = [(purchase.event_id, purchase.pit_id) for purchase in
+                 store.purchase_prefix("coop-mambasa", "2026-03", {"pit-a", "pit-b"}, limit_g)]
+        oracle = window_purchases(tx, "coop-mambasa", "2026-03", {"pit-a", "pit-b"}, limit_g)
+    # the same purchases in the same order (the two rows of one purchase in either order)
+    assert [event_id for event_id, _pit in paged] == [event_id for event_id, _pit in oracle]
+    assert sorted(paged) == sorted(oracle)
+    assert len({event_id for event_id, _pit in paged}) < len(paged) or limit_g < 2
+
+
+def test_half_milligrams_round_alike_on_every_backend():
+    """40.0625 g is 40,062.5 mg exactly: rounded once, in Python, both backends sum the same purchases."""
+    def story() -> list[dict]:
+        events = [f.organisation("coop-mambasa", "cooperative", "CD"), f.site("site-a"),
+                  f.pit("pit-a", "site-a", capacity=80.0), f.miner("m-1", "site-a", photo_id_sha256="a1" * 32)]
+        for number, grams in enumerate((40.0625, 60.0625)):
+            events += [f.production(f"lot-{number}", "pit-a", grams, miners=("m-1",)),
+                       f.transfer(f"lot-{number}", "m-1", "coop-mambasa", grams)]
+        return events
+
+    events = story()
+    on_sqlite = project_checks(events)
+    with fresh_postgres_database(postgres_server_url()) as url:
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            on_postgresql = project_checks(events, engine=engine)
+            assert open_signature(on_postgresql) == open_signature(on_sqlite)
+        finally:
+            engine.dispose()
+    [coop] = [x for x in open_findings(on_sqlite) if x["kind"] == "cooperative_over_capacity"]
+    assert coop["detail"]["purchased_g"] == 100.124  # 40,062 + 60,062 mg: halves to even, as Python rounds

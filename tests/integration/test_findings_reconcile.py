@@ -6,24 +6,25 @@ pin what must still be replaced: the rows of a finding stored before, by the sam
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import select
 
 from consumers.checks import tables as t
 from consumers.checks.findings import Finding
 from consumers.checks.recompute import reconcile
+from services.database import create_database_engine
 
 
 @pytest.fixture
-def engine():
-    """An empty checks read model in memory."""
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+def engine(database_url):
+    """An empty checks read model on each backend."""
+    engine = create_database_engine(database_url)
     t.metadata.create_all(engine)
     with engine.begin() as tx:  # the proof events, for the finding's time
         tx.execute(t.events.insert(), [
             {"event_id": f"e{n}", "type": "lot.transferred", "sort_key": f"2026-03-0{n}T00:00:00.000000Z|e{n}",
              "recorded_by": "coop"} for n in (1, 2, 3)])
-    return engine
+    yield engine
+    engine.dispose()
 
 
 def _finding(proof: tuple[str, ...], links: tuple[str, ...]) -> Finding:
