@@ -97,7 +97,7 @@ class SourcingStore(FactStore):
                  .join(t.productions, p.lot_id == x.lot_id)
                  .where(x.to_id == buyer, x.month == month, self.among(p.pit_id, set(pits)),
                         x.event_id.not_in(refused_events()), p.event_id.not_in(refused_events()))
-                 .order_by(x.sort_key, p.event_id))
+                 .order_by(x.sort_key))  # the index's order: rows of one purchase (a lot made twice) in any order
 
         def fetch(after: str | None, size: int):  # a transfer's sort key is its own (it ends with its event id)
             return self.tx.execute((query if after is None else query.where(x.sort_key > after)).limit(size)).all()

@@ -11,6 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 from services.database import (
     READ_MODEL_CHECKPOINT_PAGES, READ_MODEL_PAGE_BYTES, create_database_engine, read_snapshot, serialise, wal_copier, write_transaction,
 )
+from tests.databases import fresh_postgres_database, postgres_server_url
 
 metadata = MetaData()
 counter = Table("counter", metadata, Column("id", Integer, primary_key=True))
@@ -138,3 +139,23 @@ def test_postgresql_and_in_memory_sqlite_have_no_wal_copier(database_url):
     engine = create_database_engine(database_url if database_url.startswith("postgresql") else "sqlite://")
     assert wal_copier(engine) is None
     engine.dispose()
+
+
+def test_postgresql_sessions_start_without_jit_unless_the_url_asks_for_it():
+    """No JIT compilation for the projectors' short queries; a URL's own ``options`` still win, and a
+    staging engine's search path is kept beside it."""
+    with fresh_postgres_database(postgres_server_url()) as url:
+        engines = {"default": create_database_engine(url),
+                   "asked": create_database_engine(f"{url}?options=-cjit%3Don"),
+                   "staging": create_database_engine(url, server_options="-csearch_path=elsewhere")}
+        try:
+            shown = {}
+            for name, engine in engines.items():
+                with engine.connect() as connection:
+                    shown[name] = (connection.exec_driver_sql("SHOW jit").scalar(),
+                                   connection.exec_driver_sql("SHOW search_path").scalar())
+        finally:
+            for engine in engines.values():
+                engine.dispose()
+    assert shown["default"][0] == "off" and shown["asked"][0] == "on"
+    assert shown["staging"] == ("off", "elsewhere")
