@@ -6,11 +6,13 @@ import logging
 import flask
 import pytest
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from composition.bootstrap import build_platform
 from services.settings import Settings
 from tests.answers import Answer, AnswerChecker, checking_client_class, checking_send
-from tests.databases import BACKENDS, database_url_for
+from tests.databases import BACKENDS, database_url_for, fresh_postgres_database, postgres_server_url
 from tests.kafka_fixtures import kafka_env, kafka_servers, kafka_settings, own_broker  # noqa: F401 - fixtures
 
 
@@ -88,3 +90,15 @@ def buyer_key(platform):
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(params=BACKENDS)
+def read_models(request):
+    """A fresh read-model engine on each backend (None: the checks harness's in-memory SQLite)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_postgres_database(postgres_server_url()) as url:
+        engine = create_engine(url, poolclass=NullPool)
+        yield engine
+        engine.dispose()

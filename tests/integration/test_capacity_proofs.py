@@ -13,23 +13,11 @@ from consumers.checks.sourcing_store import SourcingStore
 from consumers.checks.store import refused_events
 from tests import factories as f
 from tests.checks_harness import open_findings, open_signature, project_checks
-from tests.databases import BACKENDS, fresh_postgres_database, postgres_server_url
+from tests.databases import fresh_postgres_database, postgres_server_url
 
 #: grams a month the pit can give; every lot weighs one gram, so the proof holds 81 lots (more than a page)
 CAPACITY_G = 80.0
 LOTS = 150
-
-
-@pytest.fixture(params=BACKENDS)
-def read_models(request):
-    """A fresh read-model engine on each backend (None: SQLite in memory)."""
-    if request.param == "sqlite":
-        yield None
-        return
-    with fresh_postgres_database(postgres_server_url()) as url:
-        engine = create_engine(url, poolclass=NullPool)
-        yield engine
-        engine.dispose()
 
 
 def busy_month() -> tuple[list[dict], dict, list[dict], list[dict]]:

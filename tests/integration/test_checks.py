@@ -2,26 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
 from consumers.checks.projector import ChecksProjector
 from tests import custody_stories as stories
 from consumers.checks.views import FindingsView
 from tests.checks_harness import balances, open_findings, project_checks
-from tests.databases import BACKENDS, fresh_postgres_database, postgres_server_url
-
-
-@pytest.fixture(params=BACKENDS)
-def read_models(request):
-    """A fresh read-model engine on each backend (the PostgreSQL one is skipped without a server)."""
-    if request.param == "sqlite":
-        yield None
-        return
-    with fresh_postgres_database(postgres_server_url()) as url:
-        engine = create_engine(url, poolclass=NullPool)
-        yield engine
-        engine.dispose()
 
 
 def test_the_honest_chain_raises_no_finding(read_models):

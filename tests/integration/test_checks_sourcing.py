@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
 from consumers.checks.projector import ChecksProjector
 from consumers.checks.sourcing import SourcingSettings
@@ -15,19 +13,6 @@ from tests import custody_stories as stories
 from tests import factories as f
 from tests import sourcing_stories as sourcing
 from tests.checks_harness import open_findings, project_checks
-from tests.databases import BACKENDS, fresh_postgres_database, postgres_server_url
-
-
-@pytest.fixture(params=BACKENDS)
-def read_models(request):
-    """A fresh read-model engine on each backend (None: the harness's in-memory SQLite)."""
-    if request.param == "sqlite":
-        yield None
-        return
-    with fresh_postgres_database(postgres_server_url()) as url:
-        engine = create_engine(url, poolclass=NullPool)
-        yield engine
-        engine.dispose()
 
 
 def _of_kind(engine, kind: str) -> list[dict]:
