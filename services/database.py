@@ -56,8 +56,8 @@ READ_MODEL_WAL_KEPT_BYTES = 64 * 1024 * 1024
 READ_MODEL_PAGE_BYTES = 8192
 #: libpq ``options`` of every PostgreSQL session: no JIT compilation. The projectors' queries are short,
 #: but PostgreSQL estimates a recursive ancestry query at millions of rows and compiled each one
-#: (about 170 ms of a 200 ms query, profiled); the checks projector caught up 6 to 10% faster without
-#: it, the others alike or faster (a URL's own ``options`` come after, so an operator can turn it on)
+#: (about 170 ms of a 200 ms query, profiled); the checks projector caught up 5 to 12% faster without
+#: it, the provenance projector alike (a URL's own ``options`` come after, so an operator can turn it on)
 POSTGRES_SESSION_OPTIONS = "-cjit=off"
 #: each SQLite file engine's WAL copier (see :func:`wal_copier`)
 _WAL_COPIERS: "WeakKeyDictionary[Engine, WalCopier]" = WeakKeyDictionary()
