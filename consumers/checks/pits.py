@@ -6,7 +6,7 @@ Pure functions: productions, inspections and capacity statements in, findings ou
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 from consumers.checks.facts import Capacity, Inspection, MonthTotal, Pit, Production, month_key
 from consumers.checks.findings import Finding, grams, ratio
@@ -42,8 +42,8 @@ def capacity_in(month: str, statements: Iterable[Capacity]) -> Capacity | None:
     return ordered[0] if ordered else None
 
 
-#: the productions, in the order they happened, up to the first one that takes the total over ``capacity_g``
-Prefix = Callable[[float], list[Production]]
+#: the ids of the productions, in the order they happened, up to the first one that takes the total over ``capacity_g``
+Prefix = Callable[[float], Sequence[str]]
 
 
 def pit_limit(produced: MonthTotal, statements: Iterable[Capacity]) -> Capacity | None:
@@ -77,7 +77,7 @@ def pit_over_capacity(produced: MonthTotal, statements: Iterable[Capacity], pref
         kind="over_capacity", subject_id=produced.pit_id, key=produced.month, severity="medium",
         message=(f"Pit {produced.pit_id} produced {grams(produced.total_g)} g in {produced.month}; its capacity is "
                  f"{grams(capacity.capacity_g)} g a month."),
-        proof=(capacity.event_id, *(p.event_id for p in prefix(capacity.capacity_g))),
+        proof=(capacity.event_id, *prefix(capacity.capacity_g)),
         detail={"month": produced.month, "produced_g": grams(produced.total_g), "capacity_g": grams(capacity.capacity_g),
                 "productions": produced.productions},
         links=(month_key("pit", produced.month, produced.pit_id),),
@@ -105,7 +105,7 @@ def miner_over_capacity(miner_id: str, month: str, by_pit: Iterable[MonthTotal],
         kind="over_capacity", subject_id=miner_id, key=month, severity="medium",
         message=(f"Miner {miner_id} is credited with {grams(total)} g in {month}, more than their pits "
                  f"({', '.join(sorted(capacities))}) could yield ({grams(most.capacity_g)} g at most)."),
-        proof=(*sorted({c.event_id for c in capacities.values()}), *(p.event_id for p in prefix(most.capacity_g))),
+        proof=(*sorted({c.event_id for c in capacities.values()}), *prefix(most.capacity_g)),
         detail={"month": month, "produced_g": grams(total), "capacity_g": grams(most.capacity_g),
                 "productions": sum(t.productions for t in by_pit)},
         links=(month_key("miner", month, miner_id),),

@@ -241,8 +241,10 @@ class ChecksProjector(Projector):
         for miner in miners:
             writes.add(t.miner_months, {"miner_id": miner, "month": month, "pit_id": data["pit_id"]},
                        {"mass_mg": mass_mg, "productions": 1})
-        self._pending.scopes.update((f"prod:{event_id}", f"pitmonth:{month}:{data['pit_id']}"))
-        self._pending.scopes.update(f"minermonth:{month}:{m}" for m in data["miner_ids"])
+        self._pending.scopes.add(f"prod:{event_id}")
+        self._pending.added(f"pitmonth:{month}:{data['pit_id']}", key)
+        for miner in miners:
+            self._pending.added(f"minermonth:{month}:{miner}", key)
         self._pending.lots.add(data["lot_id"])
         # a conflicting registration of its pit, site or miners taints this lot too
         self._pending.scopes.add(f"entity:pit:{data['pit_id']}")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from sqlalchemy import Connection, func, select, update
 
@@ -55,6 +55,15 @@ class Pending:
     descendants_of: set[str] = field(default_factory=set)
     #: any other scope (``prod:``, ``pitmonth:``, ``minermonth:``, ``tx:``, ``lot:``)
     scopes: set[str] = field(default_factory=set)
+    #: of a pit's or a miner's month (its scope), the earliest sort key among the productions the events
+    #: added to it: a stored capacity proof that ends before it still holds (see ``FactStore.kept_prefixes``)
+    earliest: dict[str, str] = field(default_factory=dict)
+
+    def added(self, scope: str, sort_key: str) -> None:
+        """Note a production added to the month of ``scope`` (``pitmonth:`` or ``minermonth:``) at ``sort_key``."""
+        self.scopes.add(scope)
+        if scope not in self.earliest or sort_key < self.earliest[scope]:
+            self.earliest[scope] = sort_key
 
     def __bool__(self) -> bool:
         return bool(self.lots or self.descendants_of or self.scopes)
@@ -83,9 +92,9 @@ def recompute(tx: Connection, pending: Pending, tolerances: Tolerances) -> None:
         "lot": lambda ids: _lots(store, ids, tolerances),
         "tx": lambda ids: _transformations(tx, store, ids, tolerances),
         "prod": lambda ids: _productions(store, ids, tolerances.sourcing),
-        "pitmonth": lambda ids: _pit_months(store, ids, tolerances.sourcing),
+        "pitmonth": lambda ids: _pit_months(store, ids, tolerances.sourcing, pending.earliest),
         "coopmonth": lambda ids: _buyer_months(store, ids),
-        "minermonth": lambda ids: _miner_months(store, ids),
+        "minermonth": lambda ids: _miner_months(store, ids, pending.earliest),
         "item": lambda ids: _items(store, ids),
         "entity": lambda ids: _entities(tx, store, ids),
         "flag": lambda ids: _flags(tx, ids),
@@ -215,7 +224,8 @@ def _buyer_months(store: SourcingStore, keys: set[str]) -> dict[str, list[Findin
     return {f"coopmonth:{key}": found[pair] for key, pair in pairs.items()}
 
 
-def _pit_months(store: SourcingStore, keys: set[str], settings: SourcingSettings) -> dict[str, list[Finding]]:
+def _pit_months(store: SourcingStore, keys: set[str], settings: SourcingSettings,
+                earliest: Mapping[str, str]) -> dict[str, list[Finding]]:
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:pit -> (pit, month)
@@ -225,8 +235,8 @@ def _pit_months(store: SourcingStore, keys: set[str], settings: SourcingSettings
     for pair, total in totals.items():
         limit = pit_rules.pit_limit(total, capacities.get(pair[0], []))
         if limit is not None:
-            limits[pair] = limit.capacity_g
-    prefixes = store.month_prefixes("pit", limits)
+            limits[pair] = (limit.capacity_g, (limit.event_id,))
+    prefixes = _prefixes(store, "pit", limits, earliest)
     workers = sourcing.pit_months(store, set(pairs.values()), settings)
     return {
         f"pitmonth:{key}": ([] if (pit, month) not in totals else pit_rules.pit_over_capacity(
@@ -236,7 +246,7 @@ def _pit_months(store: SourcingStore, keys: set[str], settings: SourcingSettings
     }
 
 
-def _miner_months(store: SourcingStore, keys: set[str]) -> dict[str, list[Finding]]:
+def _miner_months(store: SourcingStore, keys: set[str], earliest: Mapping[str, str]) -> dict[str, list[Finding]]:
     if not keys:
         return {}
     pairs = {key: tuple(reversed(key.split(":", 1))) for key in keys}  # month:miner -> (miner, month)
@@ -246,14 +256,26 @@ def _miner_months(store: SourcingStore, keys: set[str]) -> dict[str, list[Findin
     for (miner, month), by_pit in totals.items():
         limit = pit_rules.miner_limit(month, by_pit, capacities)
         if limit is not None:
-            limits[(miner, month)] = limit.capacity_g
-    prefixes = store.month_prefixes("miner", limits)
+            stated = sorted({pit_rules.capacity_in(month, capacities.get(t.pit_id, ())).event_id for t in by_pit})
+            limits[(miner, month)] = (limit.capacity_g, tuple(stated))
+    prefixes = _prefixes(store, "miner", limits, earliest)
     return {
         f"minermonth:{key}": pit_rules.miner_over_capacity(
             miner, month, totals.get((miner, month), []), capacities,
             lambda _cap, pair=(miner, month): prefixes[pair])
         for key, (miner, month) in pairs.items()
     }
+
+
+def _prefixes(store: SourcingStore, kind: str, limits: Mapping[tuple[str, str], tuple[float, tuple[str, ...]]],
+              earliest: Mapping[str, str]) -> dict[tuple[str, str], list[str]]:
+    """The capacity proof of each (pit or miner, month) over its limit (limit -> capacity events in the
+    proof): kept from the stored finding where it still holds, else read again (``FactStore.month_prefixes``)."""
+    kept = store.kept_prefixes(kind, {pair: stated for pair, (_grams, stated) in limits.items()},
+                               {pair: earliest[f"{kind}month:{pair[1]}:{pair[0]}"] for pair in limits
+                                if f"{kind}month:{pair[1]}:{pair[0]}" in earliest})
+    read = store.month_prefixes(kind, {pair: grams for pair, (grams, _stated) in limits.items() if pair not in kept})
+    return {**kept, **read}
 
 
 def _row(finding_id: str, scope: str, finding: Finding, at: str | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from sqlalchemy import ColumnElement, Connection, Subquery, func, select
 
@@ -19,6 +19,7 @@ from consumers.checks.facts import (
     Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
     Transfer, Transformation,
 )
+from consumers.checks.findings import finding_id
 from consumers.checks.prefix import running_prefix
 from consumers.lineage.ancestry import descendants, in_ancestry
 from consumers.lineage.graph import earliest_creation
@@ -319,17 +320,46 @@ class FactStore:
                 found[(miner_id, month)].append(MonthTotal(miner_id, month, pit_id, int(total_mg) / 1000, int(count)))
         return found
 
-    def month_prefixes(self, kind: str, limits: dict[tuple[str, str], float]) -> dict[tuple[str, str], list[Production]]:
-        """For each (pit or miner, month) and its capacity: the productions of that month in the order
-        they happened, up to the first that takes the total over the capacity, read from an index in
-        that order and no further (``consumers.checks.prefix``)."""
+    def month_prefixes(self, kind: str, limits: Mapping[tuple[str, str], float]) -> dict[tuple[str, str], list[str]]:
+        """For each (pit or miner, month) and its capacity: the ids of the productions of that month in the
+        order they happened, up to the first that takes the total over the capacity, read from an index
+        in that order and no further (``consumers.checks.prefix``)."""
         first = self._pit_month_first if kind == "pit" else self._miner_month_first
-        found: dict[tuple[str, str], list[Production]] = defaultdict(list)
+        found: dict[tuple[str, str], list[str]] = {}
         for (subject_id, month), limit in sorted(limits.items()):
-            found[(subject_id, month)] = [Production(*row[:6]) for row in running_prefix(
+            found[(subject_id, month)] = [row[0] for row in running_prefix(
                 lambda after, size, subject_id=subject_id, month=month: first(subject_id, month, after, size),
                 order_key=_production_order, milligrams=_production_mg, limit_mg=limit * 1000)]
         return found
+
+    def kept_prefixes(self, kind: str, stated: Mapping[tuple[str, str], tuple[str, ...]],
+                      earliest: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], list[str]]:
+        """The capacity proofs of these (pit or miner, month) that the stored findings still hold: their
+        productions' ids.
+
+        A month's productions are never removed (a retracted one rebuilds the read model) and every batch
+        that adds one recomputes the month, so an open finding's proof is the prefix as of the batch
+        before: it still holds when it rests on the same capacity statements (``stated``: the ones the
+        proof would start with now, so the same limit) and this batch added no production to the month
+        earlier than the proof's last (``earliest``: the batch's earliest sort key, by month).
+        """
+        scopes: dict[str, tuple[tuple[str, str], str]] = {}  # finding id -> (pair, the scope that raises it)
+        for subject_id, month in stated:
+            scopes[finding_id("over_capacity", subject_id, month)] = ((subject_id, month), f"{kind}month:{month}:{subject_id}")
+        f = t.findings.c
+        candidates: dict[tuple[str, str], list[str]] = {}
+        for found_id, scope, proof in self.tx.execute(
+                select(f.finding_id, f.scope, f.proof).where(self.among(f.finding_id, scopes), f.status == "open")):
+            pair, expected = scopes[found_id]
+            ids, head = json.loads(proof), stated[pair]
+            if scope == expected and tuple(ids[:len(head)]) == head and len(ids) > len(head):
+                candidates[pair] = ids[len(head):]
+        needing_check = {pair: ids[-1] for pair, ids in candidates.items() if pair in earliest}
+        last_keys = {event_id: sort_key for event_id, sort_key in self.tx.execute(
+            select(t.productions.c.event_id, t.productions.c.sort_key).where(
+                self.among(t.productions.c.event_id, set(needing_check.values()))))} if needing_check else {}
+        return {pair: ids for pair, ids in candidates.items()
+                if pair not in earliest or (needing_check[pair] in last_keys and earliest[pair] > last_keys[needing_check[pair]])}
 
     def _pit_month_first(self, pit_id: str, month: str, after: str | None, size: int) -> list[tuple]:
         """The first ``size`` productions of a pit's month after the sort key ``after``, in the order they

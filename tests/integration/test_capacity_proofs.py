@@ -3,6 +3,7 @@ total over, however many, whatever the arrival order and batch size (the prefix 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -136,3 +137,25 @@ def test_half_milligrams_round_alike_on_every_backend():
             engine.dispose()
     [coop] = [x for x in open_findings(on_sqlite) if x["kind"] == "cooperative_over_capacity"]
     assert coop["detail"]["purchased_g"] == 100.124  # 40,062 + 60,062 mg: halves to even, as Python rounds
+
+
+def test_a_kept_proof_gives_way_to_a_production_that_happened_before_its_end(read_models):
+    """Batches after the first keep the stored proof; a late report of an earlier production makes it
+    read again: the same findings as the whole month at once."""
+    events, pit, productions, purchases = busy_month()
+    early = f.production("lot-early", "pit-a", 5.0, miners=("m-1",), at=f.BASE_TIME - timedelta(hours=1))
+    batches = project_checks(events + [early], batch=len(events), engine=read_models)  # the early one alone, last
+    assert open_signature(batches) == open_signature(project_checks([early] + events, batch=10_000))
+    assert _finding(batches, "over_capacity", "pit-a")["proof"][:2] == [pit["event_id"], early["event_id"]]
+    assert len(_finding(batches, "over_capacity", "pit-a")["proof"]) == 1 + 1 + 76  # 5 g, then 76 x 1 g
+
+
+def test_a_kept_proof_gives_way_to_a_new_capacity(read_models):
+    """A capacity stated in a batch with no production of the month changes the limit: read again."""
+    events, pit, productions, purchases = busy_month()
+    restated = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "capacity_g_per_month": 120.0},
+                       at=f.BASE_TIME + timedelta(days=20))  # later in March: in force for the month
+    batches = project_checks(events + [restated], batch=len(events), engine=read_models)  # the statement alone, last
+    assert open_signature(batches) == open_signature(project_checks([restated] + events, batch=10_000))
+    proof = _finding(batches, "over_capacity", "pit-a")["proof"]
+    assert proof[0] == restated["event_id"] and proof[1:] == [e["event_id"] for e in productions[:121]]
