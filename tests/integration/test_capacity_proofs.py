@@ -3,7 +3,7 @@ total over, however many, whatever the arrival order and batch size (the prefix 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -19,18 +19,26 @@ from tests.databases import fresh_postgres_database, postgres_server_url
 #: grams a month the pit can give; every lot weighs one gram, so the proof holds 81 lots (more than a page)
 CAPACITY_G = 80.0
 LOTS = 150
+#: the stories' month: every event is dated in it (the factories' own clock moves with every event the
+#: test session made before, and would carry a story into another month)
+MARCH = datetime(2026, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+def in_march(event: dict, minutes: int) -> dict:
+    """``event``, dated ``minutes`` into the stories' month."""
+    return {**event, "occurred_at": (MARCH + timedelta(minutes=minutes)).isoformat()}
 
 
 def busy_month() -> tuple[list[dict], dict, list[dict], list[dict]]:
     """A cooperative buys 150 one-gram lots in March from a pit that can give 80 g a month."""
-    pit = f.pit("pit-a", "site-a", capacity=CAPACITY_G)
-    registry = [f.organisation("coop-mambasa", "cooperative", "CD"), f.site("site-a"), pit,
-                f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}),
-                f.miner("m-1", "site-a", photo_id_sha256="a1" * 32)]
+    pit = in_march(f.pit("pit-a", "site-a", capacity=CAPACITY_G), 3)
+    registry = [in_march(f.organisation("coop-mambasa", "cooperative", "CD"), 1), in_march(f.site("site-a"), 2), pit,
+                in_march(f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}), 4),
+                in_march(f.miner("m-1", "site-a", photo_id_sha256="a1" * 32), 5)]
     productions, purchases = [], []
     for number in range(LOTS):
-        productions.append(f.production(f"lot-{number}", "pit-a", 1.0, 0.85, miners=("m-1",)))
-        purchases.append(f.transfer(f"lot-{number}", "m-1", "coop-mambasa", 1.0))
+        productions.append(in_march(f.production(f"lot-{number}", "pit-a", 1.0, 0.85, miners=("m-1",)), 10 + 2 * number))
+        purchases.append(in_march(f.transfer(f"lot-{number}", "m-1", "coop-mambasa", 1.0), 11 + 2 * number))
     return registry + [event for pair in zip(productions, purchases) for event in pair], pit, productions, purchases
 
 
@@ -60,8 +68,8 @@ def test_the_proofs_do_not_depend_on_arrival_order_or_batch_size(read_models):
 def test_month_totals_kept_as_written_are_the_sums_of_the_productions(read_models):
     """``chk_pit_months`` and ``chk_miner_months`` equal what summing ``chk_productions`` gives, whatever
     the order, the batches and the duplicates delivered (a miner named twice on a lot is credited once)."""
-    events = busy_month()[0] + [f.production("lot-team", "pit-a", 2.5, miners=("m-1", "m-2", "m-1")),
-                                f.production("lot-april", "pit-a", 3.0, at=f.BASE_TIME.replace(month=4))]
+    events = busy_month()[0] + [in_march(f.production("lot-team", "pit-a", 2.5, miners=("m-1", "m-2", "m-1")), 400),
+                                f.production("lot-april", "pit-a", 3.0, at=MARCH.replace(month=4))]
     delivered = events + events[::3]  # a third of them delivered twice
     random.Random(11).shuffle(delivered)
     engine = project_checks(delivered, batch=13, engine=read_models)
@@ -95,15 +103,15 @@ def window_purchases(tx, buyer: str, month: str, pits: set[str], limit_g: float)
 def test_a_purchase_proof_counts_a_lot_made_twice_once_per_production_across_pages(read_models, limit_g):
     """A lot two counted productions made (two pits) is bought once: both rows of that purchase stand at
     one instant, in the same page or across two, as the window sum has them."""
-    registry = [f.organisation("coop-mambasa", "cooperative", "CD"), f.site("site-a"),
-                f.pit("pit-a", "site-a", capacity=1.0), f.pit("pit-b", "site-a", capacity=1.0),
-                f.miner("m-1", "site-a", photo_id_sha256="a1" * 32)]
+    registry = [in_march(f.organisation("coop-mambasa", "cooperative", "CD"), 1), in_march(f.site("site-a"), 2),
+                in_march(f.pit("pit-a", "site-a", capacity=1.0), 3), in_march(f.pit("pit-b", "site-a", capacity=1.0), 4),
+                in_march(f.miner("m-1", "site-a", photo_id_sha256="a1" * 32), 5)]
     events = list(registry)
     for number in range(90):
-        events.append(f.production(f"lot-{number}", "pit-a", 1.0, miners=("m-1",)))
+        events.append(in_march(f.production(f"lot-{number}", "pit-a", 1.0, miners=("m-1",)), 10 + 3 * number))
         if number % 2:  # the same organisation records it again at the other pit: both count
-            events.append(f.production(f"lot-{number}", "pit-b", 1.0, miners=("m-1",)))
-        events.append(f.transfer(f"lot-{number}", "m-1", "coop-mambasa", 1.0))
+            events.append(in_march(f.production(f"lot-{number}", "pit-b", 1.0, miners=("m-1",)), 11 + 3 * number))
+        events.append(in_march(f.transfer(f"lot-{number}", "m-1", "coop-mambasa", 1.0), 12 + 3 * number))
     engine = project_checks(events, batch=50, engine=read_models)
     with engine.connect() as tx:
         store = SourcingStore(tx)
@@ -143,7 +151,7 @@ def test_a_kept_proof_gives_way_to_a_production_that_happened_before_its_end(rea
     """Batches after the first keep the stored proof; a late report of an earlier production makes it
     read again: the same findings as the whole month at once."""
     events, pit, productions, purchases = busy_month()
-    early = f.production("lot-early", "pit-a", 5.0, miners=("m-1",), at=f.BASE_TIME - timedelta(hours=1))
+    early = in_march(f.production("lot-early", "pit-a", 5.0, miners=("m-1",)), 8)
     batches = project_checks(events + [early], batch=len(events), engine=read_models)  # the early one alone, last
     assert open_signature(batches) == open_signature(project_checks([early] + events, batch=10_000))
     assert _finding(batches, "over_capacity", "pit-a")["proof"][:2] == [pit["event_id"], early["event_id"]]
@@ -153,8 +161,8 @@ def test_a_kept_proof_gives_way_to_a_production_that_happened_before_its_end(rea
 def test_a_kept_proof_gives_way_to_a_new_capacity(read_models):
     """A capacity stated in a batch with no production of the month changes the limit: read again."""
     events, pit, productions, purchases = busy_month()
-    restated = f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "capacity_g_per_month": 120.0},
-                       at=f.BASE_TIME + timedelta(days=20))  # later in March: in force for the month
+    restated = in_march(f.event("pit.inspected", {"pit_id": "pit-a", "status": "active", "capacity_g_per_month": 120.0}),
+                        20 * 24 * 60)  # later in March: in force for the month
     batches = project_checks(events + [restated], batch=len(events), engine=read_models)  # the statement alone, last
     assert open_signature(batches) == open_signature(project_checks([restated] + events, batch=10_000))
     proof = _finding(batches, "over_capacity", "pit-a")["proof"]
