@@ -74,7 +74,7 @@ def pit_over_capacity(produced: MonthTotal, statements: Iterable[Capacity], pref
     if capacity is None or produced.total_g <= capacity.capacity_g:
         return []
     return [Finding(
-        kind="over_capacity", subject_id=produced.pit_id, key=produced.month, severity="medium",
+        kind="over_capacity", subject_id=produced.pit_id, key=capacity_key("pit", produced.month), severity="medium",
         message=(f"Pit {produced.pit_id} produced {grams(produced.total_g)} g in {produced.month}; its capacity is "
                  f"{grams(capacity.capacity_g)} g a month."),
         proof=(capacity.event_id, *prefix(capacity.capacity_g)),
@@ -82,6 +82,16 @@ def pit_over_capacity(produced: MonthTotal, statements: Iterable[Capacity], pref
                 "productions": produced.productions},
         links=(month_key("pit", produced.month, produced.pit_id),),
     )]
+
+
+def capacity_key(kind: str, month: str) -> str:
+    """The key of the ``over_capacity`` finding of a pit's (``kind`` "pit") or a miner's ("miner") month.
+
+    Pits and miners are named by whoever registers them, and nothing stops a miner from bearing a pit's
+    id: a miner's key names its kind, so the two findings of one id and month never share a finding id
+    (one would silently replace the other).
+    """
+    return month if kind == "pit" else f"miner:{month}"
 
 
 def miner_over_capacity(miner_id: str, month: str, by_pit: Iterable[MonthTotal],
@@ -102,7 +112,7 @@ def miner_over_capacity(miner_id: str, month: str, by_pit: Iterable[MonthTotal],
     if total <= most.capacity_g:
         return []
     return [Finding(
-        kind="over_capacity", subject_id=miner_id, key=month, severity="medium",
+        kind="over_capacity", subject_id=miner_id, key=capacity_key("miner", month), severity="medium",
         message=(f"Miner {miner_id} is credited with {grams(total)} g in {month}, more than their pits "
                  f"({', '.join(sorted(capacities))}) could yield ({grams(most.capacity_g)} g at most)."),
         proof=(*sorted({c.event_id for c in capacities.values()}), *prefix(most.capacity_g)),
@@ -125,7 +135,7 @@ def unknown_producers(production: Production, miner_registered: Callable[[str], 
     ]
     if not pit_registered:
         findings.append(Finding(
-            kind="unknown_actor", subject_id=production.pit_id, key=production.event_id, severity="medium",
+            kind="unknown_actor", subject_id=production.pit_id, key=f"{production.event_id}:pit", severity="medium",
             message=f"Lot {production.lot_id} was produced at pit {production.pit_id}, which is not registered.",
             proof=(production.event_id,), detail={"role": "pit"}, links=(production.lot_id,),
         ))

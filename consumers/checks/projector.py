@@ -47,7 +47,9 @@ class ChecksProjector(Projector):
     #: 11: steps sent in one batch are never a back-dated double hand-over of one another (field time decides)
     #: 12: month totals kept as productions are written; a miner's productions in field-time order (index);
     #: a transfer's milligrams rounded once in Python (SQLite and PostgreSQL rounded halves differently)
-    version = 12
+    #: 13: a miner's over-capacity finding and an unregistered pit's ``unknown_actor`` keyed apart from those
+    #: of a pit or a miner bearing the same id (they shared a finding id: one replaced the other)
+    version = 13
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",

@@ -20,6 +20,7 @@ from consumers.checks.facts import (
     Transfer, Transformation,
 )
 from consumers.checks.findings import finding_id
+from consumers.checks.pits import capacity_key
 from consumers.checks.prefix import running_prefix
 from consumers.lineage.ancestry import descendants, in_ancestry
 from consumers.lineage.graph import earliest_creation
@@ -345,7 +346,7 @@ class FactStore:
         """
         scopes: dict[str, tuple[tuple[str, str], str]] = {}  # finding id -> (pair, the scope that raises it)
         for subject_id, month in stated:
-            scopes[finding_id("over_capacity", subject_id, month)] = ((subject_id, month), f"{kind}month:{month}:{subject_id}")
+            scopes[finding_id("over_capacity", subject_id, capacity_key(kind, month))] = ((subject_id, month), f"{kind}month:{month}:{subject_id}")
         f = t.findings.c
         candidates: dict[tuple[str, str], list[str]] = {}
         for found_id, scope, proof in self.tx.execute(

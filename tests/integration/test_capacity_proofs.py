@@ -29,16 +29,16 @@ def in_march(event: dict, minutes: int) -> dict:
     return {**event, "occurred_at": (MARCH + timedelta(minutes=minutes)).isoformat()}
 
 
-def busy_month() -> tuple[list[dict], dict, list[dict], list[dict]]:
-    """A cooperative buys 150 one-gram lots in March from a pit that can give 80 g a month."""
+def busy_month(miner_id: str = "m-1") -> tuple[list[dict], dict, list[dict], list[dict]]:
+    """A cooperative buys 150 one-gram lots in March from a pit that can give 80 g a month, all dug by one miner."""
     pit = in_march(f.pit("pit-a", "site-a", capacity=CAPACITY_G), 3)
     registry = [in_march(f.organisation("coop-mambasa", "cooperative", "CD"), 1), in_march(f.site("site-a"), 2), pit,
                 in_march(f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}), 4),
-                in_march(f.miner("m-1", "site-a", photo_id_sha256="a1" * 32), 5)]
+                in_march(f.miner(miner_id, "site-a", photo_id_sha256="a1" * 32), 5)]
     productions, purchases = [], []
     for number in range(LOTS):
-        productions.append(in_march(f.production(f"lot-{number}", "pit-a", 1.0, 0.85, miners=("m-1",)), 10 + 2 * number))
-        purchases.append(in_march(f.transfer(f"lot-{number}", "m-1", "coop-mambasa", 1.0), 11 + 2 * number))
+        productions.append(in_march(f.production(f"lot-{number}", "pit-a", 1.0, 0.85, miners=(miner_id,)), 10 + 2 * number))
+        purchases.append(in_march(f.transfer(f"lot-{number}", miner_id, "coop-mambasa", 1.0), 11 + 2 * number))
     return registry + [event for pair in zip(productions, purchases) for event in pair], pit, productions, purchases
 
 
@@ -55,6 +55,22 @@ def test_a_busy_months_proofs_hold_its_first_facts_up_to_the_one_over(read_model
     assert _finding(engine, "over_capacity", "m-1")["proof"] == [pit["event_id"]] + [e["event_id"] for e in productions[:first]]
     assert _finding(engine, "cooperative_over_capacity", "coop-mambasa")["proof"] == (
         [pit["event_id"]] + [e["event_id"] for e in purchases[:first]])
+
+
+@pytest.mark.parametrize("batch", [1000, 7])
+def test_a_miner_bearing_the_pits_id_does_not_hide_the_pits_finding(read_models, batch):
+    """Ids are chosen by whoever registers: a miner registered as "pit-a" and over capacity in the pit's
+    month has a finding of its own beside the pit's (they shared a finding id: the last scope recomputed
+    replaced the other's, in either order)."""
+    events, pit, productions, _purchases = busy_month(miner_id="pit-a")
+    shuffled = list(events)
+    random.Random(batch).shuffle(shuffled)
+    engine = project_checks(shuffled, batch=batch, engine=read_models)
+    found = [x for x in open_findings(engine) if x["kind"] == "over_capacity" and x["subject_id"] == "pit-a"]
+    assert sorted(x["message"].split()[0] for x in found) == ["Miner", "Pit"]
+    assert len({x["finding_id"] for x in found}) == 2
+    proof = [pit["event_id"]] + [e["event_id"] for e in productions[:int(CAPACITY_G) + 1]]
+    assert [x["proof"] for x in found] == [proof, proof]
 
 
 def test_the_proofs_do_not_depend_on_arrival_order_or_batch_size(read_models):

@@ -100,6 +100,14 @@ def test_production_after_an_abandoned_verdict_but_not_before_it():
     assert pits.inactive_pit(after, inspections)[0].proof == ("i", "p2")
 
 
+def test_an_unregistered_miner_and_pit_of_one_name_are_two_findings():
+    """Names are chosen by whoever records: a lot dug "by x at x", neither registered, is two unknown actors."""
+    production = Production("p1", at(5, "p1"), "lot-1", "x", 10.0, "2026-03", ("x",))
+    found = pits.unknown_producers(production, miner_registered=lambda _miner: False, pit_registered=False)
+    assert sorted(finding.detail["role"] for finding in found) == ["miner", "pit"]
+    assert len({finding.finding_id for finding in found}) == 2
+
+
 def test_status_is_red_for_a_high_risk_or_a_red_kind_and_attention_for_the_rest():
     finding = {"finding_id": "f", "kind": "unknown_actor", "subject_id": "m", "severity": "medium",
                "status": "open", "message": "m"}
