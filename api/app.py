@@ -9,6 +9,7 @@ from api.context import AppContext
 from api.read_retry import retry_reads
 from api.errors import register_error_handlers
 from api.json_provider import OrjsonProvider
+from api.nul_guard import register_nul_guard
 from api.security_headers import register_security_headers
 
 
@@ -22,6 +23,7 @@ def create_app(context: AppContext) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = context.settings.max_request_bytes
     app.extensions["oretrail"] = context
     register_error_handlers(app)
+    register_nul_guard(app)
     register_security_headers(app)
     core = (capture.create_blueprint(context.capture),
             provenance.create_blueprint(context.provenance, context.provenance_sections, AnswerCache(

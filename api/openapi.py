@@ -7,6 +7,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 
 from api import schemas
+from api.nul_guard import NulGuardPlugin
 from events.catalogue import CATALOGUE
 from services.rights import rights_table_markdown
 
@@ -41,7 +42,7 @@ def build_spec(app: Flask) -> APISpec:
         title="Oretrail API",
         version="1.0.0",
         openapi_version="3.0.3",
-        plugins=[FlaskPlugin(), MarshmallowPlugin(), RightsTablePlugin()],
+        plugins=[FlaskPlugin(), MarshmallowPlugin(), RightsTablePlugin(), NulGuardPlugin()],
         info={"description": "Provenance and impact data for responsible artisanal gold: capture events, "
                              "pull per-product histories."},
     )

@@ -61,7 +61,7 @@ def sort_key_of(cursor: str) -> str:
         key = decoded["k"]
     except (binascii.Error, ValueError, TypeError, KeyError):
         raise InvalidRequest("Invalid cursor.", {"after": ["Not a cursor this API gave."]}) from None
-    if not isinstance(key, str) or not key:
+    if not isinstance(key, str) or not key or "\x00" in key:  # PostgreSQL refuses NUL in text
         raise InvalidRequest("Invalid cursor.", {"after": ["Not a cursor this API gave."]})
     return key
 

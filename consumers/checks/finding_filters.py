@@ -41,7 +41,8 @@ class Cursor:
             values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError("Not a cursor of this API: pass the `next` of the previous page.") from exc
-        if not (isinstance(values, list) and len(values) == 3 and all(isinstance(v, str) for v in values)):
+        if not (isinstance(values, list) and len(values) == 3
+                and all(isinstance(v, str) and "\x00" not in v for v in values)):  # PostgreSQL refuses NUL
             raise ValueError("Not a cursor of this API: pass the `next` of the previous page.")
         return cls(*values)
 
