@@ -86,7 +86,7 @@ class SubscriptionStore:
         for name in unknown:
             errors[name] = ["Unknown field."]
         url = body.get("url")
-        if not isinstance(url, str) or not url or len(url) > 2000:
+        if not isinstance(url, str) or not url or len(url) > 2000 or "\x00" in url:
             errors["url"] = ["A URL of at most 2,000 characters is required."]
         types = body.get("types")
         if types is not None:
@@ -98,6 +98,8 @@ class SubscriptionStore:
         description = body.get("description")
         if description is not None and (not isinstance(description, str) or len(description) > 500):
             errors["description"] = ["Text of at most 500 characters."]
+        elif description is not None and "\x00" in description:  # PostgreSQL cannot store it
+            errors["description"] = ["Must not contain a NUL character (U+0000)."]
         if errors:
             raise InvalidRequest("The subscription is not valid.", errors)
         return url, frozenset(types) if types is not None else None, description

@@ -221,6 +221,8 @@ def test_subscriptions_belong_to_their_organisation(hooks, receiver):
     {"url": "http://192.168.1.20/hook"}, {"url": "http://0.0.0.0/hook"}, {"url": "ftp://example.org/hook"},
     {"url": "https://user:pw@example.org/hook"}, {"url": "http://198.51.100.4/hook", "types": ["lot.stolen"]},
     {"url": "http://198.51.100.4/hook", "colour": "red"}, {},
+    # PostgreSQL cannot store a NUL: refused, not a 500
+    {"url": "http://93.184.215.14/hook", "description": "a\u0000b"}, {"url": "http://93.184.215.14/h\u0000ook"},
 ])
 def test_private_addresses_and_malformed_subscriptions_are_refused(client, admin_key, body):
     answer = client.post("/v1/subscriptions", json=body, headers=bearer(admin_key))
