@@ -70,9 +70,11 @@ def outside_site(production: Production, miners: Mapping[str, Miner], pit: Pit |
 
 def foreign_cooperative(creation: Creation | None, transfers: tuple[Transfer, ...], miners: Mapping[str, Miner],
                         roles: Mapping[str, str]) -> list[Finding]:
-    """A miner's production recorded by, or first sold to, a cooperative that is not the miner's own.
+    """A miner's production recorded by a registered organisation that is not the miner's cooperative
+    (another cooperative, or an exporter: both may record production, and either may launder gold of
+    unknown origin as a member's), or first sold to a cooperative that is not the miner's own.
 
-    Only a registered cooperative counts as one: the first sale of a lot to an exporter is another
+    Only a registered cooperative counts as a buyer: the first sale of a lot to an exporter is another
     matter, and an unregistered party is already an ``unknown_actor``.
     """
     if creation is None or creation.type != "production.recorded":
@@ -84,7 +86,7 @@ def foreign_cooperative(creation: Creation | None, transfers: tuple[Transfer, ..
         if miner is None:
             continue
         reasons, proof = [], [miner.event_id, creation.event_id]
-        if roles.get(creation.recorded_by) == "cooperative" and creation.recorded_by != miner.cooperative_id:
+        if creation.recorded_by in roles and creation.recorded_by != miner.cooperative_id:
             reasons.append(f"recorded by {creation.recorded_by}")
         if first is not None and roles.get(first.to_id) == "cooperative" and first.to_id != miner.cooperative_id:
             reasons.append(f"first sold to {first.to_id}")

@@ -48,7 +48,9 @@ class ChecksProjector(Projector):
     #: 12: month totals kept as productions are written; a miner's productions in field-time order (index);
     #: a transfer's milligrams rounded once in Python (SQLite and PostgreSQL rounded halves differently)
     #: 13: a miner's over-capacity finding and an unregistered pit's ``unknown_actor`` keyed apart from those
-    #: of a pit or a miner bearing the same id (they shared a finding id: one replaced the other)
+    #: of a pit or a miner bearing the same id (they shared a finding id: one replaced the other); a pit's
+    #: capacity only from its inspections and its owner's registrations; a production an exporter records for
+    #: another cooperative's miner is a ``foreign_cooperative``
     version = 13
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
@@ -199,13 +201,18 @@ class ChecksProjector(Projector):
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_transferred_with(data["miner_id"]))
         self._pending.scopes.update(f"lot:{lot}" for lot in store.lots_from("miner", data["miner_id"]))
 
-    def _capacity(self, writes, store, event_id, envelope, data, key) -> None:
+    @staticmethod
+    def _capacity(writes, event_id, envelope, data, key) -> bool:
+        """Store the capacity a registration or inspection states; whether it states one."""
         if data.get("capacity_g_per_month") is None:
-            return
+            return False
         writes.insert_ignore(t.capacities, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
                                           "month": month_of(envelope["occurred_at"]),
                                           "capacity_g": data["capacity_g_per_month"]}])
-        pit_id = data["pit_id"]
+        return True
+
+    def _capacity_scopes(self, store, pit_id: str) -> None:
+        """Recompute what a pit's capacity judges: its months, its miners' months, its productions, its buyers' months."""
         self._pending.scopes.update(f"pitmonth:{month}:{pit_id}" for month in store.months_at(pit_id))
         self._pending.scopes.update(f"minermonth:{month}:{miner}" for miner, month in store.miner_months_at(pit_id))
         # a capacity stated at last clears ``capacity_unknown`` and may judge what buyers of this pit's gold bought
@@ -214,8 +221,10 @@ class ChecksProjector(Projector):
 
     def _pit_registered(self, writes, store, event_id, envelope, data, key):
         self._pending.scopes.add(f"entity:site:{data['site_id']}")  # its lots are now the site's
-        self._pending.scopes.update(f"prod:{e}" for e in store.production_ids_at(data["pit_id"]))
-        self._capacity(writes, store, event_id, envelope, data, key)
+        self._capacity(writes, event_id, envelope, data, key)
+        # with or without a capacity, a claim may change who owns the pit (the first recorded) and so whose
+        # capacities count (``FactStore.capacities``)
+        self._capacity_scopes(store, data["pit_id"])
 
     def _pit_inspected(self, writes, store, event_id, envelope, data, key):
         writes.insert_ignore(t.inspections, [{"event_id": event_id, "pit_id": data["pit_id"], "sort_key": key,
@@ -227,7 +236,8 @@ class ChecksProjector(Projector):
             data["pit_id"], key, self.tolerances.sourcing.inspection_max_age_days))
         if data.get("workers_observed") is not None:
             self._pending.scopes.update(f"pitmonth:{month}:{data['pit_id']}" for month in store.months_at(data["pit_id"]))
-        self._capacity(writes, store, event_id, envelope, data, key)
+        if self._capacity(writes, event_id, envelope, data, key):
+            self._capacity_scopes(store, data["pit_id"])
 
     # -- custody ----------------------------------------------------------------------------
     def _production_recorded(self, writes, store, event_id, envelope, data, key):

@@ -22,6 +22,7 @@ from consumers.checks.facts import (
 from consumers.checks.findings import finding_id
 from consumers.checks.pits import capacity_key
 from consumers.checks.prefix import running_prefix
+from consumers.checks.registry import registry
 from consumers.lineage.ancestry import descendants, in_ancestry
 from consumers.lineage.graph import earliest_creation
 from consumers.sql import among
@@ -391,11 +392,27 @@ class FactStore:
         return found
 
     def capacities(self, pit_ids: Iterable[str]) -> dict[str, list[Capacity]]:
-        """Every capacity statement of these pits."""
+        """The capacity statements of these pits that count: every inspection's, and the registrations of the
+        pit's owner (another organisation's registration of the pit is a conflicting claim and says nothing,
+        its capacity neither: else a squatter could state a tonne a month and clear the pit's findings)."""
+        pit_ids = set(pit_ids)
+        rows = list(self._rows(t.capacities, t.capacities.c.pit_id, pit_ids))
+        claimed = self._pit_registrations({r.pit_id for r in rows}) if rows else {}
         found: dict[str, list[Capacity]] = defaultdict(list)
-        for r in self._rows(t.capacities, t.capacities.c.pit_id, pit_ids):
-            found[r.pit_id].append(Capacity(r.event_id, r.sort_key, r.month, r.pit_id, r.capacity_g))
+        for r in rows:
+            registration = claimed.get(r.event_id)
+            if registration is None or registration:  # an inspection, or a registration that counts
+                found[r.pit_id].append(Capacity(r.event_id, r.sort_key, r.month, r.pit_id, r.capacity_g))
         return found
+
+    def _pit_registrations(self, pit_ids: set[str]) -> dict[str, bool]:
+        """Every registration claim of these pits (event id -> whether it counts: its owner's, not retracted)."""
+        claims: dict[str, bool] = {}
+        for entry in registry().verdicts(self.tx, {("pit", pit_id) for pit_id in pit_ids}):
+            counted = {registration.event_id for registration in entry.counted}
+            claims.update((event_id, False) for event_id in entry.conflicting)
+            claims.update((event_id, True) for event_id in counted)
+        return claims
 
     def production_ids_after(self, pit_id: str, sort_key: str) -> list[str]:
         """Ids of productions at a pit after a moment, up to the pit's next inspection."""

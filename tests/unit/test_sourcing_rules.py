@@ -81,6 +81,20 @@ def test_a_foreign_cooperative_is_only_a_registered_cooperative_other_than_the_m
     assert miners.foreign_cooperative(creation, (to_exporter,), {"m-1": miner()}, roles) == []
 
 
+def test_a_production_recorded_by_an_exporter_for_another_cooperatives_miner_is_foreign():
+    """An exporter may record production too: naming a member of a cooperative it is not, it launders gold
+    of unknown origin as that member's (no purchase to judge: the exporter holds the lot from the start)."""
+    roles = {"coop": "cooperative", "exporter": "exporter"}
+    by_exporter = Creation("prod", "production.recorded", key("2026-03-02", "prod"), "exporter", "lot-1", 250.0, 0.85, ("m-1",))
+    [finding] = miners.foreign_cooperative(by_exporter, (), {"m-1": miner()}, roles)
+    assert finding.proof == ("m-reg", "prod") and "recorded by exporter" in finding.message
+    assert finding.detail["recorded_by"] == "exporter"
+    by_own = Creation("prod", "production.recorded", key("2026-03-02", "prod"), "coop", "lot-1", 250.0, 0.85, ("m-1",))
+    assert miners.foreign_cooperative(by_own, (), {"m-1": miner()}, roles) == []
+    by_unregistered = Creation("prod", "production.recorded", key("2026-03-02", "prod"), "x", "lot-1", 1.0, 0.85, ("m-1",))
+    assert miners.foreign_cooperative(by_unregistered, (), {"m-1": miner()}, roles) == []  # judged once registered
+
+
 def test_an_export_with_royalties_on_any_of_its_records_is_enough():
     bare = Stamp("exp", "lot.exported", "k1")
     assert [f.proof for f in trade.royalties_unrecorded("lot-1", [bare])] == [("exp",)]

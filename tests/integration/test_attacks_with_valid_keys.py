@@ -1,0 +1,113 @@
+"""Lies told with ordinary, valid keys that the checks once let through without a finding (found by an
+attacker's review of the checks): each story is the lie, the findings it must raise, on both backends
+and in any arrival order that keeps the server's recording times."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests import factories as f
+from tests.checks_harness import open_findings, open_signature, project_checks, recording_times
+
+#: the stories' month (the factories' own clock moves with every event the session made before)
+MARCH = datetime(2026, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+def in_march(event: dict, minutes: int) -> dict:
+    """``event``, dated ``minutes`` into the stories' month."""
+    return {**event, "occurred_at": (MARCH + timedelta(minutes=minutes)).isoformat()}
+
+
+def _found(engine) -> set[tuple[str, str]]:
+    return {(x["kind"], x["subject_id"]) for x in open_findings(engine)}
+
+
+def _shuffled_alike(events: list[dict], read_models) -> None:
+    """The same findings whatever the arrival order and batches, the server's recording times kept."""
+    times = recording_times(events)
+    shuffled = list(events)
+    random.Random(3).shuffle(shuffled)
+    assert open_signature(project_checks(shuffled, batch=3, engine=read_models, recorded_at=times)) == \
+        open_signature(project_checks(events, recorded_at=times))
+
+
+# -- a squatter restating a pit's capacity ------------------------------------------------------------
+def over_capacity_month() -> list[dict]:
+    """coop-mambasa's pit-a (300 g a month, inspected) gives 400 g in March, all bought by coop-rival."""
+    return [
+        in_march(f.organisation("coop-mambasa", "cooperative", "CD"), 1),
+        in_march(f.organisation("coop-rival", "cooperative", "CD"), 2),
+        in_march(f.site("site-a"), 3),
+        in_march(f.pit("pit-a", "site-a", capacity=300.0), 4),
+        in_march(f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}, recorded_by="ngo-watch"), 5),
+        in_march(f.miner("m-1", "site-a", photo_id_sha256="a1" * 32), 6),
+        in_march(f.production("lot-1", "pit-a", 200.0, 0.85, miners=("m-1",)), 10),
+        in_march(f.production("lot-2", "pit-a", 200.0, 0.85, miners=("m-1",)), 11),
+        in_march(f.hand_over("lot-1", "coop-mambasa", "coop-rival", 200.0), 12),
+        in_march(f.hand_over("lot-2", "coop-mambasa", "coop-rival", 200.0), 13),
+    ]
+
+
+OVER = {("over_capacity", "pit-a"), ("over_capacity", "m-1"), ("cooperative_over_capacity", "coop-rival")}
+
+
+def test_a_squatters_registration_of_a_pit_does_not_restate_its_capacity(read_models):
+    """coop-rival, the buyer accused of buying more than the pit can give, "registers" pit-a (coop-mambasa's)
+    at a tonne a month: a conflicting claim, and its capacity says nothing either."""
+    squatter = in_march(f.event("pit.registered", {"pit_id": "pit-a", "site_id": "site-a", "capacity_g_per_month": 1e9},
+                                recorded_by="coop-rival"), 7)
+    assert OVER <= _found(project_checks(over_capacity_month()))
+    events = over_capacity_month() + [squatter]
+    found = _found(project_checks(events, engine=read_models))
+    assert ("conflicting_claim", "pit-a") in found and OVER <= found
+    _shuffled_alike(events, None)
+
+
+def test_the_owners_own_restatement_of_its_capacity_still_counts():
+    """The pit's owner may state a new capacity (its own registration); it judges the month as before."""
+    restated = in_march(f.pit("pit-a", "site-a", capacity=500.0), 7)
+    found = _found(project_checks(over_capacity_month() + [restated]))
+    assert not OVER & found
+
+
+def test_a_squatter_who_registered_first_owns_the_pit_and_the_latecomers_capacity_says_nothing():
+    """Ownership is the first claim recorded: recorded in that order, the squatter is the owner and
+    coop-mambasa's 300 g is the conflicting claim (the pit's capacity is then the squatter's)."""
+    squatter = in_march(f.event("pit.registered", {"pit_id": "pit-a", "site_id": "site-a", "capacity_g_per_month": 100.0},
+                                recorded_by="coop-rival"), 2)  # stated before coop-mambasa's 300 g, in field time too
+    events = over_capacity_month()
+    events = events[:3] + [squatter] + events[3:]  # recorded before coop-mambasa's registration
+    engine = project_checks(events)
+    [pit] = [x for x in open_findings(engine) if x["kind"] == "over_capacity" and x["subject_id"] == "pit-a"]
+    assert pit["detail"]["capacity_g"] == 100.0
+    _shuffled_alike(events, None)
+
+
+# -- an exporter laundering gold as another cooperative's member's ------------------------------------
+def laundering(recorded_by: str) -> list[dict]:
+    """``recorded_by`` records 250 g as dug by coop-mambasa's miner m-1 at coop-mambasa's inspected pit."""
+    return [
+        in_march(f.organisation("coop-mambasa", "cooperative", "CD"), 1),
+        in_march(f.organisation("coop-other", "cooperative", "CD"), 2),
+        in_march(f.organisation("exporter", "exporter", "CD"), 3),
+        in_march(f.site("site-a"), 4),
+        in_march(f.pit("pit-a", "site-a", capacity=300.0), 5),
+        in_march(f.event("pit.inspected", {"pit_id": "pit-a", "status": "active"}, recorded_by="ngo-watch"), 6),
+        in_march(f.miner("m-1", "site-a", photo_id_sha256="a1" * 32), 7),  # a member of coop-mambasa
+        in_march(f.production("lot-x", "pit-a", 250.0, 0.85, miners=("m-1",), recorded_by=recorded_by), 10),
+    ]
+
+
+@pytest.mark.parametrize("recorder", ["coop-other", "exporter"])
+def test_a_production_of_another_cooperatives_member_is_foreign_whoever_records_it(read_models, recorder):
+    events = laundering(recorder)
+    engine = project_checks(events, engine=read_models)
+    [finding] = [x for x in open_findings(engine) if x["kind"] == "foreign_cooperative"]
+    assert finding["subject_id"] == "m-1" and finding["detail"]["recorded_by"] == recorder
+    _shuffled_alike(events, None)
+
+
+def test_the_members_own_cooperative_recording_its_production_is_not_foreign():
+    assert not {kind for kind, _ in _found(project_checks(laundering("coop-mambasa")))} & {"foreign_cooperative"}
