@@ -8,7 +8,10 @@ added gold that has no recorded origin, or overstated an output.
   estimates of its inputs corrects an estimate; it is not gold appearing.
 - Refining and manufacturing change the fineness: the check is on fine gold (grams times fineness)
   when every fineness is known. A refining with an unknown input fineness falls back to gross grams
-  (refining cannot add metal); a manufacturing with one is left unchecked (alloy is added).
+  (refining cannot add metal). A manufacturing adds alloy, so its gross grams prove nothing; with an
+  input of unknown fineness its output's fine gold is held to the most its inputs could hold, that
+  input counted as pure gold (``fine_gold_bound``): a pinch of gold of unknown origin never makes
+  the whole balance unchecked.
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ class Balance:
     output_g: float
     fine_in_g: float | None
     fine_out_g: float | None
-    #: ``fine_gold``, ``gross`` or None when the balance could not be checked
+    #: ``fine_gold``, ``gross``, ``fine_gold_bound`` (``fine_in_g`` is then the most fine gold the inputs
+    #: could hold) or None when the balance could not be checked
     basis: str | None
     recovery: float | None
 
@@ -39,6 +43,11 @@ def _fine(sides: tuple[Side, ...]) -> float | None:
     if not sides or any(side.fineness is None for side in sides):
         return None
     return sum(side.mass_g * side.fineness for side in sides)
+
+
+def _fine_at_most(sides: tuple[Side, ...]) -> float:
+    """The most fine gold ``sides`` can hold: an unknown fineness counted as pure gold."""
+    return sum(side.mass_g * (side.fineness if side.fineness is not None else 1.0) for side in sides)
 
 
 def mass_balance(tx: Transformation) -> Balance:
@@ -50,6 +59,9 @@ def mass_balance(tx: Transformation) -> Balance:
     recovery: float | None = None
     if tx.type in ("lot.refined", "product.manufactured") and fine_in and fine_out is not None:
         basis, recovery = "fine_gold", fine_out / fine_in
+    elif tx.type == "product.manufactured" and fine_out is not None and tx.inputs and _fine_at_most(tx.inputs):
+        fine_in = _fine_at_most(tx.inputs)
+        basis, recovery = "fine_gold_bound", fine_out / fine_in
     elif tx.type != "product.manufactured" and input_g:
         basis, recovery = "gross", output_g / input_g
     return Balance(tx.event_id, tx.type, tx.recorded_by, input_g, output_g, fine_in, fine_out, basis, recovery)
@@ -66,15 +78,16 @@ def mass_gain(tx: Transformation, balance: Balance, tolerance: float) -> list[Fi
     """A transformation whose outputs hold more gold than its inputs, beyond ``tolerance``."""
     if balance.recovery is None or balance.recovery <= 1 + tolerance:
         return []
-    fine = balance.basis == "fine_gold"
+    fine = balance.basis in ("fine_gold", "fine_gold_bound")
     gold_in = balance.fine_in_g if fine else balance.input_g
     gold_out = balance.fine_out_g if fine else balance.output_g
     what = "fine gold" if fine else "gross grams"
+    at_most = "at most " if balance.basis == "fine_gold_bound" else ""
     subject = subject_of(tx)
     return [Finding(
         kind="mass_gain", subject_id=subject, key=tx.event_id, severity="high",
         message=(f"{tx.type} {tx.event_id} by {tx.recorded_by} put out {grams(gold_out)} g of {what} from "
-                 f"{grams(gold_in)} g in (recovery {ratio(balance.recovery)})."),
+                 f"{at_most}{grams(gold_in)} g in (recovery {ratio(balance.recovery)})."),
         proof=(tx.event_id,),
         detail={"basis": balance.basis, "input_g": grams(gold_in), "output_g": grams(gold_out),
                 "gain_g": grams(gold_out - gold_in), "recovery": ratio(balance.recovery), "tolerance": tolerance},

@@ -10,6 +10,7 @@ import pytest
 
 from tests import factories as f
 from tests.checks_harness import open_findings, open_signature, project_checks, recording_times
+from tests.custody_stories import honest_chain
 
 #: the stories' month (the factories' own clock moves with every event the session made before)
 MARCH = datetime(2026, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -111,3 +112,18 @@ def test_a_production_of_another_cooperatives_member_is_foreign_whoever_records_
 
 def test_the_members_own_cooperative_recording_its_production_is_not_foreign():
     assert not {kind for kind, _ in _found(project_checks(laundering("coop-mambasa")))} & {"foreign_cooperative"}
+
+
+# -- a manufacturer making fine gold out of a pinch of unknown scrap -----------------------------------
+def test_a_pinch_of_gold_of_unknown_fineness_does_not_hide_fine_gold_made_from_nothing(read_models):
+    """A 500 g piece at 0.999 from 7.5 g of the bar and 0.01 g of scrap nobody recorded: one input of unknown
+    fineness left the whole balance unchecked, and the piece kept the honest bar's mine as its origin."""
+    story = honest_chain()
+    story.replace("ring", f.manufacture("ring-1", {"bar-1": 7.5, "scrap-x": 0.01}, mass_g=500.0, fineness=0.999))
+    engine = project_checks(story.events, engine=read_models)
+    [gain] = [x for x in open_findings(engine) if x["kind"] == "mass_gain"]
+    assert gain["subject_id"] == "ring-1" and gain["detail"]["basis"] == "fine_gold_bound"
+    assert gain["detail"]["input_g"] == pytest.approx(7.5 * 0.9999 + 0.01, abs=1e-3)
+    honest = honest_chain()
+    honest.replace("ring", f.manufacture("ring-1", {"bar-1": 7.5, "scrap-x": 0.01}, mass_g=10.0, fineness=0.75))
+    assert not [x for x in open_findings(project_checks(honest.events)) if x["kind"] == "mass_gain"]

@@ -75,7 +75,21 @@ def test_refining_is_checked_on_fine_gold_and_manufacturing_may_add_alloy():
     ring = Transformation("r", "product.manufactured", "atelier", (Side("bar", 7.5, 0.9999),), (Side("ring", 10.0, 0.75),))
     assert balance.mass_gain(ring, balance.mass_balance(ring), 0.005) == []
     unknown = Transformation("r", "product.manufactured", "atelier", (Side("bar", 7.5, None),), (Side("ring", 10.0, 0.75),))
-    assert balance.mass_balance(unknown).basis is None
+    bound = balance.mass_balance(unknown)  # 7.5 g of fine gold out of at most 7.5 g in: possible
+    assert (bound.basis, bound.fine_in_g, bound.recovery) == ("fine_gold_bound", 7.5, 1.0)
+    assert balance.mass_gain(unknown, bound, 0.005) == []
+    unstated = Transformation("r", "product.manufactured", "atelier", (Side("bar", 7.5, None),), (Side("ring", 10.0, None),))
+    assert balance.mass_balance(unstated).basis is None  # no fineness out: nothing to hold it to
+
+
+def test_a_pinch_of_gold_of_unknown_fineness_does_not_leave_a_manufacturing_unchecked():
+    """500 g of a 0.999 piece from 7.5 g of a bar and 0.01 g of scrap nobody recorded: whatever the scrap's
+    fineness, at most 7.51 g of fine gold went in."""
+    ring = Transformation("r", "product.manufactured", "atelier", (Side("bar", 7.5, 0.9999), Side("scrap", 0.01, None)),
+                          (Side("ring", 500.0, 0.999),))
+    [finding] = balance.mass_gain(ring, balance.mass_balance(ring), 0.005)
+    assert finding.detail["basis"] == "fine_gold_bound" and finding.detail["input_g"] == pytest.approx(7.509, abs=1e-3)
+    assert "at most 7.509 g in" in finding.message and finding.detail["gain_g"] == pytest.approx(492.0, abs=0.1)
 
 
 def test_a_split_heavier_than_its_lot_is_a_mass_gain_on_gross_grams():
