@@ -1,4 +1,5 @@
-"""Rules on one lot's custody: double use, custody breaks, time order, transit, export permits, unknown parties.
+"""Rules on one lot's custody: double use, custody breaks, time order, transit, export permits, unknown parties,
+hand-overs retracted after the receiver acted.
 
 Pure functions: a lot's facts in, findings out. Facts are ordered by when they happened.
 """
@@ -182,12 +183,37 @@ def unknown_parties(lot: LotFacts, is_registered: Callable[[str], bool]) -> list
     return findings
 
 
+def retracted_hand_over(lot: LotFacts) -> list[Finding]:
+    """A hand-over its giver retracted after the receiver had recorded a step on the lot (a receipt, an
+    assay, a transformation, a hand-over of its own).
+
+    A retraction is the giver's word and counts (the log's corrections are never second-guessed), so the
+    receiver's steps no longer count (``not_holder``): the finding names the dispute, with the hand-over,
+    its retraction and the receiver's steps as proof, so that taking back gold a buyer already worked on,
+    to sell it again, is never silent (the back-dated second hand-over it resembles is refused outright).
+    """
+    return [
+        Finding(
+            kind="retracted_hand_over", subject_id=lot.lot_id, key=taken.event_id, severity="high",
+            message=(f"{taken.recorded_by} retracted its hand-over {taken.event_id} of lot {lot.lot_id} to "
+                     f"{taken.to_id} after {taken.to_id} had recorded {len(taken.receiver_steps)} step(s) on the lot: "
+                     "they disagree on who held it."),
+            proof=(taken.event_id, taken.retraction_id, *(event_id for event_id, _key in taken.receiver_steps)),
+            detail={"retracted_by": taken.recorded_by, "receiver": taken.to_id,
+                    "receiver_steps": len(taken.receiver_steps)},
+            links=(lot.lot_id,),
+        )
+        for taken in sorted(lot.retracted, key=lambda r: r.sort_key) if taken.receiver_steps
+    ]
+
+
 def check_lot(lot: LotFacts, *, mass_tolerance: float, transit_tolerance: float,
               countries: Mapping[str, str], is_registered: Callable[[str], bool],
               permits_on_path: Callable[[], list[str]]) -> list[Finding]:
     """Every custody rule on one lot. ``permits_on_path`` is called only if the lot crossed a border."""
     findings = (double_use(lot, mass_tolerance) + custody_break(lot) + time_order(lot)
-                + transit_discrepancy(lot, transit_tolerance) + unknown_parties(lot, is_registered))
+                + transit_discrepancy(lot, transit_tolerance) + unknown_parties(lot, is_registered)
+                + retracted_hand_over(lot))
     if border_crossings(lot, countries):
         findings += export_without_permit(lot, countries, permits_on_path())
     return findings

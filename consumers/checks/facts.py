@@ -101,6 +101,20 @@ class Stamp:
 
 
 @dataclass(frozen=True)
+class RetractedHandOver:
+    """A hand-over of a lot its giver retracted, and the steps its receiver recorded on the lot after it
+    (in field time: ``(event_id, sort_key)``, whether they count or not)."""
+
+    event_id: str
+    retraction_id: str
+    sort_key: str
+    lot_id: str
+    recorded_by: str
+    to_id: str
+    receiver_steps: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class LotFacts:
     """Everything the log says about one lot itself."""
 
@@ -111,6 +125,8 @@ class LotFacts:
     receipts: tuple[Receipt, ...] = ()
     #: assays and exports of the lot
     others: tuple[Stamp, ...] = ()
+    #: hand-overs of the lot their giver retracted
+    retracted: tuple[RetractedHandOver, ...] = ()
 
     @property
     def creation(self) -> Creation | None:

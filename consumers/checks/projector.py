@@ -114,16 +114,37 @@ class ChecksProjector(Projector):
         authors' (``consumers.lineage.retracted``), and the findings of what they touch are recomputed."""
         writes = BatchWrites()
         items, entities = gather_retracted(writes, t.ledger(), registry(self.personal), [event for event, _ in retracted])
+        taken_back = self._retracted_hand_overs(writes, retracted)
         writes.flush(tx)
         affected = t.ledger().recompute(tx, items)
         registry(self.personal).recompute(tx, entities)
         pending = Pending()
-        pending.lots.update(affected)
+        pending.lots.update(affected, taken_back)
         pending.descendants_of.update(affected)
         pending.scopes.update(f"item:{item}" for item in affected)
         pending.scopes.update(f"entity:{kind}:{entity_id}" for kind, entity_id in entities)
         if pending:
             recompute(tx, pending, self.tolerances)
+
+    @staticmethod
+    def _retracted_hand_overs(writes: BatchWrites, retracted: Sequence[tuple[RecordedEvent, str]]) -> set[str]:
+        """Keep the retracted hand-overs (``retracted_hand_over``: did the receiver act on the lot?); their lots.
+
+        The hand-over's event row is kept too: a finding's time and the organisations it concerns
+        (``/v1/findings?organisation_id=``) read the events of its proof."""
+        lots: set[str] = set()
+        for event, retraction_id in retracted:
+            if event.type != "lot.transferred":
+                continue
+            envelope = event.envelope
+            key = lineage_facts(envelope).origin.sort_key
+            writes.insert_ignore(t.retracted_transfers, [{
+                "event_id": event.event_id, "retraction_id": retraction_id, "lot_id": envelope["data"]["lot_id"],
+                "recorded_by": envelope["recorded_by"], "to_id": envelope["data"]["to_id"], "sort_key": key}])
+            writes.insert_ignore(t.events, [{"event_id": event.event_id, "type": event.type, "sort_key": key,
+                                             "recorded_by": envelope["recorded_by"]}])
+            lots.add(envelope["data"]["lot_id"])
+        return lots
 
     def _gather(self, writes: BatchWrites, store: SourcingStore, event: RecordedEvent,
                 custody: CustodyLedger, claims: RegistryLedger) -> None:

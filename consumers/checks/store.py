@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, Connection, Subquery, func, select
 from consumers.checks import tables as t
 from consumers.checks.authority import Piece, Refusal
 from consumers.checks.facts import (
-    Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, Side, Stamp,
-    Transfer, Transformation,
+    Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, RetractedHandOver, Side,
+    Stamp, Transfer, Transformation,
 )
 from consumers.checks.findings import finding_id
 from consumers.checks.pits import capacity_key
@@ -103,8 +103,29 @@ class FactStore:
             receipts[r.lot_id].append(Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by))
         for r in self._counted(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
             others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key, bool(r.royalties)))
+        retracted = self.retracted_hand_overs(wanted)
         return {lot_id: LotFacts(lot_id, tuple(creations[lot_id]), tuple(consumptions[lot_id]), tuple(transfers[lot_id]),
-                                 tuple(receipts[lot_id]), tuple(others[lot_id])) for lot_id in wanted}
+                                 tuple(receipts[lot_id]), tuple(others[lot_id]), tuple(retracted.get(lot_id, ())))
+                for lot_id in wanted}
+
+    def retracted_hand_overs(self, lot_ids: set[str]) -> dict[str, list[RetractedHandOver]]:
+        """The retracted hand-overs of these lots, each with the steps its receiver recorded on the lot after it."""
+        rows = list(self._rows(t.retracted_transfers, t.retracted_transfers.c.lot_id, lot_ids))
+        if not rows:
+            return {}
+        c = t.custody.claims.c
+        steps: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (lot, organisation) -> steps
+        for lot_id, organisation, event_id, sort_key in self.tx.execute(
+                select(c.item_id, c.organisation, c.event_id, c.sort_key).where(
+                    self.among(c.item_id, {r.lot_id for r in rows}), c.kind != "retracted_create")):
+            steps[(lot_id, organisation)].append((event_id, sort_key))
+        found: dict[str, list[RetractedHandOver]] = defaultdict(list)
+        for r in rows:
+            after = tuple(sorted((step for step in steps[(r.lot_id, r.to_id)] if step[1] > r.sort_key),
+                                 key=lambda step: step[1]))
+            found[r.lot_id].append(RetractedHandOver(r.event_id, r.retraction_id, r.sort_key, r.lot_id,
+                                                     r.recorded_by, r.to_id, after))
+        return found
 
     def miners_of(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
         """The miners named by each of these productions, sorted."""

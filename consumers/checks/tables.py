@@ -146,6 +146,18 @@ consumptions = Table(
     Index("chk_consumptions_lot", "lot_id"),
 )
 
+#: hand-overs their giver retracted (the runner drops them: they count for nothing), kept to see whether
+#: the receiver had acted on the lot (``retracted_hand_over``)
+retracted_transfers = Table(
+    "chk_retracted_transfers", metadata,
+    Column("event_id", EVENT, primary_key=True),
+    Column("retraction_id", EVENT, nullable=False),
+    Column("lot_id", ID, nullable=False, index=True),
+    Column("recorded_by", ID, nullable=False),
+    Column("to_id", ID, nullable=False),
+    Column("sort_key", SORT, nullable=False),
+)
+
 transfers = Table(
     "chk_transfers", metadata,
     Column("event_id", EVENT, primary_key=True),

@@ -6,6 +6,7 @@ end to end on Kafka with PostgreSQL too (``test_on_kafka_*``).
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -199,6 +200,43 @@ def test_a_seller_back_dating_a_second_hand_over_does_not_take_the_lot_from_its_
     [finding] = open_findings(chain, "not_holder", "coop-1")
     assert finding["proof"] == [double_sale["event_id"]]
     assert (finding["detail"]["recorded_by"], finding["detail"]["holder"]) == ("coop-mambasa", "refiner-x")
+
+
+def test_a_seller_taking_back_a_lot_its_buyer_refined_by_retracting_the_hand_over_is_named(chain, platform):
+    """The same double sale told another way: coop-mambasa retracts its hand-over of coop-1 (its own event,
+    so the retraction counts) after refiner-x received and refined it, then hands coop-1 to coop-other.
+    The log's correction stands (refiner-x's steps no longer count: ``not_holder``, and the ring loses its
+    origin), but the dispute is never silent: a high finding names the retraction, the hand-over it took
+    back and every step the receiver had recorded on the lot, and taints what coop-other makes of it."""
+    timeline = chain.get(f"/v1/products/{RING}/provenance?include=timeline").get_json()["timeline"]
+    real = next(e for e in timeline if e["type"] == "lot.transferred" and e["data"]["lot_id"] == "coop-1")
+    by_refiner = sorted(e["event_id"] for e in timeline if e["recorded_by"] == "refiner-x" and "coop-1" in json.dumps(e["data"]))
+    take_back = f.event("event.retracted", {"event_id": real["event_id"], "reason": "entered in error"},
+                        recorded_by="coop-mambasa")
+    resale = f.hand_over("coop-1", "coop-mambasa", "coop-other", 100.0,
+                         at=datetime.fromisoformat(real["occurred_at"]) + timedelta(minutes=1))
+    chain.record([take_back])
+    platform.catch_up()
+    chain.record([resale])
+    platform.catch_up()
+    [finding] = open_findings(chain, "retracted_hand_over", "coop-1")
+    assert finding["severity"] == "high"
+    assert finding["proof"][:2] == [real["event_id"], take_back["event_id"]] and sorted(finding["proof"][2:]) == by_refiner
+    assert (finding["detail"]["retracted_by"], finding["detail"]["receiver"]) == ("coop-mambasa", "refiner-x")
+    named = chain.get("/v1/findings?status=open&organisation_id=coop-mambasa&kind=retracted_hand_over").get_json()
+    assert [x["finding_id"] for x in (named.get("items") or named["findings"])] == [finding["finding_id"]]
+
+
+def test_a_retracted_hand_over_the_receiver_never_acted_on_is_a_plain_correction(chain, platform):
+    """A hand-over recorded by mistake and taken back before its receiver did anything with the lot raises
+    nothing: that is what retractions are for."""
+    slip = f.hand_over("coop-1", "coop-mambasa", "coop-other", 100.0)
+    chain.record([slip])
+    platform.catch_up()
+    chain.record([f.event("event.retracted", {"event_id": slip["event_id"], "reason": "wrong buyer"},
+                          recorded_by="coop-mambasa")])
+    platform.catch_up()
+    assert open_findings(chain, "retracted_hand_over", "coop-1") == []
 
 
 def test_a_receipt_by_a_shop_that_never_got_the_lot_changes_nothing_of_the_ring(chain, platform):

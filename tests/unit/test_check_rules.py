@@ -5,7 +5,8 @@ import pytest
 
 from consumers.checks import balance, custody, pits
 from consumers.checks.facts import (
-    Capacity, Consumption, Creation, Inspection, LotFacts, Production, Receipt, Side, Transfer, Transformation,
+    Capacity, Consumption, Creation, Inspection, LotFacts, Production, Receipt, RetractedHandOver, Side, Transfer,
+    Transformation,
 )
 from consumers.diligence.record import status_of
 
@@ -60,6 +61,15 @@ def test_a_transfer_by_someone_who_no_longer_holds_the_lot_breaks_custody():
                  Transfer("t2", at(3, "t2"), "lot", "m-1", "trader", 10.0))  # sold twice by the miner
     [finding] = custody.custody_break(LotFacts("lot", (creation,), transfers=transfers))
     assert finding.proof == ("t1", "t2")
+
+
+def test_a_hand_over_retracted_after_its_receiver_acted_on_the_lot_is_a_dispute_and_before_it_a_correction():
+    acted = RetractedHandOver("t1", "r1", at(2, "t1"), "lot-1", "coop", "refiner", (("e-refine", at(3, "e-refine")),))
+    [finding] = custody.retracted_hand_over(LotFacts("lot-1", retracted=(acted,)))
+    assert (finding.kind, finding.subject_id, finding.severity) == ("retracted_hand_over", "lot-1", "high")
+    assert finding.proof == ("t1", "r1", "e-refine") and finding.detail["retracted_by"] == "coop"
+    untouched = RetractedHandOver("t1", "r1", at(2, "t1"), "lot-1", "coop", "refiner")
+    assert custody.retracted_hand_over(LotFacts("lot-1", retracted=(untouched,))) == []
 
 
 def test_a_lot_from_outside_the_chain_is_not_a_custody_break_on_its_first_transfer():
