@@ -159,7 +159,7 @@ def create_blueprint(findings: FindingsView, payouts: PayoutFindings | None = No
           tags: [checks]
           security: [{bearer: []}]
           parameters:
-            - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit, conflicting_claim, not_holder, gtin_not_owned, self_resolution, unauthorised_resolution, child_labour_suspected, price_below_reference, foreign_cooperative, pit_outside_site, unverified_miner, capacity_unknown, stale_inspection, workers_mismatch, cooperative_over_capacity, royalties_unrecorded, retracted_hand_over, payout_overdue, payout_overpaid, payout_unauthorised]}}
+            - {name: kind, in: query, schema: {type: string, enum: [double_use, mass_gain, transit_discrepancy, inactive_pit, over_capacity, unknown_actor, custody_break, time_order, export_without_permit, conflicting_claim, not_holder, gtin_not_owned, self_resolution, unauthorised_resolution, child_labour_suspected, price_below_reference, foreign_cooperative, pit_outside_site, unverified_miner, capacity_unknown, stale_inspection, workers_mismatch, cooperative_over_capacity, royalties_unrecorded, retracted_after_use, payout_overdue, payout_overpaid, payout_unauthorised]}}
             - {name: subject, in: query, schema: {type: string}}
             - {name: status, in: query, schema: {type: string, enum: [open, withdrawn]}}
             - {name: severity, in: query, schema: {type: string, enum: [low, medium, high]}}

@@ -1,5 +1,5 @@
 """Rules on one lot's custody: double use, custody breaks, time order, transit, export permits, unknown parties,
-hand-overs retracted after the receiver acted.
+steps retracted after others relied on them.
 
 Pure functions: a lot's facts in, findings out. Facts are ordered by when they happened.
 """
@@ -183,28 +183,34 @@ def unknown_parties(lot: LotFacts, is_registered: Callable[[str], bool]) -> list
     return findings
 
 
-def retracted_hand_over(lot: LotFacts) -> list[Finding]:
-    """A hand-over its giver retracted after the receiver had recorded a step on the lot (a receipt, an
-    assay, a transformation, a hand-over of its own).
+def retracted_after_use(lot: LotFacts) -> list[Finding]:
+    """A hand-over or a creation of the lot its author retracted after another organisation had recorded
+    steps on the lot relying on it: the receiver of a hand-over (its steps no longer count), anyone who
+    used, assayed or passed on a lot whose making was taken back and not recorded again.
 
-    A retraction is the giver's word and counts (the log's corrections are never second-guessed), so the
-    receiver's steps no longer count (``not_holder``): the finding names the dispute, with the hand-over,
-    its retraction and the receiver's steps as proof, so that taking back gold a buyer already worked on,
-    to sell it again, is never silent (the back-dated second hand-over it resembles is refused outright).
+    A retraction is its author's word and counts (the log's corrections are never second-guessed), so the
+    platform does not pick a side; the finding names the dispute, proved by the retracted event, its
+    retraction and the steps that relied on it, so that taking back gold a buyer had already worked on, to
+    sell it again, is never silent (the back-dated second hand-over it resembles is refused outright).
+    A correction made before anyone relied on the event, or recorded again at once, raises nothing.
     """
-    return [
-        Finding(
-            kind="retracted_hand_over", subject_id=lot.lot_id, key=taken.event_id, severity="high",
-            message=(f"{taken.recorded_by} retracted its hand-over {taken.event_id} of lot {lot.lot_id} to "
-                     f"{taken.to_id} after {taken.to_id} had recorded {len(taken.receiver_steps)} step(s) on the lot: "
-                     "they disagree on who held it."),
-            proof=(taken.event_id, taken.retraction_id, *(event_id for event_id, _key in taken.receiver_steps)),
-            detail={"retracted_by": taken.recorded_by, "receiver": taken.to_id,
-                    "receiver_steps": len(taken.receiver_steps)},
+    findings = []
+    for taken in sorted(lot.retracted, key=lambda r: r.sort_key):
+        handed_over = taken.type == "lot.transferred"
+        if not taken.relying or (not handed_over and lot.creation is not None):  # made again: nothing stands on air
+            continue
+        relying = sorted({organisation for _event_id, organisation in taken.relying})
+        what = "hand-over" if handed_over else f"making ({taken.type})"
+        findings.append(Finding(
+            kind="retracted_after_use", subject_id=lot.lot_id, key=taken.event_id, severity="high",
+            message=(f"{taken.author} retracted its {what} of lot {lot.lot_id} ({taken.event_id}) after "
+                     f"{', '.join(relying)} had recorded {len(taken.relying)} step(s) on the lot relying on it."),
+            proof=(taken.event_id, taken.retraction_id, *(event_id for event_id, _organisation in taken.relying)),
+            detail={"retracted_by": taken.author, "retracted_type": taken.type, "relying": relying,
+                    "steps": len(taken.relying)},
             links=(lot.lot_id,),
-        )
-        for taken in sorted(lot.retracted, key=lambda r: r.sort_key) if taken.receiver_steps
-    ]
+        ))
+    return findings
 
 
 def check_lot(lot: LotFacts, *, mass_tolerance: float, transit_tolerance: float,
@@ -213,7 +219,7 @@ def check_lot(lot: LotFacts, *, mass_tolerance: float, transit_tolerance: float,
     """Every custody rule on one lot. ``permits_on_path`` is called only if the lot crossed a border."""
     findings = (double_use(lot, mass_tolerance) + custody_break(lot) + time_order(lot)
                 + transit_discrepancy(lot, transit_tolerance) + unknown_parties(lot, is_registered)
-                + retracted_hand_over(lot))
+                + retracted_after_use(lot))
     if border_crossings(lot, countries):
         findings += export_without_permit(lot, countries, permits_on_path())
     return findings

@@ -101,17 +101,23 @@ class Stamp:
 
 
 @dataclass(frozen=True)
-class RetractedHandOver:
-    """A hand-over of a lot its giver retracted, and the steps its receiver recorded on the lot after it
-    (in field time: ``(event_id, sort_key)``, whether they count or not)."""
+class RetractedStep:
+    """A hand-over or a creation of a lot its author retracted, and the steps others had recorded on the lot
+    before the retraction, relying on it, that it leaves standing on nothing (``retracted_after_use``).
+
+    Of a hand-over, the receiver's steps it made refused (not its holder any more); of a creation, every other
+    organisation's steps on the lot (they count only if the lot is not made again).
+    """
 
     event_id: str
+    #: the retracted event's type (``lot.transferred``: a hand-over; else the creation's)
+    type: str
     retraction_id: str
     sort_key: str
     lot_id: str
-    recorded_by: str
-    to_id: str
-    receiver_steps: tuple[tuple[str, str], ...] = ()
+    author: str
+    #: ``(event_id, organisation)`` of each step that relied on it, in the order they happened
+    relying: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,8 +131,8 @@ class LotFacts:
     receipts: tuple[Receipt, ...] = ()
     #: assays and exports of the lot
     others: tuple[Stamp, ...] = ()
-    #: hand-overs of the lot their giver retracted
-    retracted: tuple[RetractedHandOver, ...] = ()
+    #: hand-overs and creations of the lot their author retracted
+    retracted: tuple[RetractedStep, ...] = ()
 
     @property
     def creation(self) -> Creation | None:

@@ -17,7 +17,7 @@ KINDS = (
     "conflicting_claim", "not_holder", "gtin_not_owned", "self_resolution", "unauthorised_resolution",
     "child_labour_suspected", "price_below_reference", "foreign_cooperative", "pit_outside_site",
     "unverified_miner", "capacity_unknown", "stale_inspection", "workers_mismatch", "cooperative_over_capacity",
-    "royalties_unrecorded", "retracted_hand_over",
+    "royalties_unrecorded", "retracted_after_use",
 )
 #: kinds that make a product's due-diligence status red while open
 RED_KINDS = frozenset({"double_use", "mass_gain", "custody_break", "child_labour_suspected"})

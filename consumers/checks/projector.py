@@ -28,6 +28,7 @@ from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.lineage.ownership import RegistryLedger
 from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
+from consumers.retractions import RETRACTION
 from services.personal_data import PersonalData
 from events.catalogue.diligence import inspection_flag_id, inspection_risks
 from events.log import RecordedEvent
@@ -56,7 +57,7 @@ class ChecksProjector(Projector):
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
         "production.recorded", "lot.transferred", "lot.received", "lots.merged", "lot.split",
         "lot.assayed", "lot.exported", "lot.refined", "product.manufactured", "product.sold",
-        "risk.flagged", "risk.resolved", "market.price_recorded",
+        "risk.flagged", "risk.resolved", "market.price_recorded", RETRACTION,
     })
 
     #: the scopes to recompute, and the items, registry entities and pits produced at the batch being applied touched
@@ -114,7 +115,7 @@ class ChecksProjector(Projector):
         authors' (``consumers.lineage.retracted``), and the findings of what they touch are recomputed."""
         writes = BatchWrites()
         items, entities = gather_retracted(writes, t.ledger(), registry(self.personal), [event for event, _ in retracted])
-        taken_back = self._retracted_hand_overs(writes, retracted)
+        taken_back = self._retracted_steps(writes, retracted)
         writes.flush(tx)
         affected = t.ledger().recompute(tx, items)
         registry(self.personal).recompute(tx, entities)
@@ -127,23 +128,27 @@ class ChecksProjector(Projector):
             recompute(tx, pending, self.tolerances)
 
     @staticmethod
-    def _retracted_hand_overs(writes: BatchWrites, retracted: Sequence[tuple[RecordedEvent, str]]) -> set[str]:
-        """Keep the retracted hand-overs (``retracted_hand_over``: did the receiver act on the lot?); their lots.
+    def _retracted_steps(writes: BatchWrites, retracted: Sequence[tuple[RecordedEvent, str]]) -> set[str]:
+        """Keep the retracted hand-overs and creations of lots (``retracted_after_use``: had others relied on
+        them?); the lots they concern.
 
-        The hand-over's event row is kept too: a finding's time and the organisations it concerns
+        The retracted event's row is kept too: a finding's time and the organisations it concerns
         (``/v1/findings?organisation_id=``) read the events of its proof."""
         lots: set[str] = set()
         for event, retraction_id in retracted:
-            if event.type != "lot.transferred":
-                continue
             envelope = event.envelope
-            key = lineage_facts(envelope).origin.sort_key
-            writes.insert_ignore(t.retracted_transfers, [{
-                "event_id": event.event_id, "retraction_id": retraction_id, "lot_id": envelope["data"]["lot_id"],
-                "recorded_by": envelope["recorded_by"], "to_id": envelope["data"]["to_id"], "sort_key": key}])
-            writes.insert_ignore(t.events, [{"event_id": event.event_id, "type": event.type, "sort_key": key,
-                                             "recorded_by": envelope["recorded_by"]}])
-            lots.add(envelope["data"]["lot_id"])
+            facts = lineage_facts(envelope)
+            common = {"event_id": event.event_id, "retraction_id": retraction_id, "type": event.type,
+                      "recorded_by": envelope["recorded_by"], "sort_key": facts.origin.sort_key}
+            rows = [{**common, "lot_id": node.node_id, "to_id": None} for node in facts.created if node.kind != REFINING]
+            if event.type == "lot.transferred":
+                rows.append({**common, "lot_id": envelope["data"]["lot_id"], "to_id": envelope["data"]["to_id"]})
+            if not rows:
+                continue
+            writes.insert_ignore(t.retracted_steps, rows)
+            writes.insert_ignore(t.events, [{"event_id": event.event_id, "type": event.type,
+                                             "sort_key": facts.origin.sort_key, "recorded_by": envelope["recorded_by"]}])
+            lots.update(row["lot_id"] for row in rows)
         return lots
 
     def _gather(self, writes: BatchWrites, store: SourcingStore, event: RecordedEvent,
@@ -162,6 +167,8 @@ class ChecksProjector(Projector):
         handler: Callable[..., None] | None = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
             handler(writes, store, event.event_id, envelope, envelope["data"], key)
+        elif event.type == RETRACTION:
+            self._retraction(writes, store, event)
         self._flag_claims(writes, event, envelope, key)
 
     def _flag_claims(self, writes: BatchWrites, event: RecordedEvent, envelope: dict, key: str) -> None:
@@ -308,6 +315,14 @@ class ChecksProjector(Projector):
                                           "royalties": data.get("royalties_paid") is not None}])
         self._pending.lots.add(data["lot_id"])
         self._pending.descendants_of.add(data["lot_id"])
+
+    # -- corrections ------------------------------------------------------------------------
+    def _retraction(self, writes: BatchWrites, store: SourcingStore, event: RecordedEvent) -> None:
+        """Keep when the server recorded a retraction (valid or not: the runner decides, and the lots of the
+        steps it validly took back are in ``chk_retracted_steps``): steps recorded before it relied on them."""
+        writes.insert_ignore(t.retractions, [{"retraction_id": event.event_id, "target_id": event.envelope["data"]["event_id"],
+                                              "recorded_by": event.envelope["recorded_by"], "recorded_at": event.recorded_at}])
+        self._pending.lots.update(store.lots_retracted_by(event.event_id))
 
     # -- markets ----------------------------------------------------------------------------
     def _market_price_recorded(self, writes, store, event_id, envelope, data, key):

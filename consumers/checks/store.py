@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Subquery, func, select
 from consumers.checks import tables as t
 from consumers.checks.authority import Piece, Refusal
 from consumers.checks.facts import (
-    Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, RetractedHandOver, Side,
+    Capacity, Consumption, Creation, Inspection, LotFacts, MonthTotal, Production, Receipt, RetractedStep, Side,
     Stamp, Transfer, Transformation,
 )
 from consumers.checks.findings import finding_id
@@ -103,29 +103,50 @@ class FactStore:
             receipts[r.lot_id].append(Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by))
         for r in self._counted(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
             others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key, bool(r.royalties)))
-        retracted = self.retracted_hand_overs(wanted)
+        retracted = self.retracted_steps(wanted)
         return {lot_id: LotFacts(lot_id, tuple(creations[lot_id]), tuple(consumptions[lot_id]), tuple(transfers[lot_id]),
                                  tuple(receipts[lot_id]), tuple(others[lot_id]), tuple(retracted.get(lot_id, ())))
                 for lot_id in wanted}
 
-    def retracted_hand_overs(self, lot_ids: set[str]) -> dict[str, list[RetractedHandOver]]:
-        """The retracted hand-overs of these lots, each with the steps its receiver recorded on the lot after it."""
-        rows = list(self._rows(t.retracted_transfers, t.retracted_transfers.c.lot_id, lot_ids))
-        if not rows:
+    def retracted_steps(self, lot_ids: set[str]) -> dict[str, list[RetractedStep]]:
+        """The retracted hand-overs and creations of these lots, each with the steps others had recorded on
+        the lot before its retraction that relied on it (see ``RetractedStep``)."""
+        taken = list(self._rows(t.retracted_steps, t.retracted_steps.c.lot_id, lot_ids))
+        if not taken:
             return {}
-        c = t.custody.claims.c
-        steps: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (lot, organisation) -> steps
-        for lot_id, organisation, event_id, sort_key in self.tx.execute(
-                select(c.item_id, c.organisation, c.event_id, c.sort_key).where(
-                    self.among(c.item_id, {r.lot_id for r in rows}), c.kind != "retracted_create")):
-            steps[(lot_id, organisation)].append((event_id, sort_key))
-        found: dict[str, list[RetractedHandOver]] = defaultdict(list)
-        for r in rows:
-            after = tuple(sorted((step for step in steps[(r.lot_id, r.to_id)] if step[1] > r.sort_key),
-                                 key=lambda step: step[1]))
-            found[r.lot_id].append(RetractedHandOver(r.event_id, r.retraction_id, r.sort_key, r.lot_id,
-                                                     r.recorded_by, r.to_id, after))
+        lots = {row.lot_id for row in taken}
+        when = {r.retraction_id: r.recorded_at
+                for r in self._rows(t.retractions, t.retractions.c.retraction_id, {row.retraction_id for row in taken})}
+        c, r = t.custody.claims.c, t.custody.refused.c
+        steps: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)  # lot -> (event, organisation, key, recorded)
+        for lot_id, event_id, organisation, sort_key, recorded_at in self.tx.execute(
+                select(c.item_id, c.event_id, c.organisation, c.sort_key, c.recorded_at).where(
+                    self.among(c.item_id, lots), c.kind != "retracted_create")):
+            steps[lot_id].append((event_id, organisation, sort_key, recorded_at))
+        refused = {(item, event_id): reason for item, event_id, reason in self.tx.execute(
+            select(r.item_id, r.event_id, r.reason).where(self.among(r.item_id, lots)))}
+        found: dict[str, list[RetractedStep]] = defaultdict(list)
+        for row in taken:
+            if row.retraction_id not in when:
+                continue  # the retraction itself not met yet (a replay meets the event first): judged when it is
+            relying = sorted((step for step in steps[row.lot_id] if self._relied(row, step, when[row.retraction_id], refused)),
+                             key=lambda step: (step[2], step[0]))
+            found[row.lot_id].append(RetractedStep(row.event_id, row.type, row.retraction_id, row.sort_key, row.lot_id,
+                                                   row.recorded_by, tuple((step[0], step[1]) for step in relying)))
         return found
+
+    @staticmethod
+    def _relied(taken, step: tuple[str, str, str, str], retracted_at: str, refused: Mapping[tuple[str, str], str]) -> bool:
+        """Whether ``step`` (event, organisation, sort key, recorded at) relied on the retracted ``taken``: another
+        organisation's, recorded before the retraction; of a hand-over, a step of its receiver after it that no
+        longer counts (it is not the holder any more); of a creation, a step that still counts."""
+        event_id, organisation, sort_key, recorded_at = step
+        if organisation == taken.recorded_by or recorded_at >= retracted_at:
+            return False
+        if taken.to_id is not None:
+            return organisation == taken.to_id and sort_key > taken.sort_key and \
+                refused.get((taken.lot_id, event_id)) == "not_holder"
+        return (taken.lot_id, event_id) not in refused
 
     def miners_of(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
         """The miners named by each of these productions, sorted."""
@@ -169,6 +190,11 @@ class FactStore:
             select(t.creations.c.event_id).where(self.among(t.creations.c.lot_id, lot_ids),
                                                  t.creations.c.type.in_(TRANSFORMATIONS))).scalars())
         return found
+
+    def lots_retracted_by(self, retraction_id: str) -> set[str]:
+        """The lots of the steps a retraction took back (none while its event is not met, or if it is refused)."""
+        s = t.retracted_steps.c
+        return set(self.tx.execute(select(s.lot_id).where(s.retraction_id == retraction_id)).scalars())
 
     def lots_transferred_with(self, party: str) -> list[str]:
         """Lots transferred from or to ``party``."""

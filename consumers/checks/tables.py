@@ -146,16 +146,28 @@ consumptions = Table(
     Index("chk_consumptions_lot", "lot_id"),
 )
 
-#: hand-overs their giver retracted (the runner drops them: they count for nothing), kept to see whether
-#: the receiver had acted on the lot (``retracted_hand_over``)
-retracted_transfers = Table(
-    "chk_retracted_transfers", metadata,
+#: hand-overs and creations their author retracted (the runner drops them: they count for nothing), kept to
+#: see whether others had relied on them (``retracted_after_use``): one row per lot handed over or made
+retracted_steps = Table(
+    "chk_retracted_steps", metadata,
     Column("event_id", EVENT, primary_key=True),
-    Column("retraction_id", EVENT, nullable=False),
-    Column("lot_id", ID, nullable=False, index=True),
+    Column("lot_id", ID, primary_key=True),
+    Column("retraction_id", EVENT, nullable=False, index=True),
+    Column("type", String(40), nullable=False),
     Column("recorded_by", ID, nullable=False),
-    Column("to_id", ID, nullable=False),
+    Column("to_id", ID),  # of a hand-over: its receiver
     Column("sort_key", SORT, nullable=False),
+    Index("chk_retracted_steps_lot", "lot_id"),
+)
+
+#: every retraction met, valid or not, with when the server recorded it: a step recorded before a valid one
+#: relied on the event it took back (``retracted_after_use``)
+retractions = Table(
+    "chk_retractions", metadata,
+    Column("retraction_id", EVENT, primary_key=True),
+    Column("target_id", EVENT, nullable=False, index=True),
+    Column("recorded_by", ID, nullable=False),
+    Column("recorded_at", Key(40), nullable=False),
 )
 
 transfers = Table(

@@ -86,8 +86,10 @@ class SubscriptionStore:
         for name in unknown:
             errors[name] = ["Unknown field."]
         url = body.get("url")
-        if not isinstance(url, str) or not url or len(url) > 2000 or "\x00" in url:
+        if not isinstance(url, str) or not url or len(url) > 2000:
             errors["url"] = ["A URL of at most 2,000 characters is required."]
+        elif "\x00" in url:  # PostgreSQL cannot store it
+            errors["url"] = ["Must not contain a NUL character (U+0000)."]
         types = body.get("types")
         if types is not None:
             if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):

@@ -219,15 +219,15 @@ def test_a_seller_taking_back_a_lot_its_buyer_refined_by_retracting_the_hand_ove
     platform.catch_up()
     chain.record([resale])
     platform.catch_up()
-    [finding] = open_findings(chain, "retracted_hand_over", "coop-1")
+    [finding] = open_findings(chain, "retracted_after_use", "coop-1")
     assert finding["severity"] == "high"
     assert finding["proof"][:2] == [real["event_id"], take_back["event_id"]] and sorted(finding["proof"][2:]) == by_refiner
-    assert (finding["detail"]["retracted_by"], finding["detail"]["receiver"]) == ("coop-mambasa", "refiner-x")
-    named = chain.get("/v1/findings?status=open&organisation_id=coop-mambasa&kind=retracted_hand_over").get_json()
+    assert (finding["detail"]["retracted_by"], finding["detail"]["relying"]) == ("coop-mambasa", ["refiner-x"])
+    named = chain.get("/v1/findings?status=open&organisation_id=coop-mambasa&kind=retracted_after_use").get_json()
     assert [x["finding_id"] for x in (named.get("items") or named["findings"])] == [finding["finding_id"]]
 
 
-def test_a_retracted_hand_over_the_receiver_never_acted_on_is_a_plain_correction(chain, platform):
+def test_a_hand_over_taken_back_before_the_receiver_acted_is_a_plain_correction(chain, platform):
     """A hand-over recorded by mistake and taken back before its receiver did anything with the lot raises
     nothing: that is what retractions are for."""
     slip = f.hand_over("coop-1", "coop-mambasa", "coop-other", 100.0)
@@ -236,7 +236,81 @@ def test_a_retracted_hand_over_the_receiver_never_acted_on_is_a_plain_correction
     chain.record([f.event("event.retracted", {"event_id": slip["event_id"], "reason": "wrong buyer"},
                           recorded_by="coop-mambasa")])
     platform.catch_up()
-    assert open_findings(chain, "retracted_hand_over", "coop-1") == []
+    assert open_findings(chain, "retracted_after_use", "coop-1") == []
+
+
+def _retraction(event: dict, by: str, reason: str = "entered in error") -> dict:
+    return f.event("event.retracted", {"event_id": event["event_id"], "reason": reason}, recorded_by=by)
+
+
+def _all_open(chain) -> list[dict]:
+    body = chain.get("/v1/findings?status=open&limit=200").get_json()
+    return body["items"] if "items" in body else body["findings"]
+
+
+def test_a_hand_over_retracted_and_recorded_again_to_the_same_buyer_is_no_dispute(chain, platform):
+    """The correction the README gives ("retract, then record again"): coop-mambasa typed the wrong grams on
+    its hand-over of coop-1 to refiner-x after the refiner refined it, retracts it and records it again, same
+    buyer, same time. Nobody disagrees on who held the lot (found by a review of the first rule)."""
+    timeline = chain.get(f"/v1/products/{RING}/provenance?include=timeline").get_json()["timeline"]
+    real = next(e for e in timeline if e["type"] == "lot.transferred" and e["data"]["lot_id"] == "coop-1")
+    again = f.hand_over("coop-1", "coop-mambasa", "refiner-x", 100.0, at=datetime.fromisoformat(real["occurred_at"]))
+    chain.record([_retraction(real, "coop-mambasa", "wrong grams"), again])
+    platform.catch_up()
+    assert open_findings(chain, "retracted_after_use", "coop-1") == []
+
+
+def test_a_wrong_buyer_acting_after_the_retraction_cannot_raise_the_dispute(chain, platform):
+    """coop-mambasa hands a new lot to coop-other by mistake and takes it back at once; coop-other then
+    records a receipt dated after the hand-over: its own claim on a lot it never held (``not_holder``), not a
+    step that relied on the hand-over (recorded after the retraction)."""
+    produced = f.production("lot-9", "pit-a", 10.0, 0.85, miners=("m-1",))
+    slip = f.hand_over("lot-9", "coop-mambasa", "coop-other", 10.0)
+    chain.record([produced, slip])
+    platform.catch_up()
+    chain.record([_retraction(slip, "coop-mambasa", "wrong buyer")])
+    platform.catch_up()
+    chain.record([f.event("lot.received", {"lot_id": "lot-9", "mass_g": 10.0}, recorded_by="coop-other")])
+    platform.catch_up()
+    assert [x["kind"] for x in _all_open(chain) if x["subject_id"] == "lot-9"].count("not_holder") == 1
+    assert open_findings(chain, "retracted_after_use", "lot-9") == []
+
+
+def test_a_cooperative_correcting_the_price_of_its_own_purchase_is_no_dispute(platform, client):
+    """The correction the README gives for ``price_below_reference``: retract the purchase, record the real
+    one. The cooperative records its purchase from the miner (miners have no keys): it is the receiver, it
+    cannot disagree with itself on who held the lot, though it merged the lot since."""
+    story = honest_story()
+    at = next(i for i, e in enumerate(story) if e["type"] == "lots.merged")
+    when = datetime.fromisoformat(story[at]["occurred_at"]) - timedelta(seconds=30)
+
+    def purchase(price: str) -> dict:
+        return f.event("lot.transferred", {"lot_id": "lot-1", "from_id": "m-1", "to_id": "coop-mambasa", "mass_g": 40.0,
+                                           "price_per_g": price, "currency": "USD"}, recorded_by="coop-mambasa", at=when)
+    paid = purchase("10.00")
+    chain = Organisations(platform, client)
+    chain.record(story[:at] + [paid] + story[at:])
+    platform.catch_up()
+    chain.record([_retraction(paid, "coop-mambasa", "price typed wrong"), purchase("55.00")])
+    platform.catch_up()
+    assert open_findings(chain, "retracted_after_use", "lot-1") == []
+
+
+def test_taking_back_refined_gold_by_retracting_the_merge_is_named(chain, platform):
+    """The same double sale told with another retraction: coop-mambasa retracts its merge of lot-1 and
+    lot-2 into coop-1 after refiner-x refined coop-1 into the ring's bar, then sells lot-1 and lot-2 again.
+    The refiner's steps on coop-1 relied on that merge: the finding names it (found by a review)."""
+    merge = next(e for e in chain.get(f"/v1/products/{RING}/provenance?include=timeline").get_json()["timeline"]
+                 if e["type"] == "lots.merged")
+    take_back = _retraction(merge, "coop-mambasa")
+    chain.record([take_back])
+    platform.catch_up()
+    chain.record([f.hand_over("lot-1", "coop-mambasa", "coop-other", 40.0),
+                  f.hand_over("lot-2", "coop-mambasa", "coop-other", 60.0)])
+    platform.catch_up()
+    [finding] = [x for x in _all_open(chain) if x["kind"] == "retracted_after_use"]
+    assert finding["subject_id"] == merge["data"]["lot_id"] and finding["proof"][:2] == [merge["event_id"], take_back["event_id"]]
+    assert finding["detail"]["relying"] == ["refiner-x"] and finding["detail"]["retracted_type"] == "lots.merged"
 
 
 def test_a_receipt_by_a_shop_that_never_got_the_lot_changes_nothing_of_the_ring(chain, platform):

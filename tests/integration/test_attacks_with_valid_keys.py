@@ -86,6 +86,24 @@ def test_a_squatter_who_registered_first_owns_the_pit_and_the_latecomers_capacit
     _shuffled_alike(events, None)
 
 
+def test_an_owner_stating_no_capacity_that_arrives_after_the_squatter_still_voids_its_capacity(read_models):
+    """The owner's claim is recorded first (it owns the pit) but reaches the projector after the squatter's,
+    and states no capacity: its arrival recomputes what the pit's capacity judges all the same (found by a
+    review: no other test notices if only a stated capacity recomputes it)."""
+    events = over_capacity_month()
+    owner = events[3] = in_march(f.pit("pit-a", "site-a", capacity=None), 4)
+    squatter = in_march(f.event("pit.registered", {"pit_id": "pit-a", "site_id": "site-a", "capacity_g_per_month": 1e9},
+                                recorded_by="coop-rival"), 7)
+    events.append(squatter)
+    times = recording_times(events)  # the owner's claim recorded before the squatter's
+    in_order = project_checks(events, recorded_at=times)
+    late_owner = project_checks([e for e in events if e is not owner] + [owner], batch=1, engine=read_models,
+                                recorded_at=times)
+    found = _found(in_order)
+    assert ("capacity_unknown", "pit-a") in found and ("conflicting_claim", "pit-a") in found
+    assert open_signature(late_owner) == open_signature(in_order)
+
+
 # -- an exporter laundering gold as another cooperative's member's ------------------------------------
 def laundering(recorded_by: str) -> list[dict]:
     """``recorded_by`` records 250 g as dug by coop-mambasa's miner m-1 at coop-mambasa's inspected pit."""

@@ -5,7 +5,7 @@ import pytest
 
 from consumers.checks import balance, custody, pits
 from consumers.checks.facts import (
-    Capacity, Consumption, Creation, Inspection, LotFacts, Production, Receipt, RetractedHandOver, Side, Transfer,
+    Capacity, Consumption, Creation, Inspection, LotFacts, Production, Receipt, RetractedStep, Side, Transfer,
     Transformation,
 )
 from consumers.diligence.record import status_of
@@ -63,13 +63,23 @@ def test_a_transfer_by_someone_who_no_longer_holds_the_lot_breaks_custody():
     assert finding.proof == ("t1", "t2")
 
 
-def test_a_hand_over_retracted_after_its_receiver_acted_on_the_lot_is_a_dispute_and_before_it_a_correction():
-    acted = RetractedHandOver("t1", "r1", at(2, "t1"), "lot-1", "coop", "refiner", (("e-refine", at(3, "e-refine")),))
-    [finding] = custody.retracted_hand_over(LotFacts("lot-1", retracted=(acted,)))
-    assert (finding.kind, finding.subject_id, finding.severity) == ("retracted_hand_over", "lot-1", "high")
-    assert finding.proof == ("t1", "r1", "e-refine") and finding.detail["retracted_by"] == "coop"
-    untouched = RetractedHandOver("t1", "r1", at(2, "t1"), "lot-1", "coop", "refiner")
-    assert custody.retracted_hand_over(LotFacts("lot-1", retracted=(untouched,))) == []
+def test_a_step_retracted_after_others_relied_on_it_is_a_dispute_and_before_it_a_correction():
+    acted = RetractedStep("t1", "lot.transferred", "r1", at(2, "t1"), "lot-1", "coop", (("e-refine", "refiner"),))
+    [finding] = custody.retracted_after_use(LotFacts("lot-1", retracted=(acted,)))
+    assert (finding.kind, finding.subject_id, finding.severity) == ("retracted_after_use", "lot-1", "high")
+    assert finding.proof == ("t1", "r1", "e-refine") and finding.detail["relying"] == ["refiner"]
+    assert finding.detail["retracted_by"] == "coop" and "hand-over" in finding.message
+    untouched = RetractedStep("t1", "lot.transferred", "r1", at(2, "t1"), "lot-1", "coop")
+    assert custody.retracted_after_use(LotFacts("lot-1", retracted=(untouched,))) == []
+
+
+def test_a_making_retracted_after_others_used_the_lot_is_a_dispute_unless_the_lot_is_made_again():
+    merge = RetractedStep("m1", "lots.merged", "r1", at(2, "m1"), "bar-1", "coop", (("e-refine", "refiner"),))
+    [finding] = custody.retracted_after_use(LotFacts("bar-1", retracted=(merge,)))
+    assert finding.detail["retracted_type"] == "lots.merged" and finding.proof == ("m1", "r1", "e-refine")
+    made_again = LotFacts("bar-1", (Creation("m2", "lots.merged", at(2, "m2"), "coop", "bar-1", 100.0, None),),
+                          retracted=(merge,))
+    assert custody.retracted_after_use(made_again) == []
 
 
 def test_a_lot_from_outside_the_chain_is_not_a_custody_break_on_its_first_transfer():
