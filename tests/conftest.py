@@ -23,6 +23,22 @@ def pytest_unconfigure(config):
     logging.raiseExceptions = False
 
 
+@pytest.fixture(autouse=True)
+def _cli_logging_undone():
+    """A test that runs the command line in process (``composition.cli``) points the root logger at the
+    stderr pytest captured for it, closed after the test: a later test's log line then prints a "Logging
+    error" traceback into that test's own captured stderr (a test reading its stderr failed when it ran
+    after such a test). The handler the command line installed is removed after each test, and the level
+    restored."""
+    root = logging.getLogger()
+    level, before = root.level, set(root.handlers)
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def answer_checker():
     """The checker of answers against openapi.yaml, shared by the session (it reads the document once)."""
