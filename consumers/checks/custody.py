@@ -192,12 +192,13 @@ def retracted_after_use(lot: LotFacts) -> list[Finding]:
     platform does not pick a side; the finding names the dispute, proved by the retracted event, its
     retraction and the steps that relied on it, so that taking back gold a buyer had already worked on, to
     sell it again, is never silent (the back-dated second hand-over it resembles is refused outright).
-    A correction made before anyone relied on the event, or recorded again at once, raises nothing.
+    A correction made before anyone relied on the event, or recorded again (the same hand-over, the lot made
+    again from the same lots), raises nothing.
     """
     findings = []
     for taken in sorted(lot.retracted, key=lambda r: r.sort_key):
         handed_over = taken.type == "lot.transferred"
-        if not taken.relying or (not handed_over and lot.creation is not None):  # made again: nothing stands on air
+        if not taken.relying or taken.remade:
             continue
         relying = sorted({organisation for _event_id, organisation in taken.relying})
         what = "hand-over" if handed_over else f"making ({taken.type})"

@@ -105,8 +105,8 @@ class RetractedStep:
     """A hand-over or a creation of a lot its author retracted, and the steps others had recorded on the lot
     before the retraction, relying on it, that it leaves standing on nothing (``retracted_after_use``).
 
-    Of a hand-over, the receiver's steps it made refused (not its holder any more); of a creation, every other
-    organisation's steps on the lot (they count only if the lot is not made again).
+    Of a hand-over, the receiver's steps it made count and that no longer do; of a creation, the other
+    organisations' steps on the lot that still count (unless the lot was made again from the same lots).
     """
 
     event_id: str
@@ -118,6 +118,8 @@ class RetractedStep:
     author: str
     #: ``(event_id, organisation)`` of each step that relied on it, in the order they happened
     relying: tuple[tuple[str, str], ...] = ()
+    #: of a creation: the lot was made again, from the same lots (a correction: nothing stands on air)
+    remade: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ the same for one event: the result is the same, as the scopes are recomputed fro
 """
 from __future__ import annotations
 
+import json
 from typing import Callable, Sequence
 
 from sqlalchemy import Connection, MetaData
@@ -28,7 +29,7 @@ from consumers.lineage.graph import REFINING, LineageFacts, lineage_facts
 from consumers.lineage.ownership import RegistryLedger
 from consumers.lineage.retracted import gather_retracted
 from consumers.projector import Projector
-from consumers.retractions import RETRACTION
+from consumers.retractions import RETRACTION, attester_of
 from services.personal_data import PersonalData
 from events.catalogue.diligence import inspection_flag_id, inspection_risks
 from events.log import RecordedEvent
@@ -139,10 +140,14 @@ class ChecksProjector(Projector):
             envelope = event.envelope
             facts = lineage_facts(envelope)
             common = {"event_id": event.event_id, "retraction_id": retraction_id, "type": event.type,
-                      "recorded_by": envelope["recorded_by"], "sort_key": facts.origin.sort_key}
-            rows = [{**common, "lot_id": node.node_id, "to_id": None} for node in facts.created if node.kind != REFINING]
+                      "recorded_by": envelope["recorded_by"], "attester": attester_of(event),
+                      "recorded_at": event.recorded_at, "sort_key": facts.origin.sort_key}
+            inputs = json.dumps(sorted({item.lot_id for item in facts.consumed}))
+            rows = [{**common, "lot_id": node.node_id, "to_id": None, "inputs": inputs}
+                    for node in facts.created if node.kind != REFINING]
             if event.type == "lot.transferred":
-                rows.append({**common, "lot_id": envelope["data"]["lot_id"], "to_id": envelope["data"]["to_id"]})
+                rows.append({**common, "lot_id": envelope["data"]["lot_id"], "to_id": envelope["data"]["to_id"],
+                             "inputs": None})
             if not rows:
                 continue
             writes.insert_ignore(t.retracted_steps, rows)
@@ -320,9 +325,10 @@ class ChecksProjector(Projector):
     def _retraction(self, writes: BatchWrites, store: SourcingStore, event: RecordedEvent) -> None:
         """Keep when the server recorded a retraction (valid or not: the runner decides, and the lots of the
         steps it validly took back are in ``chk_retracted_steps``): steps recorded before it relied on them."""
-        writes.insert_ignore(t.retractions, [{"retraction_id": event.event_id, "target_id": event.envelope["data"]["event_id"],
-                                              "recorded_by": event.envelope["recorded_by"], "recorded_at": event.recorded_at}])
-        self._pending.lots.update(store.lots_retracted_by(event.event_id))
+        target = event.envelope["data"]["event_id"]
+        writes.insert_ignore(t.retractions, [{"retraction_id": event.event_id, "target_id": target,
+                                              "attester": attester_of(event), "recorded_at": event.recorded_at}])
+        self._pending.lots.update(store.lots_retracted(target))
 
     # -- markets ----------------------------------------------------------------------------
     def _market_price_recorded(self, writes, store, event_id, envelope, data, key):

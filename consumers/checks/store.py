@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, Mapping
 
 from sqlalchemy import ColumnElement, Connection, Subquery, func, select
 
+from consumers.authority import Step, custody
 from consumers.checks import tables as t
 from consumers.checks.authority import Piece, Refusal
 from consumers.checks.facts import (
@@ -103,50 +104,75 @@ class FactStore:
             receipts[r.lot_id].append(Receipt(r.event_id, r.sort_key, r.lot_id, r.mass_g, r.recorded_by))
         for r in self._counted(t.lot_stamps, t.lot_stamps.c.lot_id, wanted):
             others[r.lot_id].append(Stamp(r.event_id, r.type, r.sort_key, bool(r.royalties)))
-        retracted = self.retracted_steps(wanted)
+        retracted = self.retracted_steps(wanted, {lot_id: earliest_creation(found) for lot_id, found in creations.items()})
         return {lot_id: LotFacts(lot_id, tuple(creations[lot_id]), tuple(consumptions[lot_id]), tuple(transfers[lot_id]),
                                  tuple(receipts[lot_id]), tuple(others[lot_id]), tuple(retracted.get(lot_id, ())))
                 for lot_id in wanted}
 
-    def retracted_steps(self, lot_ids: set[str]) -> dict[str, list[RetractedStep]]:
-        """The retracted hand-overs and creations of these lots, each with the steps others had recorded on
-        the lot before its retraction that relied on it (see ``RetractedStep``)."""
+    def retracted_steps(self, lot_ids: set[str], creations: Mapping[str, Creation | None]) -> dict[str, list[RetractedStep]]:
+        """The retracted hand-overs and creations of these lots (``creations``: each lot's creation that counts),
+        each with the steps others had recorded on the lot before its retraction that relied on it (see
+        ``RetractedStep``)."""
         taken = list(self._rows(t.retracted_steps, t.retracted_steps.c.lot_id, lot_ids))
         if not taken:
             return {}
         lots = {row.lot_id for row in taken}
-        when = {r.retraction_id: r.recorded_at
-                for r in self._rows(t.retractions, t.retractions.c.retraction_id, {row.retraction_id for row in taken})}
+        # the retraction that counts: the first its event's attester recorded (a retried request is a second one)
+        first: dict[str, tuple[str, str]] = {}
+        attesters = {row.event_id: row.attester for row in taken}
+        for r in self._rows(t.retractions, t.retractions.c.target_id, attesters):
+            if r.attester == attesters[r.target_id] and (r.target_id not in first or (r.recorded_at, r.retraction_id) < first[r.target_id]):
+                first[r.target_id] = (r.recorded_at, r.retraction_id)
         c, r = t.custody.claims.c, t.custody.refused.c
-        steps: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)  # lot -> (event, organisation, key, recorded)
-        for lot_id, event_id, organisation, sort_key, recorded_at in self.tx.execute(
-                select(c.item_id, c.event_id, c.organisation, c.sort_key, c.recorded_at).where(
-                    self.among(c.item_id, lots), c.kind != "retracted_create")):
-            steps[lot_id].append((event_id, organisation, sort_key, recorded_at))
+        claims: dict[str, list[Step]] = defaultdict(list)
+        for lot_id, event_id, kind, organisation, sort_key, recorded_at, to_id in self.tx.execute(
+                select(c.item_id, c.event_id, c.kind, c.organisation, c.sort_key, c.recorded_at, c.to_id).where(
+                    self.among(c.item_id, lots))):
+            claims[lot_id].append(Step(event_id, kind, organisation, sort_key, recorded_at, to_id))
         refused = {(item, event_id): reason for item, event_id, reason in self.tx.execute(
             select(r.item_id, r.event_id, r.reason).where(self.among(r.item_id, lots)))}
+        remade_inputs = self._inputs({creation.event_id for lot_id, creation in creations.items()
+                                      if creation is not None and lot_id in lots})
         found: dict[str, list[RetractedStep]] = defaultdict(list)
         for row in taken:
-            if row.retraction_id not in when:
-                continue  # the retraction itself not met yet (a replay meets the event first): judged when it is
-            relying = sorted((step for step in steps[row.lot_id] if self._relied(row, step, when[row.retraction_id], refused)),
-                             key=lambda step: (step[2], step[0]))
-            found[row.lot_id].append(RetractedStep(row.event_id, row.type, row.retraction_id, row.sort_key, row.lot_id,
-                                                   row.recorded_by, tuple((step[0], step[1]) for step in relying)))
+            if row.event_id not in first:
+                continue  # no retraction of it met yet (a replay meets the event first): judged when one is
+            retracted_at, retraction_id = first[row.event_id]
+            before = [step for step in claims[row.lot_id] if step.organisation != row.recorded_by
+                      and step.kind != "retracted_create" and step.recorded_at < retracted_at]
+            if row.to_id is not None:
+                relying = self._left_without_holder(row, before, claims[row.lot_id], refused)
+                remade = False
+            else:  # a making: the steps that still count on it, unless the lot was made again from the same lots
+                relying = [step for step in before if (row.lot_id, step.event_id) not in refused]
+                creation = creations.get(row.lot_id)
+                remade = creation is not None and remade_inputs.get(creation.event_id, []) == json.loads(row.inputs or "[]")
+            relying.sort(key=lambda step: (step.sort_key, step.event_id))
+            found[row.lot_id].append(RetractedStep(row.event_id, row.type, retraction_id, row.sort_key, row.lot_id,
+                                                   row.recorded_by, tuple((s.event_id, s.organisation) for s in relying),
+                                                   remade))
         return found
 
     @staticmethod
-    def _relied(taken, step: tuple[str, str, str, str], retracted_at: str, refused: Mapping[tuple[str, str], str]) -> bool:
-        """Whether ``step`` (event, organisation, sort key, recorded at) relied on the retracted ``taken``: another
-        organisation's, recorded before the retraction; of a hand-over, a step of its receiver after it that no
-        longer counts (it is not the holder any more); of a creation, a step that still counts."""
-        event_id, organisation, sort_key, recorded_at = step
-        if organisation == taken.recorded_by or recorded_at >= retracted_at:
-            return False
-        if taken.to_id is not None:
-            return organisation == taken.to_id and sort_key > taken.sort_key and \
-                refused.get((taken.lot_id, event_id)) == "not_holder"
-        return (taken.lot_id, event_id) not in refused
+    def _left_without_holder(taken, before: list[Step], claims: list[Step], refused: Mapping[tuple[str, str], str]) -> list[Step]:
+        """The receiver's steps, recorded before the retraction, that the retracted hand-over made count and that
+        no longer do: custody decided again with the hand-over put back (one that never counted left nobody
+        without a holder)."""
+        hand_over = Step(taken.event_id, "transfer", taken.recorded_by, taken.sort_key, taken.recorded_at, taken.to_id)
+        with_it = custody([*claims, hand_over])
+        if not with_it.counts(taken.event_id):
+            return []
+        return [step for step in before if step.organisation == taken.to_id and with_it.counts(step.event_id)
+                and refused.get((taken.lot_id, step.event_id)) == "not_holder"]
+
+    def _inputs(self, event_ids: set[str]) -> dict[str, list[str]]:
+        """The lots each of these creations consumed, sorted (none for a production)."""
+        found: dict[str, list[str]] = defaultdict(list)
+        if event_ids:
+            for event_id, lot_id in self.tx.execute(select(t.consumptions.c.event_id, t.consumptions.c.lot_id).where(
+                    self.among(t.consumptions.c.event_id, event_ids))):
+                found[event_id].append(lot_id)
+        return {event_id: sorted(set(lots)) for event_id, lots in found.items()}
 
     def miners_of(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
         """The miners named by each of these productions, sorted."""
@@ -191,10 +217,10 @@ class FactStore:
                                                  t.creations.c.type.in_(TRANSFORMATIONS))).scalars())
         return found
 
-    def lots_retracted_by(self, retraction_id: str) -> set[str]:
-        """The lots of the steps a retraction took back (none while its event is not met, or if it is refused)."""
+    def lots_retracted(self, event_id: str) -> set[str]:
+        """The lots of an event validly retracted (none while the event is not met, or if no retraction of it counts)."""
         s = t.retracted_steps.c
-        return set(self.tx.execute(select(s.lot_id).where(s.retraction_id == retraction_id)).scalars())
+        return set(self.tx.execute(select(s.lot_id).where(s.event_id == event_id)).scalars())
 
     def lots_transferred_with(self, party: str) -> list[str]:
         """Lots transferred from or to ``party``."""

@@ -155,7 +155,10 @@ retracted_steps = Table(
     Column("retraction_id", EVENT, nullable=False, index=True),
     Column("type", String(40), nullable=False),
     Column("recorded_by", ID, nullable=False),
+    Column("attester", ID, nullable=False),  # whose key attested it: the one organisation that may retract it
+    Column("recorded_at", Key(40), nullable=False),
     Column("to_id", ID),  # of a hand-over: its receiver
+    Column("inputs", Text),  # of a creation: the lots it consumed (JSON, sorted)
     Column("sort_key", SORT, nullable=False),
     Index("chk_retracted_steps_lot", "lot_id"),
 )
@@ -166,7 +169,7 @@ retractions = Table(
     "chk_retractions", metadata,
     Column("retraction_id", EVENT, primary_key=True),
     Column("target_id", EVENT, nullable=False, index=True),
-    Column("recorded_by", ID, nullable=False),
+    Column("attester", ID, nullable=False),
     Column("recorded_at", Key(40), nullable=False),
 )
 

@@ -73,12 +73,13 @@ def test_a_step_retracted_after_others_relied_on_it_is_a_dispute_and_before_it_a
     assert custody.retracted_after_use(LotFacts("lot-1", retracted=(untouched,))) == []
 
 
-def test_a_making_retracted_after_others_used_the_lot_is_a_dispute_unless_the_lot_is_made_again():
+def test_a_making_retracted_after_others_used_the_lot_is_a_dispute_unless_made_again_from_the_same_lots():
     merge = RetractedStep("m1", "lots.merged", "r1", at(2, "m1"), "bar-1", "coop", (("e-refine", "refiner"),))
     [finding] = custody.retracted_after_use(LotFacts("bar-1", retracted=(merge,)))
     assert finding.detail["retracted_type"] == "lots.merged" and finding.proof == ("m1", "r1", "e-refine")
+    remade = RetractedStep("m1", "lots.merged", "r1", at(2, "m1"), "bar-1", "coop", (("e-refine", "refiner"),), True)
     made_again = LotFacts("bar-1", (Creation("m2", "lots.merged", at(2, "m2"), "coop", "bar-1", 100.0, None),),
-                          retracted=(merge,))
+                          retracted=(remade,))
     assert custody.retracted_after_use(made_again) == []
 
 
