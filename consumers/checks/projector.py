@@ -52,7 +52,9 @@ class ChecksProjector(Projector):
     #: 13: a miner's over-capacity finding and an unregistered pit's ``unknown_actor`` keyed apart from those
     #: of a pit or a miner bearing the same id (they shared a finding id: one replaced the other); a pit's
     #: capacity only from its inspections and its owner's registrations; a production an exporter records for
-    #: another cooperative's miner is a ``foreign_cooperative``
+    #: another cooperative's miner is a ``foreign_cooperative``; a manufacturing with an input of unknown fineness
+    #: held to the most its inputs could hold; retractions and retracted hand-overs and makings kept
+    #: (``retracted_after_use``)
     version = 13
     handles = frozenset({
         "organization.registered", "site.registered", "pit.registered", "miner.registered", "pit.inspected",
@@ -323,8 +325,9 @@ class ChecksProjector(Projector):
 
     # -- corrections ------------------------------------------------------------------------
     def _retraction(self, writes: BatchWrites, store: SourcingStore, event: RecordedEvent) -> None:
-        """Keep when the server recorded a retraction (valid or not: the runner decides, and the lots of the
-        steps it validly took back are in ``chk_retracted_steps``): steps recorded before it relied on them."""
+        """Keep who attested a retraction and when the server recorded it (the first by its event's attester is
+        the one that counts, ``FactStore.retracted_steps``): steps recorded before it relied on the event; the
+        lots of the event, if it was met and taken back (``chk_retracted_steps``), are judged again."""
         target = event.envelope["data"]["event_id"]
         writes.insert_ignore(t.retractions, [{"retraction_id": event.event_id, "target_id": target,
                                               "attester": attester_of(event), "recorded_at": event.recorded_at}])
