@@ -144,7 +144,9 @@ class ChecksProjector(Projector):
             common = {"event_id": event.event_id, "retraction_id": retraction_id, "type": event.type,
                       "recorded_by": envelope["recorded_by"], "attester": attester_of(event),
                       "recorded_at": event.recorded_at, "sort_key": facts.origin.sort_key}
-            inputs = json.dumps(sorted({item.lot_id for item in facts.consumed}))
+            # what a making was made from, as ``FactStore._made_from`` reads a making that counts
+            inputs = json.dumps(sorted({item.lot_id for item in facts.consumed}
+                                       | ({f"pit:{envelope['data']['pit_id']}"} if event.type == "production.recorded" else set())))
             rows = [{**common, "lot_id": node.node_id, "to_id": None, "inputs": inputs}
                     for node in facts.created if node.kind != REFINING]
             if event.type == "lot.transferred":

@@ -131,22 +131,34 @@ class FactStore:
             claims[lot_id].append(Step(event_id, kind, organisation, sort_key, recorded_at, to_id))
         refused = {(item, event_id): reason for item, event_id, reason in self.tx.execute(
             select(r.item_id, r.event_id, r.reason).where(self.among(r.item_id, lots)))}
-        remade_inputs = self._inputs({creation.event_id for lot_id, creation in creations.items()
-                                      if creation is not None and lot_id in lots})
+        made_from = self._made_from({creation.event_id for lot_id, creation in creations.items()
+                                     if creation is not None and lot_id in lots})
+        hand_overs: dict[str, list[Step]] = defaultdict(list)  # the retracted hand-overs of each lot
+        for row in taken:
+            if row.to_id is not None:
+                hand_overs[row.lot_id].append(Step(row.event_id, "transfer", row.recorded_by, row.sort_key,
+                                                   row.recorded_at, row.to_id))
         found: dict[str, list[RetractedStep]] = defaultdict(list)
         for row in taken:
             if row.event_id not in first:
                 continue  # no retraction of it met yet (a replay meets the event first): judged when one is
             retracted_at, retraction_id = first[row.event_id]
-            before = [step for step in claims[row.lot_id] if step.organisation != row.recorded_by
-                      and step.kind != "retracted_create" and step.recorded_at < retracted_at]
+            # the lot's record as it stood just before the retraction: the claims recorded by then, with the
+            # hand-overs of the lot still standing then (this one, and those retracted later)
+            standing = [step for step in claims[row.lot_id] if step.recorded_at < retracted_at] + [
+                step for step in hand_overs[row.lot_id] if step.event_id != row.event_id and step.recorded_at < retracted_at
+                and step.event_id in first and first[step.event_id][0] >= retracted_at]
+            relying: list[Step] = []
+            remade = False
             if row.to_id is not None:
-                relying = self._left_without_holder(row, before, claims[row.lot_id], refused)
-                remade = False
-            else:  # a making: the steps that still count on it, unless the lot was made again from the same lots
-                relying = [step for step in before if (row.lot_id, step.event_id) not in refused]
+                relying = self._left_without_holder(row, standing, refused)
+            elif self._was_the_making(row, standing, refused):
+                # the steps of others since, that still count; no dispute if the lot was made again from the same
+                relying = [step for step in standing if step.organisation != row.recorded_by
+                           and step.kind != "retracted_create" and step.recorded_at >= row.recorded_at
+                           and (row.lot_id, step.event_id) not in refused]
                 creation = creations.get(row.lot_id)
-                remade = creation is not None and remade_inputs.get(creation.event_id, []) == json.loads(row.inputs or "[]")
+                remade = creation is not None and made_from.get(creation.event_id, []) == json.loads(row.inputs or "[]")
             relying.sort(key=lambda step: (step.sort_key, step.event_id))
             found[row.lot_id].append(RetractedStep(row.event_id, row.type, retraction_id, row.sort_key, row.lot_id,
                                                    row.recorded_by, tuple((s.event_id, s.organisation) for s in relying),
@@ -154,25 +166,40 @@ class FactStore:
         return found
 
     @staticmethod
-    def _left_without_holder(taken, before: list[Step], claims: list[Step], refused: Mapping[tuple[str, str], str]) -> list[Step]:
-        """The receiver's steps, recorded before the retraction, that the retracted hand-over made count and that
-        no longer do: custody decided again with the hand-over put back (one that never counted left nobody
-        without a holder)."""
+    def _left_without_holder(taken, standing: list[Step], refused: Mapping[tuple[str, str], str]) -> list[Step]:
+        """The steps of others (the receiver's, and of whoever it passed the lot on to), recorded after the hand-over
+        and before its retraction, that counted as the record stood then (``standing``, with the hand-over put
+        back) and no longer do: a hand-over that never counted left nobody without a holder."""
         hand_over = Step(taken.event_id, "transfer", taken.recorded_by, taken.sort_key, taken.recorded_at, taken.to_id)
-        with_it = custody([*claims, hand_over])
-        if not with_it.counts(taken.event_id):
+        then = custody([*standing, hand_over])
+        if not then.counts(taken.event_id):
             return []
-        return [step for step in before if step.organisation == taken.to_id and with_it.counts(step.event_id)
+        return [step for step in standing if step.organisation != taken.recorded_by
+                and step.recorded_at >= taken.recorded_at and then.counts(step.event_id)
                 and refused.get((taken.lot_id, step.event_id)) == "not_holder"]
 
-    def _inputs(self, event_ids: set[str]) -> dict[str, list[str]]:
-        """The lots each of these creations consumed, sorted (none for a production)."""
+    @staticmethod
+    def _was_the_making(taken, standing: list[Step], refused: Mapping[tuple[str, str], str]) -> bool:
+        """Whether a retracted making was the lot's making that counted as the record stood before its retraction:
+        by the lot's owner, and no other counted making of the lot before it (the earliest counts); a stray second
+        making nobody relied on."""
+        if custody(standing).creator != taken.recorded_by:
+            return False
+        return not any(step.kind == "create" and (taken.lot_id, step.event_id) not in refused
+                       and (step.sort_key, step.event_id) < (taken.sort_key, taken.event_id) for step in standing)
+
+    def _made_from(self, event_ids: set[str]) -> dict[str, list[str]]:
+        """What each of these creations was made from, as ``chk_retracted_steps.inputs`` keeps it: the lots it
+        consumed, sorted; of a production, its pit (``pit:ID``)."""
         found: dict[str, list[str]] = defaultdict(list)
         if event_ids:
             for event_id, lot_id in self.tx.execute(select(t.consumptions.c.event_id, t.consumptions.c.lot_id).where(
                     self.among(t.consumptions.c.event_id, event_ids))):
                 found[event_id].append(lot_id)
-        return {event_id: sorted(set(lots)) for event_id, lots in found.items()}
+            for event_id, pit_id in self.tx.execute(select(t.productions.c.event_id, t.productions.c.pit_id).where(
+                    self.among(t.productions.c.event_id, event_ids))):
+                found[event_id].append(f"pit:{pit_id}")
+        return {event_id: sorted(set(sources)) for event_id, sources in found.items()}
 
     def miners_of(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
         """The miners named by each of these productions, sorted."""

@@ -102,3 +102,56 @@ def test_a_hand_over_taken_back_after_the_refining_is_named_in_any_batches(tmp_p
     [finding] = open_of_kind(staged, "retracted_after_use")
     assert finding[2] == "coop-1" and finding[5][:2] == (real["event_id"], take_back["event_id"])
     assert open_of_kind(at_once, "retracted_after_use") == [finding]
+
+
+def test_retracting_a_stray_second_making_of_a_lot_whose_first_making_stands_is_no_dispute(tmp_path):
+    """coop-mambasa merges lot-3 into a new lot but types the id of coop-1 (merged earlier, handed to refiner-x
+    and refined), notices and retracts the stray merge: coop-1's making that counts (the earliest) never
+    changed, nothing the refiner did relied on the stray one (found by a third review)."""
+    story = honest_story()
+    merge = next(e for e in story if e["type"] == "lots.merged")
+    lot_3 = f.production("lot-3", "pit-a", 50.0, 0.85, miners=("m-1",))
+    stray = f.merge("coop-1", {"lot-3": 50.0})  # meant "coop-2"
+    assert stray["occurred_at"] > merge["occurred_at"]
+    before = story + [lot_3, stray]
+    later = [retraction(stray, "coop-mambasa"), f.merge("coop-2", {"lot-3": 50.0})]
+    engine, _ = run_checks([before, later], times_in_order(before + later), tmp_path / "stray.db")
+    assert open_of_kind(engine, "retracted_after_use") == []
+
+
+@pytest.mark.parametrize("first_to_retract", ["coop-mambasa", "coop-other"])
+def test_two_retractions_along_a_chain_cannot_each_find_the_other_never_counted(tmp_path, first_to_retract):
+    """coop-mambasa hands coop-1 to coop-other, which hands it on to refiner-x; the refiner receives and refines
+    it; then both givers retract their hand-overs, in either order. Each is judged on the record as it stood just
+    before it (the other hand-over still standing if retracted later): the refiner's steps relied on the chain."""
+    story = [e for e in honest_story() if e["type"] not in ("lot.refined", "product.manufactured", "product.sold")
+             and not (e["type"] == "lot.transferred" and e["data"]["lot_id"] in ("coop-1", "bar-1"))]
+    first = f.hand_over("coop-1", "coop-mambasa", "coop-other", 100.0)
+    second = f.hand_over("coop-1", "coop-other", "refiner-x", 100.0)
+    relied = [f.event("lot.received", {"lot_id": "coop-1", "mass_g": 100.0}, recorded_by="refiner-x"),
+              f.refine({"coop-1": 100.0}, {"bar-1": (86.0, 0.9999)})]
+    before = story + [first, second, *relied]
+    takes = {"coop-mambasa": retraction(first, "coop-mambasa"), "coop-other": retraction(second, "coop-other")}
+    order = [takes[first_to_retract], *(take for by, take in takes.items() if by != first_to_retract)]
+    engine, _ = run_checks([before, order], times_in_order(before + order), tmp_path / "chain.db")
+    [finding] = open_of_kind(engine, "retracted_after_use")
+    assert finding[2] == "coop-1" and finding[5][1] == takes[first_to_retract]["event_id"]
+
+
+def test_a_production_taken_back_and_recorded_again_at_another_pit_after_the_refining_is_named(tmp_path):
+    """A production is made from its pit: recorded again at another pit (another site's) after the refiner
+    refined the lot, the bar changes its mine, as with a merge made again from other gold (found by a third
+    review); recorded again at the same pit, it is a correction."""
+    story = [e for e in honest_story() if e["type"] not in ("lots.merged", "lot.exported", "lot.transferred",
+                                                           "lot.refined", "product.manufactured", "product.sold")]
+    other_site = [f.event("site.registered", {"site_id": "site-b", "name": "B", "country": "CD", "region": "Ituri",
+                                              "mineral": "gold"}), f.pit("pit-b", "site-b")]
+    production = f.production("lot-9", "pit-a", 50.0, 0.85, miners=("m-1",))
+    used = [f.hand_over("lot-9", "coop-mambasa", "refiner-x", 50.0), f.refine({"lot-9": 50.0}, {"bar-9": (42.0, 0.9999)})]
+    before = story + other_site + [production, *used]
+    taken_back = retraction(production, "coop-mambasa")
+    at = datetime.fromisoformat(production["occurred_at"])
+    for pit, named in (("pit-b", ["lot-9"]), ("pit-a", [])):
+        later = [taken_back, f.production("lot-9", pit, 50.0, 0.85, miners=("m-1",), at=at)]
+        engine, _ = run_checks([before, later], times_in_order(before + later), tmp_path / f"{pit}.db")
+        assert [row[2] for row in open_of_kind(engine, "retracted_after_use")] == named, pit
