@@ -15,19 +15,13 @@ from apispec import BasePlugin
 from flask import Flask, request
 from werkzeug.exceptions import NotFound as HttpNotFound
 
+from events.fields import NUL_MESSAGE, has_nul
 from services.errors import InvalidRequest
 
-NUL = "\x00"
-MESSAGE = "Must not contain a NUL character (U+0000)."
 #: the paths whose ids are checked (their misses are this API's JSON 404)
 PATHS_GUARDED = ("/v1/", "/epcis/", "/id/")
 #: the paths whose query arguments are checked (their errors are this API's JSON errors)
 QUERIES_GUARDED = ("/v1/",)
-
-
-def has_nul(text: str) -> bool:
-    """Whether ``text`` holds a NUL character."""
-    return NUL in text
 
 
 def register_nul_guard(app: Flask) -> None:
@@ -39,7 +33,7 @@ def register_nul_guard(app: Flask) -> None:
             raise HttpNotFound()
         if not request.path.startswith(QUERIES_GUARDED):
             return
-        wrong = {name.replace(NUL, "\\u0000"): [MESSAGE] for name, values in request.args.lists()
+        wrong = {name.replace("\x00", "\\u0000"): [NUL_MESSAGE] for name, values in request.args.lists()
                  if has_nul(name) or any(has_nul(value) for value in values)}
         if wrong:
             raise InvalidRequest("Invalid query arguments.", details=wrong)

@@ -19,6 +19,7 @@ from services.collector import collector_paused
 from api.findings import parse_query
 from api.json_provider import dumps_bytes
 from consumers.provenance.views import ProvenanceSection, ProvenanceView, TimelinePage, with_sections
+from events.fields import has_nul
 from services.errors import InvalidRequest, NotFound
 
 #: events in the first page of a timeline, when the client does not say
@@ -61,7 +62,7 @@ def sort_key_of(cursor: str) -> str:
         key = decoded["k"]
     except (binascii.Error, ValueError, TypeError, KeyError):
         raise InvalidRequest("Invalid cursor.", {"after": ["Not a cursor this API gave."]}) from None
-    if not isinstance(key, str) or not key or "\x00" in key:  # PostgreSQL refuses NUL in text
+    if not isinstance(key, str) or not key or has_nul(key):
         raise InvalidRequest("Invalid cursor.", {"after": ["Not a cursor this API gave."]})
     return key
 

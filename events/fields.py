@@ -47,6 +47,15 @@ class StrictString(fields.String):
         return text
 
 
+#: why text holding a NUL character is refused (PostgreSQL cannot store or compare it)
+NUL_MESSAGE = "Must not contain a NUL character (U+0000)."
+
+
+def has_nul(text: str) -> bool:
+    """Whether ``text`` holds a NUL character (U+0000), which no read model on PostgreSQL can hold."""
+    return "\x00" in text
+
+
 class Text(StrictString):
     """A non-empty JSON string of bounded length: valid Unicode, without NUL (PostgreSQL cannot store it)."""
 
@@ -54,8 +63,8 @@ class Text(StrictString):
         super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
 
     def checked(self, text: str) -> str:
-        if "\x00" in text:
-            raise ValidationError("Must not contain a NUL character (U+0000).")
+        if has_nul(text):
+            raise ValidationError(NUL_MESSAGE)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:

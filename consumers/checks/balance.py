@@ -59,7 +59,7 @@ def mass_balance(tx: Transformation) -> Balance:
     recovery: float | None = None
     if tx.type in ("lot.refined", "product.manufactured") and fine_in and fine_out is not None:
         basis, recovery = "fine_gold", fine_out / fine_in
-    elif tx.type == "product.manufactured" and fine_out is not None and tx.inputs and _fine_at_most(tx.inputs):
+    elif tx.type == "product.manufactured" and fine_out is not None and _fine_at_most(tx.inputs):
         fine_in = _fine_at_most(tx.inputs)
         basis, recovery = "fine_gold_bound", fine_out / fine_in
     elif tx.type != "product.manufactured" and input_g:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select, tuple_
 
 from consumers.checks import tables as t
+from events.fields import has_nul
 
 f = t.findings.c
 
@@ -42,7 +43,7 @@ class Cursor:
         except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError("Not a cursor of this API: pass the `next` of the previous page.") from exc
         if not (isinstance(values, list) and len(values) == 3
-                and all(isinstance(v, str) and "\x00" not in v for v in values)):  # PostgreSQL refuses NUL
+                and all(isinstance(v, str) and not has_nul(v) for v in values)):
             raise ValueError("Not a cursor of this API: pass the `next` of the previous page.")
         return cls(*values)
 

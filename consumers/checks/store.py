@@ -133,11 +133,11 @@ class FactStore:
             select(r.item_id, r.event_id, r.reason).where(self.among(r.item_id, lots)))}
         made_from = self._made_from({creation.event_id for lot_id, creation in creations.items()
                                      if creation is not None and lot_id in lots})
-        hand_overs: dict[str, list[Step]] = defaultdict(list)  # the retracted hand-overs of each lot
+        hand_overs: dict[str, dict[str, Step]] = defaultdict(dict)  # the retracted hand-overs of each lot, by event
         for row in taken:
             if row.to_id is not None:
-                hand_overs[row.lot_id].append(Step(row.event_id, "transfer", row.recorded_by, row.sort_key,
-                                                   row.recorded_at, row.to_id))
+                hand_overs[row.lot_id][row.event_id] = Step(row.event_id, "transfer", row.recorded_by, row.sort_key,
+                                                            row.recorded_at, row.to_id)
         found: dict[str, list[RetractedStep]] = defaultdict(list)
         for row in taken:
             if row.event_id not in first:
@@ -146,12 +146,12 @@ class FactStore:
             # the lot's record as it stood just before the retraction: the claims recorded by then, with the
             # hand-overs of the lot still standing then (this one, and those retracted later)
             standing = [step for step in claims[row.lot_id] if step.recorded_at < retracted_at] + [
-                step for step in hand_overs[row.lot_id] if step.event_id != row.event_id and step.recorded_at < retracted_at
+                step for step in hand_overs[row.lot_id].values() if step.event_id != row.event_id and step.recorded_at < retracted_at
                 and step.event_id in first and first[step.event_id][0] >= retracted_at]
             relying: list[Step] = []
             remade = False
             if row.to_id is not None:
-                relying = self._left_without_holder(row, standing, refused)
+                relying = self._left_without_holder(row, hand_overs[row.lot_id][row.event_id], standing, refused)
             elif self._was_the_making(row, standing, refused):
                 # the steps of others since, that still count; no dispute if the lot was made again from the same
                 relying = [step for step in standing if step.organisation != row.recorded_by
@@ -166,11 +166,11 @@ class FactStore:
         return found
 
     @staticmethod
-    def _left_without_holder(taken, standing: list[Step], refused: Mapping[tuple[str, str], str]) -> list[Step]:
+    def _left_without_holder(taken, hand_over: Step, standing: list[Step],
+                             refused: Mapping[tuple[str, str], str]) -> list[Step]:
         """The steps of others (the receiver's, and of whoever it passed the lot on to), recorded after the hand-over
         and before its retraction, that counted as the record stood then (``standing``, with the hand-over put
         back) and no longer do: a hand-over that never counted left nobody without a holder."""
-        hand_over = Step(taken.event_id, "transfer", taken.recorded_by, taken.sort_key, taken.recorded_at, taken.to_id)
         then = custody([*standing, hand_over])
         if not then.counts(taken.event_id):
             return []
@@ -497,22 +497,18 @@ class FactStore:
         its capacity neither: else a squatter could state a tonne a month and clear the pit's findings)."""
         pit_ids = set(pit_ids)
         rows = list(self._rows(t.capacities, t.capacities.c.pit_id, pit_ids))
-        claimed = self._pit_registrations({r.pit_id for r in rows}) if rows else {}
+        conflicting = self._conflicting_pit_claims({r.pit_id for r in rows}) if rows else set()
         found: dict[str, list[Capacity]] = defaultdict(list)
         for r in rows:
-            registration = claimed.get(r.event_id)
-            if registration is None or registration:  # an inspection, or a registration that counts
+            if r.event_id not in conflicting:  # an inspection, or a registration by the pit's owner
                 found[r.pit_id].append(Capacity(r.event_id, r.sort_key, r.month, r.pit_id, r.capacity_g))
         return found
 
-    def _pit_registrations(self, pit_ids: set[str]) -> dict[str, bool]:
-        """Every registration claim of these pits (event id -> whether it counts: its owner's, not retracted)."""
-        claims: dict[str, bool] = {}
-        for entry in registry().verdicts(self.tx, {("pit", pit_id) for pit_id in pit_ids}):
-            counted = {registration.event_id for registration in entry.counted}
-            claims.update((event_id, False) for event_id in entry.conflicting)
-            claims.update((event_id, True) for event_id in counted)
-        return claims
+    def _conflicting_pit_claims(self, pit_ids: set[str]) -> set[str]:
+        """The ids of the registrations of these pits by others than their owners (a retracted registration
+        was never applied: it states no capacity)."""
+        return {event_id for entry in registry().verdicts(self.tx, {("pit", pit_id) for pit_id in pit_ids})
+                for event_id in entry.conflicting}
 
     def production_ids_after(self, pit_id: str, sort_key: str) -> list[str]:
         """Ids of productions at a pit after a moment, up to the pit's next inspection."""

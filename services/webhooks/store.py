@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Engine, delete, func, select, update
 
 from events.catalogue import CATALOGUE
+from events.fields import NUL_MESSAGE, has_nul
 from events.position import LogPosition
 from services.auth import Principal
 from services.database import SCHEMA_LOCK, serialise, write_transaction
@@ -88,8 +89,8 @@ class SubscriptionStore:
         url = body.get("url")
         if not isinstance(url, str) or not url or len(url) > 2000:
             errors["url"] = ["A URL of at most 2,000 characters is required."]
-        elif "\x00" in url:  # PostgreSQL cannot store it
-            errors["url"] = ["Must not contain a NUL character (U+0000)."]
+        elif has_nul(url):
+            errors["url"] = [NUL_MESSAGE]
         types = body.get("types")
         if types is not None:
             if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
@@ -100,8 +101,8 @@ class SubscriptionStore:
         description = body.get("description")
         if description is not None and (not isinstance(description, str) or len(description) > 500):
             errors["description"] = ["Text of at most 500 characters."]
-        elif description is not None and "\x00" in description:  # PostgreSQL cannot store it
-            errors["description"] = ["Must not contain a NUL character (U+0000)."]
+        elif description is not None and has_nul(description):
+            errors["description"] = [NUL_MESSAGE]
         if errors:
             raise InvalidRequest("The subscription is not valid.", errors)
         return url, frozenset(types) if types is not None else None, description
